@@ -1,0 +1,211 @@
+//! `gatehouse serve` configuration, layered: defaults < TOML file < environment
+//! (`GATEHOUSE_*`) < flags. clap reads flags and environment; the file fills
+//! what neither set. Unknown keys in the file are rejected.
+
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./gatehouse-data";
+pub const DATABASE_FILE: &str = "gatehouse.db";
+
+/// Flags of `gatehouse serve`; each also reads `GATEHOUSE_<NAME>`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "GATEHOUSE_BIND")]
+    pub bind: Option<String>,
+    /// Directory for the embedded SQLite database and local state; created if
+    /// missing [default: ./gatehouse-data]
+    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Public base URL clients use to reach this server; the issuer is this
+    /// URL with a trailing slash [default: http(s)://<bind>]
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Database URL: sqlite:<path> or postgres://… [default: SQLite file in
+    /// the data directory]
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// PEM certificate chain; serves HTTPS together with --tls-key
+    #[arg(long, env = "GATEHOUSE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Optional TOML file with any of the keys above (bind, data_dir,
+    /// public_url, database_url, tls_cert, tls_key); flags and environment win
+    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The TOML file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Ends with `/`.
+    pub issuer: String,
+    pub database_url: String,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl ServeArgs {
+    /// Merges the layers and validates; errors are one line for the operator.
+    pub fn resolve(self) -> Result<ServeConfig, String> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let bind_text = self
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            format!("--bind must be an address like 127.0.0.1:8080, not {bind_text:?}")
+        })?;
+        let data_dir = self
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let tls = match (
+            self.tls_cert.or(file.tls_cert),
+            self.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key must be given together".into()),
+        };
+        let public_url = match self.public_url.or(file.public_url) {
+            Some(url) => url,
+            None => {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", default_host(bind))
+            }
+        };
+        let issuer = issuer_from_public_url(&public_url)?;
+        let database_url = self
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join(DATABASE_FILE).display()));
+        Ok(ServeConfig {
+            bind,
+            data_dir,
+            issuer,
+            database_url,
+            tls,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let reason = e.message().to_string();
+        format!("config file {}: {reason}", path.display())
+    })
+}
+
+/// A wildcard bind is not a URL clients can use: advertise loopback instead.
+fn default_host(bind: SocketAddr) -> String {
+    if bind.ip().is_unspecified() {
+        format!("127.0.0.1:{}", bind.port())
+    } else {
+        bind.to_string()
+    }
+}
+
+/// Validates `--public-url` and returns the issuer (`<url>/`).
+pub fn issuer_from_public_url(url: &str) -> Result<String, String> {
+    let bad = |why: &str| format!("--public-url {url:?} is not usable: {why}");
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("it must start with http:// or https://"))?;
+    if rest.contains(['?', '#']) {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("it must not contain spaces"));
+    }
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+        return Err(bad("it needs a host name"));
+    }
+    if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
+        if port.parse::<u16>().is_err() {
+            return Err(bad("its port is not a number"));
+        }
+    }
+    Ok(format!("{}/", url.trim_end_matches('/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_gets_one_trailing_slash() {
+        assert_eq!(
+            issuer_from_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            issuer_from_public_url("https://id.example.com/tenant/").unwrap(),
+            "https://id.example.com/tenant/"
+        );
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:8080",
+            "http://",
+            "http://x?y=1",
+            "http://x:port",
+        ] {
+            assert!(issuer_from_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_beat_file_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\n",
+        )
+        .unwrap();
+        let resolved = ServeArgs {
+            config: Some(file.clone()),
+            public_url: Some("https://flag.example".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(resolved.bind.port(), 9000);
+        assert_eq!(resolved.issuer, "https://flag.example/");
+        assert!(resolved.database_url.starts_with("sqlite:"));
+        std::fs::write(&file, "bogus = 1\n").unwrap();
+        let err = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.contains("bogus"), "{err}");
+    }
+}

@@ -1,0 +1,148 @@
+//! The `gatehouse` binary.
+//!
+//! - `gatehouse serve`: run the server ([`config`] resolves its settings).
+//!
+//! Every operator-facing failure ends as one line on stderr and exit code 2;
+//! no panic backtraces for bad input.
+
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{ServeArgs, ServeConfig, DATABASE_FILE};
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: a self-hosted, Auth0-compatible OAuth 2.0 / OpenID Connect server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite in --data-dir unless --database-url says otherwise)
+    Serve(ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("gatehouse: error: {message}");
+    ExitCode::from(2)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = args.resolve()?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(
+            gatehouse_server::load_tls(cert, key)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let first_start = prepare_data_dir(&config)?;
+    let store = gatehouse_store::open(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let state = gatehouse_server::AppState::load(store, config.issuer.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    print_banner(&config, first_start);
+    gatehouse_server::serve(
+        listener,
+        gatehouse_server::router(state),
+        tls,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Creates the data directory and checks it is writable. Returns whether this
+/// is the first start (no database file yet).
+fn prepare_data_dir(config: &ServeConfig) -> Result<bool, String> {
+    let dir = &config.data_dir;
+    let unusable =
+        |e: std::io::Error| format!("data directory {} is not usable: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(".gatehouse-write-test");
+    std::fs::write(&probe, b"ok").map_err(unusable)?;
+    let _ = std::fs::remove_file(&probe);
+    let uses_local_db = config.database_url.starts_with("sqlite:");
+    Ok(uses_local_db && !Path::new(&dir.join(DATABASE_FILE)).exists())
+}
+
+fn print_banner(config: &ServeConfig, first_start: bool) {
+    let base = config.issuer.trim_end_matches('/');
+    println!(
+        "Gatehouse is listening on {} — issuer {}",
+        config.bind, config.issuer
+    );
+    println!("  data directory: {}", config.data_dir.display());
+    println!("  discovery:      {base}/.well-known/openid-configuration");
+    if first_start {
+        println!("  first start: created the database and generated signing keys (RS256, PS256, ES256, EdDSA).");
+        println!(
+            "  next: point an OIDC client or Auth0 SDK at {base} (see README.md, \"First steps\")."
+        );
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

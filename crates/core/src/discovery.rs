@@ -1,0 +1,122 @@
+//! Endpoint paths and the OpenID Connect discovery document.
+//!
+//! Route paths live here as constants so the router and the discovery
+//! document cannot disagree. The document lists only what is served
+//! (auth0-compat.md §5): an endpoint appears once its route exists.
+
+use serde_json::{json, Value};
+
+pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+pub const JWKS: &str = "/.well-known/jwks.json";
+pub const TOKEN: &str = "/oauth/token";
+pub const DEVICE_CODE: &str = "/oauth/device/code";
+pub const USERINFO: &str = "/userinfo";
+pub const REVOKE: &str = "/oauth/revoke";
+pub const INTROSPECT: &str = "/oauth/introspect";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+
+/// Which optional endpoints this build serves; each flips on with its route.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Served {
+    pub token: bool,
+    pub device: bool,
+    pub userinfo: bool,
+    pub revoke: bool,
+    pub introspect: bool,
+}
+
+/// The scopes Auth0 advertises (auth0-compat.md §5).
+pub const SCOPES_SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "offline_access",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "email",
+    "email_verified",
+    "picture",
+    "created_at",
+    "identities",
+    "phone",
+    "address",
+];
+
+/// The discovery document for `issuer` (which ends with `/`).
+pub fn document(issuer: &str, served: Served) -> Value {
+    let base = issuer.trim_end_matches('/');
+    let url = |path: &str| format!("{base}{path}");
+    let mut doc = json!({
+        "issuer": issuer,
+        "jwks_uri": url(JWKS),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "claims_supported": [
+            "aud", "auth_time", "created_at", "email", "email_verified", "exp", "family_name",
+            "given_name", "iat", "identities", "iss", "name", "nickname", "phone_number",
+            "picture", "sub"
+        ],
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    });
+    let mut grant_types = Vec::new();
+    if served.token {
+        doc["token_endpoint"] = url(TOKEN).into();
+        grant_types.extend([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm",
+        ]);
+    }
+    if served.device {
+        doc["device_authorization_endpoint"] = url(DEVICE_CODE).into();
+        grant_types.push("urn:ietf:params:oauth:grant-type:device_code");
+    }
+    if !grant_types.is_empty() {
+        doc["grant_types_supported"] = json!(grant_types);
+    }
+    if served.userinfo {
+        doc["userinfo_endpoint"] = url(USERINFO).into();
+    }
+    if served.revoke {
+        doc["revocation_endpoint"] = url(REVOKE).into();
+    }
+    if served.introspect {
+        doc["introspection_endpoint"] = url(INTROSPECT).into();
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_only_served_endpoints() {
+        let doc = document("http://127.0.0.1:8080/", Served::default());
+        assert_eq!(doc["issuer"], "http://127.0.0.1:8080/");
+        assert_eq!(
+            doc["jwks_uri"],
+            "http://127.0.0.1:8080/.well-known/jwks.json"
+        );
+        assert!(doc.get("token_endpoint").is_none());
+        let doc = document(
+            "http://127.0.0.1:8080/",
+            Served {
+                token: true,
+                ..Served::default()
+            },
+        );
+        assert_eq!(doc["token_endpoint"], "http://127.0.0.1:8080/oauth/token");
+    }
+}

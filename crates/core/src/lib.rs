@@ -1,0 +1,27 @@
+//! Gatehouse core: the protocol, with no I/O.
+//!
+//! Everything here is pure: the HTTP layer gathers inputs (from the request and
+//! the store), calls into this crate, and renders what comes back.
+//!
+//! - [`error`]: the OAuth error type and the exact strings SDKs match on.
+//! - [`scope`]: scopes as a typed set.
+//! - [`model`]: tenant settings, clients, APIs, grants, users, roles, shaped like Auth0's.
+//! - [`grant`]: the grant decision (audience, scopes, permissions, token format) and its trace.
+//! - [`jose`]: signing keys, JWKS, JWT signing and verification.
+//! - [`claims`]: access-token and ID-token claim sets.
+//! - [`discovery`]: the endpoint paths and the OpenID discovery document.
+//! - [`time`]: timestamps as Auth0 writes them.
+//! - [`ids`]: random identifiers and secrets.
+
+pub mod claims;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod ids;
+pub mod jose;
+pub mod model;
+pub mod scope;
+pub mod time;
+
+pub use error::{ErrorCode, OAuthError};
+pub use scope::ScopeSet;

@@ -1,0 +1,569 @@
+//! The tenant's configuration objects, shaped like Auth0's Management API v2.
+//!
+//! These are shared by the store (which persists them), the grant decision
+//! (which reads them) and the Management API (which renders them). Field names
+//! and defaults follow auth0-compat.md §6 so objects round-trip through Auth0
+//! SDKs unchanged.
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the built-in database connection (auth0-compat.md §8).
+pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
+
+/// Tenant-wide settings (`GET /api/v2/tenants/settings`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TenantSettings {
+    pub friendly_name: String,
+    /// Audience used when a request names none (auth0-compat.md §3).
+    pub default_audience: Option<String>,
+    /// Gatehouse extension: with no audience, pick the one API that defines all
+    /// requested custom scopes (story 2 of SPEC.md).
+    pub infer_audience_from_scope: bool,
+    /// Connection used by the plain `password` grant.
+    pub default_directory: String,
+    /// SSO session lifetime in hours.
+    pub session_lifetime: u64,
+    /// SSO session idle lifetime in hours.
+    pub idle_session_lifetime: u64,
+    pub allowed_logout_urls: Vec<String>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            friendly_name: "Gatehouse".into(),
+            default_audience: None,
+            infer_audience_from_scope: false,
+            default_directory: DEFAULT_CONNECTION.into(),
+            session_lifetime: 72,
+            idle_session_lifetime: 72,
+            allowed_logout_urls: Vec::new(),
+        }
+    }
+}
+
+/// JWS algorithms Gatehouse signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+    EdDSA,
+    HS256,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::PS256 => "PS256",
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+            Self::HS256 => "HS256",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "RS256" => Self::RS256,
+            "PS256" => Self::PS256,
+            "ES256" => Self::ES256,
+            "EdDSA" => Self::EdDSA,
+            "HS256" => Self::HS256,
+            _ => return None,
+        })
+    }
+    /// The asymmetric algorithms that have key pairs in the key store.
+    pub const ASYMMETRIC: [SigningAlg; 4] = [Self::RS256, Self::PS256, Self::ES256, Self::EdDSA];
+}
+
+/// The access-token claim layout of an API (auth0-compat.md §3, "Token dialects").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenDialect {
+    #[default]
+    AccessToken,
+    AccessTokenAuthz,
+    #[serde(rename = "rfc9068_profile")]
+    Rfc9068Profile,
+    #[serde(rename = "rfc9068_profile_authz")]
+    Rfc9068ProfileAuthz,
+}
+
+impl TokenDialect {
+    /// The `_authz` dialects add the `permissions` claim.
+    pub fn includes_permissions(self) -> bool {
+        matches!(self, Self::AccessTokenAuthz | Self::Rfc9068ProfileAuthz)
+    }
+    pub fn is_rfc9068(self) -> bool {
+        matches!(self, Self::Rfc9068Profile | Self::Rfc9068ProfileAuthz)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDefinition {
+    pub value: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `subject_type_authorization.user.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UserAccessPolicy {
+    #[default]
+    AllowAll,
+    RequireClientGrant,
+    DenyAll,
+}
+
+/// `subject_type_authorization.client.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAccessPolicy {
+    #[default]
+    RequireClientGrant,
+    DenyAll,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserPolicy {
+    pub policy: UserAccessPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClientPolicy {
+    pub policy: ClientAccessPolicy,
+}
+
+/// An API's access policy for user flows and for client credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SubjectTypeAuthorization {
+    #[serde(default)]
+    pub user: UserPolicy,
+    #[serde(default)]
+    pub client: ClientPolicy,
+}
+
+/// A resource server (an API) that access tokens are issued for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceServer {
+    pub id: String,
+    pub name: String,
+    /// The audience; immutable once created.
+    pub identifier: String,
+    #[serde(default)]
+    pub is_system: bool,
+    #[serde(default)]
+    pub scopes: Vec<ScopeDefinition>,
+    #[serde(default = "default_rs_alg")]
+    pub signing_alg: SigningAlg,
+    /// Only for HS256 APIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
+    #[serde(default)]
+    pub allow_offline_access: bool,
+    #[serde(default)]
+    pub skip_consent_for_verifiable_first_party_clients: bool,
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime: u64,
+    #[serde(default = "default_token_lifetime_for_web")]
+    pub token_lifetime_for_web: u64,
+    /// RBAC: user flows get requested ∩ the user's permissions.
+    #[serde(default)]
+    pub enforce_policies: bool,
+    #[serde(default)]
+    pub token_dialect: TokenDialect,
+    #[serde(default)]
+    pub subject_type_authorization: SubjectTypeAuthorization,
+}
+
+fn default_rs_alg() -> SigningAlg {
+    SigningAlg::RS256
+}
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u64 = 86_400;
+pub const MAX_ACCESS_TOKEN_LIFETIME: u64 = 2_592_000;
+fn default_token_lifetime() -> u64 {
+    DEFAULT_ACCESS_TOKEN_LIFETIME
+}
+fn default_token_lifetime_for_web() -> u64 {
+    7_200
+}
+
+impl ResourceServer {
+    /// A new API with Auth0's defaults.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        identifier: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            identifier: identifier.into(),
+            is_system: false,
+            scopes: Vec::new(),
+            signing_alg: SigningAlg::RS256,
+            signing_secret: None,
+            allow_offline_access: false,
+            skip_consent_for_verifiable_first_party_clients: true,
+            token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            token_lifetime_for_web: 7_200,
+            enforce_policies: false,
+            token_dialect: TokenDialect::AccessToken,
+            subject_type_authorization: SubjectTypeAuthorization::default(),
+        }
+    }
+
+    pub fn defines_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s.value == scope)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    Spa,
+    Native,
+    #[default]
+    RegularWeb,
+    NonInteractive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    None,
+    #[default]
+    ClientSecretPost,
+    ClientSecretBasic,
+    PrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum RotationType {
+    #[serde(rename = "rotating")]
+    Rotating,
+    #[default]
+    #[serde(rename = "non-rotating")]
+    NonRotating,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ExpirationType {
+    #[serde(rename = "expiring")]
+    Expiring,
+    #[default]
+    #[serde(rename = "non-expiring")]
+    NonExpiring,
+}
+
+/// The client's `refresh_token` settings (auth0-compat.md §2, "Refresh tokens").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshTokenSettings {
+    pub rotation_type: RotationType,
+    pub expiration_type: ExpirationType,
+    /// Seconds a rotated token may still be reused (only the immediate predecessor).
+    pub leeway: u64,
+    /// Absolute lifetime in seconds, not extended by rotation.
+    pub token_lifetime: u64,
+    pub infinite_token_lifetime: bool,
+    /// Seconds of inactivity after which the family expires.
+    pub idle_token_lifetime: u64,
+    pub infinite_idle_token_lifetime: bool,
+}
+
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: u64 = 2_592_000;
+pub const MAX_REFRESH_TOKEN_LIFETIME: u64 = 31_557_600;
+
+impl Default for RefreshTokenSettings {
+    fn default() -> Self {
+        Self {
+            rotation_type: RotationType::NonRotating,
+            expiration_type: ExpirationType::NonExpiring,
+            leeway: 0,
+            token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+            infinite_token_lifetime: true,
+            idle_token_lifetime: 1_296_000,
+            infinite_idle_token_lifetime: true,
+        }
+    }
+}
+
+impl RefreshTokenSettings {
+    /// SPAs always get expiring, rotating refresh tokens.
+    pub fn for_spa() -> Self {
+        Self {
+            rotation_type: RotationType::Rotating,
+            expiration_type: ExpirationType::Expiring,
+            infinite_token_lifetime: false,
+            infinite_idle_token_lifetime: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// `jwt_configuration`: ID token signing and lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JwtConfiguration {
+    pub alg: SigningAlg,
+    pub lifetime_in_seconds: u64,
+}
+
+pub const DEFAULT_ID_TOKEN_LIFETIME: u64 = 36_000;
+
+impl Default for JwtConfiguration {
+    fn default() -> Self {
+        Self {
+            alg: SigningAlg::RS256,
+            lifetime_in_seconds: DEFAULT_ID_TOKEN_LIFETIME,
+        }
+    }
+}
+
+/// A public key registered for `private_key_jwt` client authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAuthenticationKey {
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// The public key as a JWK object.
+    pub jwk: serde_json::Value,
+}
+
+/// An application (`/api/v2/clients`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub app_type: AppType,
+    #[serde(default = "yes")]
+    pub is_first_party: bool,
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub callbacks: Vec<String>,
+    #[serde(default)]
+    pub allowed_logout_urls: Vec<String>,
+    #[serde(default)]
+    pub web_origins: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub jwt_configuration: JwtConfiguration,
+    #[serde(default)]
+    pub refresh_token: RefreshTokenSettings,
+    /// Gatehouse extension: accept PKCE `plain` (S256 only by default).
+    #[serde(default)]
+    pub allow_plain_pkce: bool,
+    #[serde(default)]
+    pub client_authentication_keys: Vec<ClientAuthenticationKey>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Client {
+    pub fn new(client_id: impl Into<String>, name: impl Into<String>, app_type: AppType) -> Self {
+        let refresh_token = if app_type == AppType::Spa {
+            RefreshTokenSettings::for_spa()
+        } else {
+            RefreshTokenSettings::default()
+        };
+        Self {
+            client_id: client_id.into(),
+            name: name.into(),
+            description: String::new(),
+            app_type,
+            is_first_party: true,
+            token_endpoint_auth_method: if app_type == AppType::Spa || app_type == AppType::Native {
+                TokenEndpointAuthMethod::None
+            } else {
+                TokenEndpointAuthMethod::ClientSecretPost
+            },
+            grant_types: default_grant_types(app_type),
+            callbacks: Vec::new(),
+            allowed_logout_urls: Vec::new(),
+            web_origins: Vec::new(),
+            allowed_origins: Vec::new(),
+            jwt_configuration: JwtConfiguration::default(),
+            refresh_token,
+            allow_plain_pkce: false,
+            client_authentication_keys: Vec::new(),
+        }
+    }
+
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// A client that cannot keep a secret.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+}
+
+/// Auth0's default `grant_types` per application type.
+pub fn default_grant_types(app_type: AppType) -> Vec<String> {
+    let list: &[&str] = match app_type {
+        AppType::Spa => &["authorization_code", "implicit", "refresh_token"],
+        AppType::Native => &[
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
+        AppType::RegularWeb => &[
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "client_credentials",
+        ],
+        AppType::NonInteractive => &["client_credentials"],
+    };
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    #[default]
+    Client,
+    User,
+}
+
+/// A client grant: which scopes of an API a client may get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientGrant {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `third_party_clients`: applies to every third-party client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_for: Option<String>,
+    pub audience: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    #[serde(default)]
+    pub subject_type: SubjectType,
+    #[serde(default)]
+    pub allow_all_scopes: bool,
+}
+
+impl ClientGrant {
+    /// Whether this grant speaks for `client` on `audience` for `subject_type`.
+    pub fn applies_to(&self, client: &Client, audience: &str, subject_type: SubjectType) -> bool {
+        if self.audience != audience || self.subject_type != subject_type {
+            return false;
+        }
+        match (&self.client_id, &self.default_for) {
+            (Some(id), _) => id == &client.client_id,
+            (None, Some(d)) => d == "third_party_clients" && !client.is_first_party,
+            (None, None) => false,
+        }
+    }
+
+    /// True when the grant covers `scope` for `api`.
+    pub fn covers(&self, scope: &str, api: &ResourceServer) -> bool {
+        self.scope.iter().any(|s| s == scope) || (self.allow_all_scopes && api.defines_scope(scope))
+    }
+}
+
+/// A user of the database connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: String,
+    pub connection: String,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default = "empty_object")]
+    pub app_metadata: serde_json::Value,
+    #[serde(default = "empty_object")]
+    pub user_metadata: serde_json::Value,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: Option<i64>,
+    #[serde(default)]
+    pub logins_count: i64,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+impl User {
+    /// A new database user with Auth0's derived profile defaults.
+    pub fn new(user_id: impl Into<String>, email: &str, now: i64) -> Self {
+        let local = email.split('@').next().unwrap_or(email).to_string();
+        Self {
+            user_id: user_id.into(),
+            connection: DEFAULT_CONNECTION.into(),
+            email: Some(email.to_string()),
+            email_verified: false,
+            name: Some(email.to_string()),
+            nickname: Some(local),
+            given_name: None,
+            family_name: None,
+            picture: None,
+            blocked: false,
+            app_metadata: empty_object(),
+            user_metadata: empty_object(),
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            logins_count: 0,
+        }
+    }
+
+    /// How the trace names the user: email, else user_id.
+    pub fn display_name(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.user_id)
+    }
+}
+
+/// A permission: a scope of one API.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Permission {
+    pub resource_server_identifier: String,
+    pub permission_name: String,
+}
+
+/// A role: a named bundle of permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Where a user's permission comes from, for the trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PermissionSource {
+    Direct,
+    Role { role_id: String, role_name: String },
+}
+
+/// One of a user's effective permissions on an API, with its sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectivePermission {
+    pub permission_name: String,
+    pub sources: Vec<PermissionSource>,
+}

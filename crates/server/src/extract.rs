@@ -1,0 +1,151 @@
+//! Request parameters from `application/x-www-form-urlencoded` or JSON bodies.
+//!
+//! Rules (RFC 6749 §3.1–3.2, auth0-compat.md §2):
+//! - both encodings are accepted (auth0-python sends JSON, auth0-spa-js forms);
+//! - unknown parameters are kept but never required, so they are ignored;
+//! - a parameter sent without a value, or as JSON `null`, is absent
+//!   (auth0-python sends `"organization": null`);
+//! - a parameter sent twice, a non-string JSON value, a malformed or oversized
+//!   body is `invalid_request` in the OAuth shape, never axum's plain text.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use gatehouse_core::OAuthError;
+use std::collections::HashMap;
+
+use crate::error::ApiError;
+
+/// Largest accepted body; a token request is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The parameters of one request.
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// The value of `name`, if present and non-empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The value of `name`, or `invalid_request` naming it.
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| {
+            OAuthError::invalid_request(format!("Missing required parameter: {name}"))
+        })
+    }
+
+    /// Parses a form-encoded string (also used for query strings).
+    pub fn from_form(bytes: &[u8]) -> Result<Self, OAuthError> {
+        let mut map = HashMap::new();
+        for (key, value) in form_urlencoded::parse(bytes) {
+            insert_once(&mut map, key.into_owned(), Some(value.into_owned()))?;
+        }
+        Ok(Self(map))
+    }
+
+    /// Parses a JSON object body.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, OAuthError> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid JSON."))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(OAuthError::invalid_request(
+                "The request body must be a JSON object.",
+            ));
+        };
+        let mut map = HashMap::new();
+        for (key, value) in object {
+            let value = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s),
+                _ => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "Parameter {key} must be a string."
+                    )))
+                }
+            };
+            insert_once(&mut map, key, value)?;
+        }
+        Ok(Self(map))
+    }
+
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
+fn insert_once(
+    map: &mut HashMap<String, String>,
+    key: String,
+    value: Option<String>,
+) -> Result<(), OAuthError> {
+    if map.contains_key(&key) {
+        return Err(OAuthError::invalid_request(format!(
+            "Parameter {key} must not be included more than once."
+        )));
+    }
+    if let Some(value) = value.filter(|v| !v.is_empty()) {
+        map.insert(key, value);
+    }
+    Ok(())
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| OAuthError::invalid_request("The request body is too large."))?;
+        let params = if content_type.starts_with("application/json") {
+            Params::from_json(&bytes)?
+        } else if content_type.starts_with("application/x-www-form-urlencoded")
+            || (content_type.is_empty() && bytes.is_empty())
+        {
+            Params::from_form(&bytes)?
+        } else {
+            return Err(OAuthError::invalid_request(
+                "Content-Type must be application/x-www-form-urlencoded or application/json.",
+            )
+            .into());
+        };
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_null_are_absent() {
+        let p = Params::from_form(b"a=&b=1").unwrap();
+        assert_eq!(p.get("a"), None);
+        assert_eq!(p.get("b"), Some("1"));
+        let p = Params::from_json(br#"{"organization": null, "x": "y"}"#).unwrap();
+        assert_eq!(p.get("organization"), None);
+        assert_eq!(p.get("x"), Some("y"));
+    }
+
+    #[test]
+    fn duplicates_and_wrong_types_are_rejected() {
+        assert!(Params::from_form(b"a=1&a=2").is_err());
+        assert!(Params::from_json(br#"{"a": 1}"#).is_err());
+        assert!(Params::from_json(br#"[1]"#).is_err());
+        assert!(Params::from_json(b"{").is_err());
+        let err = Params::default().require("code").unwrap_err();
+        assert_eq!(err.error_description, "Missing required parameter: code");
+    }
+}

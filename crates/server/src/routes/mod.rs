@@ -1,0 +1,36 @@
+//! The router: one module per endpoint family; paths come from
+//! [`gatehouse_core::discovery`] so the discovery document cannot drift.
+
+pub mod discovery;
+pub mod health;
+
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+use gatehouse_core::discovery as paths;
+
+/// Every route Gatehouse serves, with its middleware.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            paths::OPENID_CONFIGURATION,
+            get(discovery::openid_configuration),
+        )
+        .route(
+            paths::OAUTH_AUTHORIZATION_SERVER,
+            get(discovery::openid_configuration),
+        )
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::HEALTHZ, get(health::healthz))
+        .route(paths::READYZ, get(health::readyz))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::middleware::request_log))
+        .with_state(state)
+}
+
+async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not_found", "error_description": "Not Found"})),
+    )
+}

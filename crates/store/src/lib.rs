@@ -1,0 +1,247 @@
+//! Gatehouse storage: one interface, two databases.
+//!
+//! - [`Store`]: everything Gatehouse persists, as one async trait. Business
+//!   logic sees only this trait, never a backend.
+//! - [`sql::SqlStore`]: the implementation over sqlx's `Any` driver. The SQL is
+//!   portable (`$N` placeholders, TEXT and 64-bit integers, conditional updates
+//!   instead of row locks) so SQLite and PostgreSQL share it; each backend has
+//!   its own forward-only migrations in `migrations/<backend>/`.
+//! - [`records`]: records that are not Management API objects (keys, codes,
+//!   refresh-token families, device codes, log events).
+//! - [`error`]: [`StoreError`].
+//!
+//! The conformance suite in `tests/` runs against SQLite always and against
+//! PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set.
+
+pub mod error;
+pub mod records;
+pub mod sql;
+
+use async_trait::async_trait;
+use gatehouse_core::model::{
+    Client, ClientGrant, EffectivePermission, Permission, ResourceServer, Role, TenantSettings,
+    User,
+};
+
+pub use error::{StoreError, StoreResult};
+pub use records::*;
+
+/// A client as stored: the object plus the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct StoredClient {
+    pub client: Client,
+    /// SHA-256 of the secret, hex; secrets themselves are never stored.
+    pub secret_hash: Option<String>,
+}
+
+/// A user as stored, with the password hash (argon2id PHC string).
+#[derive(Debug, Clone)]
+pub struct StoredUser {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// Everything Gatehouse persists: the narrow interfaces together.
+pub trait Store: ConfigStore + DirectoryStore + TokenStore + Send + Sync + 'static {}
+
+impl<T: ConfigStore + DirectoryStore + TokenStore + Send + Sync + 'static> Store for T {}
+
+/// Tenant configuration: settings, keys, clients, APIs, client grants.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// Round-trips to the database (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+
+    // Tenant
+    async fn tenant_settings(&self) -> StoreResult<TenantSettings>;
+    async fn put_tenant_settings(&self, settings: &TenantSettings) -> StoreResult<()>;
+
+    // Signing keys
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
+    async fn set_signing_key_state(&self, kid: &str, state: &str, now: i64) -> StoreResult<()>;
+
+    // Clients
+    async fn create_client(&self, client: &StoredClient, now: i64) -> StoreResult<()>;
+    async fn client(&self, client_id: &str) -> StoreResult<Option<StoredClient>>;
+    async fn update_client(&self, client: &StoredClient) -> StoreResult<()>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    async fn clients(&self, page: Page) -> StoreResult<Vec<StoredClient>>;
+
+    // Resource servers
+    async fn create_resource_server(&self, api: &ResourceServer, now: i64) -> StoreResult<()>;
+    async fn resource_server(&self, id: &str) -> StoreResult<Option<ResourceServer>>;
+    async fn resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()>;
+    async fn delete_resource_server(&self, id: &str) -> StoreResult<()>;
+    async fn resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>>;
+
+    // Client grants
+    async fn create_client_grant(&self, grant: &ClientGrant, now: i64) -> StoreResult<()>;
+    async fn client_grant(&self, id: &str) -> StoreResult<Option<ClientGrant>>;
+    async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    async fn delete_client_grant(&self, id: &str) -> StoreResult<()>;
+    async fn client_grants(&self, page: Page) -> StoreResult<Vec<ClientGrant>>;
+    /// Grants that may apply to `client_id` on `audience`: its own and the
+    /// `default_for` ones.
+    async fn client_grants_for(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Vec<ClientGrant>>;
+}
+
+/// Users, roles, permissions and consents.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    // Users
+    async fn create_user(&self, user: &StoredUser) -> StoreResult<()>;
+    async fn user(&self, user_id: &str) -> StoreResult<Option<StoredUser>>;
+    async fn user_by_email(&self, connection: &str, email: &str)
+        -> StoreResult<Option<StoredUser>>;
+    async fn update_user(&self, user: &StoredUser) -> StoreResult<()>;
+    async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+    async fn users(&self, page: Page) -> StoreResult<Vec<StoredUser>>;
+    async fn record_login(&self, user_id: &str, now: i64) -> StoreResult<()>;
+
+    // Roles and permissions
+    async fn create_role(&self, role: &Role, now: i64) -> StoreResult<()>;
+    async fn role(&self, id: &str) -> StoreResult<Option<Role>>;
+    async fn update_role(&self, role: &Role) -> StoreResult<()>;
+    async fn delete_role(&self, id: &str) -> StoreResult<()>;
+    async fn roles(&self, page: Page) -> StoreResult<Vec<Role>>;
+    async fn add_role_permissions(&self, role_id: &str, perms: &[Permission]) -> StoreResult<()>;
+    async fn remove_role_permissions(&self, role_id: &str, perms: &[Permission])
+        -> StoreResult<()>;
+    async fn role_permissions(&self, role_id: &str) -> StoreResult<Vec<Permission>>;
+    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
+    async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()>;
+    async fn remove_user_permissions(&self, user_id: &str, perms: &[Permission])
+        -> StoreResult<()>;
+    /// Direct permissions only.
+    async fn user_direct_permissions(&self, user_id: &str) -> StoreResult<Vec<Permission>>;
+    /// Direct ∪ via roles on one API, each with where it came from.
+    async fn effective_permissions(
+        &self,
+        user_id: &str,
+        audience: &str,
+    ) -> StoreResult<Vec<EffectivePermission>>;
+    /// For each of `scopes`, the names of roles that grant it on `audience`.
+    async fn roles_granting(
+        &self,
+        audience: &str,
+        scopes: &[String],
+    ) -> StoreResult<Vec<(String, Vec<String>)>>;
+
+    // Consents
+    async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<String>>;
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+}
+
+/// Short- and long-lived grants: codes, refresh tokens, device codes, logs.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    // Authorization codes
+    async fn insert_authorization_code(
+        &self,
+        code_hash: &str,
+        code: &AuthorizationCode,
+    ) -> StoreResult<()>;
+    /// Marks the code used, atomically: of two concurrent redemptions exactly
+    /// one gets [`CodeRedemption::Redeemed`].
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<CodeRedemption>;
+    /// Remembers what a code's redemption issued, for reuse revocation.
+    async fn set_code_family(&self, code_hash: &str, family_id: &str) -> StoreResult<()>;
+
+    // Refresh tokens
+    /// Creates a family with its first token, then revokes the oldest active
+    /// families of the same user and client beyond `max_active`.
+    async fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first_token_hash: &str,
+        max_active: i64,
+    ) -> StoreResult<()>;
+    async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshTokenRecord, RefreshFamily)>>;
+    /// Replaces `old_hash` by `new_hash` if `old_hash` is still active (or, with
+    /// `leeway_since` set, if it was rotated at or after that time and its
+    /// successor is still the active token). Returns false when another
+    /// request won the race or the token was reused.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+        leeway_since: Option<i64>,
+    ) -> StoreResult<bool>;
+    async fn revoke_refresh_family(&self, family_id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes every active family of a user for a client; returns how many.
+    async fn revoke_refresh_families_for(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<u64>;
+
+    // Opaque access tokens
+    async fn insert_opaque_token(&self, token: &OpaqueToken) -> StoreResult<()>;
+    async fn opaque_token(&self, token_hash: &str) -> StoreResult<Option<OpaqueToken>>;
+
+    // Device codes
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    async fn device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    /// Moves a device code from `from` to `to` (with the deciding user);
+    /// false when it was not in `from` any more.
+    async fn transition_device_code(
+        &self,
+        device_code_hash: &str,
+        from: DeviceStatus,
+        to: DeviceStatus,
+        user_id: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Records a poll; returns the previous poll time.
+    async fn touch_device_code(&self, device_code_hash: &str, now: i64)
+        -> StoreResult<Option<i64>>;
+
+    // Client assertions
+    /// Records a `jti`; false when it was seen before (replay).
+    async fn use_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> StoreResult<bool>;
+
+    // Logs
+    async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()>;
+    async fn log_events(&self, page: Page) -> StoreResult<Vec<LogEvent>>;
+    async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
+}
+
+/// Opens the database at `url` (`sqlite:<path>` or `postgres://…`), applying
+/// pending migrations.
+pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(sql::SqlStore::connect(url).await?))
+}

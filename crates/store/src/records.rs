@@ -1,0 +1,184 @@
+//! Records the store keeps that are not Management API objects: keys, codes,
+//! refresh-token families, device codes, opaque tokens and log events.
+
+use gatehouse_core::model::SigningAlg;
+use serde::{Deserialize, Serialize};
+
+/// A signing key as persisted. The private key never leaves the store except
+/// to be loaded into memory for signing.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// One of `next`, `current`, `previous`, `revoked`.
+    pub state: String,
+    pub private_pkcs8: Vec<u8>,
+    pub cert_der: Vec<u8>,
+    pub created_at: i64,
+    pub state_changed_at: i64,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("state", &self.state)
+            .field("private_pkcs8", &"[redacted]")
+            .finish()
+    }
+}
+
+/// What `/authorize` recorded with an authorization code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    /// The requested scope string.
+    pub scope: String,
+    /// The audience or resource parameter as sent to `/authorize`.
+    pub audience: Option<String>,
+    pub resource: Option<String>,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub sid: Option<String>,
+    /// Whether the ID token needs `auth_time` (prompt=login or max_age).
+    #[serde(default)]
+    pub require_auth_time: bool,
+    pub expires_at: i64,
+}
+
+/// The result of redeeming a code: single use is enforced by the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeRedemption {
+    Redeemed(AuthorizationCode),
+    /// The code was used before; `issued_family_id` names what its first use
+    /// issued, so the caller can revoke it (RFC 6749 §4.1.2).
+    AlreadyUsed {
+        code: AuthorizationCode,
+        issued_family_id: Option<String>,
+    },
+    NotFound,
+}
+
+/// A refresh-token family: one grant, any number of rotations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The audience/resource the original request named (re-resolved on refresh).
+    pub audience: Option<String>,
+    /// The scope granted by the original exchange.
+    pub scope: String,
+    pub auth_time: i64,
+    pub sid: Option<String>,
+    pub created_at: i64,
+    /// Absolute expiry; `None` for non-expiring tokens. Rotation never extends it.
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// One refresh token of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub family_id: String,
+    pub created_at: i64,
+    pub rotated_at: Option<i64>,
+    pub replaced_by: Option<String>,
+}
+
+/// An opaque (userinfo-only) access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpaqueToken {
+    pub token_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// Device authorization state (RFC 8628).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Consumed,
+    /// Expired and already reported once as `expired_token`.
+    ExpiredReported,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Consumed => "consumed",
+            Self::ExpiredReported => "expired_reported",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "consumed" => Self::Consumed,
+            "expired_reported" => Self::ExpiredReported,
+            _ => return None,
+        })
+    }
+}
+
+/// What `/oauth/device/code` recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRequest {
+    pub scope: String,
+    pub audience: Option<String>,
+    pub interval: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    pub user_code: String,
+    pub client_id: String,
+    pub request: DeviceRequest,
+    pub status: DeviceStatus,
+    pub user_id: Option<String>,
+    pub expires_at: i64,
+    pub last_polled_at: Option<i64>,
+}
+
+/// A log event with Auth0's event code (`seccft`, `ferrt`, …) and the
+/// decision trace in `details`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEvent {
+    pub log_id: String,
+    pub date: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub description: String,
+    pub details: serde_json::Value,
+}
+
+/// A page request for list endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        offset: 0,
+        limit: i64::MAX,
+    };
+}

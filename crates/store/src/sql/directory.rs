@@ -1,0 +1,445 @@
+//! Users, roles, permissions and consents.
+
+use super::{body, bool_int, expect_one, to_json, SqlStore};
+use crate::error::{StoreError, StoreResult};
+use crate::{DirectoryStore, Page, StoredUser};
+use async_trait::async_trait;
+use gatehouse_core::model::{EffectivePermission, Permission, PermissionSource, Role};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+fn user_from_row(row: &AnyRow) -> StoreResult<StoredUser> {
+    Ok(StoredUser {
+        user: body(row)?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+fn role_from_row(row: &AnyRow) -> StoreResult<Role> {
+    Ok(Role {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+    })
+}
+
+fn permission_from_row(row: &AnyRow) -> StoreResult<Permission> {
+    Ok(Permission {
+        resource_server_identifier: row.try_get("resource_server_identifier")?,
+        permission_name: row.try_get("permission_name")?,
+    })
+}
+
+fn normalize_email(email: Option<&str>) -> Option<String> {
+    email.map(str::to_lowercase)
+}
+
+impl SqlStore {
+    /// Runs `sql` once per item in one transaction, binding `owner` then the
+    /// item's values (assignments are small lists).
+    async fn for_each_in_tx<T: Sync>(
+        &self,
+        sql: &str,
+        owner: &str,
+        items: &[T],
+        values: impl Fn(&T) -> Vec<String> + Send + Sync,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for item in items {
+            let mut query = sqlx::query(sql).bind(owner.to_string());
+            for value in values(item) {
+                query = query.bind(value);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_write(e, "assignment"))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn permission_values(p: &Permission) -> Vec<String> {
+    vec![
+        p.resource_server_identifier.clone(),
+        p.permission_name.clone(),
+    ]
+}
+
+#[async_trait]
+impl DirectoryStore for SqlStore {
+    async fn create_user(&self, user: &StoredUser) -> StoreResult<()> {
+        let u = &user.user;
+        sqlx::query(
+            "INSERT INTO users (user_id, connection, email, email_norm, name, password_hash, blocked, body, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&u.user_id)
+        .bind(&u.connection)
+        .bind(u.email.clone())
+        .bind(normalize_email(u.email.as_deref()))
+        .bind(u.name.clone())
+        .bind(user.password_hash.clone())
+        .bind(bool_int(u.blocked))
+        .bind(to_json(u))
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
+        Ok(())
+    }
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<StoredUser>> {
+        sqlx::query("SELECT password_hash, body FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn user_by_email(
+        &self,
+        connection: &str,
+        email: &str,
+    ) -> StoreResult<Option<StoredUser>> {
+        sqlx::query(
+            "SELECT password_hash, body FROM users WHERE connection = $1 AND email_norm = $2",
+        )
+        .bind(connection)
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+    }
+
+    async fn update_user(&self, user: &StoredUser) -> StoreResult<()> {
+        let u = &user.user;
+        let result = sqlx::query(
+            "UPDATE users SET email = $1, email_norm = $2, name = $3, password_hash = $4, blocked = $5, \
+             body = $6, updated_at = $7 WHERE user_id = $8",
+        )
+        .bind(u.email.clone())
+        .bind(normalize_email(u.email.as_deref()))
+        .bind(u.name.clone())
+        .bind(user.password_hash.clone())
+        .bind(bool_int(u.blocked))
+        .bind(to_json(u))
+        .bind(u.updated_at)
+        .bind(&u.user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
+        expect_one(result)
+    }
+
+    async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        expect_one(result)
+    }
+
+    async fn users(&self, page: Page) -> StoreResult<Vec<StoredUser>> {
+        sqlx::query(
+            "SELECT password_hash, body FROM users ORDER BY created_at, user_id LIMIT $1 OFFSET $2",
+        )
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn record_login(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        let Some(mut stored) = self.user(user_id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        stored.user.last_login = Some(now);
+        stored.user.logins_count += 1;
+        sqlx::query("UPDATE users SET body = $1 WHERE user_id = $2")
+            .bind(to_json(&stored.user))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_role(&self, role: &Role, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&role.id)
+        .bind(&role.name)
+        .bind(&role.description)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "role name"))?;
+        Ok(())
+    }
+
+    async fn role(&self, id: &str) -> StoreResult<Option<Role>> {
+        sqlx::query("SELECT id, name, description FROM roles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(role_from_row)
+            .transpose()
+    }
+
+    async fn update_role(&self, role: &Role) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE roles SET name = $1, description = $2 WHERE id = $3")
+            .bind(&role.name)
+            .bind(&role.description)
+            .bind(&role.id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_write(e, "role name"))?;
+        expect_one(result)
+    }
+
+    async fn delete_role(&self, id: &str) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM roles WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        expect_one(result)
+    }
+
+    async fn roles(&self, page: Page) -> StoreResult<Vec<Role>> {
+        sqlx::query("SELECT id, name, description FROM roles ORDER BY name, id LIMIT $1 OFFSET $2")
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(role_from_row)
+            .collect()
+    }
+
+    async fn add_role_permissions(&self, role_id: &str, perms: &[Permission]) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            role_id,
+            perms,
+            permission_values,
+        )
+        .await
+    }
+
+    async fn remove_role_permissions(
+        &self,
+        role_id: &str,
+        perms: &[Permission],
+    ) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
+             AND permission_name = $3",
+            role_id,
+            perms,
+            permission_values,
+        )
+        .await
+    }
+
+    async fn role_permissions(&self, role_id: &str) -> StoreResult<Vec<Permission>> {
+        sqlx::query(
+            "SELECT resource_server_identifier, permission_name FROM role_permissions \
+             WHERE role_id = $1 ORDER BY resource_server_identifier, permission_name",
+        )
+        .bind(role_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(permission_from_row)
+        .collect()
+    }
+
+    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            user_id,
+            role_ids,
+            |id| vec![id.clone()],
+        )
+        .await
+    }
+
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2",
+            user_id,
+            role_ids,
+            |id| vec![id.clone()],
+        )
+        .await
+    }
+
+    async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
+        sqlx::query(
+            "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+             WHERE ur.user_id = $1 ORDER BY r.name, r.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(role_from_row)
+        .collect()
+    }
+
+    async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            user_id,
+            perms,
+            permission_values,
+        )
+        .await
+    }
+
+    async fn remove_user_permissions(
+        &self,
+        user_id: &str,
+        perms: &[Permission],
+    ) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "DELETE FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+             AND permission_name = $3",
+            user_id,
+            perms,
+            permission_values,
+        )
+        .await
+    }
+
+    async fn user_direct_permissions(&self, user_id: &str) -> StoreResult<Vec<Permission>> {
+        sqlx::query(
+            "SELECT resource_server_identifier, permission_name FROM user_permissions \
+             WHERE user_id = $1 ORDER BY resource_server_identifier, permission_name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(permission_from_row)
+        .collect()
+    }
+
+    async fn effective_permissions(
+        &self,
+        user_id: &str,
+        audience: &str,
+    ) -> StoreResult<Vec<EffectivePermission>> {
+        let rows = sqlx::query(
+            "SELECT permission_name, CAST(NULL AS TEXT) AS role_id, CAST(NULL AS TEXT) AS role_name \
+             FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+             UNION ALL \
+             SELECT rp.permission_name, r.id AS role_id, r.name AS role_name \
+             FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+             JOIN role_permissions rp ON rp.role_id = r.id \
+             WHERE ur.user_id = $1 AND rp.resource_server_identifier = $2",
+        )
+        .bind(user_id)
+        .bind(audience)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<EffectivePermission> = Vec::new();
+        for row in &rows {
+            let name: String = row.try_get("permission_name")?;
+            let source = match (
+                row.try_get::<Option<String>, _>("role_id")?,
+                row.try_get::<Option<String>, _>("role_name")?,
+            ) {
+                (Some(role_id), Some(role_name)) => PermissionSource::Role { role_id, role_name },
+                _ => PermissionSource::Direct,
+            };
+            match out.iter_mut().find(|p| p.permission_name == name) {
+                Some(existing) => existing.sources.push(source),
+                None => out.push(EffectivePermission {
+                    permission_name: name,
+                    sources: vec![source],
+                }),
+            }
+        }
+        out.sort_by(|a, b| a.permission_name.cmp(&b.permission_name));
+        Ok(out)
+    }
+
+    async fn roles_granting(
+        &self,
+        audience: &str,
+        scopes: &[String],
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let rows = sqlx::query(
+            "SELECT rp.permission_name, r.name FROM role_permissions rp JOIN roles r ON r.id = rp.role_id \
+             WHERE rp.resource_server_identifier = $1 ORDER BY r.name",
+        )
+        .bind(audience)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for scope in scopes {
+            let mut roles = Vec::new();
+            for row in &rows {
+                if &row.try_get::<String, _>("permission_name")? == scope {
+                    roles.push(row.try_get::<String, _>("name")?);
+                }
+            }
+            if !roles.is_empty() {
+                out.push((scope.clone(), roles));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND audience = $3",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, audience, scope, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, client_id, audience) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .bind(scope)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,433 @@
+//! Authorization codes, refresh-token families, opaque tokens, device codes,
+//! client-assertion jtis and log events.
+
+use super::{body, from_json, to_json, SqlStore};
+use crate::error::{StoreError, StoreResult};
+use crate::records::*;
+use crate::TokenStore;
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+fn family_from_row(row: &AnyRow) -> StoreResult<RefreshFamily> {
+    let mut family: RefreshFamily = body(row)?;
+    family.revoked_at = row.try_get("revoked_at")?;
+    Ok(family)
+}
+
+fn device_from_row(row: &AnyRow) -> StoreResult<DeviceCode> {
+    let status: String = row.try_get("status")?;
+    Ok(DeviceCode {
+        device_code_hash: row.try_get("device_code_hash")?,
+        user_code: row.try_get("user_code")?,
+        client_id: row.try_get("client_id")?,
+        request: body(row)?,
+        status: DeviceStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("device status {status}")))?,
+        user_id: row.try_get("user_id")?,
+        expires_at: row.try_get("expires_at")?,
+        last_polled_at: row.try_get("last_polled_at")?,
+    })
+}
+
+fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
+    Ok(LogEvent {
+        log_id: row.try_get("id")?,
+        date: row.try_get("date")?,
+        event_type: row.try_get("type")?,
+        client_id: row.try_get("client_id")?,
+        user_id: row.try_get("user_id")?,
+        description: row.try_get("description")?,
+        details: from_json(&row.try_get::<String, _>("body")?)?,
+    })
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn insert_authorization_code(
+        &self,
+        code_hash: &str,
+        code: &AuthorizationCode,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, body, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(code_hash)
+        .bind(&code.client_id)
+        .bind(&code.user_id)
+        .bind(to_json(code))
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "authorization code"))?;
+        Ok(())
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<CodeRedemption> {
+        let won = sqlx::query(
+            "UPDATE authorization_codes SET redeemed_at = $1 WHERE code_hash = $2 AND redeemed_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(
+            "SELECT body, issued_family_id FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(CodeRedemption::NotFound);
+        };
+        let code: AuthorizationCode = body(&row)?;
+        Ok(if won {
+            CodeRedemption::Redeemed(code)
+        } else {
+            CodeRedemption::AlreadyUsed {
+                code,
+                issued_family_id: row.try_get("issued_family_id")?,
+            }
+        })
+    }
+
+    async fn set_code_family(&self, code_hash: &str, family_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE authorization_codes SET issued_family_id = $1 WHERE code_hash = $2")
+            .bind(family_id)
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first_token_hash: &str,
+        max_active: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO refresh_families (id, client_id, user_id, body, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&family.id)
+        .bind(&family.client_id)
+        .bind(&family.user_id)
+        .bind(to_json(family))
+        .bind(family.created_at)
+        .bind(family.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(first_token_hash)
+        .bind(&family.id)
+        .bind(family.created_at)
+        .execute(&mut *tx)
+        .await?;
+        // Auth0 keeps at most 200 active refresh tokens per user and application;
+        // the oldest go first.
+        let active: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM refresh_families WHERE user_id = $1 AND client_id = $2 \
+             AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+        )
+        .bind(&family.user_id)
+        .bind(&family.client_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let keep = usize::try_from(max_active).unwrap_or(usize::MAX);
+        for id in active.iter().skip(keep) {
+            sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2")
+                .bind(family.created_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshTokenRecord, RefreshFamily)>> {
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.family_id, t.created_at AS token_created_at, t.rotated_at, t.replaced_by, \
+             f.body, f.revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let token = RefreshTokenRecord {
+            token_hash: row.try_get("token_hash")?,
+            family_id: row.try_get("family_id")?,
+            created_at: row.try_get("token_created_at")?,
+            rotated_at: row.try_get("rotated_at")?,
+            replaced_by: row.try_get("replaced_by")?,
+        };
+        Ok(Some((token, family_from_row(&row)?)))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+        leeway_since: Option<i64>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let mut won = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1, replaced_by = $2 \
+             WHERE token_hash = $3 AND rotated_at IS NULL",
+        )
+        .bind(now)
+        .bind(new_hash)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !won {
+            if let Some(since) = leeway_since {
+                // Within the leeway the predecessor may be used again: its
+                // successor (still unused) is retired and a new one takes its place.
+                let retired = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $1 WHERE rotated_at IS NULL AND token_hash = \
+                     (SELECT replaced_by FROM refresh_tokens WHERE token_hash = $2 AND rotated_at >= $3)",
+                )
+                .bind(now)
+                .bind(old_hash)
+                .bind(since)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if retired == 1 {
+                    sqlx::query("UPDATE refresh_tokens SET replaced_by = $1 WHERE token_hash = $2")
+                        .bind(new_hash)
+                        .bind(old_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    won = true;
+                }
+            }
+        }
+        if won {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, family_id, created_at) \
+                 SELECT $1, family_id, $2 FROM refresh_tokens WHERE token_hash = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(won)
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_refresh_families_for(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn insert_opaque_token(&self, token: &OpaqueToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO opaque_tokens (token_hash, client_id, user_id, scope, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.client_id)
+        .bind(&token.user_id)
+        .bind(&token.scope)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn opaque_token(&self, token_hash: &str) -> StoreResult<Option<OpaqueToken>> {
+        let row = sqlx::query("SELECT * FROM opaque_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(OpaqueToken {
+                token_hash: row.try_get("token_hash")?,
+                client_id: row.try_get("client_id")?,
+                user_id: row.try_get("user_id")?,
+                scope: row.try_get("scope")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO device_codes (device_code_hash, user_code, client_id, body, status, user_id, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&code.device_code_hash)
+        .bind(&code.user_code)
+        .bind(&code.client_id)
+        .bind(to_json(&code.request))
+        .bind(code.status.as_str())
+        .bind(code.user_id.clone())
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, "user code"))?;
+        Ok(())
+    }
+
+    async fn device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>> {
+        sqlx::query("SELECT * FROM device_codes WHERE device_code_hash = $1")
+            .bind(device_code_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(device_from_row)
+            .transpose()
+    }
+
+    async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>> {
+        sqlx::query("SELECT * FROM device_codes WHERE user_code = $1")
+            .bind(user_code)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(device_from_row)
+            .transpose()
+    }
+
+    async fn transition_device_code(
+        &self,
+        device_code_hash: &str,
+        from: DeviceStatus,
+        to: DeviceStatus,
+        user_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE device_codes SET status = $1, user_id = COALESCE($2, user_id) \
+             WHERE device_code_hash = $3 AND status = $4",
+        )
+        .bind(to.as_str())
+        .bind(user_id.map(str::to_string))
+        .bind(device_code_hash)
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    async fn touch_device_code(
+        &self,
+        device_code_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
+        let previous: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT last_polled_at FROM device_codes WHERE device_code_hash = $1",
+        )
+        .bind(device_code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        sqlx::query("UPDATE device_codes SET last_polled_at = $1 WHERE device_code_hash = $2")
+            .bind(now)
+            .bind(device_code_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(previous.flatten())
+    }
+
+    async fn use_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO log_events (id, date, type, client_id, user_id, description, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&event.log_id)
+        .bind(event.date)
+        .bind(&event.event_type)
+        .bind(event.client_id.clone())
+        .bind(event.user_id.clone())
+        .bind(&event.description)
+        .bind(to_json(&event.details))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn log_events(&self, page: Page) -> StoreResult<Vec<LogEvent>> {
+        sqlx::query("SELECT * FROM log_events ORDER BY date DESC, id DESC LIMIT $1 OFFSET $2")
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(log_from_row)
+            .collect()
+    }
+
+    async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
+        sqlx::query("SELECT * FROM log_events WHERE id = $1")
+            .bind(log_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(log_from_row)
+            .transpose()
+    }
+}
