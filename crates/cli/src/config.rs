@@ -58,8 +58,8 @@ struct FileConfig {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
-    /// Ends with `/`.
-    pub issuer: String,
+    /// `--public-url` when given; otherwise derived from the bound address.
+    pub public_url: Option<String>,
     pub database_url: String,
     pub tls: Option<(PathBuf, PathBuf)>,
 }
@@ -90,14 +90,10 @@ impl ServeArgs {
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key must be given together".into()),
         };
-        let public_url = match self.public_url.or(file.public_url) {
-            Some(url) => url,
-            None => {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                format!("{scheme}://{}", default_host(bind))
-            }
-        };
-        let issuer = issuer_from_public_url(&public_url)?;
+        let public_url = self.public_url.or(file.public_url);
+        if let Some(url) = &public_url {
+            issuer_from_public_url(url)?;
+        }
         let database_url = self
             .database_url
             .or(file.database_url)
@@ -105,7 +101,7 @@ impl ServeArgs {
         Ok(ServeConfig {
             bind,
             data_dir,
-            issuer,
+            public_url,
             database_url,
             tls,
         })
@@ -119,6 +115,21 @@ fn read_file(path: &Path) -> Result<FileConfig, String> {
         let reason = e.message().to_string();
         format!("config file {}: {reason}", path.display())
     })
+}
+
+impl ServeConfig {
+    /// The issuer (`<public-url>/`); without `--public-url`, from the address
+    /// actually bound (so `--bind 127.0.0.1:0` gets the real port).
+    pub fn issuer(&self, bound: SocketAddr) -> String {
+        let url = match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", default_host(bound))
+            }
+        };
+        format!("{}/", url.trim_end_matches('/'))
+    }
 }
 
 /// A wildcard bind is not a URL clients can use: advertise loopback instead.
@@ -197,7 +208,7 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(resolved.bind.port(), 9000);
-        assert_eq!(resolved.issuer, "https://flag.example/");
+        assert_eq!(resolved.issuer(resolved.bind), "https://flag.example/");
         assert!(resolved.database_url.starts_with("sqlite:"));
         std::fs::write(&file, "bogus = 1\n").unwrap();
         let err = ServeArgs {

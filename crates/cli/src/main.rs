@@ -79,12 +79,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let store = gatehouse_store::open(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let state = gatehouse_server::AppState::load(store, config.issuer.clone())
-        .await
-        .map_err(|e| e.to_string())?;
     let listener = std::net::TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    print_banner(&config, first_start);
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let issuer = config.issuer(bound);
+    let state = gatehouse_server::AppState::load(store, issuer.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    print_banner(&config, bound, &issuer, first_start);
     gatehouse_server::serve(
         listener,
         gatehouse_server::router(state),

@@ -10,6 +10,9 @@
 //! - [`jose`]: signing keys, JWKS, JWT signing and verification.
 //! - [`claims`]: access-token and ID-token claim sets.
 //! - [`discovery`]: the endpoint paths and the OpenID discovery document.
+//! - [`request`]: token requests parsed into one variant per grant.
+//! - [`pkce`]: RFC 7636 verifier checks.
+//! - [`secret`]: hashing high-entropy secrets, constant-time comparison.
 //! - [`time`]: timestamps as Auth0 writes them.
 //! - [`ids`]: random identifiers and secrets.
 
@@ -20,7 +23,10 @@ pub mod grant;
 pub mod ids;
 pub mod jose;
 pub mod model;
+pub mod pkce;
+pub mod request;
 pub mod scope;
+pub mod secret;
 pub mod time;
 
 pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,190 @@
+//! The decision trace: which rule decided the audience and each scope, in words.
+//!
+//! SPEC.md §4: every issuance (and every refusal) records a [`Trace`]; it is stored
+//! as JSON with the log event, shown by the dashboard ("Why this token?") and by
+//! `gatehouse explain`. So it is plain data (serde both ways), every explanation is
+//! a full English sentence naming the user, the API, the scope and the source, and
+//! every dropped scope carries the fix.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::TokenDialect;
+
+/// Why a token looks the way it does (SPEC.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    /// How the audience was chosen (auth0-compat.md §3).
+    pub audience: AudienceTrace,
+    /// One entry per requested scope, in request order, then any scope requested
+    /// implicitly (password grant, client credentials without `scope`), marked `implied`.
+    pub scopes: Vec<ScopeTrace>,
+    /// Why a refresh token is or is not issued.
+    pub refresh_token: Option<String>,
+    /// What the `permissions` claim holds and why, or why there is none.
+    pub permissions_note: Option<String>,
+    /// Whether the consent screen is needed and why (only when consent was evaluated).
+    pub consent: Option<String>,
+}
+
+/// How the audience was chosen (auth0-compat.md §3 plus Gatehouse's extensions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceTrace {
+    /// The API identifier chosen; `None` means the token is for `/userinfo` only.
+    pub chosen: Option<String>,
+    pub rule: AudienceRule,
+    pub explanation: String,
+}
+
+/// The rule that chose the audience, in the order the rules are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceRule {
+    /// The `audience` parameter.
+    AudienceParam,
+    /// The RFC 8707 `resource` parameter (same meaning as `audience`).
+    ResourceParam,
+    /// The tenant's `default_audience`.
+    TenantDefault,
+    /// `infer_audience_from_scope`: the one API defining all requested custom scopes.
+    InferredFromScope,
+    /// No API: an opaque token for `/userinfo` only.
+    UserinfoOnly,
+}
+
+/// The decision on one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeTrace {
+    pub scope: String,
+    pub granted: bool,
+    pub rule: ScopeRule,
+    /// A full sentence: what happened and because of whom (user, API, role, grant).
+    pub explanation: String,
+    /// What to change to get the scope; set for every dropped scope.
+    pub fix: Option<String>,
+    /// True when the scope was not named in the request but added by a rule
+    /// (password grant with no API scope; client credentials with no `scope`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub implied: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The rule that decided one scope (auth0-compat.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeRule {
+    /// `openid profile email address phone`: granted in every user flow.
+    OidcScope,
+    /// A custom scope with no API audience: dropped (§4 rule 1, thread 2).
+    NoAudience,
+    /// The chosen API does not define the scope: dropped.
+    NotDefinedByApi,
+    /// RBAC off: every scope the API defines is granted (§4 rule 2).
+    RbacOff,
+    /// RBAC on and the user has the permission (§4 rule 3).
+    RbacPermission,
+    /// RBAC on and the user lacks the permission: dropped (§4 rule 3, thread 1).
+    RbacMissingPermission,
+    /// Covered by a client grant (client credentials).
+    ClientGrant,
+    /// Not in the client grant: dropped (user flows) or refused (client credentials).
+    NotInClientGrant,
+    /// The API's access policy (or third-party status) needs a client grant there is none of.
+    AccessPolicy,
+    /// `offline_access` granted: a refresh token is issued.
+    OfflineAccessAllowed,
+    /// `offline_access` dropped: the API has `allow_offline_access` off.
+    OfflineAccessNotAllowed,
+    /// `offline_access` dropped: this flow never issues refresh tokens.
+    OfflineAccessNotForFlow,
+    /// `offline_access` dropped: the client does not have the `refresh_token` grant type.
+    RefreshGrantNotEnabled,
+}
+
+impl Trace {
+    /// A trace that stops at the audience (an unknown audience, say).
+    pub fn audience_only(audience: AudienceTrace) -> Self {
+        Self {
+            audience,
+            scopes: Vec::new(),
+            refresh_token: None,
+            permissions_note: None,
+            consent: None,
+        }
+    }
+
+    /// The scopes that were dropped, with their reasons and fixes.
+    pub fn dropped(&self) -> impl Iterator<Item = &ScopeTrace> {
+        self.scopes.iter().filter(|s| !s.granted)
+    }
+
+    /// The decision on `scope`, if it was requested.
+    pub fn scope(&self, scope: &str) -> Option<&ScopeTrace> {
+        self.scopes.iter().find(|s| s.scope == scope)
+    }
+}
+
+/// Plain-text rendering, as `gatehouse explain` prints it.
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "audience: {} ({})",
+            self.audience.chosen.as_deref().unwrap_or("/userinfo only"),
+            rule_name(&self.audience.rule)
+        )?;
+        writeln!(f, "  {}", self.audience.explanation)?;
+        for s in &self.scopes {
+            let verdict = if s.granted { "granted" } else { "dropped" };
+            writeln!(f, "scope {}: {verdict} ({})", s.scope, rule_name(&s.rule))?;
+            writeln!(f, "  {}", s.explanation)?;
+            if let Some(fix) = &s.fix {
+                writeln!(f, "  fix: {fix}")?;
+            }
+        }
+        for (label, note) in [
+            ("refresh token", &self.refresh_token),
+            ("permissions", &self.permissions_note),
+            ("consent", &self.consent),
+        ] {
+            if let Some(note) = note {
+                writeln!(f, "{label}: {note}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The serde name of a rule enum value (`rbac_missing_permission`).
+fn rule_name<T: Serialize>(rule: &T) -> String {
+    match serde_json::to_value(rule) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::from("?"),
+    }
+}
+
+/// The wire name of a token dialect (`access_token_authz`).
+pub(crate) fn dialect_name(d: TokenDialect) -> &'static str {
+    match d {
+        TokenDialect::AccessToken => "access_token",
+        TokenDialect::AccessTokenAuthz => "access_token_authz",
+        TokenDialect::Rfc9068Profile => "rfc9068_profile",
+        TokenDialect::Rfc9068ProfileAuthz => "rfc9068_profile_authz",
+    }
+}
+
+/// Joins words for a sentence: `a`, `a or b`, `a, b or c` (with `conj` = "or").
+pub(crate) fn join_words<S: AsRef<str>>(items: &[S], conj: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => {
+            let head: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} {conj} {}", head.join(", "), last.as_ref())
+        }
+    }
+}

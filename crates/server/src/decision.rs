@@ -1,0 +1,168 @@
+//! Gathering the facts for the grant decision, then calling it.
+//!
+//! The decision itself is pure ([`gatehouse_core::grant`]); this module does the
+//! reads it needs, in its two phases: the APIs that could be the audience, then,
+//! once the audience is known, the user's permissions on it, the roles that
+//! would grant what is missing, and the client's grants.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use gatehouse_core::grant::{
+    choose_audience_traced, decide_traced, AudienceChoice, AudienceInput, AudienceParam,
+    ConsentFacts, Decision, DecisionInput, Flow, Refusal, Trace, UserFacts,
+};
+use gatehouse_core::model::{Client, ResourceServer, TenantSettings, User};
+use gatehouse_core::scope::is_oidc_scope;
+use gatehouse_core::{OAuthError, ScopeSet};
+use gatehouse_store::Page;
+
+/// Why a decision could not be made: a refusal with its trace (logged), or an
+/// internal failure.
+pub enum DecisionFailure {
+    Refused(Refusal),
+    Internal(ApiError),
+}
+
+impl From<ApiError> for DecisionFailure {
+    fn from(e: ApiError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<gatehouse_store::StoreError> for DecisionFailure {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl DecisionFailure {
+    pub fn trace(&self) -> Option<&Trace> {
+        match self {
+            Self::Refused(r) => Some(&r.trace),
+            Self::Internal(_) => None,
+        }
+    }
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            Self::Refused(r) => ApiError::OAuth(r.error),
+            Self::Internal(e) => e,
+        }
+    }
+    pub fn oauth(error: OAuthError) -> Self {
+        Self::Internal(ApiError::OAuth(error))
+    }
+}
+
+/// What a decision needs beyond the request.
+pub struct DecisionRequest<'a> {
+    pub flow: Flow,
+    pub client: &'a Client,
+    pub user: Option<&'a User>,
+    pub audience: Option<AudienceParam>,
+    pub requested_scopes: &'a ScopeSet,
+    pub consent: Option<ConsentFacts<'a>>,
+}
+
+/// A made decision with the API it chose.
+pub struct Decided {
+    pub decision: Decision,
+    pub api: Option<ResourceServer>,
+}
+
+/// The APIs phase 1 may choose from. User flows pass every API so dropped
+/// scopes can name the API that defines them; client credentials, the hot
+/// path, only the named one.
+async fn candidate_apis(
+    state: &AppState,
+    tenant: &TenantSettings,
+    req: &DecisionRequest<'_>,
+) -> Result<Vec<ResourceServer>, DecisionFailure> {
+    if req.flow.is_user_flow() {
+        return Ok(state.store().resource_servers(Page::ALL).await?);
+    }
+    let named = req
+        .audience
+        .as_ref()
+        .map(|a| a.value().to_string())
+        .or_else(|| tenant.default_audience.clone());
+    Ok(match named {
+        Some(identifier) => state
+            .store()
+            .resource_server_by_identifier(&identifier)
+            .await?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+/// Runs both phases of the grant decision with the facts from the store.
+pub async fn decide(
+    state: &AppState,
+    req: DecisionRequest<'_>,
+) -> Result<Decided, DecisionFailure> {
+    let tenant = state.store().tenant_settings().await?;
+    let apis = candidate_apis(state, &tenant, &req).await?;
+    let choice: AudienceChoice = choose_audience_traced(&AudienceInput {
+        requested: req.audience.clone(),
+        requested_scopes: req.requested_scopes,
+        tenant: &tenant,
+        apis: &apis,
+    })
+    .map_err(DecisionFailure::Refused)?;
+
+    let (grants, permissions, roles_granting) = match &choice.api {
+        Some(api) => {
+            let grants = state
+                .store()
+                .client_grants_for(&req.client.client_id, &api.identifier)
+                .await?;
+            let (permissions, roles) = match req.user {
+                Some(user) => {
+                    let permissions = state
+                        .store()
+                        .effective_permissions(&user.user_id, &api.identifier)
+                        .await?;
+                    let missing: Vec<String> = req
+                        .requested_scopes
+                        .iter()
+                        .filter(|s| !is_oidc_scope(s))
+                        .filter(|s| !permissions.iter().any(|p| p.permission_name == *s))
+                        .map(str::to_string)
+                        .collect();
+                    let roles = if missing.is_empty() {
+                        Vec::new()
+                    } else {
+                        state
+                            .store()
+                            .roles_granting(&api.identifier, &missing)
+                            .await?
+                    };
+                    (permissions, roles)
+                }
+                None => (Vec::new(), Vec::new()),
+            };
+            (grants, permissions, roles)
+        }
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+
+    let decision = decide_traced(&DecisionInput {
+        flow: req.flow,
+        client: req.client,
+        audience: &choice,
+        requested_scopes: req.requested_scopes,
+        user: req.user.map(|user| UserFacts {
+            user,
+            permissions: &permissions,
+            roles_granting: &roles_granting,
+        }),
+        client_grants: &grants,
+        consent: req.consent,
+    })
+    .map_err(DecisionFailure::Refused)?;
+    Ok(Decided {
+        decision,
+        api: choice.api,
+    })
+}

@@ -1,0 +1,207 @@
+//! Minting what a decision allows: access tokens (JWT or opaque), ID tokens,
+//! refresh-token families, and the token response.
+
+use crate::decision::Decided;
+use crate::error::ApiError;
+use crate::state::AppState;
+use gatehouse_core::claims::{AccessTokenClaims, IdTokenClaims};
+use gatehouse_core::grant::TokenFormat;
+use gatehouse_core::jose::{half_hash, sign_jwt, sign_jwt_hs256};
+use gatehouse_core::model::{Client, ExpirationType, SigningAlg, User};
+use gatehouse_core::secret::hash_token;
+use gatehouse_core::{ids, ScopeSet};
+use gatehouse_store::{OpaqueToken, RefreshFamily};
+use serde::Serialize;
+
+/// Auth0 keeps at most this many active refresh tokens per user and application.
+pub const MAX_ACTIVE_REFRESH_TOKENS: i64 = 200;
+
+/// The `/oauth/token` success body (RFC 6749 §5.1 plus Auth0's `scope`).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+    pub expires_in: u64,
+    pub token_type: &'static str,
+}
+
+/// What to mint, beyond the decision.
+pub struct Mint<'a> {
+    pub client: &'a Client,
+    pub user: Option<&'a User>,
+    pub decided: &'a Decided,
+    pub grant_type: &'a str,
+    pub nonce: Option<&'a str>,
+    pub sid: Option<&'a str>,
+    /// Put into the ID token when set.
+    pub auth_time: Option<i64>,
+    pub refresh_token: Option<String>,
+    pub now: i64,
+}
+
+/// The response plus the access token's `jti` (for the log event).
+pub struct Minted {
+    pub response: TokenResponse,
+    pub jti: Option<String>,
+}
+
+pub async fn mint(state: &AppState, m: Mint<'_>) -> Result<Minted, ApiError> {
+    let decision = &m.decided.decision;
+    let (access_token, jti) = access_token(state, &m).await?;
+    let id_token = match (decision.issue_id_token, m.user) {
+        (true, Some(user)) => Some(id_token(state, &m, user, &access_token)?),
+        _ => None,
+    };
+    Ok(Minted {
+        response: TokenResponse {
+            access_token,
+            refresh_token: m.refresh_token.clone(),
+            id_token,
+            scope: decision.scope.to_string(),
+            expires_in: decision.expires_in,
+            token_type: "Bearer",
+        },
+        jti,
+    })
+}
+
+async fn access_token(state: &AppState, m: &Mint<'_>) -> Result<(String, Option<String>), ApiError> {
+    let decision = &m.decided.decision;
+    let expires_at = m.now + i64::try_from(decision.expires_in).unwrap_or(i64::MAX / 2);
+    match (decision.token_format, &m.decided.api) {
+        (TokenFormat::Jwt { alg, dialect, .. }, Some(api)) => {
+            let jti = ids::random_token(16);
+            let subject = match m.user {
+                Some(user) => user.user_id.clone(),
+                None => format!("{}@clients", m.client.client_id),
+            };
+            let claims = AccessTokenClaims {
+                issuer: state.issuer(),
+                subject: &subject,
+                client_id: &m.client.client_id,
+                audience: &api.identifier,
+                // HS256 APIs allow a single audience only (auth0-compat.md §3).
+                with_userinfo_audience: m.user.is_some()
+                    && decision.scope.contains("openid")
+                    && alg != SigningAlg::HS256,
+                scope: &decision.scope,
+                permissions: decision.permissions.as_deref(),
+                dialect,
+                grant_type: m.grant_type,
+                issued_at: m.now,
+                expires_at,
+                jti: &jti,
+            };
+            let token = if alg == SigningAlg::HS256 {
+                let secret = api.signing_secret.as_deref().ok_or_else(|| {
+                    ApiError::internal(format!("HS256 API {} has no signing secret", api.identifier))
+                })?;
+                sign_jwt_hs256(secret.as_bytes(), claims.typ(), &claims.to_json())?
+            } else {
+                let key = state
+                    .keys()
+                    .signing_key(alg)
+                    .ok_or_else(|| ApiError::internal(format!("no current {alg:?} key")))?;
+                sign_jwt(&key, claims.typ(), &claims.to_json())?
+            };
+            Ok((token, Some(jti)))
+        }
+        _ => {
+            let user = m
+                .user
+                .ok_or_else(|| ApiError::internal("opaque token without a user"))?;
+            let token = ids::random_token(32);
+            state
+                .store()
+                .insert_opaque_token(&OpaqueToken {
+                    token_hash: hash_token(&token),
+                    client_id: m.client.client_id.clone(),
+                    user_id: user.user_id.clone(),
+                    scope: decision.scope.to_string(),
+                    expires_at,
+                })
+                .await?;
+            Ok((token, None))
+        }
+    }
+}
+
+/// ID tokens are signed asymmetrically: client secrets are stored only as
+/// hashes, so HS256 ID tokens are not possible and fall back to RS256.
+fn id_token_alg(client: &Client) -> SigningAlg {
+    match client.jwt_configuration.alg {
+        SigningAlg::HS256 => SigningAlg::RS256,
+        alg => alg,
+    }
+}
+
+fn id_token(
+    state: &AppState,
+    m: &Mint<'_>,
+    user: &User,
+    access_token: &str,
+) -> Result<String, ApiError> {
+    let alg = id_token_alg(m.client);
+    let key = state
+        .keys()
+        .signing_key(alg)
+        .ok_or_else(|| ApiError::internal(format!("no current {alg:?} key")))?;
+    let lifetime = i64::try_from(m.client.jwt_configuration.lifetime_in_seconds).unwrap_or(36_000);
+    let claims = IdTokenClaims {
+        issuer: state.issuer(),
+        user,
+        client_id: &m.client.client_id,
+        scope: &m.decided.decision.scope,
+        nonce: m.nonce,
+        sid: m.sid,
+        auth_time: m.auth_time,
+        at_hash: Some(half_hash(access_token, alg)),
+        c_hash: None,
+        issued_at: m.now,
+        expires_at: m.now + lifetime,
+    };
+    Ok(sign_jwt(&key, "JWT", &claims.to_json())?)
+}
+
+/// Starts a refresh-token family and returns its first token.
+pub struct NewFamily<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub audience: Option<String>,
+    pub scope: &'a ScopeSet,
+    pub auth_time: i64,
+    pub sid: Option<String>,
+    pub now: i64,
+}
+
+pub async fn new_refresh_family(
+    state: &AppState,
+    f: NewFamily<'_>,
+) -> Result<(String, String), ApiError> {
+    let settings = &f.client.refresh_token;
+    let expires_at = (settings.expiration_type == ExpirationType::Expiring
+        && !settings.infinite_token_lifetime)
+        .then(|| f.now + i64::try_from(settings.token_lifetime).unwrap_or(i64::MAX / 2));
+    let family = RefreshFamily {
+        id: ids::random_token(16),
+        client_id: f.client.client_id.clone(),
+        user_id: f.user.user_id.clone(),
+        audience: f.audience,
+        scope: f.scope.to_string(),
+        auth_time: f.auth_time,
+        sid: f.sid,
+        created_at: f.now,
+        expires_at,
+        revoked_at: None,
+    };
+    let token = ids::random_token(32);
+    state
+        .store()
+        .create_refresh_family(&family, &hash_token(&token), MAX_ACTIVE_REFRESH_TOKENS)
+        .await?;
+    Ok((token, family.id))
+}
