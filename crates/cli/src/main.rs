@@ -113,12 +113,14 @@ fn prepare_data_dir(config: &ServeConfig) -> Result<bool, String> {
     Ok(uses_local_db && !Path::new(&dir.join(DATABASE_FILE)).exists())
 }
 
-fn print_banner(config: &ServeConfig, first_start: bool) {
-    let base = config.issuer.trim_end_matches('/');
-    println!(
-        "Gatehouse is listening on {} — issuer {}",
-        config.bind, config.issuer
-    );
+fn print_banner(
+    config: &ServeConfig,
+    bound: std::net::SocketAddr,
+    issuer: &str,
+    first_start: bool,
+) {
+    let base = issuer.trim_end_matches('/');
+    println!("Gatehouse is listening on {bound} — issuer {issuer}");
     println!("  data directory: {}", config.data_dir.display());
     println!("  discovery:      {base}/.well-known/openid-configuration");
     if first_start {
