@@ -8,13 +8,25 @@
 //! - [`extract`]: request parameters from form or JSON bodies, with OAuth errors
 //!   for malformed input.
 //! - [`middleware`]: request ids, one log line per request, security headers.
+//! - [`decision`]: gathers the facts for the grant decision and calls it.
+//! - [`issue`]: mints access, ID and refresh tokens from a decision.
+//! - [`bearer`]: validates the access tokens Gatehouse issued.
+//! - [`audit`]: log events with Auth0's codes and the decision trace.
+//! - [`cors`]: per-client origins for browser-called endpoints.
+//! - [`password`]: argon2id hashing.
 //! - [`routes`]: one module per endpoint family.
 //! - [`serve()`]: run a router on a listener, with optional TLS and graceful shutdown.
 
+pub mod audit;
+pub mod bearer;
+pub mod cors;
+pub mod decision;
 pub mod error;
 pub mod extract;
+pub mod issue;
 pub mod keys;
 pub mod middleware;
+pub mod password;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -10,11 +10,11 @@ use gatehouse_core::discovery::{document, Served};
 
 /// What this build serves; flipped on as endpoints land.
 pub const SERVED: Served = Served {
-    token: false,
-    device: false,
-    userinfo: false,
-    revoke: false,
-    introspect: false,
+    token: true,
+    device: true,
+    userinfo: true,
+    revoke: true,
+    introspect: true,
 };
 
 pub async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {

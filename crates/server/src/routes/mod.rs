@@ -1,11 +1,16 @@
 //! The router: one module per endpoint family; paths come from
 //! [`gatehouse_core::discovery`] so the discovery document cannot drift.
 
+pub mod device;
 pub mod discovery;
 pub mod health;
+pub mod introspect;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;
 
 use crate::state::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::discovery as paths;
 
@@ -21,6 +26,16 @@ pub fn router(state: AppState) -> Router {
             get(discovery::openid_configuration),
         )
         .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::TOKEN, post(token::token).options(crate::cors::preflight))
+        .route(paths::DEVICE_CODE, post(device::device_code).options(crate::cors::preflight))
+        .route(
+            paths::USERINFO,
+            get(userinfo::userinfo_handler)
+                .post(userinfo::userinfo_handler)
+                .options(crate::cors::preflight),
+        )
+        .route(paths::REVOKE, post(revoke::revoke).options(crate::cors::preflight))
+        .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .fallback(not_found)

@@ -1,0 +1,91 @@
+//! `POST /oauth/introspect` (RFC 7662) for confidential clients: whether a
+//! token is active, and what it grants.
+
+use super::token::client_auth::authenticate;
+use crate::bearer;
+use crate::error::ApiError;
+use crate::extract::Params;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::error::messages::CLIENT_AUTH_FAILED;
+use gatehouse_core::secret::hash_token;
+use gatehouse_core::OAuthError;
+use serde_json::{json, Value};
+
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Response {
+    match run(&state, &headers, &params).await {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Value, ApiError> {
+    let now = gatehouse_core::time::now();
+    let token = params.require("token")?.to_string();
+    let client = authenticate(state, headers, params, now).await?;
+    if client.is_public() {
+        return Err(OAuthError::invalid_client(CLIENT_AUTH_FAILED).into());
+    }
+    let prefers_refresh = params.get("token_type_hint") == Some("refresh_token");
+    let inactive = json!({ "active": false });
+    if prefers_refresh || token.split('.').count() != 3 {
+        if let Some(body) = refresh_token_info(state, &client.client_id, &token, now).await? {
+            return Ok(body);
+        }
+    }
+    let Some(access) = bearer::validate(state, &token, now).await? else {
+        return Ok(inactive);
+    };
+    let mut body = json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": access.scope.to_string(),
+        "client_id": access.client_id,
+        "sub": access.subject,
+        "aud": access.audiences,
+        "iss": state.issuer(),
+        "exp": access.expires_at,
+    });
+    if let Some(iat) = access.issued_at {
+        body["iat"] = json!(iat);
+    }
+    if let Some(perms) = access.claims.as_ref().and_then(|c| c.get("permissions")) {
+        body["permissions"] = perms.clone();
+    }
+    Ok(body)
+}
+
+/// A refresh token is active while its family is, and only its own client may ask.
+async fn refresh_token_info(
+    state: &AppState,
+    client_id: &str,
+    token: &str,
+    now: i64,
+) -> Result<Option<Value>, ApiError> {
+    let Some((record, family)) = state.store().refresh_token(&hash_token(token)).await? else {
+        return Ok(None);
+    };
+    let active = family.client_id == client_id
+        && family.revoked_at.is_none()
+        && record.rotated_at.is_none()
+        && family.expires_at.is_none_or(|at| at > now);
+    if !active {
+        return Ok(Some(json!({ "active": false })));
+    }
+    let mut body = json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "client_id": family.client_id,
+        "sub": family.user_id,
+        "scope": family.scope,
+        "iss": state.issuer(),
+        "iat": record.created_at,
+    });
+    if let Some(exp) = family.expires_at {
+        body["exp"] = json!(exp);
+    }
+    Ok(Some(body))
+}

@@ -1,0 +1,236 @@
+//! Client authentication at the token, revocation and introspection endpoints
+//! (RFC 6749 §2.3, RFC 7523 §3, auth0-compat.md §2 "Client authentication").
+//!
+//! Each method is one small check; [`authenticate`] picks the method from what
+//! the request carries and then checks it is the one the client is registered for.
+
+use crate::error::ApiError;
+use crate::extract::Params;
+use crate::state::AppState;
+use axum::http::{header::AUTHORIZATION, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::error::messages::CLIENT_AUTH_FAILED;
+use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
+use gatehouse_core::model::{Client, TokenEndpointAuthMethod};
+use gatehouse_core::secret::verify_token;
+use gatehouse_core::OAuthError;
+use serde_json::Value;
+
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Auth0 limits client assertions to 2048 bytes and a 5 minute lifetime.
+const MAX_ASSERTION_BYTES: usize = 2048;
+const MAX_ASSERTION_LIFETIME: i64 = 300;
+const ASSERTION_ALGS: &[&str] = &["RS256", "RS384", "PS256"];
+
+/// What the request presented.
+enum Presented {
+    Basic { client_id: String, secret: String },
+    Post { client_id: String, secret: String },
+    Assertion { assertion: String },
+    None { client_id: String },
+}
+
+fn invalid_client() -> OAuthError {
+    OAuthError::invalid_client(CLIENT_AUTH_FAILED)
+}
+
+/// RFC 6749 §2.3.1: `Basic base64(urlencode(id):urlencode(secret))`.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| invalid_client())?;
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Ok(None);
+    };
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid_client)?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid_client)?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
+    let param_id = params.get("client_id");
+    if let Some((client_id, secret)) = basic_credentials(headers)? {
+        if param_id.is_some_and(|p| p != client_id) {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body does not match the Authorization header.",
+            ));
+        }
+        return Ok(Presented::Basic { client_id, secret });
+    }
+    if let Some(assertion) = params.get("client_assertion") {
+        if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {JWT_BEARER_ASSERTION}"
+            )));
+        }
+        return Ok(Presented::Assertion {
+            assertion: assertion.to_string(),
+        });
+    }
+    let client_id = params.require("client_id")?.to_string();
+    Ok(match params.get("client_secret") {
+        Some(secret) => Presented::Post {
+            client_id,
+            secret: secret.to_string(),
+        },
+        None => Presented::None { client_id },
+    })
+}
+
+/// Authenticates the calling client. Public clients (method `none`) pass with
+/// their `client_id` alone; confidential ones must prove themselves with the
+/// method they are registered for (a secret may come by post or basic).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    now: i64,
+) -> Result<Client, ApiError> {
+    let presented = presented(headers, params)?;
+    let client_id = match &presented {
+        Presented::Basic { client_id, .. }
+        | Presented::Post { client_id, .. }
+        | Presented::None { client_id } => client_id.clone(),
+        Presented::Assertion { assertion } => assertion_subject(assertion)?,
+    };
+    let stored = state
+        .store()
+        .client(&client_id)
+        .await?
+        .ok_or_else(invalid_client)?;
+    let client = stored.client;
+    let registered = client.token_endpoint_auth_method;
+    match presented {
+        Presented::None { .. } if registered == TokenEndpointAuthMethod::None => {}
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. }
+            if matches!(
+                registered,
+                TokenEndpointAuthMethod::ClientSecretPost
+                    | TokenEndpointAuthMethod::ClientSecretBasic
+            ) =>
+        {
+            let hash = stored.secret_hash.as_deref().ok_or_else(invalid_client)?;
+            if !verify_token(&secret, hash) {
+                return Err(invalid_client().into());
+            }
+        }
+        Presented::Assertion { assertion }
+            if registered == TokenEndpointAuthMethod::PrivateKeyJwt =>
+        {
+            check_assertion(state, &client, &assertion, now).await?;
+        }
+        _ => return Err(invalid_client().into()),
+    }
+    Ok(client)
+}
+
+/// The `sub` of an assertion (unverified; used to find the client whose keys
+/// then verify it).
+fn assertion_subject(assertion: &str) -> Result<String, OAuthError> {
+    if assertion.len() > MAX_ASSERTION_BYTES {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion must be at most {MAX_ASSERTION_BYTES} bytes."
+        )));
+    }
+    let (_, claims) = decode_unverified(assertion).map_err(|_| invalid_client())?;
+    claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(invalid_client)
+}
+
+/// The `aud` values a client assertion may carry: the issuer, the token
+/// endpoint, and `https://<host>/` (auth0-python builds that even over http).
+fn acceptable_audiences(issuer: &str) -> Vec<String> {
+    let host = issuer
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    vec![
+        issuer.to_string(),
+        format!("{issuer}oauth/token"),
+        format!("https://{host}/"),
+    ]
+}
+
+/// RFC 7523 §3 with Auth0's limits: signature by a registered key, iss = sub =
+/// client_id, our audience, at most 5 minutes of life, and a `jti` never seen.
+async fn check_assertion(
+    state: &AppState,
+    client: &Client,
+    assertion: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (header, _) = decode_unverified(assertion).map_err(|_| invalid_client())?;
+    let claims = client
+        .client_authentication_keys
+        .iter()
+        .filter(|k| header.kid.is_none() || k.kid.is_none() || k.kid == header.kid)
+        .filter_map(|k| VerifyingKey::from_jwk(&k.jwk).ok())
+        .find_map(|key| verify_jwt(assertion, &key, ASSERTION_ALGS).ok())
+        .ok_or_else(invalid_client)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(client.client_id.as_str()) || text("sub") != Some(client.client_id.as_str())
+    {
+        return Err(invalid_client().into());
+    }
+    let audiences = acceptable_audiences(state.issuer());
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => audiences.contains(a),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.iter().any(|x| x == a)),
+        _ => false,
+    };
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(invalid_client)?;
+    let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(now);
+    let jti = text("jti").ok_or_else(invalid_client)?;
+    if !aud_ok || exp <= now || exp - iat > MAX_ASSERTION_LIFETIME || exp - now > MAX_ASSERTION_LIFETIME
+    {
+        return Err(invalid_client().into());
+    }
+    if !state.store().use_jti(&client.client_id, jti, exp).await? {
+        return Err(invalid_client().into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_style_audience_is_accepted() {
+        let auds = acceptable_audiences("http://127.0.0.1:8080/");
+        assert!(auds.contains(&"https://127.0.0.1:8080/".to_string()));
+        assert!(auds.contains(&"http://127.0.0.1:8080/oauth/token".to_string()));
+    }
+
+    #[test]
+    fn basic_header_is_url_decoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = STANDARD.encode("my%3Aclient:s%2Bcret");
+        headers.insert(AUTHORIZATION, format!("Basic {encoded}").parse().unwrap());
+        let (id, secret) = basic_credentials(&headers).unwrap().unwrap();
+        assert_eq!(id, "my:client");
+        assert_eq!(secret, "s+cret");
+    }
+}

@@ -1,0 +1,59 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4): a machine-to-machine token
+//! for an API the client holds a client grant for (auth0-compat.md §4).
+
+use super::{finish, EventCodes};
+use crate::audit::codes;
+use crate::decision::{decide, DecisionRequest};
+use crate::error::ApiError;
+use crate::issue::{mint, Mint, TokenResponse};
+use crate::state::AppState;
+use gatehouse_core::grant::{AudienceParam, Flow};
+use gatehouse_core::model::Client;
+use gatehouse_core::request::CLIENT_CREDENTIALS;
+use gatehouse_core::ScopeSet;
+
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    audience: Option<AudienceParam>,
+    scope: Option<ScopeSet>,
+    now: i64,
+) -> Result<TokenResponse, ApiError> {
+    let requested = scope.unwrap_or_default();
+    let result = async {
+        let decided = decide(
+            state,
+            DecisionRequest {
+                flow: Flow::ClientCredentials,
+                client,
+                user: None,
+                audience,
+                requested_scopes: &requested,
+                consent: None,
+            },
+        )
+        .await?;
+        let minted = mint(
+            state,
+            Mint {
+                client,
+                user: None,
+                decided: &decided,
+                grant_type: CLIENT_CREDENTIALS,
+                nonce: None,
+                sid: None,
+                auth_time: None,
+                refresh_token: None,
+                now,
+            },
+        )
+        .await?;
+        Ok((minted, decided.decision.trace))
+    }
+    .await;
+    let codes = EventCodes {
+        ok: codes::CLIENT_CREDENTIALS_OK,
+        failed: codes::CLIENT_CREDENTIALS_FAILED,
+    };
+    finish(state, codes, client, None, result).await
+}
