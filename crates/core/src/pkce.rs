@@ -1,7 +1,7 @@
 //! PKCE (RFC 7636): checking a `code_verifier` against the stored challenge.
 
-use crate::error::OAuthError;
 use crate::error::messages::INVALID_CODE_VERIFIER;
+use crate::error::OAuthError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 

@@ -148,15 +148,26 @@ mod tests {
             "Missing required parameter: code"
         );
         assert_eq!(
-            parse(&[("grant_type", PASSWORD_REALM), ("username", "u"), ("password", "p")])
-                .unwrap_err()
-                .error_description,
+            parse(&[
+                ("grant_type", PASSWORD_REALM),
+                ("username", "u"),
+                ("password", "p")
+            ])
+            .unwrap_err()
+            .error_description,
             "Missing required parameter: realm"
         );
         let err = parse(&[("grant_type", "magic")]).unwrap_err();
         assert_eq!(err.error, ErrorCode::UnsupportedGrantType);
-        assert_eq!(parse(&[]).unwrap_err().error_description, "Missing required parameter: grant_type");
-        let cc = parse(&[("grant_type", "client_credentials"), ("resource", "https://api/")]).unwrap();
+        assert_eq!(
+            parse(&[]).unwrap_err().error_description,
+            "Missing required parameter: grant_type"
+        );
+        let cc = parse(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://api/"),
+        ])
+        .unwrap();
         assert_eq!(
             cc,
             GrantRequest::ClientCredentials {

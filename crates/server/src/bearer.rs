@@ -38,7 +38,7 @@ pub async fn validate(
     now: i64,
 ) -> Result<Option<AccessToken>, ApiError> {
     if token.split('.').count() == 3 {
-        return Ok(validate_jwt(state, token, now).await?);
+        return validate_jwt(state, token, now).await;
     }
     let Some(opaque) = state.store().opaque_token(&hash_token(token)).await? else {
         return Ok(None);
@@ -79,7 +79,10 @@ async fn validate_jwt(
             None => None,
         }
     } else {
-        let key = header.kid.as_deref().and_then(|kid| state.keys().published_key(kid));
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| state.keys().published_key(kid));
         match key {
             Some(key) => {
                 let verifying = VerifyingKey::from(key.as_ref());
@@ -100,12 +103,18 @@ async fn validate_jwt(
     }
     let audiences = match claims.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     };
     Ok(Some(AccessToken {
         subject: text("sub").unwrap_or_default(),
-        client_id: text("azp").or_else(|| text("client_id")).unwrap_or_default(),
+        client_id: text("azp")
+            .or_else(|| text("client_id"))
+            .unwrap_or_default(),
         scope: ScopeSet::parse(&text("scope").unwrap_or_default()),
         audiences,
         issued_at: claims.get("iat").and_then(Value::as_i64),

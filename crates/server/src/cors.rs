@@ -17,7 +17,11 @@ pub fn origin_of(url: &str) -> Option<String> {
     if authority.is_empty() {
         return None;
     }
-    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
 }
 
 /// Whether `client` allows browser calls from `origin`.
@@ -74,7 +78,10 @@ pub async fn preflight(headers: HeaderMap) -> Response {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("Auth0-Client, Content-Type, DPoP, Authorization"),
         );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
@@ -94,6 +101,9 @@ mod tests {
         assert!(client_allows_origin(&c, "https://app.example.com"));
         assert!(!client_allows_origin(&c, "http://localhost:3001"));
         assert!(!client_allows_origin(&c, "https://evil.example.com"));
-        assert_eq!(origin_of("HTTP://A.example:8080/x?y").as_deref(), Some("http://a.example:8080"));
+        assert_eq!(
+            origin_of("HTTP://A.example:8080/x?y").as_deref(),
+            Some("http://a.example:8080")
+        );
     }
 }

@@ -69,7 +69,10 @@ pub async fn mint(state: &AppState, m: Mint<'_>) -> Result<Minted, ApiError> {
     })
 }
 
-async fn access_token(state: &AppState, m: &Mint<'_>) -> Result<(String, Option<String>), ApiError> {
+async fn access_token(
+    state: &AppState,
+    m: &Mint<'_>,
+) -> Result<(String, Option<String>), ApiError> {
     let decision = &m.decided.decision;
     let expires_at = m.now + i64::try_from(decision.expires_in).unwrap_or(i64::MAX / 2);
     match (decision.token_format, &m.decided.api) {
@@ -98,7 +101,10 @@ async fn access_token(state: &AppState, m: &Mint<'_>) -> Result<(String, Option<
             };
             let token = if alg == SigningAlg::HS256 {
                 let secret = api.signing_secret.as_deref().ok_or_else(|| {
-                    ApiError::internal(format!("HS256 API {} has no signing secret", api.identifier))
+                    ApiError::internal(format!(
+                        "HS256 API {} has no signing secret",
+                        api.identifier
+                    ))
                 })?;
                 sign_jwt_hs256(secret.as_bytes(), claims.typ(), &claims.to_json())?
             } else {

@@ -23,7 +23,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// Checks a password against a PHC string; any malformed hash is a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -8,7 +8,7 @@
 //!   its own forward-only migrations in `migrations/<backend>/`.
 //! - [`records`]: records that are not Management API objects (keys, codes,
 //!   refresh-token families, device codes, log events).
-//! - [`error`]: [`StoreError`].
+//! - [`error`]: the one error type, [`StoreError`].
 //!
 //! The conformance suite in `tests/` runs against SQLite always and against
 //! PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set.

@@ -21,7 +21,11 @@ pub const POLL_INTERVAL: i64 = 5;
 /// Where the user enters the code (served by the browser-flows pages).
 pub const ACTIVATE_PATH: &str = "/activate";
 
-pub async fn device_code(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Response {
+pub async fn device_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     let origin = cors::request_origin(&headers);
     let now = gatehouse_core::time::now();
     match start(&state, &headers, &params, now).await {

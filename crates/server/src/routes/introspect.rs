@@ -15,7 +15,11 @@ use gatehouse_core::secret::hash_token;
 use gatehouse_core::OAuthError;
 use serde_json::{json, Value};
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     match run(&state, &headers, &params).await {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.into_response(),

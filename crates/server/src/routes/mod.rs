@@ -26,15 +26,24 @@ pub fn router(state: AppState) -> Router {
             get(discovery::openid_configuration),
         )
         .route(paths::JWKS, get(discovery::jwks))
-        .route(paths::TOKEN, post(token::token).options(crate::cors::preflight))
-        .route(paths::DEVICE_CODE, post(device::device_code).options(crate::cors::preflight))
+        .route(
+            paths::TOKEN,
+            post(token::token).options(crate::cors::preflight),
+        )
+        .route(
+            paths::DEVICE_CODE,
+            post(device::device_code).options(crate::cors::preflight),
+        )
         .route(
             paths::USERINFO,
             get(userinfo::userinfo_handler)
                 .post(userinfo::userinfo_handler)
                 .options(crate::cors::preflight),
         )
-        .route(paths::REVOKE, post(revoke::revoke).options(crate::cors::preflight))
+        .route(
+            paths::REVOKE,
+            post(revoke::revoke).options(crate::cors::preflight),
+        )
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))

@@ -20,7 +20,9 @@ fn unauthorized(description: &str) -> Response {
         .into_response();
     let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
     if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
@@ -50,13 +52,23 @@ async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiEr
         return Ok(unauthorized("Invalid or expired access token"));
     };
     if !access.allows_userinfo(state.issuer()) {
-        return Ok(unauthorized("The access token is not valid for /userinfo (openid scope required)"));
+        return Ok(unauthorized(
+            "The access token is not valid for /userinfo (openid scope required)",
+        ));
     }
     let Some(user) = state.store().user(&access.subject).await? else {
         return Ok(unauthorized("The user no longer exists"));
     };
     let mut response = Json(userinfo(&user.user, &access.scope)).into_response();
-    let client = state.store().client(&access.client_id).await?.map(|c| c.client);
-    cors::allow(&mut response, cors::request_origin(headers).as_deref(), client.as_ref());
+    let client = state
+        .store()
+        .client(&access.client_id)
+        .await?
+        .map(|c| c.client);
+    cors::allow(
+        &mut response,
+        cors::request_origin(headers).as_deref(),
+        client.as_ref(),
+    );
     Ok(response)
 }

@@ -132,7 +132,7 @@ pub async fn seed(store: &dyn Store) -> Seeded {
         .await
         .unwrap();
     store
-        .assign_user_roles(&users[0].user_id, &[reader.id.clone()])
+        .assign_user_roles(&users[0].user_id, std::slice::from_ref(&reader.id))
         .await
         .unwrap();
     let bob = users.pop().unwrap();

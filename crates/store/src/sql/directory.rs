@@ -1,10 +1,10 @@
 //! Users, roles, permissions and consents.
 
-use super::{body, bool_int, expect_one, to_json, SqlStore};
+use super::{body, bool_int, expect_one, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::{DirectoryStore, Page, StoredUser};
 use async_trait::async_trait;
-use gatehouse_core::model::{EffectivePermission, Permission, PermissionSource, Role};
+use gatehouse_core::model::{EffectivePermission, Permission, PermissionSource, Role, User};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -160,17 +160,33 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn record_login(&self, user_id: &str, now: i64) -> StoreResult<()> {
-        let Some(mut stored) = self.user(user_id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        stored.user.last_login = Some(now);
-        stored.user.logins_count += 1;
-        sqlx::query("UPDATE users SET body = $1 WHERE user_id = $2")
-            .bind(to_json(&stored.user))
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        // Compare-and-swap on the body: a concurrent login or profile update
+        // makes the write miss and the loop retry on fresh data, so neither a
+        // count nor an update (such as `blocked`) is lost.
+        loop {
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT body FROM users WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            let Some(old) = old else {
+                return Err(StoreError::NotFound);
+            };
+            let mut user: User = from_json(&old)?;
+            user.last_login = Some(now);
+            user.logins_count += 1;
+            let written =
+                sqlx::query("UPDATE users SET body = $1 WHERE user_id = $2 AND body = $3")
+                    .bind(to_json(&user))
+                    .bind(user_id)
+                    .bind(&old)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+            if written == 1 {
+                return Ok(());
+            }
+        }
     }
 
     async fn create_role(&self, role: &Role, now: i64) -> StoreResult<()> {

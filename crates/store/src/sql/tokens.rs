@@ -366,18 +366,32 @@ impl TokenStore for SqlStore {
         device_code_hash: &str,
         now: i64,
     ) -> StoreResult<Option<i64>> {
-        let previous: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT last_polled_at FROM device_codes WHERE device_code_hash = $1",
-        )
-        .bind(device_code_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        sqlx::query("UPDATE device_codes SET last_polled_at = $1 WHERE device_code_hash = $2")
+        // Compare-and-swap, so each of two concurrent polls sees the other's
+        // time and `slow_down` cannot be dodged by polling in parallel.
+        loop {
+            let previous: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT last_polled_at FROM device_codes WHERE device_code_hash = $1",
+            )
+            .bind(device_code_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(previous) = previous else {
+                return Ok(None);
+            };
+            let swapped = sqlx::query(
+                "UPDATE device_codes SET last_polled_at = $1 WHERE device_code_hash = $2 \
+                 AND COALESCE(last_polled_at, -1) = $3",
+            )
             .bind(now)
             .bind(device_code_hash)
+            .bind(previous.unwrap_or(-1))
             .execute(&self.pool)
-            .await?;
-        Ok(previous.flatten())
+            .await?
+            .rows_affected();
+            if swapped == 1 {
+                return Ok(previous);
+            }
+        }
     }
 
     async fn use_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> StoreResult<bool> {

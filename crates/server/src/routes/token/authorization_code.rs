@@ -31,11 +31,11 @@ pub async fn exchange(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let code_hash = hash_token(code);
-    let (record, user) = match redeem(state, client, &code_hash, redirect_uri, code_verifier, now).await
-    {
-        Ok(found) => found,
-        Err(failure) => return finish(state, CODES(), client, None, Err(failure)).await,
-    };
+    let (record, user) =
+        match redeem(state, client, &code_hash, redirect_uri, code_verifier, now).await {
+            Ok(found) => found,
+            Err(failure) => return finish(state, CODES(), client, None, Err(failure)).await,
+        };
     let result = async {
         let requested = ScopeSet::parse(&record.scope);
         let audience = match (&record.audience, &record.resource) {
@@ -109,7 +109,11 @@ async fn redeem(
     now: i64,
 ) -> Result<(AuthorizationCode, User), DecisionFailure> {
     let invalid = || DecisionFailure::oauth(OAuthError::invalid_grant(INVALID_AUTHORIZATION_CODE));
-    let record = match state.store().redeem_authorization_code(code_hash, now).await? {
+    let record = match state
+        .store()
+        .redeem_authorization_code(code_hash, now)
+        .await?
+    {
         CodeRedemption::Redeemed(record) => record,
         CodeRedemption::NotFound => return Err(invalid()),
         CodeRedemption::AlreadyUsed {
@@ -134,13 +138,18 @@ async fn redeem(
         .ok_or_else(invalid)?
         .user;
     if user.blocked {
-        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(USER_IS_BLOCKED)));
+        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(
+            USER_IS_BLOCKED,
+        )));
     }
     Ok((record, user))
 }
 
 /// RFC 6749 §4.1.3: the same `redirect_uri` as at `/authorize`, if one was sent there.
-fn check_redirect_uri(record: &AuthorizationCode, presented: Option<&str>) -> Result<(), OAuthError> {
+fn check_redirect_uri(
+    record: &AuthorizationCode,
+    presented: Option<&str>,
+) -> Result<(), OAuthError> {
     match (&record.redirect_uri, presented) {
         (Some(expected), Some(got)) if expected == got => Ok(()),
         (Some(_), _) => Err(OAuthError::invalid_grant(

@@ -187,7 +187,8 @@ async fn check_assertion(
         .find_map(|key| verify_jwt(assertion, &key, ASSERTION_ALGS).ok())
         .ok_or_else(invalid_client)?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    if text("iss") != Some(client.client_id.as_str()) || text("sub") != Some(client.client_id.as_str())
+    if text("iss") != Some(client.client_id.as_str())
+        || text("sub") != Some(client.client_id.as_str())
     {
         return Err(invalid_client().into());
     }
@@ -200,10 +201,16 @@ async fn check_assertion(
             .any(|a| audiences.iter().any(|x| x == a)),
         _ => false,
     };
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(invalid_client)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(invalid_client)?;
     let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(now);
     let jti = text("jti").ok_or_else(invalid_client)?;
-    if !aud_ok || exp <= now || exp - iat > MAX_ASSERTION_LIFETIME || exp - now > MAX_ASSERTION_LIFETIME
+    if !aud_ok
+        || exp <= now
+        || exp - iat > MAX_ASSERTION_LIFETIME
+        || exp - now > MAX_ASSERTION_LIFETIME
     {
         return Err(invalid_client().into());
     }

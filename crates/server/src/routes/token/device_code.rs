@@ -104,7 +104,10 @@ async fn poll(
     if record.client_id != client.client_id {
         return Err(invalid());
     }
-    if matches!(record.status, DeviceStatus::Consumed | DeviceStatus::ExpiredReported) {
+    if matches!(
+        record.status,
+        DeviceStatus::Consumed | DeviceStatus::ExpiredReported
+    ) {
         return Err(invalid());
     }
     if record.expires_at <= now {
@@ -124,7 +127,10 @@ async fn poll(
             Err(if too_fast {
                 refuse(ErrorCode::SlowDown, messages::SLOW_DOWN)
             } else {
-                refuse(ErrorCode::AuthorizationPending, messages::AUTHORIZATION_PENDING)
+                refuse(
+                    ErrorCode::AuthorizationPending,
+                    messages::AUTHORIZATION_PENDING,
+                )
             })
         }
         DeviceStatus::Denied => Err(refuse(

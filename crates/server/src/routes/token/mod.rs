@@ -67,7 +67,8 @@ async fn handle(
     let client = client_auth::authenticate(state, headers, params, now)
         .await
         .map_err(|e| (e, None))?;
-    check_grant_allowed(&client, request.grant_type()).map_err(|e| (e.into(), Some(client.clone())))?;
+    check_grant_allowed(&client, request.grant_type())
+        .map_err(|e| (e.into(), Some(client.clone())))?;
     let result = match request {
         GrantRequest::ClientCredentials { audience, scope } => {
             client_credentials::exchange(state, &client, audience, scope, now).await

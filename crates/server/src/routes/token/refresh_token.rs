@@ -79,7 +79,10 @@ pub async fn exchange(
 }
 
 /// A `scope` parameter may narrow the original grant, never widen it.
-fn narrowed_scope(family: &RefreshFamily, scope: Option<ScopeSet>) -> Result<ScopeSet, DecisionFailure> {
+fn narrowed_scope(
+    family: &RefreshFamily,
+    scope: Option<ScopeSet>,
+) -> Result<ScopeSet, DecisionFailure> {
     let original = ScopeSet::parse(&family.scope);
     match scope {
         None => Ok(original),
@@ -119,7 +122,9 @@ async fn check(
         .ok_or_else(invalid)?
         .user;
     if user.blocked {
-        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(USER_IS_BLOCKED)));
+        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(
+            USER_IS_BLOCKED,
+        )));
     }
     Ok((family, user))
 }
