@@ -1,0 +1,88 @@
+//! The store conformance suite: every check runs against SQLite always and
+//! against PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set (for example
+//! `postgres://postgres@127.0.0.1:5432/test`); without it each PostgreSQL test
+//! prints that it skipped and passes.
+//!
+//! Run it with `cargo test -p gatehouse-store --test conformance`; filter one
+//! backend with `sqlite::` or `postgres::`.
+//!
+//! - [`harness`]: a fresh database per test (a temp file, or a randomly named
+//!   PostgreSQL database dropped afterwards).
+//! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
+//! - [`directory`]: users, roles, permissions, consents.
+//! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
+//!   jtis, logs, including the concurrent "use once" races.
+//!
+//! Each check is an `async fn` taking `&dyn Store` (or `&Arc<dyn Store>` when it
+//! spawns tasks), written once; [`conformance!`] generates one test per backend.
+
+mod conformance {
+    pub mod config;
+    pub mod directory;
+    pub mod harness;
+    pub mod tokens;
+}
+
+use conformance::{config, directory, harness, tokens};
+
+/// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
+macro_rules! conformance {
+    ($($module:ident :: $check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    crate::harness::on_sqlite(|store| async move {
+                        crate::$module::$check(crate::harness::StoreArg::from_arc(&store)).await
+                    })
+                    .await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    crate::harness::on_postgres(|store| async move {
+                        crate::$module::$check(crate::harness::StoreArg::from_arc(&store)).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    config::ping_and_backend_name,
+    config::tenant_settings_default_then_round_trip,
+    config::signing_keys_insert_list_state,
+    config::clients_crud,
+    config::clients_paging,
+    config::resource_servers_crud,
+    config::resource_server_delete_cascades_grants,
+    config::client_grants_crud_and_lookup,
+    config::client_delete_cascades_its_grants,
+    directory::users_crud,
+    directory::users_email_uniqueness,
+    directory::record_login_counts,
+    directory::record_login_concurrent,
+    directory::roles_crud,
+    directory::role_and_user_permissions,
+    directory::effective_permissions_merge_sources,
+    directory::roles_granting_scopes,
+    directory::consents_put_get_overwrite,
+    tokens::authorization_code_single_use,
+    tokens::authorization_code_concurrent_redemption,
+    tokens::refresh_family_create_and_lookup,
+    tokens::refresh_rotation_once,
+    tokens::refresh_rotation_leeway,
+    tokens::refresh_revocation,
+    tokens::refresh_active_family_cap,
+    tokens::refresh_concurrent_rotation,
+    tokens::opaque_tokens_round_trip,
+    tokens::device_codes_lifecycle,
+    tokens::device_code_concurrent_polls,
+    tokens::jti_replay,
+    tokens::log_events_round_trip,
+}
