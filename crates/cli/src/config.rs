@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// the data directory]
     #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Largest number of database connections this node opens [default: 8
+    /// for SQLite, 16 for PostgreSQL]
+    #[arg(long, env = "GATEHOUSE_DATABASE_MAX_CONNECTIONS")]
+    pub database_max_connections: Option<u32>,
     /// PEM certificate chain; serves HTTPS together with --tls-key
     #[arg(long, env = "GATEHOUSE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -49,6 +53,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     public_url: Option<String>,
     database_url: Option<String>,
+    database_max_connections: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -61,6 +66,7 @@ pub struct ServeConfig {
     /// `--public-url` when given; otherwise derived from the bound address.
     pub public_url: Option<String>,
     pub database_url: String,
+    pub database_max_connections: Option<u32>,
     pub tls: Option<(PathBuf, PathBuf)>,
 }
 
@@ -103,6 +109,9 @@ impl ServeArgs {
             data_dir,
             public_url,
             database_url,
+            database_max_connections: self
+                .database_max_connections
+                .or(file.database_max_connections),
             tls,
         })
     }
@@ -112,7 +121,7 @@ fn read_file(path: &Path) -> Result<FileConfig, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
-        let reason = e.message().to_string();
+        let reason = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
         format!("config file {}: {reason}", path.display())
     })
 }

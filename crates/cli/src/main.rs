@@ -1,11 +1,14 @@
 //! The `gatehouse` binary.
 //!
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings).
+//! - `gatehouse migrate | export | import | keys rotate`: operator commands on
+//!   the database ([`ops`]).
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
 
 mod config;
+mod ops;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
@@ -27,6 +30,33 @@ struct Cli {
 enum Command {
     /// Run the server (embedded SQLite in --data-dir unless --database-url says otherwise)
     Serve(ServeArgs),
+    /// Apply pending database migrations and exit (for deployments that migrate separately)
+    Migrate(ops::DatabaseArgs),
+    /// Write the tenant (settings, keys, APIs, clients, grants, roles, users) as JSON
+    Export {
+        #[command(flatten)]
+        db: ops::DatabaseArgs,
+        /// File to write (mode 0600); standard output when absent
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Load an export into an empty database (e.g. SQLite → PostgreSQL)
+    Import {
+        #[command(flatten)]
+        db: ops::DatabaseArgs,
+        /// The file written by `gatehouse export`
+        #[arg(long, short)]
+        file: std::path::PathBuf,
+    },
+    /// Signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Promote the pre-published next keys to signing keys (nodes notice within a second)
+    Rotate(ops::DatabaseArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +72,10 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Migrate(db) => ops::migrate(db).await,
+            Command::Export { db, output } => ops::export(db, output).await,
+            Command::Import { db, file } => ops::import(db, file).await,
+            Command::Keys(KeysCommand::Rotate(db)) => ops::rotate_keys(db).await,
         }
     });
     match result {
@@ -76,7 +110,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let first_start = prepare_data_dir(&config)?;
-    let store = gatehouse_store::open(&config.database_url)
+    let pool = gatehouse_store::sql::PoolSettings {
+        max_connections: config.database_max_connections,
+        ..Default::default()
+    };
+    let store = gatehouse_store::open_with(&config.database_url, &pool)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let listener = std::net::TcpListener::bind(config.bind)
@@ -89,6 +127,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     print_banner(&config, bound, &issuer, first_start);
+    gatehouse_server::background::spawn(state.clone(), Default::default());
     gatehouse_server::serve(
         listener,
         gatehouse_server::router(state),

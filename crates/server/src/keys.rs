@@ -1,10 +1,13 @@
 //! The key ring: which key signs, which keys are published.
 //!
 //! Keys live in the store with a state (`next`, `current`, `previous`,
-//! `revoked`), so rotation is a state change, not a schema change. At first
-//! start one `current` key per asymmetric algorithm is generated (RS256 first:
-//! Auth0's SDKs require RS256 ID tokens). Every non-revoked key is published in
-//! the JWKS, so a `next` key is known to verifiers before it signs anything.
+//! `revoked`), so rotation is a state change, not a schema change. Every
+//! asymmetric algorithm has a `current` key (RS256 first: Auth0's SDKs require
+//! RS256 ID tokens) and a `next` key, generated at first start. Every
+//! non-revoked key is published in the JWKS, so the `next` key is known to
+//! verifiers — on every node, which reloads keys within a second — long before
+//! rotation promotes it to sign. Rotation: previous → revoked, current →
+//! previous, next → current, and a fresh next.
 
 use gatehouse_core::jose::{JoseError, Jwks, KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
@@ -25,6 +28,8 @@ pub enum KeyRingError {
 }
 
 struct Loaded {
+    /// Which keys in which states were loaded, to notice changes.
+    fingerprint: String,
     /// The signing key per algorithm.
     current: Vec<Arc<KeyPair>>,
     /// All published keys (next, current, previous), RS256 current first.
@@ -37,39 +42,67 @@ struct Loaded {
 pub struct KeyRing(Arc<RwLock<Loaded>>);
 
 impl KeyRing {
-    /// Loads the keys, generating a `current` key for each algorithm that has none.
+    /// Loads the keys, generating the `current` and `next` key of each
+    /// algorithm that lacks one.
     pub async fn load_or_generate(store: &dyn Store) -> Result<Self, KeyRingError> {
         let mut stored = store.signing_keys().await?;
         for alg in SigningAlg::ASYMMETRIC {
-            let has_current = stored
-                .iter()
-                .any(|k| k.alg == alg && k.state == KeyState::Current.as_str());
-            if !has_current {
-                let key = KeyPair::generate(alg).map_err(|source| KeyRingError::Generate {
-                    alg: alg.as_str(),
-                    source,
-                })?;
-                let now = gatehouse_core::time::now();
-                let record = StoredKey {
-                    kid: key.kid().to_string(),
-                    alg,
-                    state: KeyState::Current.as_str().to_string(),
-                    private_pkcs8: key.pkcs8_der().to_vec(),
-                    cert_der: key.cert_der().to_vec(),
-                    created_at: now,
-                    state_changed_at: now,
-                };
-                store.insert_signing_key(&record).await?;
-                tracing::info!(kid = key.kid(), alg = alg.as_str(), "generated signing key");
-                stored.push(record);
+            for state in [KeyState::Current, KeyState::Next] {
+                let present = stored
+                    .iter()
+                    .any(|k| k.alg == alg && k.state == state.as_str());
+                if !present {
+                    stored.push(generate_and_store(store, alg, state).await?);
+                }
             }
         }
-        Ok(Self(Arc::new(RwLock::new(build(&stored)?))))
+        let fingerprint = fingerprint(&stored);
+        Ok(Self(Arc::new(RwLock::new(build(&stored, fingerprint)?))))
+    }
+
+    /// Rotates every algorithm's keys; the new signing keys were published
+    /// (as `next`) before this call, so tokens they sign verify everywhere.
+    pub async fn rotate(&self, store: &dyn Store) -> Result<(), KeyRingError> {
+        let now = gatehouse_core::time::now();
+        let stored = store.signing_keys().await?;
+        for alg in SigningAlg::ASYMMETRIC {
+            let of = |state: KeyState| {
+                stored
+                    .iter()
+                    .filter(move |k| k.alg == alg && k.state == state.as_str())
+            };
+            for key in of(KeyState::Previous) {
+                store.set_signing_key_state(&key.kid, KeyState::Revoked.as_str(), now).await?;
+            }
+            for key in of(KeyState::Current) {
+                store.set_signing_key_state(&key.kid, KeyState::Previous.as_str(), now).await?;
+            }
+            for key in of(KeyState::Next) {
+                store.set_signing_key_state(&key.kid, KeyState::Current.as_str(), now).await?;
+            }
+            generate_and_store(store, alg, KeyState::Next).await?;
+        }
+        self.reload(store).await
+    }
+
+    /// Reloads when the stored keys changed (another node rotated); cheap
+    /// enough to run every second.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, KeyRingError> {
+        let stored = store.signing_keys().await?;
+        let fingerprint = fingerprint(&stored);
+        if self.0.read().unwrap_or_else(|p| p.into_inner()).fingerprint == fingerprint {
+            return Ok(false);
+        }
+        let loaded = build(&stored, fingerprint)?;
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        tracing::info!("signing keys changed in the store; reloaded");
+        Ok(true)
     }
 
     /// Re-reads the keys from the store (after a rotation).
     pub async fn reload(&self, store: &dyn Store) -> Result<(), KeyRingError> {
-        let loaded = build(&store.signing_keys().await?)?;
+        let stored = store.signing_keys().await?;
+        let loaded = build(&stored, fingerprint(&stored))?;
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
     }
@@ -96,7 +129,37 @@ impl KeyRing {
     }
 }
 
-fn build(stored: &[StoredKey]) -> Result<Loaded, KeyRingError> {
+async fn generate_and_store(
+    store: &dyn Store,
+    alg: SigningAlg,
+    state: KeyState,
+) -> Result<StoredKey, KeyRingError> {
+    let key = KeyPair::generate(alg).map_err(|source| KeyRingError::Generate {
+        alg: alg.as_str(),
+        source,
+    })?;
+    let now = gatehouse_core::time::now();
+    let record = StoredKey {
+        kid: key.kid().to_string(),
+        alg,
+        state: state.as_str().to_string(),
+        private_pkcs8: key.pkcs8_der().to_vec(),
+        cert_der: key.cert_der().to_vec(),
+        created_at: now,
+        state_changed_at: now,
+    };
+    store.insert_signing_key(&record).await?;
+    tracing::info!(kid = key.kid(), alg = alg.as_str(), state = state.as_str(), "generated signing key");
+    Ok(record)
+}
+
+fn fingerprint(stored: &[StoredKey]) -> String {
+    let mut parts: Vec<String> = stored.iter().map(|k| format!("{}:{}", k.kid, k.state)).collect();
+    parts.sort();
+    parts.join(",")
+}
+
+fn build(stored: &[StoredKey], fingerprint: String) -> Result<Loaded, KeyRingError> {
     let mut current = Vec::new();
     let mut published = Vec::new();
     for record in stored {
@@ -130,6 +193,7 @@ fn build(stored: &[StoredKey]) -> Result<Loaded, KeyRingError> {
     let jwks = serde_json::to_value(Jwks::from_key_pairs(published.iter().map(|k| k.as_ref())))
         .unwrap_or_else(|_| serde_json::json!({"keys": []}));
     Ok(Loaded {
+        fingerprint,
         current,
         published,
         jwks,

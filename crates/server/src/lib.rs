@@ -8,6 +8,7 @@
 //! - [`extract`]: request parameters from form or JSON bodies, with OAuth errors
 //!   for malformed input.
 //! - [`middleware`]: request ids, one log line per request, security headers.
+//! - [`background`]: key reloads across nodes, lease-guarded purging of expired data.
 //! - [`decision`]: gathers the facts for the grant decision and calls it.
 //! - [`issue`]: mints access, ID and refresh tokens from a decision.
 //! - [`bearer`]: validates the access tokens Gatehouse issued.
@@ -18,6 +19,7 @@
 //! - [`serve()`]: run a router on a listener, with optional TLS and graceful shutdown.
 
 pub mod audit;
+pub mod background;
 pub mod bearer;
 pub mod cors;
 pub mod decision;

@@ -6,6 +6,7 @@
 //!   portable (`$N` placeholders, TEXT and 64-bit integers, conditional updates
 //!   instead of row locks) so SQLite and PostgreSQL share it; each backend has
 //!   its own forward-only migrations in `migrations/<backend>/`.
+//! - [`transfer`]: export and import of a whole tenant between databases.
 //! - [`records`]: records that are not Management API objects (keys, codes,
 //!   refresh-token families, device codes, log events).
 //! - [`error`]: the one error type, [`StoreError`].
@@ -16,6 +17,7 @@
 pub mod error;
 pub mod records;
 pub mod sql;
+pub mod transfer;
 
 use async_trait::async_trait;
 use gatehouse_core::model::{
@@ -42,9 +44,54 @@ pub struct StoredUser {
 }
 
 /// Everything Gatehouse persists: the narrow interfaces together.
-pub trait Store: ConfigStore + DirectoryStore + TokenStore + Send + Sync + 'static {}
+pub trait Store:
+    ConfigStore + DirectoryStore + TokenStore + MaintenanceStore + Send + Sync + 'static
+{
+}
 
-impl<T: ConfigStore + DirectoryStore + TokenStore + Send + Sync + 'static> Store for T {}
+impl<T> Store for T where
+    T: ConfigStore + DirectoryStore + TokenStore + MaintenanceStore + Send + Sync + 'static
+{
+}
+
+/// How many rows one purge pass deleted, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub authorization_codes: u64,
+    pub opaque_tokens: u64,
+    pub device_codes: u64,
+    pub used_jtis: u64,
+    pub refresh_families: u64,
+    pub log_events: u64,
+}
+
+impl PurgeReport {
+    pub fn total(&self) -> u64 {
+        self.authorization_codes
+            + self.opaque_tokens
+            + self.device_codes
+            + self.used_jtis
+            + self.refresh_families
+            + self.log_events
+    }
+}
+
+/// Background upkeep shared by all nodes.
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync {
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
+    /// while another holder's lease is still valid.
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> StoreResult<bool>;
+    /// Deletes at most `batch` expired rows per table (codes, opaque tokens,
+    /// device codes, jtis, dead refresh families, log events older than the
+    /// retention). Call again while anything was deleted.
+    async fn purge_expired(
+        &self,
+        now: i64,
+        log_retention_seconds: i64,
+        batch: i64,
+    ) -> StoreResult<PurgeReport>;
+}
 
 /// Tenant configuration: settings, keys, clients, APIs, client grants.
 #[async_trait]
@@ -243,5 +290,15 @@ pub trait TokenStore: Send + Sync {
 /// Opens the database at `url` (`sqlite:<path>` or `postgres://…`), applying
 /// pending migrations.
 pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
-    Ok(std::sync::Arc::new(sql::SqlStore::connect(url).await?))
+    open_with(url, &sql::PoolSettings::default()).await
+}
+
+/// [`open`] with explicit connection-pool settings.
+pub async fn open_with(
+    url: &str,
+    settings: &sql::PoolSettings,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(
+        sql::SqlStore::connect_with(url, settings).await?,
+    ))
 }

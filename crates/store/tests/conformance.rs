@@ -10,6 +10,7 @@
 //!   PostgreSQL database dropped afterwards).
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
 //! - [`directory`]: users, roles, permissions, consents.
+//! - [`maintenance`]: leases, purging expired data, export/import.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
 //!   jtis, logs, including the concurrent "use once" races.
 //!
@@ -20,10 +21,11 @@ mod conformance {
     pub mod config;
     pub mod directory;
     pub mod harness;
+    pub mod maintenance;
     pub mod tokens;
 }
 
-use conformance::{config, directory, harness, tokens};
+use conformance::{config, directory, harness, maintenance, tokens};
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
 macro_rules! conformance {
@@ -85,4 +87,8 @@ conformance! {
     tokens::device_code_concurrent_polls,
     tokens::jti_replay,
     tokens::log_events_round_trip,
+    maintenance::lease_is_exclusive_until_expiry,
+    maintenance::purge_removes_only_expired_rows,
+    maintenance::purge_works_in_batches,
+    maintenance::export_import_round_trip,
 }

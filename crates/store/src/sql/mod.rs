@@ -4,6 +4,7 @@
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
+//! - [`maintenance`]: leases and incremental purging of expired data.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
@@ -11,6 +12,7 @@
 
 mod config;
 mod directory;
+mod maintenance;
 mod tokens;
 
 use crate::error::{StoreError, StoreResult};
@@ -18,6 +20,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// Which database is behind the pool; decides migrations and session settings only.
@@ -40,14 +44,26 @@ impl Backend {
 
     fn migrations(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Self::Sqlite => &[(
-                "0001_initial",
-                include_str!("../../../../migrations/sqlite/0001_initial.sql"),
-            )],
-            Self::Postgres => &[(
-                "0001_initial",
-                include_str!("../../../../migrations/postgres/0001_initial.sql"),
-            )],
+            Self::Sqlite => &[
+                (
+                    "0001_initial",
+                    include_str!("../../../../migrations/sqlite/0001_initial.sql"),
+                ),
+                (
+                    "0004_maintenance",
+                    include_str!("../../../../migrations/sqlite/0004_maintenance.sql"),
+                ),
+            ],
+            Self::Postgres => &[
+                (
+                    "0001_initial",
+                    include_str!("../../../../migrations/postgres/0001_initial.sql"),
+                ),
+                (
+                    "0004_maintenance",
+                    include_str!("../../../../migrations/postgres/0004_maintenance.sql"),
+                ),
+            ],
         }
     }
 }
@@ -71,6 +87,27 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Connection-pool settings (`--database-max-connections` and friends).
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Default: 8 for SQLite, 16 for PostgreSQL.
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
 /// The store over one connection pool.
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
@@ -78,28 +115,36 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Connects and migrates. For SQLite the file is created if missing and
-    /// put in WAL mode.
+    /// Connects with default pool settings and migrates.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, &PoolSettings::default()).await
+    }
+
+    /// Connects and migrates. For SQLite the file is created if missing and
+    /// put in WAL mode. Broken connections (a database restart, a terminated
+    /// backend) are detected when checked out and replaced, so the node
+    /// recovers without a restart.
+    pub async fn connect_with(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
         let backend = Backend::from_url(url)?;
         sqlx::any::install_default_drivers();
-        let (url, max_connections) = match backend {
+        let (url, default_max) = match backend {
             Backend::Sqlite => (sqlite_url(url), 8),
             Backend::Postgres => (url.to_string(), 16),
         };
+        let statement_timeout_ms = settings.statement_timeout.as_millis();
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(settings.max_connections.unwrap_or(default_max))
+            .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(true)
             .after_connect(move |conn, _meta| {
+                let setup = match backend {
+                    Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+                        .to_string(),
+                    Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
+                };
                 Box::pin(async move {
-                    let setup = match backend {
-                        Backend::Sqlite => {
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
-                        }
-                        Backend::Postgres => "SET statement_timeout = 15000",
-                    };
-                    conn.execute(setup).await?;
+                    conn.execute(setup.as_str()).await?;
                     Ok(())
                 })
             })
@@ -114,29 +159,42 @@ impl SqlStore {
         self.backend
     }
 
-    /// Applies the migrations not yet recorded in `gatehouse_migrations`.
-    pub async fn migrate(&self) -> StoreResult<()> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS gatehouse_migrations \
-                 (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
+    /// Applies the migrations not yet recorded in `gatehouse_migrations`,
+    /// each in its own transaction. On PostgreSQL a transaction-scoped advisory
+    /// lock serialises nodes that start together.
+    ///
+    /// Boxed with an explicit `Send` bound: written as a plain `async fn`, the
+    /// compiler cannot prove the transaction executor `Send` for every lifetime,
+    /// and `open()` could then not be awaited inside a spawned task.
+    pub fn migrate(&self) -> Pin<Box<dyn Future<Output = StoreResult<()>> + Send + '_>> {
+        Box::pin(self.migrate_inner())
+    }
+
+    async fn migrate_inner(&self) -> StoreResult<()> {
+        let mut tx = self.locked_transaction().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS gatehouse_migrations \
+             (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         for (version, sql) in self.backend.migrations() {
+            let mut tx = self.locked_transaction().await?;
             let applied: Option<String> =
                 sqlx::query_scalar("SELECT version FROM gatehouse_migrations WHERE version = $1")
                     .bind(*version)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
             if applied.is_some() {
+                tx.commit().await?;
                 continue;
             }
             let fail = |source| StoreError::Migration {
                 version: version.to_string(),
                 source,
             };
-            let mut tx = self.pool.begin().await?;
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(fail)?;
+            (&mut *tx).execute(*sql).await.map_err(fail)?;
             sqlx::query("INSERT INTO gatehouse_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
                 .bind(gatehouse_core::time::now())
@@ -148,7 +206,21 @@ impl SqlStore {
         }
         Ok(())
     }
+
+    async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
 }
+
+/// An arbitrary constant naming Gatehouse's migration lock.
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7465_686f_7573;
 
 /// `sqlite:<path>` → a URL that creates the file when missing.
 fn sqlite_url(url: &str) -> String {

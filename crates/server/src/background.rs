@@ -1,0 +1,96 @@
+//! Work every node does in the background: noticing key rotations made by
+//! other nodes (within a second), and purging expired data — by one node at a
+//! time, the holder of the `purge` lease, in small batches.
+
+use crate::state::AppState;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct BackgroundConfig {
+    /// How often stored keys are compared with the loaded ones.
+    pub key_refresh: Duration,
+    /// How often a purge pass is attempted.
+    pub purge_every: Duration,
+    /// Log events older than this are deleted.
+    pub log_retention: Duration,
+    /// Rows per delete statement.
+    pub purge_batch: i64,
+}
+
+impl Default for BackgroundConfig {
+    fn default() -> Self {
+        Self {
+            key_refresh: Duration::from_secs(1),
+            purge_every: Duration::from_secs(60),
+            log_retention: Duration::from_secs(30 * 86_400),
+            purge_batch: 500,
+        }
+    }
+}
+
+/// Upper bound of batches per pass, so one pass never runs for long.
+const MAX_BATCHES_PER_PASS: usize = 200;
+const PURGE_LEASE: &str = "purge";
+
+/// Starts the background loop; it ends when the runtime shuts down.
+pub fn spawn(state: AppState, config: BackgroundConfig) -> tokio::task::JoinHandle<()> {
+    let node = gatehouse_core::ids::random_hex(8);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(config.key_refresh);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = state.keys().refresh(state.store()).await {
+                tracing::warn!(error = %e, "could not refresh signing keys");
+            }
+            if last_purge.is_none_or(|t| t.elapsed() >= config.purge_every) {
+                last_purge = Some(Instant::now());
+                if let Err(e) = purge_pass(&state, &node, &config).await {
+                    tracing::warn!(error = %e, "purge pass failed");
+                }
+            }
+        }
+    })
+}
+
+/// One pass: take the lease, then delete batch after batch until a batch
+/// comes back short.
+pub async fn purge_pass(
+    state: &AppState,
+    node: &str,
+    config: &BackgroundConfig,
+) -> Result<u64, gatehouse_store::StoreError> {
+    let now = gatehouse_core::time::now();
+    let ttl = i64::try_from(config.purge_every.as_secs()).unwrap_or(60) * 2;
+    if !state.store().try_lease(PURGE_LEASE, node, now, ttl).await? {
+        return Ok(0);
+    }
+    let retention = i64::try_from(config.log_retention.as_secs()).unwrap_or(i64::MAX / 4);
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES_PER_PASS {
+        let report = state
+            .store()
+            .purge_expired(gatehouse_core::time::now(), retention, config.purge_batch)
+            .await?;
+        total += report.total();
+        let full = [
+            report.authorization_codes,
+            report.opaque_tokens,
+            report.device_codes,
+            report.used_jtis,
+            report.refresh_families,
+            report.log_events,
+        ]
+        .iter()
+        .any(|n| i64::try_from(*n).unwrap_or(0) >= config.purge_batch);
+        if !full {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if total > 0 {
+        tracing::info!(deleted = total, "purged expired data");
+    }
+    Ok(total)
+}

@@ -1,0 +1,188 @@
+//! Moving a tenant between databases (`gatehouse export` / `gatehouse import`),
+//! e.g. from the embedded SQLite to PostgreSQL when a deployment scales out.
+//!
+//! The dump holds configuration and identities: tenant settings, signing keys,
+//! APIs, clients (secret hashes), client grants, roles and users (password
+//! hashes) with their roles and permissions. Short-lived state — codes,
+//! sessions, refresh tokens, log events — is not moved: users sign in again.
+//! The dump contains private keys and hashes; treat it as a secret.
+
+use crate::{Page, Store, StoreError, StoreResult, StoredClient, StoredKey, StoredUser};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_core::model::{
+    Client, ClientGrant, Permission, ResourceServer, Role, SigningAlg, TenantSettings, User,
+};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "gatehouse-export/1";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TenantDump {
+    pub format: String,
+    pub tenant_settings: TenantSettings,
+    pub signing_keys: Vec<KeyDump>,
+    pub resource_servers: Vec<ResourceServer>,
+    pub clients: Vec<ClientDump>,
+    pub client_grants: Vec<ClientGrant>,
+    pub roles: Vec<RoleDump>,
+    pub users: Vec<UserDump>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KeyDump {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub state: String,
+    /// Base64 (standard) DER.
+    pub private_pkcs8: String,
+    pub cert_der: String,
+    pub created_at: i64,
+    pub state_changed_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientDump {
+    pub client: Client,
+    pub secret_hash: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoleDump {
+    pub role: Role,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserDump {
+    pub user: User,
+    pub password_hash: Option<String>,
+    pub role_ids: Vec<String>,
+    pub permissions: Vec<Permission>,
+}
+
+/// What an import created, for the operator.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub signing_keys: usize,
+    pub resource_servers: usize,
+    pub clients: usize,
+    pub client_grants: usize,
+    pub roles: usize,
+    pub users: usize,
+}
+
+/// Reads everything that defines the tenant.
+pub async fn export(store: &dyn Store) -> StoreResult<TenantDump> {
+    let mut roles = Vec::new();
+    for role in store.roles(Page::ALL).await? {
+        let permissions = store.role_permissions(&role.id).await?;
+        roles.push(RoleDump { role, permissions });
+    }
+    let mut users = Vec::new();
+    for stored in store.users(Page::ALL).await? {
+        let id = stored.user.user_id.clone();
+        users.push(UserDump {
+            role_ids: store.user_roles(&id).await?.into_iter().map(|r| r.id).collect(),
+            permissions: store.user_direct_permissions(&id).await?,
+            user: stored.user,
+            password_hash: stored.password_hash,
+        });
+    }
+    Ok(TenantDump {
+        format: FORMAT.to_string(),
+        tenant_settings: store.tenant_settings().await?,
+        signing_keys: store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .map(|k| KeyDump {
+                kid: k.kid,
+                alg: k.alg,
+                state: k.state,
+                private_pkcs8: STANDARD.encode(k.private_pkcs8),
+                cert_der: STANDARD.encode(k.cert_der),
+                created_at: k.created_at,
+                state_changed_at: k.state_changed_at,
+            })
+            .collect(),
+        resource_servers: store.resource_servers(Page::ALL).await?,
+        clients: store
+            .clients(Page::ALL)
+            .await?
+            .into_iter()
+            .map(|c| ClientDump {
+                client: c.client,
+                secret_hash: c.secret_hash,
+            })
+            .collect(),
+        client_grants: store.client_grants(Page::ALL).await?,
+        roles,
+        users,
+    })
+}
+
+fn decode(what: &str, text: &str) -> StoreResult<Vec<u8>> {
+    STANDARD
+        .decode(text)
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Writes a dump into an empty database; anything already there with the same
+/// identity is a [`StoreError::Conflict`].
+pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResult<ImportCounts> {
+    if dump.format != FORMAT {
+        return Err(StoreError::Corrupt(format!(
+            "unknown export format {:?} (expected {FORMAT})",
+            dump.format
+        )));
+    }
+    store.put_tenant_settings(&dump.tenant_settings).await?;
+    for key in &dump.signing_keys {
+        store
+            .insert_signing_key(&StoredKey {
+                kid: key.kid.clone(),
+                alg: key.alg,
+                state: key.state.clone(),
+                private_pkcs8: decode("private_pkcs8", &key.private_pkcs8)?,
+                cert_der: decode("cert_der", &key.cert_der)?,
+                created_at: key.created_at,
+                state_changed_at: key.state_changed_at,
+            })
+            .await?;
+    }
+    for api in &dump.resource_servers {
+        store.create_resource_server(api, now).await?;
+    }
+    for c in &dump.clients {
+        let stored = StoredClient {
+            client: c.client.clone(),
+            secret_hash: c.secret_hash.clone(),
+        };
+        store.create_client(&stored, now).await?;
+    }
+    for grant in &dump.client_grants {
+        store.create_client_grant(grant, now).await?;
+    }
+    for r in &dump.roles {
+        store.create_role(&r.role, now).await?;
+        store.add_role_permissions(&r.role.id, &r.permissions).await?;
+    }
+    for u in &dump.users {
+        let stored = StoredUser {
+            user: u.user.clone(),
+            password_hash: u.password_hash.clone(),
+        };
+        store.create_user(&stored).await?;
+        store.assign_user_roles(&u.user.user_id, &u.role_ids).await?;
+        store.add_user_permissions(&u.user.user_id, &u.permissions).await?;
+    }
+    Ok(ImportCounts {
+        signing_keys: dump.signing_keys.len(),
+        resource_servers: dump.resource_servers.len(),
+        clients: dump.clients.len(),
+        client_grants: dump.client_grants.len(),
+        roles: dump.roles.len(),
+        users: dump.users.len(),
+    })
+}
