@@ -20,5 +20,10 @@ cargo fmt --all -- --check
 echo "== cargo test"
 cargo test --workspace --locked
 
+if [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ]; then
+    echo "== server integration tests again, on PostgreSQL"
+    GATEHOUSE_TEST_BACKEND=postgres cargo test -p gatehouse-server --test it --locked
+fi
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -3,10 +3,12 @@
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings).
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
+//! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
 
+mod bench;
 mod config;
 mod ops;
 
@@ -48,6 +50,8 @@ enum Command {
         #[arg(long, short)]
         file: std::path::PathBuf,
     },
+    /// Measure token issuance and logins against their ceilings (see BENCHMARKS.md)
+    Bench(bench::BenchArgs),
     /// Signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
             Command::Export { db, output } => ops::export(db, output).await,
             Command::Import { db, file } => ops::import(db, file).await,
             Command::Keys(KeysCommand::Rotate(db)) => ops::rotate_keys(db).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {
@@ -95,6 +100,7 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -109,6 +115,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         ),
         None => None,
     };
+    // Bind first: a busy port must not leave a half-made data directory.
+    let listener = std::net::TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    // Signal handlers are registered now, before anything is announced.
+    let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
     let first_start = prepare_data_dir(&config)?;
     let pool = gatehouse_store::sql::PoolSettings {
         max_connections: config.database_max_connections,
@@ -117,8 +128,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let store = gatehouse_store::open_with(&config.database_url, &pool)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let listener = std::net::TcpListener::bind(config.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
@@ -128,14 +137,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     print_banner(&config, bound, &issuer, first_start);
     gatehouse_server::background::spawn(state.clone(), Default::default());
-    gatehouse_server::serve(
-        listener,
-        gatehouse_server::router(state),
-        tls,
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|e| e.to_string())
+    gatehouse_server::serve(listener, gatehouse_server::router(state), tls, shutdown)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Creates the data directory and checks it is writable. Returns whether this
@@ -170,24 +174,20 @@ fn print_banner(
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGINT (Ctrl-C) and SIGTERM handlers right away and returns a
+/// future that resolves on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -32,9 +32,8 @@ impl DatabaseArgs {
     pub async fn open(&self) -> Result<std::sync::Arc<dyn gatehouse_store::Store>, String> {
         if let Some(dir) = &self.data_dir {
             if self.database_url.is_none() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    format!("data directory {} is not usable: {e}", dir.display())
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("data directory {} is not usable: {e}", dir.display()))?;
             }
         }
         gatehouse_store::open(&self.url())
@@ -109,7 +108,9 @@ pub async fn rotate_keys(db: DatabaseArgs) -> Result<(), String> {
     let ring = gatehouse_server::keys::KeyRing::load_or_generate(store.as_ref())
         .await
         .map_err(|e| e.to_string())?;
-    ring.rotate(store.as_ref()).await.map_err(|e| e.to_string())?;
+    ring.rotate(store.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
     for alg in gatehouse_core::model::SigningAlg::ASYMMETRIC {
         if let Some(key) = ring.signing_key(alg) {
             println!("{:<6} now signs with {}", alg.as_str(), key.kid());

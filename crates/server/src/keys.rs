@@ -72,13 +72,19 @@ impl KeyRing {
                     .filter(move |k| k.alg == alg && k.state == state.as_str())
             };
             for key in of(KeyState::Previous) {
-                store.set_signing_key_state(&key.kid, KeyState::Revoked.as_str(), now).await?;
+                store
+                    .set_signing_key_state(&key.kid, KeyState::Revoked.as_str(), now)
+                    .await?;
             }
             for key in of(KeyState::Current) {
-                store.set_signing_key_state(&key.kid, KeyState::Previous.as_str(), now).await?;
+                store
+                    .set_signing_key_state(&key.kid, KeyState::Previous.as_str(), now)
+                    .await?;
             }
             for key in of(KeyState::Next) {
-                store.set_signing_key_state(&key.kid, KeyState::Current.as_str(), now).await?;
+                store
+                    .set_signing_key_state(&key.kid, KeyState::Current.as_str(), now)
+                    .await?;
             }
             generate_and_store(store, alg, KeyState::Next).await?;
         }
@@ -149,12 +155,20 @@ async fn generate_and_store(
         state_changed_at: now,
     };
     store.insert_signing_key(&record).await?;
-    tracing::info!(kid = key.kid(), alg = alg.as_str(), state = state.as_str(), "generated signing key");
+    tracing::info!(
+        kid = key.kid(),
+        alg = alg.as_str(),
+        state = state.as_str(),
+        "generated signing key"
+    );
     Ok(record)
 }
 
 fn fingerprint(stored: &[StoredKey]) -> String {
-    let mut parts: Vec<String> = stored.iter().map(|k| format!("{}:{}", k.kid, k.state)).collect();
+    let mut parts: Vec<String> = stored
+        .iter()
+        .map(|k| format!("{}:{}", k.kid, k.state))
+        .collect();
     parts.sort();
     parts.join(",")
 }

@@ -83,7 +83,12 @@ pub async fn export(store: &dyn Store) -> StoreResult<TenantDump> {
     for stored in store.users(Page::ALL).await? {
         let id = stored.user.user_id.clone();
         users.push(UserDump {
-            role_ids: store.user_roles(&id).await?.into_iter().map(|r| r.id).collect(),
+            role_ids: store
+                .user_roles(&id)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
             permissions: store.user_direct_permissions(&id).await?,
             user: stored.user,
             password_hash: stored.password_hash,
@@ -166,7 +171,9 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
     }
     for r in &dump.roles {
         store.create_role(&r.role, now).await?;
-        store.add_role_permissions(&r.role.id, &r.permissions).await?;
+        store
+            .add_role_permissions(&r.role.id, &r.permissions)
+            .await?;
     }
     for u in &dump.users {
         let stored = StoredUser {
@@ -174,8 +181,12 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
             password_hash: u.password_hash.clone(),
         };
         store.create_user(&stored).await?;
-        store.assign_user_roles(&u.user.user_id, &u.role_ids).await?;
-        store.add_user_permissions(&u.user.user_id, &u.permissions).await?;
+        store
+            .assign_user_roles(&u.user.user_id, &u.role_ids)
+            .await?;
+        store
+            .add_user_permissions(&u.user.user_id, &u.permissions)
+            .await?;
     }
     Ok(ImportCounts {
         signing_keys: dump.signing_keys.len(),

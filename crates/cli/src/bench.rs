@@ -1,0 +1,355 @@
+//! `gatehouse bench`: measures Gatehouse against the ceilings that bound it, in
+//! one run on one machine (SPEC.md §6), and prints ratios.
+//!
+//! - Token issuance is bounded by signing: the raw RS256 and ES256 signing
+//!   rates (all cores) are the ceiling for client_credentials tokens/s over
+//!   real HTTP.
+//! - Login is bounded by argon2id: the raw verify rate is the ceiling for
+//!   password-grant logins/s.
+//! - Latency: p50/p99 of the token endpoint at half of the measured peak.
+//! - Memory: resident set size idle and the high-water mark under load;
+//!   readiness: time from opening the store to accepting connections.
+//!
+//! The load generator runs in the same process and shares the CPU with the
+//! server, so the ratios are conservative. Traffic goes only to 127.0.0.1;
+//! every loop is bounded in time.
+
+use clap::Args;
+use gatehouse_core::jose::{sign_jwt, KeyPair};
+use gatehouse_core::model::*;
+use gatehouse_core::secret::hash_token;
+use gatehouse_store::{StoredClient, StoredUser};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds per measurement
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Concurrent HTTP connections
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+const API: &str = "https://bench.example/";
+const SECRET: &str = "bench-secret-0123456789-0123456789-0123456789";
+const PASSWORD: &str = "bench password for argon2id";
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let window = Duration::from_secs(args.seconds.clamp(1, 60));
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rs256 = signing_rate(SigningAlg::RS256, window, threads)?;
+    let es256 = signing_rate(SigningAlg::ES256, window, threads)?;
+    let argon2 = argon2_rate(window, threads)?;
+
+    let dir = tempfile_dir()?;
+    let started = Instant::now();
+    let (base, _server) = start_server(&dir).await?;
+    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let idle_rss = rss_kib("VmRSS");
+
+    let cc_body = format!(
+        "grant_type=client_credentials&client_id=bench-m2m&client_secret={SECRET}&audience={API}"
+    );
+    let peak = load(&base, &cc_body, args.concurrency, window, None).await?;
+    let half_rate = peak.per_second / 2.0;
+    let half = load(&base, &cc_body, args.concurrency, window, Some(half_rate)).await?;
+    let login_body = format!(
+        "grant_type=password&client_id=bench-web&client_secret={SECRET}&username=bench@example.com&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let logins = load(&base, &login_body, args.concurrency, window, None).await?;
+    let peak_rss = rss_kib("VmHWM");
+
+    let report = json!({
+        "machine": { "threads": threads },
+        "signing_ceiling_per_s": { "RS256": rs256.round(), "ES256": es256.round() },
+        "client_credentials": {
+            "tokens_per_s": peak.per_second.round(),
+            "ratio_to_rs256_ceiling": round3(peak.per_second / rs256),
+            "errors": peak.errors,
+            "p50_ms_at_half_peak": round3(half.p50_ms),
+            "p99_ms_at_half_peak": round3(half.p99_ms),
+        },
+        "login": {
+            "argon2id_ceiling_per_s": argon2.round(),
+            "logins_per_s": logins.per_second.round(),
+            "ratio_to_argon2_ceiling": round3(logins.per_second / argon2),
+            "errors": logins.errors,
+        },
+        "memory_kib": { "idle_rss": idle_rss, "peak_rss": peak_rss },
+        "ready_ms": round3(ready_ms),
+    });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn print_table(r: &serde_json::Value) {
+    let cc = &r["client_credentials"];
+    let login = &r["login"];
+    println!("| measure | value |\n| --- | --- |");
+    println!(
+        "| RS256 signing ceiling | {} /s |",
+        r["signing_ceiling_per_s"]["RS256"]
+    );
+    println!(
+        "| ES256 signing ceiling | {} /s |",
+        r["signing_ceiling_per_s"]["ES256"]
+    );
+    println!(
+        "| client_credentials over HTTP | {} tokens/s ({} errors) |",
+        cc["tokens_per_s"], cc["errors"]
+    );
+    println!(
+        "| ratio to RS256 ceiling | {} |",
+        cc["ratio_to_rs256_ceiling"]
+    );
+    println!(
+        "| p50 / p99 at half peak | {} ms / {} ms |",
+        cc["p50_ms_at_half_peak"], cc["p99_ms_at_half_peak"]
+    );
+    println!(
+        "| argon2id verify ceiling | {} /s |",
+        login["argon2id_ceiling_per_s"]
+    );
+    println!(
+        "| password-grant logins | {} /s ({} errors) |",
+        login["logins_per_s"], login["errors"]
+    );
+    println!(
+        "| ratio to argon2id ceiling | {} |",
+        login["ratio_to_argon2_ceiling"]
+    );
+    println!(
+        "| RSS idle / peak | {} KiB / {} KiB |",
+        r["memory_kib"]["idle_rss"], r["memory_kib"]["peak_rss"]
+    );
+    println!("| ready after | {} ms |", r["ready_ms"]);
+}
+
+/// Runs `work` on `threads` OS threads for `window`; returns operations/s.
+fn parallel_rate(
+    threads: usize,
+    window: Duration,
+    work: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+) -> Result<f64, String> {
+    let work = Arc::new(work);
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (work, count, stop) = (work.clone(), count.clone(), stop.clone());
+            std::thread::spawn(move || -> Result<(), String> {
+                while !stop.load(Ordering::Relaxed) {
+                    work()?;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    std::thread::sleep(window);
+    stop.store(true, Ordering::Relaxed);
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|_| "benchmark thread panicked".to_string())??;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+fn signing_rate(alg: SigningAlg, window: Duration, threads: usize) -> Result<f64, String> {
+    let key = Arc::new(KeyPair::generate(alg).map_err(|e| e.to_string())?);
+    let claims = json!({"iss": "https://bench/", "sub": "x@clients", "aud": API, "iat": 1, "exp": 2, "scope": "read"});
+    parallel_rate(threads, window, move || {
+        sign_jwt(&key, "JWT", &claims)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn argon2_rate(window: Duration, threads: usize) -> Result<f64, String> {
+    let hash = gatehouse_server::password::hash_password(PASSWORD)?;
+    parallel_rate(threads, window, move || {
+        if gatehouse_server::password::verify_password(PASSWORD, &hash) {
+            Ok(())
+        } else {
+            Err("argon2 verify failed".into())
+        }
+    })
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "gatehouse-bench-{}",
+        gatehouse_core::ids::random_hex(6)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
+    Ok(dir)
+}
+
+/// Starts a server on a fresh SQLite database with an API, a machine client
+/// with a client grant, a web client and a user.
+async fn start_server(
+    dir: &std::path::Path,
+) -> Result<(String, tokio::task::JoinHandle<()>), String> {
+    let store = gatehouse_store::open(&format!("sqlite:{}", dir.join("bench.db").display()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = gatehouse_core::time::now();
+    let mut api = ResourceServer::new("rs_bench", "Bench", API);
+    api.scopes = vec![ScopeDefinition {
+        value: "read".into(),
+        description: String::new(),
+    }];
+    let m2m = Client::new("bench-m2m", "Bench M2M", AppType::NonInteractive);
+    let mut web = Client::new("bench-web", "Bench web", AppType::RegularWeb);
+    web.grant_types.push("password".into());
+    let grant = ClientGrant {
+        id: "cgr_bench".into(),
+        client_id: Some(m2m.client_id.clone()),
+        default_for: None,
+        audience: API.into(),
+        scope: vec!["read".into()],
+        subject_type: SubjectType::Client,
+        allow_all_scopes: false,
+    };
+    let user = User::new(gatehouse_core::ids::user_id(), "bench@example.com", now);
+    let password_hash = gatehouse_server::password::hash_password(PASSWORD)?;
+    let seeded = async {
+        store.create_resource_server(&api, now).await?;
+        for client in [m2m, web] {
+            let stored = StoredClient {
+                client,
+                secret_hash: Some(hash_token(SECRET)),
+            };
+            store.create_client(&stored, now).await?;
+        }
+        store.create_client_grant(&grant, now).await?;
+        store
+            .create_user(&StoredUser {
+                user,
+                password_hash: Some(password_hash),
+            })
+            .await
+    };
+    seeded.await.map_err(|e| format!("seeding: {e}"))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let state = gatehouse_server::AppState::load(store, format!("{base}/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = gatehouse_server::router(state);
+    let task = tokio::spawn(async move {
+        let _ = gatehouse_server::serve(listener, app, None, std::future::pending()).await;
+    });
+    Ok((base, task))
+}
+
+struct LoadResult {
+    per_second: f64,
+    errors: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `concurrency` keep-alive connections POSTing `body` to `/oauth/token` for
+/// `window`; with `rate`, requests are paced to that total rate.
+async fn load(
+    base: &str,
+    body: &str,
+    concurrency: usize,
+    window: Duration,
+    rate: Option<f64>,
+) -> Result<LoadResult, String> {
+    let url = format!("{base}/oauth/token");
+    let deadline = Instant::now() + window;
+    let per_task_interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1.0)));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (url, body) = (url.clone(), body.to_string());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                if let Some(interval) = per_task_interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += interval;
+                }
+                let sent = Instant::now();
+                let ok = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(LoadResult {
+        per_second: latencies.len() as f64 / elapsed,
+        errors,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}
+
+/// A field of /proc/self/status in KiB (Linux); 0 elsewhere.
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,734 @@
+//! Tests of the real `gatehouse` binary: the startup banner and the port it
+//! reports, the issuer from flags, environment and config file (flag > env >
+//! file), keys kept across restarts, SIGTERM, one-line errors for bad
+//! configuration, and HTTPS.
+//!
+//! Every server binds `127.0.0.1:0` and reports its port on stdout; every
+//! child is killed when its guard drops, and every wait has a deadline.
+
+mod multinode;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Startup includes generating four signing keys on a fresh data directory.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const BANNER_PREFIX: &str = "Gatehouse is listening on ";
+const BANNER_ISSUER: &str = " — issuer ";
+
+/// `gatehouse <args>` with no `GATEHOUSE_*` variable inherited from the test
+/// environment, run in `cwd`.
+fn gatehouse(cwd: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GATEHOUSE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// A running `gatehouse` process, killed when dropped. Its stdout arrives
+/// line by line on a channel; its stderr is collected (and drained, so log
+/// lines never fill the pipe).
+struct Process {
+    child: Child,
+    stdout: Receiver<String>,
+    stdout_seen: Vec<String>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    stderr_reader: std::thread::JoinHandle<()>,
+}
+
+impl Process {
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("spawn gatehouse");
+        let out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        let (tx, stdout) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        Self {
+            child,
+            stdout,
+            stdout_seen: Vec::new(),
+            stderr,
+            stderr_reader,
+        }
+    }
+
+    /// Waits (bounded) until stderr is closed and read to the end.
+    fn wait_stderr_closed(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.stderr_reader.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn stderr_lines(&self) -> Vec<String> {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads stdout until a line matches, stdout closes, or `timeout` passes.
+    fn wait_for_line(
+        &mut self,
+        matches: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        if let Some(line) = self.stdout_seen.iter().find(|l| matches(l)) {
+            return Some(line.clone());
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout_seen.push(line.clone());
+                    if matches(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Every stdout line so far, waiting `quiet` for more after the last one.
+    fn stdout_until_quiet(&mut self, quiet: Duration) -> Vec<String> {
+        while let Ok(line) = self.stdout.recv_timeout(quiet) {
+            self.stdout_seen.push(line);
+        }
+        self.stdout_seen.clone()
+    }
+
+    /// Waits for the banner; returns (port, issuer).
+    fn banner(&mut self) -> (u16, String) {
+        let Some(line) = self.wait_for_line(|l| l.starts_with(BANNER_PREFIX), START_TIMEOUT) else {
+            let status = self.child.try_wait().ok().flatten();
+            panic!(
+                "no banner on stdout (exit status {status:?})\nstdout: {:?}\nstderr: {:?}",
+                self.stdout_seen,
+                self.stderr_lines()
+            );
+        };
+        let rest = &line[BANNER_PREFIX.len()..];
+        let (address, issuer) = rest
+            .split_once(BANNER_ISSUER)
+            .unwrap_or_else(|| panic!("banner without issuer: {line:?}"));
+        let address: std::net::SocketAddr = address
+            .parse()
+            .unwrap_or_else(|e| panic!("banner address {address:?}: {e}"));
+        assert_eq!(address.ip().to_string(), "127.0.0.1", "{line}");
+        assert_ne!(address.port(), 0, "{line}");
+        (address.port(), issuer.to_string())
+    }
+
+    /// Sends SIGTERM.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits (bounded) for the process to exit.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then asserts a clean exit (status 0) within a few seconds.
+    fn stop(mut self) {
+        self.terminate();
+        let status = self.wait_exit(EXIT_TIMEOUT);
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "after SIGTERM: {status:?}\nstderr: {:?}",
+            self.stderr_lines()
+        );
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A started server: the process, its port and its printed issuer.
+struct Server {
+    process: Process,
+    port: u16,
+    issuer: String,
+}
+
+impl Server {
+    fn start(command: Command) -> Self {
+        let mut process = Process::spawn(command);
+        let (port, issuer) = process.banner();
+        Self {
+            process,
+            port,
+            issuer,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("HTTP client")
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let response = http()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let body = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("JSON from {url}: {e}"));
+    (status, body)
+}
+
+async fn discovery(server: &Server) -> Value {
+    let (status, doc) = get_json(&server.url("/.well-known/openid-configuration")).await;
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+async fn kids(server: &Server) -> Vec<String> {
+    let (status, jwks) = get_json(&server.url("/.well-known/jwks.json")).await;
+    assert_eq!(status, 200, "{jwks}");
+    let kids: Vec<String> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_string())
+        .collect();
+    for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .any(|k| k["alg"] == alg),
+            "no {alg} key: {jwks}"
+        );
+    }
+    kids
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+#[tokio::test]
+async fn serve_reports_its_port_and_keeps_keys_across_restarts() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let args = [
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        path_arg(&data),
+    ];
+
+    let mut first = Server::start(gatehouse(tmp.path(), &args));
+    assert_eq!(first.issuer, format!("http://127.0.0.1:{}/", first.port));
+    let doc = discovery(&first).await;
+    assert_eq!(doc["issuer"], first.issuer.as_str());
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("http://127.0.0.1:{}/.well-known/jwks.json", first.port)
+    );
+    assert!(
+        first
+            .process
+            .wait_for_line(|l| l.contains("first start"), Duration::from_secs(5))
+            .is_some(),
+        "no first-start notice: {:?}",
+        first.process.stdout_seen
+    );
+    assert!(data.join("gatehouse.db").exists());
+    let kids_before = kids(&first).await;
+    first.process.stop();
+
+    let mut second = Server::start(gatehouse(tmp.path(), &args));
+    assert_eq!(second.issuer, format!("http://127.0.0.1:{}/", second.port));
+    assert_eq!(discovery(&second).await["issuer"], second.issuer.as_str());
+    // The server answered, so the whole banner has been written.
+    let stdout = second
+        .process
+        .stdout_until_quiet(Duration::from_millis(300));
+    assert!(
+        !stdout.iter().any(|l| l.contains("first start")),
+        "second start claims to be the first: {stdout:?}"
+    );
+    assert_eq!(kids(&second).await, kids_before);
+    second.process.stop();
+}
+
+#[tokio::test]
+async fn public_url_sets_the_issuer() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+            "--public-url",
+            "https://id.example.com",
+        ],
+    ));
+    assert_eq!(server.issuer, "https://id.example.com/");
+    let doc = discovery(&server).await;
+    assert_eq!(doc["issuer"], "https://id.example.com/");
+    assert_eq!(
+        doc["jwks_uri"],
+        "https://id.example.com/.well-known/jwks.json"
+    );
+    assert_eq!(doc["token_endpoint"], "https://id.example.com/oauth/token");
+    server.process.stop();
+}
+
+#[tokio::test]
+async fn flags_beat_environment_beat_config_file() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file_data = tmp.path().join("file-data");
+    let env_data = tmp.path().join("env-data");
+    let config = tmp.path().join("gatehouse.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:0\"\ndata_dir = {:?}\npublic_url = \"https://file.example\"\n",
+            path_arg(&file_data)
+        ),
+    )
+    .expect("write config");
+    let with_config = ["serve", "--config", path_arg(&config)];
+
+    // The file alone.
+    let server = Server::start(gatehouse(tmp.path(), &with_config));
+    assert_eq!(server.issuer, "https://file.example/");
+    assert_eq!(discovery(&server).await["issuer"], "https://file.example/");
+    assert!(
+        file_data.join("gatehouse.db").exists(),
+        "data_dir from the file"
+    );
+    server.process.stop();
+
+    // The environment over the file.
+    let mut command = gatehouse(tmp.path(), &with_config);
+    command
+        .env("GATEHOUSE_PUBLIC_URL", "https://env.example")
+        .env("GATEHOUSE_DATA_DIR", &env_data);
+    let server = Server::start(command);
+    assert_eq!(server.issuer, "https://env.example/");
+    assert_eq!(discovery(&server).await["issuer"], "https://env.example/");
+    assert!(
+        env_data.join("gatehouse.db").exists(),
+        "data_dir from the env"
+    );
+    server.process.stop();
+
+    // A flag over both.
+    let mut args = with_config.to_vec();
+    args.extend(["--public-url", "https://flag.example/"]);
+    let mut command = gatehouse(tmp.path(), &args);
+    command
+        .env("GATEHOUSE_PUBLIC_URL", "https://env.example")
+        .env("GATEHOUSE_DATA_DIR", &env_data);
+    let server = Server::start(command);
+    assert_eq!(server.issuer, "https://flag.example/");
+    assert_eq!(discovery(&server).await["issuer"], "https://flag.example/");
+    server.process.stop();
+
+    // The config file named by the environment.
+    let mut command = gatehouse(tmp.path(), &["serve"]);
+    command.env("GATEHOUSE_CONFIG", &config);
+    let server = Server::start(command);
+    assert_eq!(server.issuer, "https://file.example/");
+    assert_eq!(discovery(&server).await["issuer"], "https://file.example/");
+    server.process.stop();
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+        ],
+    ));
+    // An idle keep-alive connection must not hold the exit for the grace period.
+    let client = http();
+    let response = client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    let mut process = server.process;
+    process.terminate();
+    let status = process.wait_exit(EXIT_TIMEOUT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "after SIGTERM: {status:?}\nstderr: {:?}",
+        process.stderr_lines()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "SIGTERM took {:?}",
+        started.elapsed()
+    );
+    drop(client);
+}
+
+/// The signal handlers are registered before the banner says the server is
+/// listening, so a SIGTERM right after it still exits cleanly.
+#[test]
+fn sigterm_right_after_the_banner_exits_cleanly() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let args = [
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        path_arg(&data),
+    ];
+    for _ in 0..3 {
+        let mut process = Process::spawn(gatehouse(tmp.path(), &args));
+        process.banner();
+        process.stop();
+    }
+}
+
+/// What a process that had to fail left behind.
+struct Failure {
+    stdout: Vec<String>,
+    /// Non-empty stderr lines.
+    stderr: Vec<String>,
+}
+
+/// Runs `gatehouse` expecting it to fail: a non-zero exit within the
+/// deadline, no panic, no banner.
+fn expect_failure(case: &str, command: Command) -> Failure {
+    let mut process = Process::spawn(command);
+    let status = process
+        .wait_exit(EXIT_TIMEOUT)
+        .unwrap_or_else(|| panic!("{case}: still running after {EXIT_TIMEOUT:?}"));
+    assert!(!status.success(), "{case}: exited with {status}");
+    let stdout = process.stdout_until_quiet(Duration::from_millis(100));
+    process.wait_stderr_closed(Duration::from_secs(5));
+    let stderr: Vec<String> = process
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let text = stderr.join("\n");
+    assert!(
+        !text.contains("panicked") && !text.to_lowercase().contains("backtrace"),
+        "{case}: panicked\n{text}"
+    );
+    assert!(
+        !stdout.iter().any(|l| l.starts_with(BANNER_PREFIX)),
+        "{case}: printed the banner: {stdout:?}"
+    );
+    Failure { stdout, stderr }
+}
+
+/// [`expect_failure`], and stderr is exactly one line starting
+/// `gatehouse: error:`. Returns that line.
+fn expect_config_error(case: &str, command: Command) -> String {
+    let failure = expect_failure(case, command);
+    let [line] = failure.stderr.as_slice() else {
+        panic!(
+            "{case}: expected one line on stderr, got\n{}\nstdout: {:?}",
+            failure.stderr.join("\n"),
+            failure.stdout
+        );
+    };
+    assert!(line.starts_with("gatehouse: error:"), "{case}: {line:?}");
+    line.clone()
+}
+
+#[test]
+fn bad_configuration_fails_with_one_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let data = dir.join("data");
+    let data = path_arg(&data);
+    let serve = |extra: &[&str]| {
+        let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--data-dir", data];
+        args.extend_from_slice(extra);
+        gatehouse(dir, &args)
+    };
+
+    // Tests run as root, so "unwritable" is a path under a regular file.
+    let file = dir.join("file");
+    std::fs::write(&file, "not a directory").expect("write file");
+    let under_file = file.join("sub");
+    let line = expect_config_error(
+        "data dir under a file",
+        gatehouse(
+            dir,
+            &[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--data-dir",
+                path_arg(&under_file),
+            ],
+        ),
+    );
+    assert!(line.contains("data directory"), "{line}");
+
+    let missing_cert = dir.join("missing-cert.pem");
+    let missing_key = dir.join("missing-key.pem");
+    let line = expect_config_error(
+        "missing TLS files",
+        serve(&[
+            "--tls-cert",
+            path_arg(&missing_cert),
+            "--tls-key",
+            path_arg(&missing_key),
+        ]),
+    );
+    assert!(line.contains("missing-cert.pem"), "{line}");
+
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("self-signed certificate");
+    let garbage_cert = dir.join("garbage-cert.pem");
+    let good_key = dir.join("good-key.pem");
+    let good_cert = dir.join("good-cert.pem");
+    let garbage_key = dir.join("garbage-key.pem");
+    std::fs::write(&garbage_cert, "this is not a certificate\n").expect("write");
+    std::fs::write(&good_key, generated.key_pair.serialize_pem()).expect("write");
+    std::fs::write(&good_cert, generated.cert.pem()).expect("write");
+    std::fs::write(
+        &garbage_key,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    expect_config_error(
+        "garbage TLS certificate",
+        serve(&[
+            "--tls-cert",
+            path_arg(&garbage_cert),
+            "--tls-key",
+            path_arg(&good_key),
+        ]),
+    );
+    expect_config_error(
+        "garbage TLS key",
+        serve(&[
+            "--tls-cert",
+            path_arg(&good_cert),
+            "--tls-key",
+            path_arg(&garbage_key),
+        ]),
+    );
+
+    let line = expect_config_error("bad public URL", serve(&["--public-url", "not-a-url"]));
+    assert!(line.contains("public-url"), "{line}");
+
+    let line = expect_config_error(
+        "bad bind address",
+        gatehouse(dir, &["serve", "--bind", "nonsense", "--data-dir", data]),
+    );
+    assert!(line.contains("nonsense"), "{line}");
+
+    let unknown_key = dir.join("unknown-key.toml");
+    std::fs::write(&unknown_key, "bind = \"127.0.0.1:0\"\nbogus_key = 1\n").expect("write");
+    let line = expect_config_error(
+        "unknown key in the config file",
+        serve(&["--config", path_arg(&unknown_key)]),
+    );
+    assert!(line.contains("bogus_key"), "{line}");
+
+    let broken_toml = dir.join("broken.toml");
+    std::fs::write(&broken_toml, "bind = \n").expect("write");
+    expect_config_error(
+        "TOML syntax error",
+        serve(&["--config", path_arg(&broken_toml)]),
+    );
+
+    let missing_config = dir.join("missing.toml");
+    expect_config_error(
+        "missing config file",
+        serve(&["--config", path_arg(&missing_config)]),
+    );
+
+    // The port is taken (by this test, on an ephemeral port). The database is
+    // opened before the bind, so migration log lines may come first; the
+    // error is still the last line.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("addr").to_string();
+    let failure = expect_failure(
+        "address in use",
+        gatehouse(dir, &["serve", "--bind", &address, "--data-dir", data]),
+    );
+    let last = failure.stderr.last().map(String::as_str).unwrap_or("");
+    assert!(
+        last.starts_with("gatehouse: error:") && last.contains(&address),
+        "{:?}",
+        failure.stderr
+    );
+}
+
+/// Sends `GET <path>` over TLS, trusting only `cert`, with SNI `localhost`;
+/// returns the raw HTTP response.
+fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(cert.der().clone())
+        .expect("trust the test certificate");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
+    let connection =
+        rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client connection");
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    tcp.set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes())
+        .expect("TLS handshake and request");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            // A peer closing without close_notify ends the response too.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!("reading the TLS response: {e}"),
+        }
+    }
+    String::from_utf8(response).expect("UTF-8 response")
+}
+
+fn body_json(response: &str) -> Value {
+    let (_, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end: {response:?}"));
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {response:?}"))
+}
+
+#[tokio::test]
+async fn tls_serves_https() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("self-signed certificate");
+    let cert_path: PathBuf = tmp.path().join("cert.pem");
+    let key_path: PathBuf = tmp.path().join("key.pem");
+    std::fs::write(&cert_path, generated.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, generated.key_pair.serialize_pem()).expect("write key");
+
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+            "--tls-cert",
+            path_arg(&cert_path),
+            "--tls-key",
+            path_arg(&key_path),
+        ],
+    ));
+    assert_eq!(server.issuer, format!("https://127.0.0.1:{}/", server.port));
+
+    let response = https_get(server.port, &generated.cert, "/healthz");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert_eq!(body_json(&response)["status"], "ok");
+
+    let response = https_get(
+        server.port,
+        &generated.cert,
+        "/.well-known/openid-configuration",
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert_eq!(body_json(&response)["issuer"], server.issuer.as_str());
+
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = http().get(server.url("/healthz")).send().await;
+    assert!(
+        plain.as_ref().map_or(true, |r| !r.status().is_success()),
+        "plain HTTP answered on the TLS port: {plain:?}"
+    );
+    server.process.stop();
+}
