@@ -7,6 +7,7 @@
 //! child is killed when its guard drops, and every wait has a deadline.
 
 mod multinode;
+mod transfer;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -18,14 +18,14 @@ const SECRET: &str = "multinode-secret-0123456789-0123456789";
 const PASSWORD: &str = "multinode password";
 
 /// A fresh database on the test server, dropped at the end.
-struct TestDatabase {
+pub(crate) struct TestDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl TestDatabase {
-    async fn create() -> Option<Self> {
+    pub(crate) async fn create() -> Option<Self> {
         let Ok(admin_url) = std::env::var("GATEHOUSE_TEST_DATABASE_URL") else {
             eprintln!("skipped: GATEHOUSE_TEST_DATABASE_URL not set");
             return None;
@@ -64,7 +64,7 @@ impl TestDatabase {
         rows.len() as i64
     }
 
-    async fn drop_now(&self) {
+    pub(crate) async fn drop_now(&self) {
         if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
             let _ = sqlx::query(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

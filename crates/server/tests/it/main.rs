@@ -3,5 +3,6 @@
 
 mod discovery;
 mod fixtures;
+mod maintenance;
 mod support;
 mod token;
