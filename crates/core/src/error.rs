@@ -108,6 +108,8 @@ pub mod messages {
     pub const SLOW_DOWN: &str = "You are polling faster than allowed. Try again in 10 seconds.";
     pub const EXPIRED_TOKEN: &str = "The device code has expired.";
     pub const INVALID_DEVICE_CODE: &str = "Invalid or expired device code.";
+    pub const TOO_MANY_ATTEMPTS: &str =
+        "Your account has been blocked after multiple consecutive login attempts.";
     pub const CLIENT_AUTH_FAILED: &str = "Client authentication failed.";
     pub const SERVER_ERROR: &str =
         "Something went wrong on our side. The incident has been logged.";

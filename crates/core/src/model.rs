@@ -27,7 +27,31 @@ pub struct TenantSettings {
     /// SSO session idle lifetime in hours.
     pub idle_session_lifetime: u64,
     pub allowed_logout_urls: Vec<String>,
+    pub brute_force_protection: BruteForceProtection,
 }
+
+/// Auth0's brute-force protection (auth0-compat.md §7): after `max_attempts`
+/// failed logins from one IP for one identifier, that IP is blocked for that
+/// user for 30 days or until a successful password change.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct BruteForceProtection {
+    pub enabled: bool,
+    /// 1 to 100; Auth0's default is 10.
+    pub max_attempts: u32,
+}
+
+impl Default for BruteForceProtection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_attempts: 10,
+        }
+    }
+}
+
+/// How long a brute-force block lasts.
+pub const BRUTE_FORCE_BLOCK_SECONDS: i64 = 30 * 86_400;
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -39,6 +63,7 @@ impl Default for TenantSettings {
             session_lifetime: 72,
             idle_session_lifetime: 72,
             allowed_logout_urls: Vec::new(),
+            brute_force_protection: BruteForceProtection::default(),
         }
     }
 }

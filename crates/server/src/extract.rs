@@ -8,10 +8,12 @@
 //! - a parameter sent twice, a non-string JSON value, a malformed or oversized
 //!   body is `invalid_request` in the OAuth shape, never axum's plain text.
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use gatehouse_core::OAuthError;
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::error::ApiError;
 
@@ -122,6 +124,24 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             .into());
         };
         Ok(params)
+    }
+}
+
+/// The peer's IP address, when the server was started with connection info
+/// (always, through [`crate::serve`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 

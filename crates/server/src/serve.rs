@@ -52,7 +52,7 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    let service = app.into_make_service();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match tls {
         Some(config) => {
             axum_server::from_tcp_rustls(listener, config)

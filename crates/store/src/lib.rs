@@ -63,6 +63,7 @@ pub struct PurgeReport {
     pub used_jtis: u64,
     pub refresh_families: u64,
     pub log_events: u64,
+    pub login_failures: u64,
 }
 
 impl PurgeReport {
@@ -73,15 +74,36 @@ impl PurgeReport {
             + self.used_jtis
             + self.refresh_families
             + self.log_events
+            + self.login_failures
     }
 }
 
-/// Background upkeep shared by all nodes.
+/// Background upkeep and attack-protection counters shared by all nodes.
 #[async_trait]
 pub trait MaintenanceStore: Send + Sync {
     /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
     /// while another holder's lease is still valid.
     async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> StoreResult<bool>;
+    /// The time until which logins from `ip` for `identifier` are blocked, if
+    /// they are now.
+    async fn login_blocked_until(
+        &self,
+        ip: &str,
+        identifier: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Counts a failed login atomically; at `threshold` failures the pair is
+    /// blocked until `block_until`. Returns the count and the block, if any.
+    async fn record_login_failure(
+        &self,
+        ip: &str,
+        identifier: &str,
+        now: i64,
+        threshold: i64,
+        block_until: i64,
+    ) -> StoreResult<(i64, Option<i64>)>;
+    /// A successful login resets the count.
+    async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()>;
     /// Deletes at most `batch` expired rows per table (codes, opaque tokens,
     /// device codes, jtis, dead refresh families, log events older than the
     /// retention). Call again while anything was deleted.

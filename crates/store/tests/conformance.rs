@@ -91,4 +91,5 @@ conformance! {
     maintenance::purge_removes_only_expired_rows,
     maintenance::purge_works_in_batches,
     maintenance::export_import_round_trip,
+    maintenance::login_failure_counters,
 }

@@ -17,11 +17,18 @@ async fn api_with(server: &TestServer, id: &str, alg: SigningAlg, dialect: Token
     api.signing_alg = alg;
     api.token_dialect = dialect;
     api.token_lifetime = 600;
-    api.scopes = vec![ScopeDefinition { value: "read".into(), description: String::new() }];
+    api.scopes = vec![ScopeDefinition {
+        value: "read".into(),
+        description: String::new(),
+    }];
     if alg == SigningAlg::HS256 {
         api.signing_secret = Some(format!("{id}-shared-secret-0123456789-0123456789"));
     }
-    server.store.create_resource_server(&api, now).await.unwrap();
+    server
+        .store
+        .create_resource_server(&api, now)
+        .await
+        .unwrap();
     server
         .store
         .create_client_grant(
@@ -94,11 +101,17 @@ async fn each_api_signs_with_its_algorithm() {
         let mut validation = Validation::new(expected);
         validation.set_audience(&[&audience]);
         let claims = decode::<Value>(jwt, &key, &validation).unwrap().claims;
-        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            600
+        );
     }
     // HS256: the API's shared secret, no kid.
     let audience = api_with(&server, "hs", SigningAlg::HS256, TokenDialect::AccessToken).await;
-    let jwt = machine_token(&server, &audience).await["access_token"].as_str().unwrap().to_string();
+    let jwt = machine_token(&server, &audience).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let header = decode_header(&jwt).unwrap();
     assert_eq!(header.alg, Algorithm::HS256);
     assert!(header.kid.is_none());
@@ -153,7 +166,10 @@ async fn rfc9068_dialect_and_single_audience_for_hs256() {
     assert_eq!(claims["client_id"], s.web_id.as_str());
     assert!(claims.get("azp").is_none() && claims.get("gty").is_none());
     assert!(claims["jti"].is_string());
-    assert_eq!(claims["permissions"], serde_json::json!(["read:measurements"]));
+    assert_eq!(
+        claims["permissions"],
+        serde_json::json!(["read:measurements"])
+    );
 
     // An HS256 API never gets the userinfo audience, even with openid.
     api.signing_alg = SigningAlg::HS256;
@@ -168,13 +184,25 @@ async fn rfc9068_dialect_and_single_audience_for_hs256() {
     let claims = decode::<Value>(jwt, &key, &validation).unwrap().claims;
     assert_eq!(claims["aud"], crate::fixtures::API);
     // Such a token is not good at /userinfo; a token without openid never is.
-    let info = server.http.get(server.url("/userinfo")).bearer_auth(jwt).send().await.unwrap();
+    let info = server
+        .http
+        .get(server.url("/userinfo"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(info.status(), 401);
     api.signing_alg = SigningAlg::RS256;
     server.store.update_resource_server(&api).await.unwrap();
     let reply = login("read:measurements").await;
     let jwt = reply.body["access_token"].as_str().unwrap();
-    let info = server.http.get(server.url("/userinfo")).bearer_auth(jwt).send().await.unwrap();
+    let info = server
+        .http
+        .get(server.url("/userinfo"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(info.status(), 401);
     server.stop().await;
 }

@@ -1133,3 +1133,70 @@ async fn cors_for_browser_clients() {
     .await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
+
+async fn login_from(server: &TestServer, s: &Seeded, ip: &str, password: &str) -> Reply {
+    post(
+        server,
+        "/oauth/token",
+        form(&[
+            ("grant_type", "password"),
+            ("client_id", &s.web_id),
+            ("client_secret", &s.web_secret),
+            ("username", "Alice@Example.com"),
+            ("password", password),
+        ]),
+        "application/x-www-form-urlencoded",
+        &[("auth0-forwarded-for", ip)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn brute_force_protection_blocks_the_ip_for_that_user() {
+    let (server, s) = start().await;
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    settings.brute_force_protection.max_attempts = 3;
+    server.store.put_tenant_settings(&settings).await.unwrap();
+    // A success resets the count.
+    for _ in 0..2 {
+        assert_eq!(
+            login_from(&server, &s, "203.0.113.7", "wrong").await.status,
+            403
+        );
+    }
+    assert_eq!(
+        login_from(&server, &s, "203.0.113.7", PASSWORD)
+            .await
+            .status,
+        200
+    );
+    for _ in 0..2 {
+        let reply = login_from(&server, &s, "203.0.113.7", "wrong").await;
+        assert_error(
+            &reply,
+            403,
+            "invalid_grant",
+            Some("Wrong email or password."),
+        );
+    }
+    let third = login_from(&server, &s, "203.0.113.7", "wrong").await;
+    assert_error(&third, 429, "too_many_attempts", None);
+    // Blocked even with the right password, from that IP only.
+    let right = login_from(&server, &s, "203.0.113.7", PASSWORD).await;
+    assert_error(&right, 429, "too_many_attempts", None);
+    assert_eq!(
+        login_from(&server, &s, "198.51.100.9", PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let logs = server
+        .store
+        .log_events(gatehouse_store::Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(
+        logs.iter().filter(|e| e.event_type == "limit_wc").count(),
+        1
+    );
+}

@@ -90,6 +90,70 @@ impl MaintenanceStore for SqlStore {
             log_events: self
                 .delete_batch("log_events", "id", "date < $1", now - log_retention_seconds, batch)
                 .await?,
+            // Counters of unblocked pairs are forgotten after a day; blocks when they end.
+            login_failures: sqlx::query(
+                "DELETE FROM login_failures WHERE (blocked_until IS NULL AND updated_at < $1) \
+                 OR blocked_until < $2",
+            )
+            .bind(now - 86_400)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
         })
+    }
+
+    async fn login_blocked_until(
+        &self,
+        ip: &str,
+        identifier: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
+        let until: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT blocked_until FROM login_failures WHERE ip = $1 AND identifier = $2 \
+             AND blocked_until > $3",
+        )
+        .bind(ip)
+        .bind(identifier)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(until.flatten())
+    }
+
+    async fn record_login_failure(
+        &self,
+        ip: &str,
+        identifier: &str,
+        now: i64,
+        threshold: i64,
+        block_until: i64,
+    ) -> StoreResult<(i64, Option<i64>)> {
+        let row: (i64, Option<i64>) = sqlx::query_as(
+            "INSERT INTO login_failures (ip, identifier, failures, blocked_until, updated_at) \
+             VALUES ($1, $2, 1, CASE WHEN 1 >= $4 THEN $5 ELSE NULL END, $3) \
+             ON CONFLICT (ip, identifier) DO UPDATE SET \
+               failures = login_failures.failures + 1, updated_at = excluded.updated_at, \
+               blocked_until = CASE WHEN login_failures.failures + 1 >= $4 THEN $5 \
+                                    ELSE login_failures.blocked_until END \
+             RETURNING failures, blocked_until",
+        )
+        .bind(ip)
+        .bind(identifier)
+        .bind(now)
+        .bind(threshold)
+        .bind(block_until)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE ip = $1 AND identifier = $2")
+            .bind(ip)
+            .bind(identifier)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -53,6 +53,10 @@ impl Backend {
                     "0004_maintenance",
                     include_str!("../../../../migrations/sqlite/0004_maintenance.sql"),
                 ),
+                (
+                    "0005_attack_protection",
+                    include_str!("../../../../migrations/sqlite/0005_attack_protection.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -62,6 +66,10 @@ impl Backend {
                 (
                     "0004_maintenance",
                     include_str!("../../../../migrations/postgres/0004_maintenance.sql"),
+                ),
+                (
+                    "0005_attack_protection",
+                    include_str!("../../../../migrations/postgres/0005_attack_protection.sql"),
                 ),
             ],
         }

@@ -72,6 +72,10 @@ pub async fn tenant_settings_default_then_round_trip(store: &dyn Store) {
         session_lifetime: 12,
         idle_session_lifetime: 3,
         allowed_logout_urls: vec!["https://acme.test/bye".into()],
+        brute_force_protection: gatehouse_core::model::BruteForceProtection {
+            enabled: false,
+            max_attempts: 3,
+        },
     };
     store.put_tenant_settings(&settings).await.unwrap();
     assert_eq!(store.tenant_settings().await.unwrap(), settings);

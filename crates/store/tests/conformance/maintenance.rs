@@ -338,3 +338,95 @@ pub async fn export_import_round_trip(store: &dyn Store) {
     // Importing twice conflicts instead of duplicating.
     assert!(import(target.as_ref(), &dump, T0).await.is_err());
 }
+
+/// Failed-login counters: atomic under concurrency, block at the threshold,
+/// cleared by a success, forgotten by the purge once the block ends.
+pub async fn login_failure_counters(store: &std::sync::Arc<dyn Store>) {
+    let until = T0 + 1000;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_login_failure("10.0.0.1", "alice", T0, 10, until)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counts: Vec<i64> = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap().0);
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=8).collect::<Vec<i64>>(),
+        "every failure counted once"
+    );
+    assert_eq!(
+        store
+            .login_blocked_until("10.0.0.1", "alice", T0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_login_failure("10.0.0.1", "alice", T0, 10, until)
+            .await
+            .unwrap(),
+        (9, None)
+    );
+    assert_eq!(
+        store
+            .record_login_failure("10.0.0.1", "alice", T0, 10, until)
+            .await
+            .unwrap(),
+        (10, Some(until))
+    );
+    assert_eq!(
+        store
+            .login_blocked_until("10.0.0.1", "alice", T0)
+            .await
+            .unwrap(),
+        Some(until)
+    );
+    assert_eq!(
+        store
+            .login_blocked_until("10.0.0.2", "alice", T0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .login_blocked_until("10.0.0.1", "alice", until + 1)
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .record_login_failure("10.0.0.3", "bob", T0, 10, until)
+        .await
+        .unwrap();
+    store.clear_login_failures("10.0.0.3", "bob").await.unwrap();
+    assert_eq!(
+        store
+            .record_login_failure("10.0.0.3", "bob", T0, 10, until)
+            .await
+            .unwrap()
+            .0,
+        1,
+        "cleared by a success"
+    );
+    let report = store.purge_expired(until + 1, 86_400, 100).await.unwrap();
+    assert_eq!(
+        report.login_failures, 1,
+        "the ended block; bob's counter is recent"
+    );
+    let report = store.purge_expired(T0 + 86_401, 86_400, 100).await.unwrap();
+    assert_eq!(
+        report.login_failures, 1,
+        "a counter untouched for a day is forgotten"
+    );
+}

@@ -17,7 +17,7 @@ use crate::audit::{self, Event};
 use crate::cors;
 use crate::decision::DecisionFailure;
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{Params, PeerIp};
 use crate::issue::{Minted, TokenResponse};
 use crate::state::AppState;
 use axum::extract::State;
@@ -35,10 +35,15 @@ pub(crate) struct EventCodes {
     pub failed: &'static str,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     let origin = cors::request_origin(&headers);
     let now = gatehouse_core::time::now();
-    let (mut response, client) = match handle(&state, &headers, &params, now).await {
+    let (mut response, client) = match handle(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => (success(body), Some(client)),
         Err((error, client)) => (error.into_response(), client),
     };
@@ -60,6 +65,7 @@ async fn handle(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    peer: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<(TokenResponse, Client), Failure> {
     let request = GrantRequest::parse(&|name| params.get(name).map(str::to_string))
@@ -107,6 +113,7 @@ async fn handle(
                     username,
                     password,
                     realm,
+                    ip: end_user_ip(headers, &client, peer),
                 },
                 audience,
                 scope,
@@ -122,6 +129,22 @@ async fn handle(
     match result {
         Ok(body) => Ok((body, client)),
         Err(e) => Err((e, Some(client))),
+    }
+}
+
+/// The end user's IP: confidential clients relay it in `auth0-forwarded-for`
+/// (auth0-compat.md §2 `password`); otherwise the peer address.
+fn end_user_ip(headers: &HeaderMap, client: &Client, peer: Option<std::net::IpAddr>) -> String {
+    let forwarded = headers
+        .get("auth0-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+    match (forwarded, client.is_public(), peer) {
+        (Some(ip), false, _) => ip.to_string(),
+        (_, _, Some(ip)) => ip.to_string(),
+        _ => "unknown".to_string(),
     }
 }
 
