@@ -1,0 +1,394 @@
+//! The harness every module of this test binary shares: a real Gatehouse
+//! server on an ephemeral port of 127.0.0.1, with its own data directory and
+//! database, and small HTTP helpers.
+//!
+//! - [`TestServer::start`]: a fresh SQLite database in a temporary directory.
+//! - [`TestServer::start_postgres`]: a fresh PostgreSQL database, or `None`
+//!   (after printing why) when [`DATABASE_URL_VAR`] is not set.
+//! - [`TestServer::start_in`]: the SQLite database in a given directory, to
+//!   restart on the same data.
+//! - [`TestServer::start_with_database_url`]: any store URL.
+//!
+//! Generating signing keys (several RSA keys) is the slow part of a first
+//! start, so `start` and `start_postgres` seed their fresh database with keys
+//! generated once per test process by the real first-start code
+//! ([`shared_keys`]). `start_in` and `start_with_database_url` take the real
+//! first-start path: use them to test key generation and restarts.
+//! - [`postgres_url_for_test`]: a fresh PostgreSQL database as a
+//!   [`TestDatabase`] guard, for tests that start several servers on it.
+//! - [`TestServer::stop`]: graceful shutdown, bounded in time.
+//! - [`TestServer::get`], [`TestServer::get_json`], [`TestServer::post_form`],
+//!   [`TestServer::post_json`] and [`Reply::read`]: requests and their replies.
+
+// Each module of the binary uses a different part of the harness.
+#![allow(dead_code)]
+
+use gatehouse_server::keys::KeyRing;
+use gatehouse_server::{AppState, ServeError};
+use gatehouse_store::{Store, StoredKey};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The environment variable naming the PostgreSQL server to test against
+/// (an admin URL; each test creates and drops its own database there).
+pub const DATABASE_URL_VAR: &str = "GATEHOUSE_TEST_DATABASE_URL";
+
+/// How long any single HTTP request of a test may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a graceful shutdown may take (the server itself gives in-flight
+/// requests 10 s).
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body as JSON; `Null` when empty, a JSON string of the raw text
+    /// when it is not JSON.
+    pub body: Value,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// Reads a response built with [`TestServer::http`] directly.
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("read response body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
+        Self {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// A header as text, if present and ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A running server. Dropping it without [`TestServer::stop`] signals the
+/// shutdown but does not wait for it.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`
+    pub base_url: String,
+    /// `base_url` + `/`
+    pub issuer: String,
+    pub store: Arc<dyn Store>,
+    pub state: AppState,
+    /// A client with a request timeout; keeps connections alive like SDKs do.
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+    /// Dropped after the fields above (declaration order).
+    database: Option<TestDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server on a fresh SQLite database in a temporary directory.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("gatehouse.db").display());
+        let mut server = Self::start_fresh(&url).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on the SQLite database `gatehouse.db` in `dir`, created if
+    /// missing; start it again on the same `dir` to test a restart.
+    pub async fn start_in(dir: &Path) -> Self {
+        let url = format!("sqlite:{}", dir.join("gatehouse.db").display());
+        Self::start_with_database_url(&url).await
+    }
+
+    /// A server on a fresh PostgreSQL database, dropped when the server
+    /// stops; `None` (after printing the skip) without [`DATABASE_URL_VAR`].
+    pub async fn start_postgres() -> Option<Self> {
+        let Some(database) = postgres_url_for_test().await else {
+            eprintln!("skipped: {DATABASE_URL_VAR} not set");
+            return None;
+        };
+        let mut server = Self::start_fresh(&database.url).await;
+        server.database = Some(database);
+        Some(server)
+    }
+
+    /// A server on the new, empty database at `url`, seeded with [`shared_keys`].
+    async fn start_fresh(url: &str) -> Self {
+        let store = open(url).await;
+        for key in shared_keys().await {
+            store
+                .insert_signing_key(key)
+                .await
+                .expect("seed a signing key");
+        }
+        Self::start_on(store).await
+    }
+
+    /// A server on the store at `url` (`sqlite:<path>` or `postgres://…`).
+    pub async fn start_with_database_url(url: &str) -> Self {
+        Self::start_on(open(url).await).await
+    }
+
+    /// A server on `store`; generates whatever signing keys it lacks.
+    pub async fn start_on(store: Arc<dyn Store>) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let issuer = format!("{base_url}/");
+        let state = AppState::load(store.clone(), issuer.clone())
+            .await
+            .expect("load the key ring");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = gatehouse_server::router(state.clone());
+        let task = tokio::spawn(gatehouse_server::serve(listener, app, None, async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("HTTP client");
+        Self {
+            base_url,
+            issuer,
+            store,
+            state,
+            http,
+            shutdown: Some(tx),
+            task: Some(task),
+            database: None,
+            _dir: None,
+        }
+    }
+
+    /// Graceful shutdown: signals it, then waits (bounded) for the server to
+    /// finish and asserts it ended cleanly. Drops the PostgreSQL database of
+    /// [`TestServer::start_postgres`].
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let outcome = tokio::time::timeout(STOP_TIMEOUT, task)
+                .await
+                .expect("the server stops within 15 s of the shutdown signal");
+            match outcome {
+                Ok(result) => result.expect("the server ends without error"),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        if let Some(database) = self.database.take() {
+            database.drop_now().await;
+        }
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let response = self.http.get(self.url(path)).send().await;
+        Reply::read(response.unwrap_or_else(|e| panic!("GET {path}: {e}"))).await
+    }
+
+    /// GET, returning the status and the JSON body.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let reply = self.get(path).await;
+        (reply.status, reply.body)
+    }
+
+    /// POST an `application/x-www-form-urlencoded` body.
+    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            form.append_pair(name, value);
+        }
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.finish())
+            .send()
+            .await;
+        Reply::read(response.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+    }
+
+    /// POST an `application/json` body.
+    pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        let response = self.http.post(self.url(path)).json(&body).send().await;
+        Reply::read(response.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn open(url: &str) -> Arc<dyn Store> {
+    gatehouse_store::open(url)
+        .await
+        .unwrap_or_else(|e| panic!("open store {url}: {e}"))
+}
+
+/// The signing keys a first start generates, generated once per test process
+/// (by [`KeyRing::load_or_generate`] on a scratch SQLite store, so they follow
+/// whatever the key ring's first start does).
+pub async fn shared_keys() -> &'static [StoredKey] {
+    static KEYS: tokio::sync::OnceCell<Vec<StoredKey>> = tokio::sync::OnceCell::const_new();
+    KEYS.get_or_init(|| async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&format!("sqlite:{}", dir.path().join("keys.db").display())).await;
+        KeyRing::load_or_generate(store.as_ref())
+            .await
+            .expect("generate signing keys");
+        store.signing_keys().await.expect("read signing keys")
+    })
+    .await
+}
+
+/// A PostgreSQL database created for one test. [`TestDatabase::drop_now`]
+/// drops it; if the test panics first, `Drop` drops it from a helper thread.
+/// Either way best effort: a leftover `gh_it_*` database is harmless.
+pub struct TestDatabase {
+    /// The URL of the new database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+    dropped: bool,
+}
+
+impl TestDatabase {
+    pub async fn drop_now(mut self) {
+        self.dropped = true;
+        drop_database(&self.admin_url, &self.name).await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A new runtime on its own thread: this may run inside the test's runtime.
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(drop_database(&admin_url, &name));
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Creates a fresh, randomly named database on the PostgreSQL server of
+/// [`DATABASE_URL_VAR`]; `None` when the variable is not set (the caller
+/// prints `skipped: GATEHOUSE_TEST_DATABASE_URL not set`).
+pub async fn postgres_url_for_test() -> Option<TestDatabase> {
+    let admin_url = std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())?;
+    let name = format!("gh_it_{}", random_hex());
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {DATABASE_URL_VAR}: {e}"));
+    // Concurrent CREATE DATABASE can briefly contend for the template; retry.
+    let mut attempt = 0;
+    loop {
+        match conn
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                eprintln!("CREATE DATABASE {name} failed ({e}), retrying");
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => panic!("CREATE DATABASE {name}: {e}"),
+        }
+    }
+    let _ = conn.close().await;
+    Some(TestDatabase {
+        url: with_database(&admin_url, &name),
+        admin_url,
+        name,
+        dropped: false,
+    })
+}
+
+async fn drop_database(admin_url: &str, name: &str) {
+    let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await else {
+        eprintln!("could not reconnect to drop database {name}");
+        return;
+    };
+    // FORCE: the pool of a server that was not stopped may still be connected.
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    if let Err(e) = conn.execute(sql.as_str()).await {
+        eprintln!("DROP DATABASE {name}: {e}");
+    }
+    let _ = conn.close().await;
+}
+
+/// `url` with its database (the path) replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+/// 64 random bits, hex: std's per-process random hasher keys, the time, the
+/// process id and a counter.
+fn random_hex() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}", hasher.finish())
+}
+
+#[test]
+fn database_name_replaces_the_path() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_ne!(random_hex(), random_hex());
+}
