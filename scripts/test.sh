@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole Gatehouse test suite on a fresh machine: installs what the
 # tests need, then runs the Rust tests (unit, store conformance, HTTP
-# integration) and the lint gates.
+# integration), the lint gates, and the Python suite that drives a real
+# server with the real auth0-python SDK.
 #
 # PostgreSQL tests run when GATEHOUSE_TEST_DATABASE_URL is set (CI sets it);
 # without it they print that they skipped. Each run uses fresh databases.
@@ -27,3 +28,11 @@ fi
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== python: auth0-python against a fresh server"
+cargo build --workspace --locked --bins
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+GATEHOUSE_BIN="$PWD/target/debug/gatehouse" .venv/bin/python -m pytest -q tests/python

@@ -43,6 +43,45 @@ pub struct ServeArgs {
     /// public_url, database_url, tls_cert, tls_key); flags and environment win
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+}
+
+/// Presets for the first start's management client and admin user; random
+/// values are generated for whatever is not given.
+#[derive(Debug, Args, Default, Clone)]
+pub struct BootstrapArgs {
+    /// client_id of the management (machine-to-machine) client created at first start
+    #[arg(long, env = "GATEHOUSE_BOOTSTRAP_CLIENT_ID")]
+    pub bootstrap_client_id: Option<String>,
+    /// Its client secret (at least 16 characters)
+    #[arg(
+        long,
+        env = "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub bootstrap_client_secret: Option<String>,
+    /// Email of the admin user created at first start [default: admin@<host>]
+    #[arg(long, env = "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")]
+    pub bootstrap_admin_email: Option<String>,
+    /// Password of that admin user (at least 8 characters)
+    #[arg(
+        long,
+        env = "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub bootstrap_admin_password: Option<String>,
+}
+
+impl BootstrapArgs {
+    pub fn options(&self) -> gatehouse_server::bootstrap::BootstrapOptions {
+        gatehouse_server::bootstrap::BootstrapOptions {
+            client_id: self.bootstrap_client_id.clone(),
+            client_secret: self.bootstrap_client_secret.clone(),
+            admin_email: self.bootstrap_admin_email.clone(),
+            admin_password: self.bootstrap_admin_password.clone(),
+        }
+    }
 }
 
 /// The TOML file's shape.

@@ -1,6 +1,7 @@
 //! The `gatehouse` binary.
 //!
-//! - `gatehouse serve`: run the server ([`config`] resolves its settings).
+//! - `gatehouse serve`: run the server ([`config`] resolves its settings;
+//!   [`bootstrap_file`] shows the first start's credentials once).
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
@@ -9,6 +10,7 @@
 //! no panic backtraces for bad input.
 
 mod bench;
+mod bootstrap_file;
 mod config;
 mod ops;
 
@@ -106,6 +108,7 @@ fn init_tracing() {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    let bootstrap_options = args.bootstrap.options();
     let config = args.resolve()?;
     let tls = match &config.tls {
         Some((cert, key)) => Some(
@@ -132,10 +135,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let issuer = config.issuer(bound);
+    let credentials = gatehouse_server::bootstrap::bootstrap(
+        store.as_ref(),
+        &issuer,
+        bootstrap_options,
+        gatehouse_core::time::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let state = gatehouse_server::AppState::load(store, issuer.clone())
         .await
         .map_err(|e| e.to_string())?;
     print_banner(&config, bound, &issuer, first_start);
+    if let Some(credentials) = credentials {
+        bootstrap_file::announce(&config.data_dir, &credentials)?;
+    }
     gatehouse_server::background::spawn(state.clone(), Default::default());
     gatehouse_server::serve(listener, gatehouse_server::router(state), tls, shutdown)
         .await

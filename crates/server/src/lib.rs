@@ -11,16 +11,19 @@
 //! - [`background`]: key reloads across nodes, lease-guarded purging of expired data.
 //! - [`decision`]: gathers the facts for the grant decision and calls it.
 //! - [`issue`]: mints access, ID and refresh tokens from a decision.
+//! - [`bootstrap`]: the first start's system API, management client and admin.
 //! - [`bearer`]: validates the access tokens Gatehouse issued.
 //! - [`audit`]: log events with Auth0's codes and the decision trace.
 //! - [`cors`]: per-client origins for browser-called endpoints.
 //! - [`password`]: argon2id hashing.
-//! - [`routes`]: one module per endpoint family.
+//! - [`routes`]: one module per endpoint family; the Management API v2 is
+//!   [`routes::management`].
 //! - [`serve()`]: run a router on a listener, with optional TLS and graceful shutdown.
 
 pub mod audit;
 pub mod background;
 pub mod bearer;
+pub mod bootstrap;
 pub mod cors;
 pub mod decision;
 pub mod error;

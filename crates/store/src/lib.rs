@@ -191,6 +191,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
+    /// The users holding a role, oldest first (`GET /api/v2/roles/{id}/users`).
+    async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<StoredUser>>;
     async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()>;
     async fn remove_user_permissions(&self, user_id: &str, perms: &[Permission])
         -> StoreResult<()>;

@@ -73,6 +73,7 @@ conformance! {
     directory::role_and_user_permissions,
     directory::effective_permissions_merge_sources,
     directory::roles_granting_scopes,
+    directory::role_users_lists_holders,
     directory::consents_put_get_overwrite,
     tokens::authorization_code_single_use,
     tokens::authorization_code_concurrent_redemption,

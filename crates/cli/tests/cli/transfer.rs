@@ -99,7 +99,8 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
-    assert!(String::from_utf8_lossy(&import.stdout).contains("1 users"));
+    // dave and the bootstrap admin of the first start.
+    assert!(String::from_utf8_lossy(&import.stdout).contains("2 users"));
     let again = gatehouse(
         tmp.path(),
         &[

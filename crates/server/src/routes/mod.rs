@@ -5,6 +5,7 @@ pub mod device;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
+pub mod management;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -13,6 +14,9 @@ use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::discovery as paths;
+
+/// Where the Management API v2 lives.
+pub const MANAGEMENT_BASE: &str = "/api/v2";
 
 /// Every route Gatehouse serves, with its middleware.
 pub fn router(state: AppState) -> Router {
@@ -47,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
+        .nest(MANAGEMENT_BASE, management::router(&state))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::middleware::request_log))
         .with_state(state)

@@ -5,5 +5,6 @@ mod algorithms;
 mod discovery;
 mod fixtures;
 mod maintenance;
+mod management;
 mod support;
 mod token;

@@ -315,6 +315,21 @@ impl DirectoryStore for SqlStore {
         .collect()
     }
 
+    async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<StoredUser>> {
+        sqlx::query(
+            "SELECT u.password_hash, u.body FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
+             WHERE ur.role_id = $1 ORDER BY u.created_at, u.user_id LIMIT $2 OFFSET $3",
+        )
+        .bind(role_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
     async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()> {
         self.for_each_in_tx(
             "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name) \

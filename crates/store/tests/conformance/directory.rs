@@ -653,3 +653,51 @@ pub async fn consents_put_get_overwrite(store: &dyn Store) {
         Some("openid read write")
     );
 }
+
+/// `role_users`: the holders of a role, oldest first, paged; empty for an
+/// unknown role; a deleted user leaves the list.
+pub async fn role_users_lists_holders(store: &dyn Store) {
+    let reader = role("rol_reader", "reader");
+    store.create_role(&reader, T0).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
+        let mut u = user(&format!("auth0|{i:024}"), email);
+        u.user.created_at = T0 + i as i64;
+        store.create_user(&u).await.unwrap();
+        ids.push(u.user.user_id.clone());
+    }
+    store
+        .assign_user_roles(&ids[2], std::slice::from_ref(&reader.id))
+        .await
+        .unwrap();
+    store
+        .assign_user_roles(&ids[0], std::slice::from_ref(&reader.id))
+        .await
+        .unwrap();
+    let holders = store.role_users("rol_reader", Page::ALL).await.unwrap();
+    let got: Vec<&str> = holders.iter().map(|u| u.user.user_id.as_str()).collect();
+    assert_eq!(got, [ids[0].as_str(), ids[2].as_str()]);
+    let second = store
+        .role_users(
+            "rol_reader",
+            Page {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].user.user_id, ids[2]);
+    assert!(store
+        .role_users("rol_missing", Page::ALL)
+        .await
+        .unwrap()
+        .is_empty());
+    store.delete_user(&ids[0]).await.unwrap();
+    let holders = store.role_users("rol_reader", Page::ALL).await.unwrap();
+    assert_eq!(holders.len(), 1);
+}

@@ -1,0 +1,199 @@
+//! First-start bootstrap of a new tenant (issue 6): the system API
+//! `<issuer>api/v2/` with every management scope, a machine-to-machine
+//! client granted all of them, and an admin user.
+//!
+//! [`bootstrap`] is idempotent: once a system API exists it does nothing and
+//! returns `None`, so the credentials are shown exactly once. The CLI prints
+//! them and writes `bootstrap.json`; presets (flags or `GATEHOUSE_BOOTSTRAP_*`)
+//! replace the random values for automation.
+
+use crate::password::hash_password_blocking;
+use crate::routes::management::auth::management_audience;
+use crate::routes::management::scopes;
+use gatehouse_core::ids;
+use gatehouse_core::model::{
+    AppType, Client, ClientGrant, ResourceServer, ScopeDefinition, SubjectType, User,
+};
+use gatehouse_core::secret::hash_token;
+use gatehouse_store::{Page, Store, StoreError, StoredClient, StoredUser};
+use serde::{Deserialize, Serialize};
+
+/// Values to use instead of random ones.
+#[derive(Debug, Default, Clone)]
+pub struct BootstrapOptions {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+/// What a fresh tenant's operator needs, shown once; the shape of
+/// `<data-dir>/bootstrap.json`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BootstrapCredentials {
+    pub management_client_id: String,
+    pub management_client_secret: String,
+    pub management_audience: String,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+impl std::fmt::Debug for BootstrapCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapCredentials")
+            .field("management_client_id", &self.management_client_id)
+            .field("management_client_secret", &"[redacted]")
+            .field("management_audience", &self.management_audience)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("bootstrap: {0}")]
+    Store(#[from] StoreError),
+    #[error("bootstrap: {0}")]
+    Invalid(String),
+}
+
+/// The admin's default email: `admin@<issuer host>`, or `admin@localhost`
+/// when the host is an IP address.
+pub fn default_admin_email(issuer: &str) -> String {
+    let host = issuer
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    if host.is_empty() || is_ip {
+        "admin@localhost".into()
+    } else {
+        format!("admin@{host}")
+    }
+}
+
+/// The name of the bootstrap client and of the system API.
+pub const MANAGEMENT_CLIENT_NAME: &str = "Gatehouse Management Client";
+pub const SYSTEM_API_NAME: &str = "Gatehouse Management API";
+
+/// Creates the system API, the management client and its grant, and the
+/// admin user — unless a system API exists already (then `None`).
+pub async fn bootstrap(
+    store: &dyn Store,
+    issuer: &str,
+    options: BootstrapOptions,
+    now: i64,
+) -> Result<Option<BootstrapCredentials>, BootstrapError> {
+    let apis = store.resource_servers(Page::ALL).await?;
+    if apis.iter().any(|a| a.is_system) {
+        return Ok(None);
+    }
+    let client_id = options.client_id.unwrap_or_else(ids::client_id);
+    let client_secret = options.client_secret.unwrap_or_else(ids::client_secret);
+    if client_id.trim().is_empty() || client_secret.len() < 16 {
+        return Err(BootstrapError::Invalid(
+            "the bootstrap client id must not be empty and its secret must have at least 16 characters".into(),
+        ));
+    }
+    let admin_email = options
+        .admin_email
+        .unwrap_or_else(|| default_admin_email(issuer));
+    let admin_password = options
+        .admin_password
+        .unwrap_or_else(|| ids::random_alphanumeric(24));
+    if admin_password.len() < 8 {
+        return Err(BootstrapError::Invalid(
+            "the bootstrap admin password must have at least 8 characters".into(),
+        ));
+    }
+    let audience = management_audience(issuer);
+
+    let client = Client::new(
+        client_id.clone(),
+        MANAGEMENT_CLIENT_NAME,
+        AppType::NonInteractive,
+    );
+    store
+        .create_client(
+            &StoredClient {
+                client,
+                secret_hash: Some(hash_token(&client_secret)),
+            },
+            now,
+        )
+        .await?;
+
+    let password_hash = hash_password_blocking(admin_password.clone())
+        .await
+        .map_err(BootstrapError::Invalid)?;
+    let mut admin = User::new(ids::user_id(), &admin_email, now);
+    admin.email_verified = true;
+    match store
+        .create_user(&StoredUser {
+            user: admin,
+            password_hash: Some(password_hash),
+        })
+        .await
+    {
+        // A preset admin that exists already (e.g. a restored database) is kept.
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+
+    let mut api = ResourceServer::new(ids::random_hex(12), SYSTEM_API_NAME, audience.clone());
+    api.is_system = true;
+    api.scopes = scopes::ALL
+        .iter()
+        .map(|(value, description)| ScopeDefinition {
+            value: (*value).into(),
+            description: (*description).into(),
+        })
+        .collect();
+    store.create_resource_server(&api, now).await?;
+    store
+        .create_client_grant(
+            &ClientGrant {
+                id: ids::prefixed("cgr"),
+                client_id: Some(client_id.clone()),
+                default_for: None,
+                audience: audience.clone(),
+                scope: scopes::names(),
+                subject_type: SubjectType::Client,
+                allow_all_scopes: false,
+            },
+            now,
+        )
+        .await?;
+    Ok(Some(BootstrapCredentials {
+        management_client_id: client_id,
+        management_client_secret: client_secret,
+        management_audience: audience,
+        admin_email,
+        admin_password,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_email_from_issuer() {
+        assert_eq!(
+            default_admin_email("http://127.0.0.1:8080/"),
+            "admin@localhost"
+        );
+        assert_eq!(
+            default_admin_email("https://id.example.com/"),
+            "admin@id.example.com"
+        );
+        assert_eq!(
+            default_admin_email("http://localhost:3000/"),
+            "admin@localhost"
+        );
+    }
+}

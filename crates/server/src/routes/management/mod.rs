@@ -1,0 +1,355 @@
+//! The Management API v2 under `/api/v2/` (auth0-compat.md §6 and §8).
+//!
+//! - [`routes()`]: the route table — method, path, accepted scopes, summary
+//!   and handler of every endpoint. The router and the OpenAPI description
+//!   ([`openapi`]) are both generated from it, so they cannot drift.
+//! - [`auth`]: Bearer tokens for `<issuer>api/v2/` and the per-route scope guard.
+//! - [`error`]: `{statusCode, error, message, errorCode}`, rendered in one place.
+//! - [`extract`]: JSON body, query and path extractors with that error shape.
+//! - [`pagination`]: `page`/`per_page`/`include_totals`.
+//! - One file per resource: [`users`] (with [`user_search`] and
+//!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
+//!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`tenants`].
+
+pub mod auth;
+pub mod client_grants;
+pub mod clients;
+pub mod connections;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod openapi;
+pub mod pagination;
+pub mod render;
+pub mod resource_servers;
+pub mod roles;
+pub mod scopes;
+pub mod tenants;
+pub mod user_links;
+pub mod user_search;
+pub mod users;
+
+use crate::state::AppState;
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::routing::{get, on, MethodFilter, MethodRouter};
+use axum::Router;
+use error::ManagementError;
+
+/// HTTP methods the Management API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+            Self::Put => MethodFilter::PUT,
+            Self::Patch => MethodFilter::PATCH,
+            Self::Delete => MethodFilter::DELETE,
+        }
+    }
+
+    /// The lowercase name OpenAPI uses.
+    pub fn as_openapi(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Put => "put",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// What the OpenAPI description says about one endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: Method,
+    /// Relative to `/api/v2`, with `{param}` placeholders.
+    pub path: &'static str,
+    /// Any one of these grants access.
+    pub scopes: &'static [&'static str],
+    pub summary: &'static str,
+    /// The success status.
+    pub status: u16,
+    /// Whether the endpoint takes a JSON body.
+    pub body: bool,
+    /// Query parameters it reads.
+    pub query: &'static [&'static str],
+}
+
+/// One row of the route table.
+pub struct Route {
+    pub endpoint: Endpoint,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(endpoint: Endpoint, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        handler: on(endpoint.method.filter(), handler),
+        endpoint,
+    }
+}
+
+const PAGING: &[&str] = &["page", "per_page", "include_totals"];
+
+macro_rules! ep {
+    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:literal, query = $query:expr, $summary:literal) => {
+        Endpoint {
+            method: Method::$method,
+            path: $path,
+            scopes: $scopes,
+            summary: $summary,
+            status: $status,
+            body: $body,
+            query: $query,
+        }
+    };
+}
+
+/// Every endpoint of the Management API.
+pub fn routes() -> Vec<Route> {
+    use client_grants as cg;
+    use resource_servers as rs;
+    const READ_USERS: &[&str] = &["read:users"];
+    const UPDATE_USERS: &[&str] = &["update:users"];
+    vec![
+        // Users
+        route(
+            ep!(Get "/users", READ_USERS, 200, body = false,
+            query = &["q", "search_engine", "sort", "fields", "include_fields", "connection", "page", "per_page", "include_totals"],
+            "List or search users"),
+            users::list,
+        ),
+        route(
+            ep!(Post "/users", &["create:users"], 201, body = true, query = &[], "Create a user"),
+            users::create,
+        ),
+        route(
+            ep!(Get "/users/{id}", READ_USERS, 200, body = false, query = &["fields", "include_fields"], "Get a user"),
+            users::get_one,
+        ),
+        route(
+            ep!(Patch "/users/{id}", &["update:users", "update:users_app_metadata"], 200, body = true, query = &[], "Update a user"),
+            users::update,
+        ),
+        route(
+            ep!(Delete "/users/{id}", &["delete:users"], 204, body = false, query = &[], "Delete a user"),
+            users::delete,
+        ),
+        route(
+            ep!(Get "/users/{id}/roles", &["read:users", "read:roles", "read:role_members"], 200, body = false, query = PAGING, "List a user's roles"),
+            user_links::roles,
+        ),
+        route(
+            ep!(Post "/users/{id}/roles", &["update:users", "create:role_members"], 200, body = true, query = &[], "Assign roles to a user"),
+            user_links::assign_roles,
+        ),
+        route(
+            ep!(Delete "/users/{id}/roles", &["update:users", "delete:role_members"], 200, body = true, query = &[], "Remove roles from a user"),
+            user_links::remove_roles,
+        ),
+        route(
+            ep!(Get "/users/{id}/permissions", READ_USERS, 200, body = false, query = PAGING, "List a user's permissions"),
+            user_links::permissions,
+        ),
+        route(
+            ep!(Post "/users/{id}/permissions", UPDATE_USERS, 200, body = true, query = &[], "Assign permissions to a user"),
+            user_links::add_permissions,
+        ),
+        route(
+            ep!(Delete "/users/{id}/permissions", UPDATE_USERS, 200, body = true, query = &[], "Remove permissions from a user"),
+            user_links::remove_permissions,
+        ),
+        // Roles
+        route(
+            ep!(Get "/roles", &["read:roles"], 200, body = false, query = &["name_filter", "page", "per_page", "include_totals"], "List roles"),
+            roles::list,
+        ),
+        route(
+            ep!(Post "/roles", &["create:roles"], 200, body = true, query = &[], "Create a role"),
+            roles::create,
+        ),
+        route(
+            ep!(Get "/roles/{id}", &["read:roles"], 200, body = false, query = &[], "Get a role"),
+            roles::get_one,
+        ),
+        route(
+            ep!(Patch "/roles/{id}", &["update:roles"], 200, body = true, query = &[], "Update a role"),
+            roles::update,
+        ),
+        route(
+            ep!(Delete "/roles/{id}", &["delete:roles"], 200, body = false, query = &[], "Delete a role"),
+            roles::delete,
+        ),
+        route(
+            ep!(Get "/roles/{id}/permissions", &["read:roles"], 200, body = false, query = PAGING, "List a role's permissions"),
+            roles::permissions,
+        ),
+        route(
+            ep!(Post "/roles/{id}/permissions", &["update:roles"], 200, body = true, query = &[], "Add permissions to a role"),
+            roles::add_permissions,
+        ),
+        route(
+            ep!(Delete "/roles/{id}/permissions", &["update:roles"], 200, body = true, query = &[], "Remove permissions from a role"),
+            roles::remove_permissions,
+        ),
+        route(
+            ep!(Get "/roles/{id}/users", &["read:roles", "read:role_members", "read:users"], 200, body = false, query = PAGING, "List a role's users"),
+            roles::users,
+        ),
+        route(
+            ep!(Post "/roles/{id}/users", &["update:roles", "create:role_members"], 200, body = true, query = &[], "Assign users to a role"),
+            roles::assign_users,
+        ),
+        // Resource servers
+        route(
+            ep!(Get "/resource-servers", &["read:resource_servers"], 200, body = false, query = PAGING, "List APIs"),
+            rs::list,
+        ),
+        route(
+            ep!(Post "/resource-servers", &["create:resource_servers"], 201, body = true, query = &[], "Create an API"),
+            rs::create,
+        ),
+        route(
+            ep!(Get "/resource-servers/{id}", &["read:resource_servers"], 200, body = false, query = &[], "Get an API (by id or identifier)"),
+            rs::get_one,
+        ),
+        route(
+            ep!(Patch "/resource-servers/{id}", &["update:resource_servers"], 200, body = true, query = &[], "Update an API"),
+            rs::update,
+        ),
+        route(
+            ep!(Delete "/resource-servers/{id}", &["delete:resource_servers"], 204, body = false, query = &[], "Delete an API"),
+            rs::delete,
+        ),
+        // Clients
+        route(
+            ep!(Get "/clients", &["read:clients"], 200, body = false, query = &["app_type", "is_first_party", "fields", "include_fields", "page", "per_page", "include_totals"], "List applications"),
+            clients::list,
+        ),
+        route(
+            ep!(Post "/clients", &["create:clients"], 201, body = true, query = &[], "Create an application"),
+            clients::create,
+        ),
+        route(
+            ep!(Get "/clients/{id}", &["read:clients"], 200, body = false, query = &["fields", "include_fields"], "Get an application"),
+            clients::get_one,
+        ),
+        route(
+            ep!(Patch "/clients/{id}", &["update:clients"], 200, body = true, query = &[], "Update an application"),
+            clients::update,
+        ),
+        route(
+            ep!(Delete "/clients/{id}", &["delete:clients"], 204, body = false, query = &[], "Delete an application"),
+            clients::delete,
+        ),
+        route(
+            ep!(Post "/clients/{id}/rotate-secret", &["update:client_keys"], 200, body = false, query = &[], "Rotate an application's secret"),
+            clients::rotate_secret,
+        ),
+        // Client grants
+        route(
+            ep!(Get "/client-grants", &["read:client_grants"], 200, body = false, query = &["audience", "client_id", "page", "per_page", "include_totals", "from", "take"], "List client grants"),
+            cg::list,
+        ),
+        route(
+            ep!(Post "/client-grants", &["create:client_grants"], 201, body = true, query = &[], "Create a client grant"),
+            cg::create,
+        ),
+        route(
+            ep!(Get "/client-grants/{id}", &["read:client_grants"], 200, body = false, query = &[], "Get a client grant"),
+            cg::get_one,
+        ),
+        route(
+            ep!(Patch "/client-grants/{id}", &["update:client_grants"], 200, body = true, query = &[], "Update a client grant"),
+            cg::update,
+        ),
+        route(
+            ep!(Delete "/client-grants/{id}", &["delete:client_grants"], 204, body = false, query = &[], "Delete a client grant"),
+            cg::delete,
+        ),
+        // Connections
+        route(
+            ep!(Get "/connections", &["read:connections"], 200, body = false, query = &["name", "strategy", "page", "per_page", "include_totals"], "List connections"),
+            connections::list,
+        ),
+        route(
+            ep!(Get "/connections/{id}", &["read:connections"], 200, body = false, query = &[], "Get a connection"),
+            connections::get_one,
+        ),
+        // Signing keys
+        route(
+            ep!(Get "/keys/signing", &["read:signing_keys"], 200, body = false, query = &[], "List signing keys"),
+            keys::list,
+        ),
+        route(
+            ep!(Get "/keys/signing/{kid}", &["read:signing_keys"], 200, body = false, query = &[], "Get a signing key"),
+            keys::get_one,
+        ),
+        route(
+            ep!(Post "/keys/signing/rotate", &["create:signing_keys", "update:signing_keys"], 201, body = false, query = &[], "Rotate the signing keys"),
+            keys::rotate,
+        ),
+        route(
+            ep!(Put "/keys/signing/{kid}/revoke", &["update:signing_keys"], 200, body = false, query = &[], "Revoke a previous signing key"),
+            keys::revoke,
+        ),
+        // Tenant settings
+        route(
+            ep!(Get "/tenants/settings", &["read:tenant_settings"], 200, body = false, query = &["fields", "include_fields"], "Get tenant settings"),
+            tenants::get_settings,
+        ),
+        route(
+            ep!(Patch "/tenants/settings", &["update:tenant_settings"], 200, body = true, query = &[], "Update tenant settings"),
+            tenants::update_settings,
+        ),
+    ]
+}
+
+/// The `/api/v2` router: every route of [`routes()`] behind its scope guard,
+/// plus the unauthenticated OpenAPI description.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for Route { endpoint, handler } in routes() {
+        let guard = auth::Guard {
+            state: state.clone(),
+            scopes: endpoint.scopes,
+        };
+        router = router.route(
+            endpoint.path,
+            handler.route_layer(axum::middleware::from_fn_with_state(
+                guard,
+                auth::require_scopes,
+            )),
+        );
+    }
+    router
+        .route(openapi::PATH, get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ManagementError {
+    ManagementError::new(StatusCode::NOT_FOUND, "Not Found", "not_found")
+}
+
+async fn method_not_allowed() -> ManagementError {
+    ManagementError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        "method_not_allowed",
+    )
+}

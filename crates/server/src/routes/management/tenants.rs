@@ -1,0 +1,86 @@
+//! `/api/v2/tenants/settings`: tenant-wide settings, including Gatehouse's
+//! `infer_audience_from_scope` and Auth0's `default_audience` (SPEC.md story 2).
+
+use super::error::{ManagementError, MgmtResult};
+use super::extract::{MJson, MQuery};
+use super::render::FieldsQuery;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use gatehouse_core::model::{TenantSettings, DEFAULT_CONNECTION};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `PATCH /tenants/settings`: any subset of the settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    pub friendly_name: Option<String>,
+    /// An empty string clears it, as in Auth0.
+    pub default_audience: Option<String>,
+    pub infer_audience_from_scope: Option<bool>,
+    pub default_directory: Option<String>,
+    pub session_lifetime: Option<u64>,
+    pub idle_session_lifetime: Option<u64>,
+    pub allowed_logout_urls: Option<Vec<String>>,
+}
+
+pub async fn get_settings(
+    State(state): State<AppState>,
+    MQuery(fields): MQuery<FieldsQuery>,
+) -> MgmtResult<Json<Value>> {
+    let settings = state.store().tenant_settings().await?;
+    Ok(Json(fields.project(
+        serde_json::to_value(settings).unwrap_or(Value::Null),
+    )))
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    MJson(body): MJson<UpdateSettings>,
+) -> MgmtResult<Json<TenantSettings>> {
+    let mut s = state.store().tenant_settings().await?;
+    if let Some(v) = body.friendly_name {
+        s.friendly_name = v;
+    }
+    if let Some(v) = body.default_audience {
+        s.default_audience = Some(v).filter(|a| !a.is_empty());
+    }
+    if let Some(v) = body.infer_audience_from_scope {
+        s.infer_audience_from_scope = v;
+    }
+    if let Some(v) = body.default_directory {
+        if v != DEFAULT_CONNECTION {
+            return Err(ManagementError::invalid_body(format!(
+                "The connection does not exist: {v:?} (the only database connection is {DEFAULT_CONNECTION:?})."
+            )));
+        }
+        s.default_directory = v;
+    }
+    for (target, value, name) in [
+        (
+            &mut s.session_lifetime,
+            body.session_lifetime,
+            "session_lifetime",
+        ),
+        (
+            &mut s.idle_session_lifetime,
+            body.idle_session_lifetime,
+            "idle_session_lifetime",
+        ),
+    ] {
+        if let Some(v) = value {
+            if v == 0 || v > 8760 {
+                return Err(ManagementError::invalid_body(format!(
+                    "Payload validation error: '{name}' must be between 1 and 8760 hours."
+                )));
+            }
+            *target = v;
+        }
+    }
+    if let Some(v) = body.allowed_logout_urls {
+        s.allowed_logout_urls = v;
+    }
+    state.store().put_tenant_settings(&s).await?;
+    Ok(Json(s))
+}

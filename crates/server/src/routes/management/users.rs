@@ -1,0 +1,364 @@
+//! `/api/v2/users`: users of the built-in database connection
+//! (auth0-compat.md §8): create needs `connection`, `email` and `password`;
+//! a duplicate email is 409 `The user already exists.`; blocking is a PATCH
+//! of `blocked`. Search and sort are in [`super::user_search`].
+
+use super::error::{messages, ManagementError, MgmtResult};
+use super::extract::{MJson, MPath, MQuery};
+use super::pagination::{paginate, Paging};
+use super::render::{self, check_id, FieldsQuery};
+use super::user_search::{self, Sort};
+use crate::bearer::AccessToken;
+use crate::password::hash_password_blocking;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use gatehouse_core::ids;
+use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_store::{Page, StoreError, StoredUser};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+const NOT_FOUND: &str = "inexistent_user";
+/// Auth0's "fair" policy floor.
+pub const MIN_PASSWORD_LENGTH: usize = 8;
+
+/// `POST /users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub connection: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    /// Without the `auth0|` prefix, as Auth0 takes it.
+    pub user_id: Option<String>,
+    pub email_verified: Option<bool>,
+    /// Accepted; Gatehouse sends no email.
+    pub verify_email: Option<bool>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub blocked: Option<bool>,
+    pub app_metadata: Option<Map<String, Value>>,
+    pub user_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /users/{id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub connection: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub email_verified: Option<bool>,
+    pub verify_email: Option<bool>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub blocked: Option<bool>,
+    pub app_metadata: Option<Map<String, Value>>,
+    pub user_metadata: Option<Map<String, Value>>,
+}
+
+/// Search parameters of `GET /users`.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserQuery {
+    pub q: Option<String>,
+    pub search_engine: Option<String>,
+    pub sort: Option<String>,
+    pub connection: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    MQuery(paging): MQuery<Paging>,
+    MQuery(query): MQuery<UserQuery>,
+    MQuery(fields): MQuery<FieldsQuery>,
+) -> MgmtResult<Json<Value>> {
+    let window = paging.window()?;
+    if let Some(engine) = query.search_engine.as_deref() {
+        if engine != "v3" && engine != "v2" {
+            return Err(ManagementError::invalid_query(
+                "Query validation error: 'search_engine' must be v3.",
+            ));
+        }
+    }
+    let terms = user_search::parse(query.q.as_deref().unwrap_or(""))?;
+    let sort = query.sort.as_deref().map(Sort::parse).transpose()?;
+    let mut users: Vec<User> = state
+        .store()
+        .users(Page::ALL)
+        .await?
+        .into_iter()
+        .map(|s| s.user)
+        .filter(|u| query.connection.as_ref().is_none_or(|c| &u.connection == c))
+        .filter(|u| user_search::matches(&terms, u))
+        .collect();
+    if let Some(sort) = sort {
+        users.sort_by(|a, b| sort.compare(a, b));
+    }
+    let rendered: Vec<Value> = users
+        .iter()
+        .map(|u| fields.project(render::user(u)))
+        .collect();
+    Ok(Json(paginate(rendered, window, "users")))
+}
+
+/// A user by id, or 404 `inexistent_user`.
+pub async fn find(state: &AppState, id: &str) -> MgmtResult<StoredUser> {
+    check_id(id, "id")?;
+    state
+        .store()
+        .user(id)
+        .await?
+        .ok_or_else(|| ManagementError::not_found("The user does not exist.", NOT_FOUND))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    MPath(id): MPath<String>,
+    MQuery(fields): MQuery<FieldsQuery>,
+) -> MgmtResult<Json<Value>> {
+    let stored = find(&state, &id).await?;
+    Ok(Json(fields.project(render::user(&stored.user))))
+}
+
+fn check_connection(connection: Option<&str>, required: bool) -> MgmtResult<()> {
+    match connection {
+        None if required => Err(ManagementError::invalid_body(
+            "Payload validation error: 'Missing required property: connection'.",
+        )),
+        Some(c) if c != DEFAULT_CONNECTION => Err(ManagementError::invalid_body(format!(
+            "The connection does not exist: {c:?} (the only database connection is {DEFAULT_CONNECTION:?})."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_email(email: &str) -> MgmtResult<()> {
+    let ok = email.len() <= 320
+        && !email.contains(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    if !ok {
+        return Err(ManagementError::invalid_body(format!(
+            "Payload validation error: 'email' {email:?} is not a valid email address."
+        )));
+    }
+    Ok(())
+}
+
+async fn hash(password: &str) -> MgmtResult<String> {
+    if password.chars().count() < MIN_PASSWORD_LENGTH {
+        return Err(ManagementError::new(
+            StatusCode::BAD_REQUEST,
+            format!("PasswordStrengthError: Password is too weak (at least {MIN_PASSWORD_LENGTH} characters)."),
+            "invalid_body",
+        ));
+    }
+    hash_password_blocking(password.to_string())
+        .await
+        .map_err(ManagementError::internal)
+}
+
+fn conflict() -> ManagementError {
+    ManagementError::conflict(messages::USER_EXISTS, "auth0_idp_error")
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    MJson(body): MJson<CreateUser>,
+) -> MgmtResult<(StatusCode, Json<Value>)> {
+    check_connection(body.connection.as_deref(), true)?;
+    let email = body.email.as_deref().ok_or_else(|| {
+        ManagementError::invalid_body(
+            "Payload validation error: 'Missing required property: email'.",
+        )
+    })?;
+    check_email(email)?;
+    let password = body.password.as_deref().ok_or_else(|| {
+        ManagementError::invalid_body(
+            "Payload validation error: 'Missing required property: password'.",
+        )
+    })?;
+    let user_id =
+        match body.user_id.as_deref() {
+            None => ids::user_id(),
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                format!("auth0|{id}")
+            }
+            Some(_) => return Err(ManagementError::invalid_body(
+                "Payload validation error: 'user_id' must be 1 to 64 letters, digits, '_' or '-'.",
+            )),
+        };
+    if state
+        .store()
+        .user_by_email(DEFAULT_CONNECTION, email)
+        .await?
+        .is_some()
+    {
+        return Err(conflict());
+    }
+    let password_hash = hash(password).await?;
+    let mut user = User::new(user_id, email, gatehouse_core::time::now());
+    apply(
+        &mut user,
+        UpdateUser {
+            email_verified: body.email_verified,
+            name: body.name,
+            nickname: body.nickname,
+            given_name: body.given_name,
+            family_name: body.family_name,
+            picture: body.picture,
+            blocked: body.blocked,
+            app_metadata: body.app_metadata,
+            user_metadata: body.user_metadata,
+            ..UpdateUser::default()
+        },
+    );
+    let stored = StoredUser {
+        user,
+        password_hash: Some(password_hash),
+    };
+    match state.store().create_user(&stored).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(render::user(&stored.user)))),
+        Err(StoreError::Conflict(_)) => Err(conflict()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Merges metadata as Auth0 does: top-level keys are set, `null` deletes a
+/// key, an empty object clears everything.
+fn merge_metadata(target: &mut Value, patch: Map<String, Value>) {
+    if patch.is_empty() || !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(existing) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                existing.remove(&key);
+            } else {
+                existing.insert(key, value);
+            }
+        }
+    }
+}
+
+fn apply(user: &mut User, body: UpdateUser) {
+    if let Some(v) = body.email_verified {
+        user.email_verified = v;
+    }
+    for (target, value) in [
+        (&mut user.name, body.name),
+        (&mut user.nickname, body.nickname),
+        (&mut user.given_name, body.given_name),
+        (&mut user.family_name, body.family_name),
+        (&mut user.picture, body.picture),
+    ] {
+        if let Some(v) = value {
+            *target = Some(v);
+        }
+    }
+    if let Some(v) = body.blocked {
+        user.blocked = v;
+    }
+    if let Some(patch) = body.app_metadata {
+        merge_metadata(&mut user.app_metadata, patch);
+    }
+    if let Some(patch) = body.user_metadata {
+        merge_metadata(&mut user.user_metadata, patch);
+    }
+}
+
+/// True when the body changes more than metadata (needs `update:users`).
+fn touches_profile(body: &UpdateUser) -> bool {
+    body.email.is_some()
+        || body.password.is_some()
+        || body.email_verified.is_some()
+        || body.name.is_some()
+        || body.nickname.is_some()
+        || body.given_name.is_some()
+        || body.family_name.is_some()
+        || body.picture.is_some()
+        || body.blocked.is_some()
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<AccessToken>,
+    MPath(id): MPath<String>,
+    MJson(body): MJson<UpdateUser>,
+) -> MgmtResult<Json<Value>> {
+    if touches_profile(&body) && !caller.scope.contains("update:users") {
+        return Err(ManagementError::insufficient_scope(&["update:users"]));
+    }
+    let mut stored = find(&state, &id).await?;
+    check_connection(body.connection.as_deref(), false)?;
+    if let Some(email) = body.email.as_deref() {
+        check_email(email)?;
+        let other = state
+            .store()
+            .user_by_email(&stored.user.connection, email)
+            .await?;
+        if other.is_some_and(|o| o.user.user_id != stored.user.user_id) {
+            return Err(conflict());
+        }
+        stored.user.email = Some(email.to_string());
+    }
+    if let Some(password) = body.password.as_deref() {
+        stored.password_hash = Some(hash(password).await?);
+    }
+    let mut body = body;
+    body.email = None;
+    body.password = None;
+    apply(&mut stored.user, body);
+    stored.user.updated_at = gatehouse_core::time::now();
+    match state.store().update_user(&stored).await {
+        Ok(()) => Ok(Json(render::user(&stored.user))),
+        Err(StoreError::Conflict(_)) => Err(conflict()),
+        Err(StoreError::NotFound) => Err(ManagementError::not_found(
+            "The user does not exist.",
+            NOT_FOUND,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    MPath(id): MPath<String>,
+) -> MgmtResult<StatusCode> {
+    find(&state, &id).await?;
+    match state.store().delete_user(&id).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metadata_merges_like_auth0() {
+        let mut v = json!({"a": 1, "b": 2});
+        let patch = json!({"b": null, "c": 3}).as_object().cloned().unwrap();
+        merge_metadata(&mut v, patch);
+        assert_eq!(v, json!({"a": 1, "c": 3}));
+        merge_metadata(&mut v, Map::new());
+        assert_eq!(v, json!({}));
+    }
+}

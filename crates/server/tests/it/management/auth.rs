@@ -1,0 +1,227 @@
+//! Authentication, scopes and malformed input: every rejection is Auth0's
+//! `{statusCode, error, message, errorCode}`, never a 500 or plain text.
+
+use super::{assert_mgmt_error, Mgmt};
+use gatehouse_core::jose::sign_jwt;
+use gatehouse_core::model::SigningAlg;
+use reqwest::Method;
+use serde_json::json;
+
+fn signed(m: &Mgmt, aud: &str, exp_offset: i64, scope: &str) -> String {
+    let key = m
+        .server
+        .state
+        .keys()
+        .signing_key(SigningAlg::RS256)
+        .unwrap();
+    let now = gatehouse_core::time::now();
+    sign_jwt(
+        &key,
+        "JWT",
+        &json!({
+            "iss": m.server.issuer, "sub": "x@clients", "aud": aud, "azp": "x",
+            "iat": now - 100, "exp": now + exp_offset, "scope": scope,
+        }),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_are_checked_with_auth0_messages() {
+    let m = Mgmt::start().await;
+    let aud = m.creds.management_audience.clone();
+
+    let r = m.call_as(None, Method::GET, "/users", None).await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    assert_eq!(r.body["message"], "Missing authentication");
+    assert_eq!(r.body["error"], "Unauthorized");
+
+    let r = m
+        .call_as(Some("not-a-jwt"), Method::GET, "/users", None)
+        .await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    assert_eq!(r.body["message"], "Invalid token");
+
+    let expired = signed(&m, &aud, -10, "read:users");
+    let r = m.call_as(Some(&expired), Method::GET, "/users", None).await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    assert_eq!(
+        r.body["message"],
+        "Expired token received for JSON Web Token validation"
+    );
+
+    // Right key, wrong audience; and a tampered signature.
+    let other = signed(&m, "https://other.example/", 300, "read:users");
+    let r = m.call_as(Some(&other), Method::GET, "/users", None).await;
+    assert_eq!(r.body["message"], "Invalid token");
+    let mut tampered = signed(&m, &aud, 300, "read:users");
+    tampered.push('A');
+    let r = m
+        .call_as(Some(&tampered), Method::GET, "/users", None)
+        .await;
+    assert_eq!(r.body["message"], "Invalid token");
+
+    // A Basic header is malformed for this API.
+    let r = m
+        .server
+        .http
+        .get(m.server.url("/api/v2/users"))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A valid self-signed token with the scope works.
+    let good = signed(&m, &aud, 300, "read:users");
+    let r = m.call_as(Some(&good), Method::GET, "/users", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn scopes_are_enforced_per_endpoint() {
+    let m = Mgmt::start().await;
+    let token = m.token_with(&["read:roles"]).await;
+    let r = m.call_as(Some(&token), Method::GET, "/users", None).await;
+    assert_mgmt_error(&r, 403, "insufficient_scope");
+    assert_eq!(r.body["error"], "Forbidden");
+    assert_eq!(
+        r.body["message"],
+        "Insufficient scope, expected any of: read:users"
+    );
+    let r = m.call_as(Some(&token), Method::GET, "/roles", None).await;
+    assert_eq!(r.status, 200);
+    // "any of": read:roles is enough for a user's roles.
+    let r = m
+        .call_as(
+            Some(&token),
+            Method::POST,
+            "/roles",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        r.body["message"],
+        "Insufficient scope, expected any of: create:roles"
+    );
+    // Scope checks come before body validation.
+    let r = m
+        .call_as(
+            Some(&token),
+            Method::POST,
+            "/users",
+            Some(json!({"bogus": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    // update:users_app_metadata may change metadata only.
+    let user = m
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "meta@example.com", "password": "long enough pw"}),
+        )
+        .await;
+    let id = user.body["user_id"].as_str().unwrap().replace('|', "%7C");
+    let meta = m.token_with(&["update:users_app_metadata"]).await;
+    let path = format!("/users/{id}");
+    let r = m
+        .call_as(
+            Some(&meta),
+            Method::PATCH,
+            &path,
+            Some(json!({"app_metadata": {"plan": "pro"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["app_metadata"]["plan"], "pro");
+    let r = m
+        .call_as(
+            Some(&meta),
+            Method::PATCH,
+            &path,
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_mgmt_error(&r, 403, "insufficient_scope");
+}
+
+#[tokio::test]
+async fn malformed_input_is_400_in_auth0_shape() {
+    let m = Mgmt::start().await;
+    let r = m.raw(Method::POST, "/roles", "{not json").await;
+    assert_mgmt_error(&r, 400, "invalid_json");
+    assert_eq!(r.body["message"], "Invalid request payload JSON format");
+    let r = m.raw(Method::POST, "/roles", "[1,2]").await;
+    assert_mgmt_error(&r, 400, "invalid_body");
+    let r = m.raw(Method::POST, "/roles", "").await;
+    assert_mgmt_error(&r, 400, "invalid_json");
+    let r = m
+        .post("/roles", json!({"name": "r", "colour": "red"}))
+        .await;
+    assert_mgmt_error(&r, 400, "invalid_body");
+    assert_eq!(
+        r.body["message"],
+        "Payload validation error: 'Additional properties not allowed: colour'."
+    );
+    let r = m.post("/roles", json!({"name": 5})).await;
+    assert_mgmt_error(&r, 400, "invalid_body");
+    let r = m.post("/roles", json!({})).await;
+    assert_mgmt_error(&r, 400, "invalid_body");
+    assert!(r.body["message"].as_str().unwrap().contains("name"));
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
+    let r = m.raw(Method::POST, "/roles", &big).await;
+    assert_mgmt_error(&r, 413, "payload_too_large");
+
+    for q in [
+        "/users?per_page=abc",
+        "/users?per_page=51",
+        "/users?per_page=0",
+        "/users?page=-1",
+        "/users?include_totals=maybe",
+        "/users?page=99999999999999999999",
+        "/users?sort=email",
+        "/users?q=foo:bar",
+        "/users?q=%22open",
+        "/users?search_engine=v1",
+        "/roles?per_page=1000",
+        "/client-grants?take=0",
+        "/client-grants?from=xyz",
+        "/clients?app_type=toaster",
+    ] {
+        let r = m.get(q).await;
+        assert_mgmt_error(&r, 400, "invalid_query_string");
+    }
+    for p in ["/users/%FF%FE", "/roles/%C3%28"] {
+        let r = m.get(p).await;
+        assert_eq!(r.status, 400, "{p}: {}", r.text);
+    }
+    let r = m.get("/nope").await;
+    assert_mgmt_error(&r, 404, "not_found");
+    let r = m.call(Method::PUT, "/users", None).await;
+    assert_mgmt_error(&r, 405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let m = Mgmt::start().await;
+    let r = m.call_as(None, Method::GET, "/openapi.json", None).await;
+    assert_eq!(r.status, 200);
+    let doc = r.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["servers"][0]["url"],
+        format!("{}/api/v2", m.server.base_url)
+    );
+    for route in gatehouse_server::routes::management::routes() {
+        let e = route.endpoint;
+        let op = &doc["paths"][e.path][e.method.as_openapi()];
+        assert!(op.is_object(), "{} {}", e.method.as_openapi(), e.path);
+        assert_eq!(op["security"][0]["oauth2"], json!(e.scopes));
+    }
+    assert!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"]
+            ["read:users"]
+            .is_string()
+    );
+}

@@ -1,0 +1,214 @@
+//! Signing keys, tenant settings, connections and the bootstrap itself.
+
+use super::{assert_mgmt_error, client_credentials, Mgmt};
+use gatehouse_server::bootstrap::{bootstrap, BootstrapOptions};
+use serde_json::json;
+
+#[tokio::test]
+async fn signing_keys_rotate_and_revoke() {
+    let m = Mgmt::start().await;
+    let r = m.get("/keys/signing").await;
+    assert_eq!(r.status, 200);
+    let before = r.body.as_array().unwrap().clone();
+    let rs_current = before
+        .iter()
+        .find(|k| k["alg"] == "RS256" && k["current"] == true)
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(before[0]["cert"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(before[0]["thumbprint"].as_str().unwrap().len(), 40);
+
+    // The current key cannot be revoked.
+    let r = m
+        .call(
+            reqwest::Method::PUT,
+            &format!("/keys/signing/{rs_current}/revoke"),
+            None,
+        )
+        .await;
+    assert_mgmt_error(&r, 400, "invalid_key_state");
+
+    let r = m.post("/keys/signing/rotate", json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let new_kid = r.body["kid"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, rs_current);
+    // New tokens are signed with the new key; the old one is previous.
+    let token = client_credentials(
+        &m.server,
+        &m.creds.management_client_id,
+        &m.creds.management_client_secret,
+        &m.creds.management_audience,
+    )
+    .await;
+    let header: serde_json::Value = {
+        use base64::Engine;
+        let h = token.split('.').next().unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(header["kid"], new_kid.as_str());
+    let old = m.get(&format!("/keys/signing/{rs_current}")).await;
+    assert_eq!(old.body["previous"], true);
+    // A next key is published ahead of time.
+    let r = m.get("/keys/signing").await;
+    assert!(r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["alg"] == "RS256" && k["next"] == true));
+    // The old token (signed by the now previous key) still works.
+    assert_eq!(m.get("/roles").await.status, 200);
+    let jwks = m.server.get("/.well-known/jwks.json").await;
+    assert!(jwks.text.contains(&rs_current));
+
+    // Revoke the previous key: it leaves the JWKS and its tokens stop working.
+    let r = m
+        .call(
+            reqwest::Method::PUT,
+            &format!("/keys/signing/{rs_current}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let jwks = m.server.get("/.well-known/jwks.json").await;
+    assert!(!jwks.text.contains(&rs_current));
+    let r = m.get("/roles").await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    let r = m
+        .call_as(
+            Some(&token),
+            reqwest::Method::GET,
+            "/keys/signing/nope",
+            None,
+        )
+        .await;
+    assert_mgmt_error(&r, 404, "inexistent_signing_key");
+    let r = m
+        .call_as(
+            Some(&token),
+            reqwest::Method::PUT,
+            "/keys/signing/nope/revoke",
+            None,
+        )
+        .await;
+    assert_mgmt_error(&r, 404, "inexistent_signing_key");
+}
+
+#[tokio::test]
+async fn tenant_settings_and_connections() {
+    let m = Mgmt::start().await;
+    let r = m.get("/tenants/settings").await;
+    assert_eq!(r.body["infer_audience_from_scope"], false);
+    assert_eq!(
+        r.body["default_directory"],
+        "Username-Password-Authentication"
+    );
+    let r = m
+        .patch(
+            "/tenants/settings",
+            json!({"default_audience": "https://x.example/", "infer_audience_from_scope": true, "friendly_name": "Acme"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["default_audience"], "https://x.example/");
+    let r = m.get("/tenants/settings?fields=friendly_name").await;
+    assert_eq!(r.body, json!({"friendly_name": "Acme"}));
+    let r = m
+        .patch("/tenants/settings", json!({"default_audience": ""}))
+        .await;
+    assert!(r.body["default_audience"].is_null());
+    for bad in [
+        json!({"default_directory": "nope"}),
+        json!({"session_lifetime": 0}),
+        json!({"flags": {}}),
+        json!({"infer_audience_from_scope": "yes"}),
+    ] {
+        let r = m.patch("/tenants/settings", bad).await;
+        assert_mgmt_error(&r, 400, "invalid_body");
+    }
+
+    let r = m.get("/connections").await;
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "Username-Password-Authentication");
+    assert_eq!(list[0]["strategy"], "auth0");
+    assert!(list[0]["enabled_clients"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(m.creds.management_client_id)));
+    let id = list[0]["id"].as_str().unwrap();
+    assert_eq!(m.get(&format!("/connections/{id}")).await.status, 200);
+    let r = m.get("/connections?strategy=google-oauth2").await;
+    assert_eq!(r.body, json!([]));
+    let r = m.get("/connections?include_totals=true").await;
+    assert_eq!(r.body["total"], 1);
+    let r = m.get("/connections/con_missing").await;
+    assert_mgmt_error(&r, 404, "inexistent_connection");
+}
+
+#[tokio::test]
+async fn bootstrap_is_idempotent_and_honours_presets() {
+    let m = Mgmt::start().await;
+    let again = bootstrap(
+        m.server.store.as_ref(),
+        &m.server.issuer,
+        BootstrapOptions::default(),
+        0,
+    )
+    .await
+    .unwrap();
+    assert!(again.is_none());
+    assert_eq!(m.creds.admin_email, "admin@localhost");
+    assert_eq!(
+        m.creds.management_audience,
+        format!("{}api/v2/", m.server.issuer)
+    );
+    let r = m.get("/users?q=email:%22admin@localhost%22").await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+
+    let fresh = crate::support::TestServer::start().await;
+    let creds = bootstrap(
+        fresh.store.as_ref(),
+        &fresh.issuer,
+        BootstrapOptions {
+            client_id: Some("preset-client".into()),
+            client_secret: Some("preset-secret-0123456789".into()),
+            admin_email: Some("ops@example.com".into()),
+            admin_password: Some("preset password".into()),
+        },
+        0,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(creds.management_client_id, "preset-client");
+    let token = client_credentials(
+        &fresh,
+        "preset-client",
+        "preset-secret-0123456789",
+        &creds.management_audience,
+    )
+    .await;
+    assert!(!token.is_empty());
+    let short = bootstrap(
+        crate::support::TestServer::start().await.store.as_ref(),
+        "http://x/",
+        BootstrapOptions {
+            client_secret: Some("short".into()),
+            ..Default::default()
+        },
+        0,
+    )
+    .await;
+    assert!(short.is_err());
+}

@@ -1,0 +1,75 @@
+"""Starts a fresh Gatehouse for the session and exposes its bootstrap credentials.
+
+The binary is $GATEHOUSE_BIN (default: target/debug/gatehouse). It runs with
+`serve --bind 127.0.0.1:0 --data-dir <tmp>`; the port is read from the line
+`Gatehouse is listening on 127.0.0.1:<port> — issuer …`, the credentials from
+`<tmp>/bootstrap.json`.
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"Gatehouse is listening on (127\.0\.0\.1:\d+) — issuer (\S+)")
+
+
+class Gatehouse:
+    def __init__(self, domain, issuer, creds, data_dir):
+        self.domain = domain  # host:port, as auth0-python wants it
+        self.issuer = issuer
+        self.base_url = f"http://{domain}"
+        self.creds = creds
+        self.data_dir = data_dir
+
+
+@pytest.fixture(scope="session")
+def gatehouse():
+    binary = os.environ.get("GATEHOUSE_BIN", str(ROOT / "target" / "debug" / "gatehouse"))
+    data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
+    env = dict(os.environ, GATEHOUSE_LOG="warn")
+    proc = subprocess.Popen(
+        [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    found = {}
+
+    def read_stdout():
+        for line in proc.stdout:
+            match = LISTENING.search(line)
+            if match and "ready" not in found:
+                found["domain"], found["issuer"] = match.group(1), match.group(2)
+                found["ready"] = threading.Event()
+                found["ready"].set()
+            elif "bootstrap: created" in line:
+                found["bootstrapped"] = True
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    for _ in range(300):
+        if "domain" in found:
+            break
+        if proc.poll() is not None:
+            raise RuntimeError("gatehouse exited: " + proc.stderr.read())
+        threading.Event().wait(0.1)
+    if "domain" not in found:
+        proc.kill()
+        raise RuntimeError("gatehouse did not print its listening line")
+    bootstrap = pathlib.Path(data_dir) / "bootstrap.json"
+    creds = json.loads(bootstrap.read_text())
+    assert oct(bootstrap.stat().st_mode & 0o777) == "0o600"
+    yield Gatehouse(found["domain"], found["issuer"], creds, data_dir)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
