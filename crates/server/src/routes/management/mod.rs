@@ -6,7 +6,7 @@
 //! - [`auth`]: Bearer tokens for `<issuer>api/v2/` and the per-route scope guard.
 //! - [`error`]: `{statusCode, error, message, errorCode}`, rendered in one place.
 //! - [`extract`]: JSON body, query and path extractors with that error shape.
-//! - [`pagination`]: `page`/`per_page`/`include_totals`.
+//! - [`pagination`] handles `page`, `per_page` and `include_totals`.
 //! - One file per resource: [`users`] (with [`user_search`] and
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`tenants`].
