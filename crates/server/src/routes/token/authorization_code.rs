@@ -2,11 +2,12 @@
 //! from `/authorize` exchanged once, by the client it was issued to, with the
 //! same `redirect_uri` and the PKCE verifier.
 
+use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
 use crate::audit::codes;
-use crate::decision::{decide, DecisionFailure, DecisionRequest};
+use crate::decision::DecisionFailure;
 use crate::error::ApiError;
-use crate::issue::{mint, new_refresh_family, Mint, NewFamily, TokenResponse};
+use crate::issue::TokenResponse;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{INVALID_AUTHORIZATION_CODE, USER_IS_BLOCKED};
 use gatehouse_core::grant::{AudienceParam, Flow};
@@ -36,64 +37,34 @@ pub async fn exchange(
             Ok(found) => found,
             Err(failure) => return finish(state, CODES(), client, None, Err(failure)).await,
         };
+    let requested = ScopeSet::parse(&record.scope);
+    let audience = match (&record.audience, &record.resource) {
+        (Some(a), _) => Some(AudienceParam::Audience(a.clone())),
+        (None, Some(r)) => Some(AudienceParam::Resource(r.clone())),
+        (None, None) => None,
+    };
     let result = async {
-        let requested = ScopeSet::parse(&record.scope);
-        let audience = match (&record.audience, &record.resource) {
-            (Some(a), _) => Some(AudienceParam::Audience(a.clone())),
-            (None, Some(r)) => Some(AudienceParam::Resource(r.clone())),
-            (None, None) => None,
-        };
-        let decided = decide(
+        let issued = issue(
             state,
-            DecisionRequest {
+            UserGrant {
                 flow: Flow::AuthorizationCode,
-                client,
-                user: Some(&user),
-                audience,
-                requested_scopes: &requested,
-                consent: None,
-            },
-        )
-        .await?;
-        let refresh_token = if decided.decision.issue_refresh_token {
-            let (token, family_id) = new_refresh_family(
-                state,
-                NewFamily {
-                    client,
-                    user: &user,
-                    audience: decided.decision.audience.clone(),
-                    scope: &decided.decision.scope,
-                    auth_time: record.auth_time,
-                    sid: record.sid.clone(),
-                    now,
-                },
-            )
-            .await?;
-            state
-                .store()
-                .set_code_family(&code_hash, &family_id)
-                .await
-                .map_err(DecisionFailure::from)?;
-            Some(token)
-        } else {
-            None
-        };
-        let minted = mint(
-            state,
-            Mint {
-                client,
-                user: Some(&user),
-                decided: &decided,
                 grant_type: AUTHORIZATION_CODE,
-                nonce: record.nonce.as_deref(),
+                client,
+                user: &user,
+                audience,
+                requested: &requested,
+                auth_time: record.auth_time,
                 sid: record.sid.as_deref(),
-                auth_time: record.require_auth_time.then_some(record.auth_time),
-                refresh_token,
+                nonce: record.nonce.as_deref(),
+                include_auth_time: record.require_auth_time,
                 now,
             },
         )
         .await?;
-        Ok((minted, decided.decision.trace))
+        if let Some(family_id) = &issued.family_id {
+            state.store().set_code_family(&code_hash, family_id).await?;
+        }
+        Ok((issued.minted, issued.trace))
     }
     .await;
     finish(state, CODES(), client, Some(&user.user_id), result).await

@@ -5,11 +5,12 @@
 //! `slow_down` when polled faster than the interval, 403 `expired_token` once
 //! after expiry and `invalid_grant` after that.
 
+use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
 use crate::audit::codes;
-use crate::decision::{decide, DecisionFailure, DecisionRequest};
+use crate::decision::DecisionFailure;
 use crate::error::ApiError;
-use crate::issue::{mint, new_refresh_family, Mint, NewFamily, TokenResponse};
+use crate::issue::TokenResponse;
 use crate::state::AppState;
 use gatehouse_core::error::messages;
 use gatehouse_core::grant::{AudienceParam, Flow};
@@ -36,52 +37,25 @@ pub async fn exchange(
         Ok(found) => found,
         Err(failure) => return Err(failure.into_api_error()),
     };
-    let result = async {
-        let requested = ScopeSet::parse(&record.request.scope);
-        let decided = decide(
-            state,
-            DecisionRequest {
-                flow: Flow::DeviceCode,
-                client,
-                user: Some(&user),
-                audience: record.request.audience.clone().map(AudienceParam::Audience),
-                requested_scopes: &requested,
-                consent: None,
-            },
-        )
-        .await?;
-        let refresh_token = if decided.decision.issue_refresh_token {
-            let family = NewFamily {
-                client,
-                user: &user,
-                audience: decided.decision.audience.clone(),
-                scope: &decided.decision.scope,
-                auth_time: now,
-                sid: None,
-                now,
-            };
-            Some(new_refresh_family(state, family).await?.0)
-        } else {
-            None
-        };
-        let minted = mint(
-            state,
-            Mint {
-                client,
-                user: Some(&user),
-                decided: &decided,
-                grant_type: DEVICE_CODE,
-                nonce: None,
-                sid: None,
-                auth_time: None,
-                refresh_token,
-                now,
-            },
-        )
-        .await?;
-        Ok((minted, decided.decision.trace))
-    }
-    .await;
+    let requested = ScopeSet::parse(&record.request.scope);
+    let result = issue(
+        state,
+        UserGrant {
+            flow: Flow::DeviceCode,
+            grant_type: DEVICE_CODE,
+            client,
+            user: &user,
+            audience: record.request.audience.clone().map(AudienceParam::Audience),
+            requested: &requested,
+            auth_time: now,
+            sid: None,
+            nonce: None,
+            include_auth_time: false,
+            now,
+        },
+    )
+    .await
+    .map(|issued| (issued.minted, issued.trace));
     finish(state, event_codes(), client, Some(&user.user_id), result).await
 }
 

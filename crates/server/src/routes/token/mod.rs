@@ -12,6 +12,7 @@ mod client_credentials;
 mod device_code;
 mod password;
 mod refresh_token;
+mod user_grant;
 
 use crate::audit::{self, Event};
 use crate::cors;

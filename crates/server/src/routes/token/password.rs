@@ -1,11 +1,11 @@
 //! `grant_type=password` and Auth0's `password-realm` (RFC 6749 §4.3,
 //! auth0-compat.md §2): a user's email and password exchanged directly.
 
+use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
 use crate::audit::{self, codes, Event};
-use crate::decision::{decide, DecisionFailure, DecisionRequest};
 use crate::error::ApiError;
-use crate::issue::{mint, new_refresh_family, Mint, NewFamily, TokenResponse};
+use crate::issue::TokenResponse;
 use crate::password::verify_password_blocking;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{
@@ -37,60 +37,27 @@ pub async fn exchange(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let user = authenticate_user(state, client, credentials, now).await?;
-    let result = async {
-        let decided = decide(
-            state,
-            DecisionRequest {
-                flow: Flow::Password,
-                client,
-                user: Some(&user),
-                audience,
-                requested_scopes: &scope,
-                consent: None,
-            },
-        )
-        .await?;
-        let refresh_token = if decided.decision.issue_refresh_token {
-            let (token, _) = new_refresh_family(
-                state,
-                NewFamily {
-                    client,
-                    user: &user,
-                    audience: decided.decision.audience.clone(),
-                    scope: &decided.decision.scope,
-                    auth_time: now,
-                    sid: None,
-                    now,
-                },
-            )
-            .await?;
-            Some(token)
-        } else {
-            None
-        };
-        state
-            .store()
-            .record_login(&user.user_id, now)
-            .await
-            .map_err(DecisionFailure::from)?;
-        let minted = mint(
-            state,
-            Mint {
-                client,
-                user: Some(&user),
-                decided: &decided,
-                grant_type,
-                nonce: None,
-                sid: None,
-                auth_time: None,
-                refresh_token,
-                now,
-            },
-        )
-        .await?;
-        Ok((minted, decided.decision.trace))
+    if let Err(e) = state.store().record_login(&user.user_id, now).await {
+        tracing::warn!(error = %e, "could not record the login");
     }
-    .await;
+    let result = issue(
+        state,
+        UserGrant {
+            flow: Flow::Password,
+            grant_type,
+            client,
+            user: &user,
+            audience,
+            requested: &scope,
+            auth_time: now,
+            sid: None,
+            nonce: None,
+            include_auth_time: false,
+            now,
+        },
+    )
+    .await
+    .map(|issued| (issued.minted, issued.trace));
     let codes = EventCodes {
         ok: codes::PASSWORD_EXCHANGE_OK,
         failed: codes::PASSWORD_EXCHANGE_FAILED,

@@ -1,0 +1,84 @@
+//! Issuing tokens to a user, once a grant (code, password, device code) has
+//! established who the user is: decide, start a refresh-token family when the
+//! decision allows one, mint.
+
+use crate::decision::{decide, DecisionFailure, DecisionRequest};
+use crate::issue::{mint, new_refresh_family, Mint, Minted, NewFamily};
+use crate::state::AppState;
+use gatehouse_core::grant::{AudienceParam, Flow, Trace};
+use gatehouse_core::model::{Client, User};
+use gatehouse_core::ScopeSet;
+
+pub(crate) struct UserGrant<'a> {
+    pub flow: Flow,
+    pub grant_type: &'a str,
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub audience: Option<AudienceParam>,
+    pub requested: &'a ScopeSet,
+    /// The login this grant continues: when it happened and its SSO session.
+    pub auth_time: i64,
+    pub sid: Option<&'a str>,
+    /// The ID token's `nonce`, from `/authorize`.
+    pub nonce: Option<&'a str>,
+    /// Whether the ID token carries `auth_time` (prompt=login or max_age).
+    pub include_auth_time: bool,
+    pub now: i64,
+}
+
+pub(crate) struct Issued {
+    pub minted: Minted,
+    pub trace: Trace,
+    /// The refresh-token family started, if any.
+    pub family_id: Option<String>,
+}
+
+pub(crate) async fn issue(state: &AppState, g: UserGrant<'_>) -> Result<Issued, DecisionFailure> {
+    let decided = decide(
+        state,
+        DecisionRequest {
+            flow: g.flow,
+            client: g.client,
+            user: Some(g.user),
+            audience: g.audience,
+            requested_scopes: g.requested,
+            consent: None,
+        },
+    )
+    .await?;
+    let (refresh_token, family_id) = if decided.decision.issue_refresh_token {
+        let family = NewFamily {
+            client: g.client,
+            user: g.user,
+            audience: decided.decision.audience.clone(),
+            scope: &decided.decision.scope,
+            auth_time: g.auth_time,
+            sid: g.sid.map(str::to_string),
+            now: g.now,
+        };
+        let (token, family_id) = new_refresh_family(state, family).await?;
+        (Some(token), Some(family_id))
+    } else {
+        (None, None)
+    };
+    let minted = mint(
+        state,
+        Mint {
+            client: g.client,
+            user: Some(g.user),
+            decided: &decided,
+            grant_type: g.grant_type,
+            nonce: g.nonce,
+            sid: g.sid,
+            auth_time: g.include_auth_time.then_some(g.auth_time),
+            refresh_token,
+            now: g.now,
+        },
+    )
+    .await?;
+    Ok(Issued {
+        minted,
+        trace: decided.decision.trace,
+        family_id,
+    })
+}
