@@ -2,10 +2,13 @@
 //!
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings;
 //!   [`bootstrap_file`] shows the first start's credentials once).
+//! - `gatehouse users|roles|apis|clients|grants|keys`: operator commands on
+//!   the local database, no token needed ([`admin`]).
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
 
+mod admin;
 mod bootstrap_file;
 mod config;
 
@@ -29,6 +32,48 @@ struct Cli {
 enum Command {
     /// Run the server (embedded SQLite in --data-dir unless --database-url says otherwise)
     Serve(ServeArgs),
+    /// Users of the local database: list, add, set-password, block
+    Users {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::UsersCommand,
+    },
+    /// Roles and their permissions
+    Roles {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// APIs (resource servers)
+    Apis {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Applications (clients)
+    Clients {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Client grants
+    Grants {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Signing keys: list, rotate
+    Keys {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +89,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Users { common, command } => admin::users(common, command).await,
+            Command::Roles { common, command } => admin::roles(common, command).await,
+            Command::Apis { common, command } => admin::apis(common, command).await,
+            Command::Clients { common, command } => admin::clients(common, command).await,
+            Command::Grants { common, command } => admin::grants(common, command).await,
+            Command::Keys { common, command } => admin::keys(common, command).await,
         }
     });
     match result {

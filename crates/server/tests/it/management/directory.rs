@@ -144,7 +144,9 @@ async fn user_search_sort_fields_and_pages() {
     let q = |s: &str| {
         format!(
             "/users?search_engine=v3&q={}",
-            s.replace(' ', "%20").replace('"', "%22")
+            s.replace(" ", "%20")
+                .replace('"', "%22")
+                .replace('|', "%7C")
         )
     };
     let r = m.get(&q(r#"email:"bob@example.com""#)).await;
