@@ -305,3 +305,83 @@ pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
     output(&common, &["kid", "alg", "state", "since"], rows);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_server::password::verify_password;
+
+    #[tokio::test]
+    async fn commands_on_a_temporary_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let common = || Common {
+            data_dir: None,
+            database_url: Some(url.clone()),
+            json: true,
+        };
+        let add = |password: Option<&str>| UsersCommand::Add {
+            email: "ops@example.com".into(),
+            password: password.map(str::to_string),
+        };
+        users(common(), add(Some("long password"))).await.unwrap();
+        let err = users(common(), add(None)).await.unwrap_err();
+        assert!(err.contains("already exists"), "{err}");
+        assert!(users(common(), add(Some("short"))).await.is_err());
+        users(
+            common(),
+            UsersCommand::Block {
+                user: "ops@example.com".into(),
+                unblock: false,
+            },
+        )
+        .await
+        .unwrap();
+        users(
+            common(),
+            UsersCommand::SetPassword {
+                user: "OPS@example.com".into(),
+                password: "another password".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let store = gatehouse_store::open(&url).await.unwrap();
+        let stored = store
+            .user_by_email(DEFAULT_CONNECTION, "ops@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(stored.user.blocked);
+        assert!(verify_password(
+            "another password",
+            stored.password_hash.as_deref().unwrap()
+        ));
+        let missing = UsersCommand::Block {
+            user: "nobody@example.com".into(),
+            unblock: true,
+        };
+        assert!(users(common(), missing).await.is_err());
+        users(common(), UsersCommand::List).await.unwrap();
+        roles(common(), ListCommand::List).await.unwrap();
+        apis(common(), ListCommand::List).await.unwrap();
+        clients(common(), ListCommand::List).await.unwrap();
+        grants(common(), ListCommand::List).await.unwrap();
+        keys(common(), KeysCommand::Rotate).await.unwrap();
+        let states: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.state)
+            .collect();
+        assert!(states.iter().any(|s| s == "current") && states.iter().any(|s| s == "next"));
+
+        let absent = Common {
+            data_dir: Some(dir.path().join("nowhere")),
+            database_url: None,
+            json: false,
+        };
+        assert!(users(absent, UsersCommand::List).await.is_err());
+    }
+}

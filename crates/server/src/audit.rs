@@ -22,6 +22,7 @@ pub mod codes {
     pub const DEVICE_EXCHANGE_FAILED: &str = "fede";
     pub const WRONG_PASSWORD: &str = "fp";
     pub const UNKNOWN_USER: &str = "fu";
+    pub const MANAGEMENT_API_WRITE: &str = "sapi";
 }
 
 /// One event to record.

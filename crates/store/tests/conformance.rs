@@ -86,4 +86,5 @@ conformance! {
     tokens::device_code_concurrent_polls,
     tokens::jti_replay,
     tokens::log_events_round_trip,
+    tokens::log_events_count,
 }
