@@ -93,13 +93,16 @@ fn store_err(e: impl std::fmt::Display) -> String {
     format!("database: {e}")
 }
 
+/// Writes one line to stdout; a closed pipe (`| head`) is not an error.
+fn emit(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 /// Prints `rows` as JSON or as an aligned table of `columns`.
 fn output(common: &Common, columns: &[&str], rows: Vec<Value>) {
     if common.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+        emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
         return;
     }
     let cell = |row: &Value, c: &str| match &row[c] {
@@ -127,12 +130,9 @@ fn output(common: &Common, columns: &[&str], rows: Vec<Value>) {
             .trim_end()
             .to_string()
     };
-    println!(
-        "{}",
-        line(columns.iter().map(|c| c.to_uppercase()).collect())
-    );
+    emit(&line(columns.iter().map(|c| c.to_uppercase()).collect()));
     for row in &rows {
-        println!("{}", line(columns.iter().map(|c| cell(row, c)).collect()));
+        emit(&line(columns.iter().map(|c| cell(row, c)).collect()));
     }
 }
 
@@ -291,7 +291,7 @@ pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
         .await
         .map_err(|e| e.message)?;
         if !common.json {
-            println!("rotated; restart running servers to sign with the new keys");
+            emit("rotated; restart running servers to sign with the new keys");
         }
     }
     let keys = store.signing_keys().await.map_err(store_err)?;
