@@ -5,10 +5,13 @@
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
+//! - `gatehouse users|roles|apis|clients|grants|keys`: operator commands on
+//!   the local database, no token needed ([`admin`]).
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
 
+mod admin;
 mod bench;
 mod bootstrap_file;
 mod config;
@@ -54,15 +57,48 @@ enum Command {
     },
     /// Measure token issuance and logins against their ceilings (see BENCHMARKS.md)
     Bench(bench::BenchArgs),
-    /// Signing keys
-    #[command(subcommand)]
-    Keys(KeysCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum KeysCommand {
-    /// Promote the pre-published next keys to signing keys (nodes notice within a second)
-    Rotate(ops::DatabaseArgs),
+    /// Users of the local database: list, add, set-password, block
+    Users {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::UsersCommand,
+    },
+    /// Roles and their permissions
+    Roles {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// APIs (resource servers)
+    Apis {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Applications (clients)
+    Clients {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Client grants
+    Grants {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::ListCommand,
+    },
+    /// Signing keys: list, rotate
+    Keys {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: admin::KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,8 +117,13 @@ fn main() -> ExitCode {
             Command::Migrate(db) => ops::migrate(db).await,
             Command::Export { db, output } => ops::export(db, output).await,
             Command::Import { db, file } => ops::import(db, file).await,
-            Command::Keys(KeysCommand::Rotate(db)) => ops::rotate_keys(db).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Users { common, command } => admin::users(common, command).await,
+            Command::Roles { common, command } => admin::roles(common, command).await,
+            Command::Apis { common, command } => admin::apis(common, command).await,
+            Command::Clients { common, command } => admin::clients(common, command).await,
+            Command::Grants { common, command } => admin::grants(common, command).await,
+            Command::Keys { common, command } => admin::keys(common, command).await,
         }
     });
     match result {

@@ -1,5 +1,5 @@
 //! Operator commands that work on the database directly, without a running
-//! server: `migrate`, `export`, `import`, `keys rotate`.
+//! server: `migrate`, `export`, `import`.
 
 use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
 use clap::Args;
@@ -98,24 +98,6 @@ pub async fn import(db: DatabaseArgs, file: PathBuf) -> Result<(), String> {
         counts.roles,
         counts.users
     );
-    Ok(())
-}
-
-/// `gatehouse keys rotate`: promotes the pre-published next keys; running
-/// nodes pick the change up within a second.
-pub async fn rotate_keys(db: DatabaseArgs) -> Result<(), String> {
-    let store = db.open().await?;
-    let ring = gatehouse_server::keys::KeyRing::load_or_generate(store.as_ref())
-        .await
-        .map_err(|e| e.to_string())?;
-    ring.rotate(store.as_ref())
-        .await
-        .map_err(|e| e.to_string())?;
-    for alg in gatehouse_core::model::SigningAlg::ASYMMETRIC {
-        if let Some(key) = ring.signing_key(alg) {
-            println!("{:<6} now signs with {}", alg.as_str(), key.kid());
-        }
-    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod codes {
     pub const WRONG_PASSWORD: &str = "fp";
     pub const UNKNOWN_USER: &str = "fu";
     pub const BRUTE_FORCE_BLOCK: &str = "limit_wc";
+    pub const MANAGEMENT_API_WRITE: &str = "sapi";
 }
 
 /// One event to record.

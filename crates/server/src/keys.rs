@@ -6,8 +6,10 @@
 //! RS256 ID tokens) and a `next` key, generated at first start. Every
 //! non-revoked key is published in the JWKS, so the `next` key is known to
 //! verifiers — on every node, which reloads keys within a second — long before
-//! rotation promotes it to sign. Rotation: previous → revoked, current →
-//! previous, next → current, and a fresh next.
+//! rotation promotes it to sign. Rotation: current →
+//! previous, next → current, and a fresh next (see
+//! `routes::management::keys::rotate_all`); previous keys stay published until
+//! revoked.
 
 use gatehouse_core::jose::{JoseError, Jwks, KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
@@ -58,37 +60,6 @@ impl KeyRing {
         }
         let fingerprint = fingerprint(&stored);
         Ok(Self(Arc::new(RwLock::new(build(&stored, fingerprint)?))))
-    }
-
-    /// Rotates every algorithm's keys; the new signing keys were published
-    /// (as `next`) before this call, so tokens they sign verify everywhere.
-    pub async fn rotate(&self, store: &dyn Store) -> Result<(), KeyRingError> {
-        let now = gatehouse_core::time::now();
-        let stored = store.signing_keys().await?;
-        for alg in SigningAlg::ASYMMETRIC {
-            let of = |state: KeyState| {
-                stored
-                    .iter()
-                    .filter(move |k| k.alg == alg && k.state == state.as_str())
-            };
-            for key in of(KeyState::Previous) {
-                store
-                    .set_signing_key_state(&key.kid, KeyState::Revoked.as_str(), now)
-                    .await?;
-            }
-            for key in of(KeyState::Current) {
-                store
-                    .set_signing_key_state(&key.kid, KeyState::Previous.as_str(), now)
-                    .await?;
-            }
-            for key in of(KeyState::Next) {
-                store
-                    .set_signing_key_state(&key.kid, KeyState::Current.as_str(), now)
-                    .await?;
-            }
-            generate_and_store(store, alg, KeyState::Next).await?;
-        }
-        self.reload(store).await
     }
 
     /// Reloads when the stored keys changed (another node rotated); cheap

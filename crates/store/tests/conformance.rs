@@ -88,6 +88,7 @@ conformance! {
     tokens::device_code_concurrent_polls,
     tokens::jti_replay,
     tokens::log_events_round_trip,
+    tokens::log_events_count,
     maintenance::lease_is_exclusive_until_expiry,
     maintenance::purge_removes_only_expired_rows,
     maintenance::purge_works_in_batches,

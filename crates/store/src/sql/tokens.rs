@@ -435,6 +435,12 @@ impl TokenStore for SqlStore {
             .collect()
     }
 
+    async fn count_log_events(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM log_events")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
         sqlx::query("SELECT * FROM log_events WHERE id = $1")
             .bind(log_id)

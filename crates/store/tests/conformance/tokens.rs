@@ -634,3 +634,15 @@ pub async fn log_events_round_trip(store: &dyn Store) {
     assert_eq!(store.log_event("log-3").await.unwrap(), Some(new));
     assert!(store.log_event("log-unknown").await.unwrap().is_none());
 }
+
+/// `count_log_events`: zero on a fresh store, then one per insert.
+pub async fn log_events_count(store: &dyn Store) {
+    assert_eq!(store.count_log_events().await.unwrap(), 0);
+    for (i, id) in ["log-a", "log-b", "log-c"].iter().enumerate() {
+        store
+            .insert_log_event(&log(id, T0 + i as i64, "sapi"))
+            .await
+            .unwrap();
+        assert_eq!(store.count_log_events().await.unwrap(), i as i64 + 1);
+    }
+}

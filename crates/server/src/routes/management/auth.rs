@@ -4,11 +4,12 @@
 //! the endpoint's scopes ("any of", as Auth0 does).
 
 use super::error::{messages, ManagementError, MgmtResult};
+use crate::audit;
 use crate::bearer::{self, AccessToken};
 use crate::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::jose::decode_unverified;
@@ -26,15 +27,40 @@ pub struct Guard {
 }
 
 /// Middleware: authenticates, checks scopes, then runs the handler with the
-/// caller's token in the request extensions.
+/// caller's token in the request extensions. Successful writes are logged
+/// as `sapi` events (auth0-compat.md §7).
 pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
-    match authorize(&guard.state, req.headers(), guard.scopes).await {
-        Ok(token) => {
-            req.extensions_mut().insert(token);
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
+    let token = match authorize(&guard.state, req.headers(), guard.scopes).await {
+        Ok(token) => token,
+        Err(e) => return e.into_response(),
+    };
+    let method = req.method().clone();
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_string(), |o| o.path().to_string());
+    req.extensions_mut().insert(token.clone());
+    let response = next.run(req).await;
+    if method != Method::GET && response.status().is_success() {
+        audit::record(
+            &guard.state,
+            audit::Event {
+                code: audit::codes::MANAGEMENT_API_WRITE,
+                description: format!("Management API: {method} {path}"),
+                client_id: Some(&token.client_id),
+                user_id: None,
+                jti: token
+                    .claims
+                    .as_ref()
+                    .and_then(|c| c.get("jti"))
+                    .and_then(serde_json::Value::as_str),
+                trace: None,
+                extra: serde_json::json!({"method": method.as_str(), "path": path}),
+            },
+        )
+        .await;
     }
+    response
 }
 
 /// Validates the caller and its scopes.

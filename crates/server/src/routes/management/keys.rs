@@ -18,7 +18,7 @@ use base64::Engine;
 use gatehouse_core::jose::{KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
 use gatehouse_core::time::iso8601;
-use gatehouse_store::StoredKey;
+use gatehouse_store::{Store, StoredKey};
 use serde_json::{json, Value};
 
 /// The certificate as PEM.
@@ -98,12 +98,12 @@ async fn generate(alg: SigningAlg, key_state: KeyState, now: i64) -> MgmtResult<
     })
 }
 
-/// Rotates every algorithm's key; answers with the new RS256 current key.
-pub async fn rotate(State(state): State<AppState>) -> MgmtResult<(StatusCode, Json<Value>)> {
-    let now = gatehouse_core::time::now();
-    let store = state.store();
+/// Rotates every algorithm's key in the store and returns the new RS256
+/// current key's kid. Callers reload their key ring afterwards (the CLI's
+/// `gatehouse keys rotate` shares this with the endpoint).
+pub async fn rotate_all(store: &dyn Store, now: i64) -> MgmtResult<String> {
     let keys = store.signing_keys().await?;
-    let mut rs256_current = None;
+    let mut rs256_current = String::new();
     for alg in SigningAlg::ASYMMETRIC {
         let of = |s: KeyState| {
             keys.iter()
@@ -131,15 +131,20 @@ pub async fn rotate(State(state): State<AppState>) -> MgmtResult<(StatusCode, Js
             .insert_signing_key(&generate(alg, KeyState::Next, now).await?)
             .await?;
         if alg == SigningAlg::RS256 {
-            rs256_current = Some(new_current);
+            rs256_current = new_current;
         }
     }
+    Ok(rs256_current)
+}
+
+/// Rotates every algorithm's key; answers with the new RS256 current key.
+pub async fn rotate(State(state): State<AppState>) -> MgmtResult<(StatusCode, Json<Value>)> {
+    let kid = rotate_all(state.store(), gatehouse_core::time::now()).await?;
     state
         .keys()
-        .reload(store)
+        .reload(state.store())
         .await
         .map_err(ManagementError::internal)?;
-    let kid = rs256_current.unwrap_or_default();
     let key = find(&state, &kid).await?;
     Ok((
         StatusCode::CREATED,

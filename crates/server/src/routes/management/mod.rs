@@ -9,7 +9,8 @@
 //! - [`pagination`] handles `page`, `per_page` and `include_totals`.
 //! - One file per resource: [`users`] (with [`user_search`] and
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
-//!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`tenants`].
+//!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
+//!   [`tenants`].
 
 pub mod auth;
 pub mod client_grants;
@@ -18,6 +19,7 @@ pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod logs;
 pub mod openapi;
 pub mod pagination;
 pub mod render;
@@ -306,6 +308,15 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Put "/keys/signing/{kid}/revoke", &["update:signing_keys"], 200, body = false, query = &[], "Revoke a previous signing key"),
             keys::revoke,
+        ),
+        // Logs
+        route(
+            ep!(Get "/logs", &["read:logs"], 200, body = false, query = PAGING, "List log events, newest first"),
+            logs::list,
+        ),
+        route(
+            ep!(Get "/logs/{id}", &["read:logs"], 200, body = false, query = &[], "Get a log event"),
+            logs::get_one,
         ),
         // Tenant settings
         route(

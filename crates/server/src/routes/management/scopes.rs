@@ -33,6 +33,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("read:signing_keys", "Read signing keys"),
     ("create:signing_keys", "Rotate signing keys"),
     ("update:signing_keys", "Revoke signing keys"),
+    ("read:logs", "Read log events"),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
 ];

@@ -1,6 +1,7 @@
 //! Resource servers, clients and client grants.
 
 use super::{assert_mgmt_error, client_credentials, Mgmt};
+use gatehouse_store::Page;
 use serde_json::json;
 
 #[tokio::test]
@@ -105,6 +106,24 @@ async fn resource_servers_crud() {
         .patch("/resource-servers/missing", json!({"name": "x"}))
         .await;
     assert_mgmt_error(&r, 404, "inexistent_resource_server");
+
+    // Successful writes are logged as `sapi`, failed ones are not.
+    let logs = m.server.store.log_events(Page::ALL).await.unwrap();
+    let writes: Vec<&str> = logs
+        .iter()
+        .filter(|e| e.event_type == "sapi")
+        .map(|e| e.description.as_str())
+        .collect();
+    assert!(
+        writes.contains(&"Management API: POST /api/v2/resource-servers"),
+        "{writes:?}"
+    );
+    assert!(
+        writes.contains(&format!("Management API: DELETE /api/v2/resource-servers/{id}").as_str())
+    );
+    assert!(logs.iter().all(|e| e.event_type != "sapi"
+        || e.client_id.as_deref() == Some(m.creds.management_client_id.as_str())));
+    assert_eq!(writes.len(), 3, "{writes:?}");
 }
 
 #[tokio::test]

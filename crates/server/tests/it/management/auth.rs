@@ -91,7 +91,7 @@ async fn scopes_are_enforced_per_endpoint() {
     );
     let r = m.call_as(Some(&token), Method::GET, "/roles", None).await;
     assert_eq!(r.status, 200);
-    // "any of": read:roles is enough for a user's roles.
+    // A scope for one verb does not open another.
     let r = m
         .call_as(
             Some(&token),

@@ -144,7 +144,9 @@ async fn user_search_sort_fields_and_pages() {
     let q = |s: &str| {
         format!(
             "/users?search_engine=v3&q={}",
-            s.replace(' ', "%20").replace('"', "%22")
+            s.replace(" ", "%20")
+                .replace('"', "%22")
+                .replace('|', "%7C")
         )
     };
     let r = m.get(&q(r#"email:"bob@example.com""#)).await;
@@ -452,4 +454,58 @@ async fn seed_000_through_the_management_api() {
     let r = login("bob@example.com").await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.text.contains("user is blocked"), "{}", r.text);
+}
+
+/// The same store calls on PostgreSQL (skipped without
+/// `GATEHOUSE_TEST_DATABASE_URL`): role members, inherited permissions,
+/// search and totals.
+#[tokio::test]
+async fn roles_and_users_on_postgres() {
+    let Some(server) = crate::support::TestServer::start_postgres().await else {
+        return;
+    };
+    let m = Mgmt::on(server).await;
+    let api = "https://pg.example/";
+    let r = m
+        .post(
+            "/resource-servers",
+            json!({"identifier": api, "scopes": [{"value": "read:x"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let role = m.post("/roles", json!({"name": "reader"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    m.post(
+        &format!("/roles/{role}/permissions"),
+        json!({"permissions": [{"resource_server_identifier": api, "permission_name": "read:x"}]}),
+    )
+    .await;
+    let alice = create_user(&m, "alice@example.com", "Alice").await;
+    create_user(&m, "bob@example.com", "Bob").await;
+    let r = m
+        .post(&format!("/roles/{role}/users"), json!({"users": [alice]}))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = m
+        .get(&format!("/roles/{role}/users?include_totals=true"))
+        .await;
+    assert_eq!(r.body["total"], 1);
+    let r = m.get(&format!("/users/{}/permissions", enc(&alice))).await;
+    assert_eq!(r.body[0]["sources"][0]["source_type"], "ROLE");
+    let r = m.get("/users?q=email:b*&include_totals=true").await;
+    assert_eq!(r.body["total"], 1);
+    let r = m
+        .post(
+            "/users",
+            json!({"connection": CONN, "email": "ALICE@example.com", "password": PW}),
+        )
+        .await;
+    assert_mgmt_error(&r, 409, "auth0_idp_error");
+    let r = m.delete(&format!("/users/{}", enc(&alice))).await;
+    assert_eq!(r.status, 204);
+    let r = m.get(&format!("/roles/{role}/users")).await;
+    assert_eq!(r.body, json!([]));
+    m.server.stop().await;
 }

@@ -212,3 +212,35 @@ async fn bootstrap_is_idempotent_and_honours_presets() {
     .await;
     assert!(short.is_err());
 }
+
+#[tokio::test]
+async fn logs_list_newest_first_with_totals() {
+    let m = Mgmt::start().await;
+    m.post("/roles", json!({"name": "auditor"})).await;
+    let r = m.get("/logs?include_totals=true&per_page=1").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The token issuance (seccft) and the role creation (sapi).
+    assert_eq!(r.body["total"], 2);
+    assert_eq!(r.body["length"], 1);
+    let newest = &r.body["logs"][0];
+    assert!(newest["date"].as_str().unwrap().ends_with('Z'));
+    // Same-second events have no defined order; check the set.
+    let all = m.get("/logs").await;
+    let mut types: Vec<&str> = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["sapi", "seccft"]);
+    assert!(all.body[0]["details"].is_object());
+    let id = newest["log_id"].as_str().unwrap();
+    let one = m.get(&format!("/logs/{id}")).await;
+    assert_eq!(one.body["log_id"], id);
+    let r = m.get("/logs/nope").await;
+    assert_mgmt_error(&r, 404, "inexistent_log");
+    let r = m.get("/logs?page=3").await;
+    assert_eq!(r.body, json!([]));
+}

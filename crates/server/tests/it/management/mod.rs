@@ -28,7 +28,11 @@ pub struct Mgmt {
 
 impl Mgmt {
     pub async fn start() -> Self {
-        let server = TestServer::start().await;
+        Self::on(TestServer::start().await).await
+    }
+
+    /// Bootstraps the tenant of an already started server.
+    pub async fn on(server: TestServer) -> Self {
         let creds = bootstrap(
             server.store.as_ref(),
             &server.issuer,

@@ -1,0 +1,387 @@
+//! Operator commands that work on the local database, without a token:
+//! `gatehouse users|roles|apis|clients|grants|keys …`. Output is a table by
+//! default and JSON with `--json` (one array or object, for scripts).
+//!
+//! They open the same store `serve` uses (`--data-dir` / `--database-url`,
+//! or `GATEHOUSE_DATA_DIR` / `GATEHOUSE_DATABASE_URL`), so run them on the
+//! server's machine. A server that is running keeps its in-memory key ring
+//! until restarted after `keys rotate`.
+
+use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
+use clap::{Args, Subcommand};
+use gatehouse_core::ids;
+use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_server::password::hash_password_blocking;
+use gatehouse_store::{Page, Store, StoredUser};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the database is, and how to print.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Data directory of the server [default: ./gatehouse-data]
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (overrides --data-dir)
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Print JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users
+    List,
+    /// Add a database user (a random password is printed when none is given)
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Set a user's password (by email or user_id)
+    SetPassword { user: String, password: String },
+    /// Block a user (by email or user_id); --unblock lifts it
+    Block {
+        user: String,
+        #[arg(long)]
+        unblock: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// List them
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their states
+    List,
+    /// Rotate: next → current → previous, with a fresh next key per algorithm
+    Rotate,
+}
+
+async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
+    let url = match &common.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let dir = common
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+            let file = dir.join(DATABASE_FILE);
+            if !file.exists() {
+                return Err(format!(
+                    "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
+                    file.display()
+                ));
+            }
+            format!("sqlite:{}", file.display())
+        }
+    };
+    gatehouse_store::open(&url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))
+}
+
+fn store_err(e: impl std::fmt::Display) -> String {
+    format!("database: {e}")
+}
+
+/// Writes one line to stdout; a closed pipe (`| head`) is not an error.
+fn emit(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Prints `rows` as JSON or as an aligned table of `columns`.
+fn output(common: &Common, columns: &[&str], rows: Vec<Value>) {
+    if common.json {
+        emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return;
+    }
+    let cell = |row: &Value, c: &str| match &row[c] {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    emit(&line(columns.iter().map(|c| c.to_uppercase()).collect()));
+    for row in &rows {
+        emit(&line(columns.iter().map(|c| cell(row, c)).collect()));
+    }
+}
+
+async fn find_user(store: &dyn Store, who: &str) -> Result<StoredUser, String> {
+    let found = if who.contains('|') {
+        store.user(who).await
+    } else {
+        store.user_by_email(DEFAULT_CONNECTION, who).await
+    };
+    found
+        .map_err(store_err)?
+        .ok_or_else(|| format!("no user {who:?}"))
+}
+
+fn user_row(u: &User) -> Value {
+    json!({"user_id": u.user_id, "email": u.email, "name": u.name, "blocked": u.blocked, "logins_count": u.logins_count})
+}
+
+pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    let columns = ["user_id", "email", "name", "blocked", "logins_count"];
+    match command {
+        UsersCommand::List => {
+            let users = store.users(Page::ALL).await.map_err(store_err)?;
+            output(
+                &common,
+                &columns,
+                users.iter().map(|s| user_row(&s.user)).collect(),
+            );
+        }
+        UsersCommand::Add { email, password } => {
+            if !email.contains('@') {
+                return Err(format!("{email:?} is not an email address"));
+            }
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| ids::random_alphanumeric(20));
+            if password.chars().count() < 8 {
+                return Err("the password needs at least 8 characters".into());
+            }
+            let hash = hash_password_blocking(password.clone()).await?;
+            let mut user = User::new(ids::user_id(), &email, gatehouse_core::time::now());
+            user.email_verified = true;
+            store
+                .create_user(&StoredUser {
+                    user: user.clone(),
+                    password_hash: Some(hash),
+                })
+                .await
+                .map_err(|e| match e {
+                    gatehouse_store::StoreError::Conflict(_) => "The user already exists.".into(),
+                    e => store_err(e),
+                })?;
+            let mut row = user_row(&user);
+            if generated {
+                row["password"] = json!(password);
+            }
+            let mut cols = columns.to_vec();
+            if generated {
+                cols.push("password");
+            }
+            output(&common, &cols, vec![row]);
+        }
+        UsersCommand::SetPassword { user, password } => {
+            if password.chars().count() < 8 {
+                return Err("the password needs at least 8 characters".into());
+            }
+            let mut stored = find_user(store.as_ref(), &user).await?;
+            stored.password_hash = Some(hash_password_blocking(password).await?);
+            stored.user.updated_at = gatehouse_core::time::now();
+            store.update_user(&stored).await.map_err(store_err)?;
+            output(&common, &columns, vec![user_row(&stored.user)]);
+        }
+        UsersCommand::Block { user, unblock } => {
+            let mut stored = find_user(store.as_ref(), &user).await?;
+            stored.user.blocked = !unblock;
+            stored.user.updated_at = gatehouse_core::time::now();
+            store.update_user(&stored).await.map_err(store_err)?;
+            output(&common, &columns, vec![user_row(&stored.user)]);
+        }
+    }
+    Ok(())
+}
+
+pub async fn roles(common: Common, _: ListCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    let roles = store.roles(Page::ALL).await.map_err(store_err)?;
+    let mut rows = Vec::new();
+    for r in roles {
+        let perms = store.role_permissions(&r.id).await.map_err(store_err)?;
+        let names: Vec<String> = perms
+            .iter()
+            .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
+            .collect();
+        rows.push(json!({"id": r.id, "name": r.name, "description": r.description, "permissions": names.join(", ")}));
+    }
+    output(&common, &["id", "name", "description", "permissions"], rows);
+    Ok(())
+}
+
+pub async fn apis(common: Common, _: ListCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    let apis = store.resource_servers(Page::ALL).await.map_err(store_err)?;
+    let rows = apis
+        .iter()
+        .map(|a| {
+            let scopes: Vec<&str> = a.scopes.iter().map(|s| s.value.as_str()).collect();
+            json!({"id": a.id, "name": a.name, "identifier": a.identifier, "rbac": a.enforce_policies,
+                   "signing_alg": a.signing_alg.as_str(), "scopes": scopes.join(" ")})
+        })
+        .collect();
+    output(
+        &common,
+        &["id", "name", "identifier", "rbac", "signing_alg", "scopes"],
+        rows,
+    );
+    Ok(())
+}
+
+pub async fn clients(common: Common, _: ListCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    let clients = store.clients(Page::ALL).await.map_err(store_err)?;
+    let rows = clients
+        .iter()
+        .map(|s| {
+            let c = &s.client;
+            json!({"client_id": c.client_id, "name": c.name, "app_type": c.app_type,
+                   "grant_types": c.grant_types.join(" ")})
+        })
+        .collect();
+    output(
+        &common,
+        &["client_id", "name", "app_type", "grant_types"],
+        rows,
+    );
+    Ok(())
+}
+
+pub async fn grants(common: Common, _: ListCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    let grants = store.client_grants(Page::ALL).await.map_err(store_err)?;
+    let rows = grants
+        .iter()
+        .map(|g| json!({"id": g.id, "client_id": g.client_id, "audience": g.audience, "scope": g.scope.join(" ")}))
+        .collect();
+    output(&common, &["id", "client_id", "audience", "scope"], rows);
+    Ok(())
+}
+
+pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
+    let store = open(&common).await?;
+    if let KeysCommand::Rotate = command {
+        gatehouse_server::routes::management::keys::rotate_all(
+            store.as_ref(),
+            gatehouse_core::time::now(),
+        )
+        .await
+        .map_err(|e| e.message)?;
+        if !common.json {
+            emit("rotated; running servers reload their keys within a second");
+        }
+    }
+    let keys = store.signing_keys().await.map_err(store_err)?;
+    let rows = keys
+        .iter()
+        .map(|k| {
+            json!({"kid": k.kid, "alg": k.alg.as_str(), "state": k.state,
+                        "since": gatehouse_core::time::iso8601(k.state_changed_at)})
+        })
+        .collect();
+    output(&common, &["kid", "alg", "state", "since"], rows);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_server::password::verify_password;
+
+    #[tokio::test]
+    async fn commands_on_a_temporary_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let common = || Common {
+            data_dir: None,
+            database_url: Some(url.clone()),
+            json: true,
+        };
+        let add = |password: Option<&str>| UsersCommand::Add {
+            email: "ops@example.com".into(),
+            password: password.map(str::to_string),
+        };
+        users(common(), add(Some("long password"))).await.unwrap();
+        let err = users(common(), add(None)).await.unwrap_err();
+        assert!(err.contains("already exists"), "{err}");
+        assert!(users(common(), add(Some("short"))).await.is_err());
+        users(
+            common(),
+            UsersCommand::Block {
+                user: "ops@example.com".into(),
+                unblock: false,
+            },
+        )
+        .await
+        .unwrap();
+        users(
+            common(),
+            UsersCommand::SetPassword {
+                user: "OPS@example.com".into(),
+                password: "another password".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let store = gatehouse_store::open(&url).await.unwrap();
+        let stored = store
+            .user_by_email(DEFAULT_CONNECTION, "ops@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(stored.user.blocked);
+        assert!(verify_password(
+            "another password",
+            stored.password_hash.as_deref().unwrap()
+        ));
+        let missing = UsersCommand::Block {
+            user: "nobody@example.com".into(),
+            unblock: true,
+        };
+        assert!(users(common(), missing).await.is_err());
+        users(common(), UsersCommand::List).await.unwrap();
+        roles(common(), ListCommand::List).await.unwrap();
+        apis(common(), ListCommand::List).await.unwrap();
+        clients(common(), ListCommand::List).await.unwrap();
+        grants(common(), ListCommand::List).await.unwrap();
+        keys(common(), KeysCommand::Rotate).await.unwrap();
+        let states: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.state)
+            .collect();
+        assert!(states.iter().any(|s| s == "current") && states.iter().any(|s| s == "next"));
+
+        let absent = Common {
+            data_dir: Some(dir.path().join("nowhere")),
+            database_url: None,
+            json: false,
+        };
+        assert!(users(absent, UsersCommand::List).await.is_err());
+    }
+}
