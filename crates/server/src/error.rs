@@ -27,9 +27,15 @@ impl From<OAuthError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(format!("store: {e}"))
+        match e {
+            StoreError::InvalidText => Self::OAuth(OAuthError::invalid_request(NUL_MESSAGE)),
+            e => Self::Internal(format!("store: {e}")),
+        }
     }
 }
+
+/// The answer to text with a NUL character, wherever it is sent.
+pub const NUL_MESSAGE: &str = "The request contains a NUL character, which is not allowed.";
 
 impl From<gatehouse_core::jose::JoseError> for ApiError {
     fn from(e: gatehouse_core::jose::JoseError) -> Self {

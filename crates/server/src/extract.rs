@@ -92,6 +92,9 @@ fn insert_once(
             "Parameter {key} must not be included more than once."
         )));
     }
+    if key.contains('\0') || value.as_deref().is_some_and(|v| v.contains('\0')) {
+        return Err(OAuthError::invalid_request(crate::error::NUL_MESSAGE));
+    }
     if let Some(value) = value.filter(|v| !v.is_empty()) {
         map.insert(key, value);
     }
@@ -148,6 +151,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_refused() {
+        for body in [&b"client_id=%00"[..], b"a%00=1", b"x=ab%00cd"] {
+            let e = Params::from_form(body).unwrap_err();
+            assert_eq!(e.error_description, crate::error::NUL_MESSAGE);
+        }
+        assert!(Params::from_json(br#"{"client_id": "a\u0000"}"#).is_err());
+    }
 
     #[test]
     fn empty_and_null_are_absent() {

@@ -89,7 +89,10 @@ impl ManagementError {
 
 impl From<StoreError> for ManagementError {
     fn from(e: StoreError) -> Self {
-        Self::internal(format!("store: {e}"))
+        match e {
+            StoreError::InvalidText => Self::invalid_body(crate::error::NUL_MESSAGE),
+            e => Self::internal(format!("store: {e}")),
+        }
     }
 }
 

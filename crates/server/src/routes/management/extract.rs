@@ -45,6 +45,9 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ManagementErro
             "invalid_json",
         )
     })?;
+    if has_nul(&value) {
+        return Err(ManagementError::invalid_body(NUL_IN_BODY));
+    }
     if !value.is_object() {
         return Err(ManagementError::invalid_body(format!(
             "Payload validation error: 'Expected type object but found type {}'.",
@@ -52,6 +55,24 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ManagementErro
         )));
     }
     serde_json::from_value(value).map_err(|e| ManagementError::invalid_body(body_message(&e)))
+}
+
+/// Neither backend may be handed a NUL character (PostgreSQL cannot store
+/// one), so both refuse it up front and behave the same.
+const NUL_IN_BODY: &str = "Payload validation error: 'Strings must not contain NUL characters'.";
+
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// A percent-encoded NUL in a path or query string.
+fn uri_has_nul(text: Option<&str>) -> bool {
+    text.is_some_and(|t| t.contains("%00"))
 }
 
 fn json_type(value: &serde_json::Value) -> &'static str {
@@ -87,6 +108,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MQuery<T> {
     type Rejection = ManagementError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if uri_has_nul(parts.uri.query()) {
+            return Err(ManagementError::invalid_query(
+                "Query validation error: 'NUL characters are not allowed'.",
+            ));
+        }
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| MQuery(v))
             .map_err(|e| {
@@ -107,6 +133,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for MPath<T
     type Rejection = ManagementError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if uri_has_nul(Some(parts.uri.path())) {
+            return Err(ManagementError::invalid_uri(
+                "Path validation error: 'NUL characters are not allowed'.",
+            ));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| MPath(v))

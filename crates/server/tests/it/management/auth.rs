@@ -196,6 +196,13 @@ async fn malformed_input_is_400_in_auth0_shape() {
         let r = m.get(p).await;
         assert_eq!(r.status, 400, "{p}: {}", r.text);
     }
+    // PostgreSQL cannot store a NUL character; on both backends it is a 400.
+    let r = m.get("/users/auth0%7C%00").await;
+    assert_mgmt_error(&r, 400, "invalid_uri");
+    let r = m.get("/users?q=email:%00").await;
+    assert_mgmt_error(&r, 400, "invalid_query_string");
+    let r = m.post("/roles", json!({"name": "a\u{0}b"})).await;
+    assert_mgmt_error(&r, 400, "invalid_body");
     let r = m.get("/nope").await;
     assert_mgmt_error(&r, 404, "not_found");
     let r = m.call(Method::PUT, "/users", None).await;
