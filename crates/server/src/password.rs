@@ -1,5 +1,8 @@
 //! Password hashing with argon2id (RFC 9106), OWASP's recommended parameters.
-//! Hashing is CPU-bound, so callers in async code run it on the blocking pool.
+//! Hashing is CPU-bound, so callers in async code run it on the blocking pool,
+//! at most one hash per core at a time: each one holds 19 MiB, and a burst of
+//! logins must queue rather than multiply memory (and CPU contention) by the
+//! number of requests in flight.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -31,15 +34,32 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Runs `work` on the blocking pool once one of the per-core hashing slots
+/// is free.
+async fn run_bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| format!("argon2 slot: {e}"))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("argon2 task: {e}"))
+}
+
 /// Async wrappers that keep argon2 off the request threads.
 pub async fn hash_password_blocking(password: String) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| format!("argon2 task: {e}"))?
+    run_bounded(move || hash_password(&password)).await?
 }
 
 pub async fn verify_password_blocking(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+    run_bounded(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false)
 }
