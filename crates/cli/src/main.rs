@@ -7,6 +7,8 @@
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
 //! - `gatehouse users|roles|apis|clients|grants|keys`: operator commands on
 //!   the local database, no token needed ([`admin`]).
+//! - `gatehouse seed --file seed.json`: create APIs, clients, grants, roles and
+//!   users through the store ([`seed`]).
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
@@ -16,6 +18,7 @@ mod bench;
 mod bootstrap_file;
 mod config;
 mod ops;
+mod seed;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
@@ -99,6 +102,21 @@ enum Command {
         #[command(subcommand)]
         command: admin::KeysCommand,
     },
+    /// Create APIs, clients, client grants, roles and users from a JSON file
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SeedArgs {
+    /// The seed file (JSON; see README.md, "Seeding")
+    #[arg(long)]
+    file: std::path::PathBuf,
+    /// Data directory of the SQLite database (as for serve)
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", default_value = "./gatehouse-data")]
+    data_dir: std::path::PathBuf,
+    /// Database URL: sqlite:<path> or postgres://… [default: SQLite file in --data-dir]
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -124,6 +142,7 @@ fn main() -> ExitCode {
             Command::Clients { common, command } => admin::clients(common, command).await,
             Command::Grants { common, command } => admin::grants(common, command).await,
             Command::Keys { common, command } => admin::keys(common, command).await,
+            Command::Seed(args) => seed_command(args).await,
         }
     });
     match result {
@@ -146,6 +165,27 @@ fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+}
+
+async fn seed_command(args: SeedArgs) -> Result<(), String> {
+    let file = seed::read(&args.file)?;
+    let url = args
+        .database_url
+        .unwrap_or_else(|| format!("sqlite:{}", args.data_dir.join(DATABASE_FILE).display()));
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+            format!(
+                "data directory {} is not usable: {e}",
+                args.data_dir.display()
+            )
+        })?;
+    }
+    let store = gatehouse_store::open(&url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let summary = seed::apply(store.as_ref(), file, gatehouse_core::time::now()).await?;
+    println!("{summary}");
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {

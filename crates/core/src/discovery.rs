@@ -14,6 +14,10 @@ pub const DEVICE_CODE: &str = "/oauth/device/code";
 pub const USERINFO: &str = "/userinfo";
 pub const REVOKE: &str = "/oauth/revoke";
 pub const INTROSPECT: &str = "/oauth/introspect";
+pub const AUTHORIZE: &str = "/authorize";
+pub const V2_LOGOUT: &str = "/v2/logout";
+pub const END_SESSION: &str = "/oidc/logout";
+pub const END_SESSION_CONFIRM: &str = "/oidc/logout/confirm";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 
@@ -25,6 +29,10 @@ pub struct Served {
     pub userinfo: bool,
     pub revoke: bool,
     pub introspect: bool,
+    /// `/authorize` and its pages.
+    pub authorize: bool,
+    /// `/oidc/logout` (RP-Initiated Logout).
+    pub end_session: bool,
 }
 
 /// The scopes Auth0 advertises (auth0-compat.md §5).
@@ -94,6 +102,25 @@ pub fn document(issuer: &str, served: Served) -> Value {
     if served.introspect {
         doc["introspection_endpoint"] = url(INTROSPECT).into();
     }
+    if served.authorize {
+        doc["authorization_endpoint"] = url(AUTHORIZE).into();
+        // auth0-compat.md §5 spells two combinations in this word order.
+        doc["response_types_supported"] = json!([
+            "code",
+            "token",
+            "id_token",
+            "code token",
+            "code id_token",
+            "token id_token",
+            "code token id_token"
+        ]);
+        if let Some(Value::Array(grants)) = doc.get_mut("grant_types_supported") {
+            grants.push("implicit".into());
+        }
+    }
+    if served.end_session {
+        doc["end_session_endpoint"] = url(END_SESSION).into();
+    }
     doc
 }
 
@@ -118,5 +145,27 @@ mod tests {
             },
         );
         assert_eq!(doc["token_endpoint"], "http://127.0.0.1:8080/oauth/token");
+        assert!(doc.get("authorization_endpoint").is_none());
+        let doc = document(
+            "http://127.0.0.1:8080/",
+            Served {
+                token: true,
+                authorize: true,
+                end_session: true,
+                ..Served::default()
+            },
+        );
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "http://127.0.0.1:8080/authorize"
+        );
+        assert_eq!(
+            doc["end_session_endpoint"],
+            "http://127.0.0.1:8080/oidc/logout"
+        );
+        assert!(doc["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("implicit")));
     }
 }

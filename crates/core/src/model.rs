@@ -28,6 +28,16 @@ pub struct TenantSettings {
     pub idle_session_lifetime: u64,
     pub allowed_logout_urls: Vec<String>,
     pub brute_force_protection: BruteForceProtection,
+    pub flags: TenantFlags,
+}
+
+/// Auth0's tenant flags that change what Gatehouse serves.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct TenantFlags {
+    /// List `end_session_endpoint` (`/oidc/logout`) in discovery
+    /// (auth0-compat.md §5); the endpoint is served either way.
+    pub rp_logout_end_session_endpoint_discovery: bool,
 }
 
 /// Auth0's brute-force protection (auth0-compat.md §7): after `max_attempts`
@@ -64,6 +74,7 @@ impl Default for TenantSettings {
             idle_session_lifetime: 72,
             allowed_logout_urls: Vec::new(),
             brute_force_protection: BruteForceProtection::default(),
+            flags: TenantFlags::default(),
         }
     }
 }

@@ -24,6 +24,10 @@ pub mod codes {
     pub const UNKNOWN_USER: &str = "fu";
     pub const BRUTE_FORCE_BLOCK: &str = "limit_wc";
     pub const MANAGEMENT_API_WRITE: &str = "sapi";
+    pub const LOGIN_OK: &str = "s";
+    pub const SILENT_AUTH_OK: &str = "ssa";
+    pub const SIGNUP_OK: &str = "ss";
+    pub const LOGOUT_OK: &str = "slo";
 }
 
 /// One event to record.

@@ -53,7 +53,7 @@ pub async fn mint(state: &AppState, m: Mint<'_>) -> Result<Minted, ApiError> {
     let decision = &m.decided.decision;
     let (access_token, jti) = access_token(state, &m).await?;
     let id_token = match (decision.issue_id_token, m.user) {
-        (true, Some(user)) => Some(id_token(state, &m, user, &access_token)?),
+        (true, Some(user)) => Some(id_token(state, &m, user, Some(&access_token), None)?),
         _ => None,
     };
     Ok(Minted {
@@ -149,7 +149,8 @@ fn id_token(
     state: &AppState,
     m: &Mint<'_>,
     user: &User,
-    access_token: &str,
+    access_token: Option<&str>,
+    code: Option<&str>,
 ) -> Result<String, ApiError> {
     let alg = id_token_alg(m.client);
     let key = state
@@ -165,12 +166,57 @@ fn id_token(
         nonce: m.nonce,
         sid: m.sid,
         auth_time: m.auth_time,
-        at_hash: Some(half_hash(access_token, alg)),
-        c_hash: None,
+        at_hash: access_token.map(|t| half_hash(t, alg)),
+        c_hash: code.map(|c| half_hash(c, alg)),
         issued_at: m.now,
         expires_at: m.now + lifetime,
     };
     Ok(sign_jwt(&key, "JWT", &claims.to_json())?)
+}
+
+/// What `/authorize` mints for implicit and hybrid responses.
+pub struct FrontChannelMint<'a> {
+    pub mint: Mint<'a>,
+    /// `response_type` has `token`.
+    pub access_token: bool,
+    /// `response_type` has `id_token`.
+    pub id_token: bool,
+    /// The code issued in the same response (for `c_hash`).
+    pub code: Option<&'a str>,
+}
+
+/// Tokens for the front channel.
+pub struct FrontChannelTokens {
+    pub access_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+/// Mints the tokens of an implicit or hybrid `/authorize` response: an ID
+/// token carries `at_hash` beside an access token and `c_hash` beside a code
+/// (OIDC Core §3.3.2.11).
+pub async fn mint_front_channel(
+    state: &AppState,
+    f: FrontChannelMint<'_>,
+) -> Result<FrontChannelTokens, ApiError> {
+    let access_token = if f.access_token {
+        Some(access_token(state, &f.mint).await?.0)
+    } else {
+        None
+    };
+    let id_token = match (f.id_token, f.mint.user) {
+        (true, Some(user)) => Some(id_token(
+            state,
+            &f.mint,
+            user,
+            access_token.as_deref(),
+            f.code,
+        )?),
+        _ => None,
+    };
+    Ok(FrontChannelTokens {
+        access_token,
+        id_token,
+    })
 }
 
 /// Starts a refresh-token family and returns its first token.

@@ -16,6 +16,9 @@
 //! - [`audit`]: log events with Auth0's codes and the decision trace.
 //! - [`cors`]: per-client origins for browser-called endpoints.
 //! - [`password`]: argon2id hashing.
+//! - [`brute_force`]: failed-login counting and blocking, shared by the password grant and the login page.
+//! - [`session`]: the SSO session cookie and CSRF tokens for the pages.
+//! - [`pages`]: server-rendered pages (MiniJinja templates embedded in the binary).
 //! - [`routes`]: one module per endpoint family; the Management API v2 is
 //!   [`routes::management`].
 //! - [`serve()`]: run a router on a listener, with optional TLS and graceful shutdown.
@@ -24,6 +27,7 @@ pub mod audit;
 pub mod background;
 pub mod bearer;
 pub mod bootstrap;
+pub mod brute_force;
 pub mod cors;
 pub mod decision;
 pub mod error;
@@ -31,9 +35,11 @@ pub mod extract;
 pub mod issue;
 pub mod keys;
 pub mod middleware;
+pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod serve;
+pub mod session;
 pub mod state;
 
 pub use routes::router;

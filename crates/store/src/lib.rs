@@ -8,7 +8,7 @@
 //!   its own forward-only migrations in `migrations/<backend>/`.
 //! - [`transfer`]: export and import of a whole tenant between databases.
 //! - [`records`]: records that are not Management API objects (keys, codes,
-//!   refresh-token families, device codes, log events).
+//!   refresh-token families, device codes, SSO sessions, log events).
 //! - [`error`]: the one error type, [`StoreError`].
 //!
 //! The conformance suite in `tests/` runs against SQLite always and against
@@ -45,12 +45,19 @@ pub struct StoredUser {
 
 /// Everything Gatehouse persists: the narrow interfaces together.
 pub trait Store:
-    ConfigStore + DirectoryStore + TokenStore + MaintenanceStore + Send + Sync + 'static
+    ConfigStore + DirectoryStore + TokenStore + SessionStore + MaintenanceStore + Send + Sync + 'static
 {
 }
 
 impl<T> Store for T where
-    T: ConfigStore + DirectoryStore + TokenStore + MaintenanceStore + Send + Sync + 'static
+    T: ConfigStore
+        + DirectoryStore
+        + TokenStore
+        + SessionStore
+        + MaintenanceStore
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -64,6 +71,7 @@ pub struct PurgeReport {
     pub refresh_families: u64,
     pub log_events: u64,
     pub login_failures: u64,
+    pub sso_sessions: u64,
 }
 
 impl PurgeReport {
@@ -75,6 +83,7 @@ impl PurgeReport {
             + self.refresh_families
             + self.log_events
             + self.login_failures
+            + self.sso_sessions
     }
 }
 
@@ -311,6 +320,29 @@ pub trait TokenStore: Send + Sync {
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
     /// How many log events there are (`include_totals` of `GET /api/v2/logs`).
     async fn count_log_events(&self) -> StoreResult<i64>;
+}
+
+/// SSO sessions: the browser's login at Gatehouse, keyed by the hash of the
+/// cookie's random id.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &SsoSession) -> StoreResult<()>;
+    /// The session if it exists, has not ended, and neither its absolute nor
+    /// its idle lifetime has run out at `now`.
+    async fn active_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SsoSession>>;
+    /// Records activity: moves `last_seen_at` to `now` and the idle expiry to
+    /// `idle_expires_at` (never past the absolute expiry). False when the
+    /// session is no longer active.
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        idle_expires_at: i64,
+    ) -> StoreResult<bool>;
+    /// Ends a session (logout); false when it was not active.
+    async fn end_session(&self, id_hash: &str, now: i64) -> StoreResult<bool>;
+    /// Ends every active session of a user; returns how many.
+    async fn end_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64>;
 }
 
 /// Opens the database at `url` (`sqlite:<path>` or `postgres://…`), applying

@@ -155,6 +155,25 @@ pub struct DeviceCode {
     pub last_polled_at: Option<i64>,
 }
 
+/// An SSO session. The cookie carries a random id of 256 bits; the store
+/// keeps only its SHA-256 (`id_hash`), so a database leak yields no usable
+/// cookie. `sid` is the public id put into ID tokens (`sid` claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub id_hash: String,
+    pub sid: String,
+    pub user_id: String,
+    /// When the user last entered their credentials.
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// Absolute expiry (tenant `session_lifetime`); never extended.
+    pub expires_at: i64,
+    /// Idle expiry (tenant `idle_session_lifetime`), moved by activity.
+    pub idle_expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
 /// A log event with Auth0's event code (`seccft`, `ferrt`, …) and the
 /// decision trace in `details`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@
 //! - [`maintenance`]: leases, purging expired data, export/import.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
 //!   jtis, logs, including the concurrent "use once" races.
+//! - [`sessions`]: SSO sessions.
 //!
 //! Each check is an `async fn` taking `&dyn Store` (or `&Arc<dyn Store>` when it
 //! spawns tasks), written once; [`conformance!`] generates one test per backend.
@@ -22,10 +23,11 @@ mod conformance {
     pub mod directory;
     pub mod harness;
     pub mod maintenance;
+    pub mod sessions;
     pub mod tokens;
 }
 
-use conformance::{config, directory, harness, maintenance, tokens};
+use conformance::{config, directory, harness, maintenance, sessions, tokens};
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
 macro_rules! conformance {
@@ -94,4 +96,7 @@ conformance! {
     maintenance::purge_works_in_batches,
     maintenance::export_import_round_trip,
     maintenance::login_failure_counters,
+    sessions::sessions_lifetimes_and_touch,
+    sessions::sessions_end_and_cascade,
+    sessions::sessions_purged_after_grace,
 }

@@ -1,10 +1,15 @@
 //! The router: one module per endpoint family; paths come from
 //! [`gatehouse_core::discovery`] so the discovery document cannot drift.
 
+pub mod activate;
+pub mod authorize;
+pub mod consent;
 pub mod device;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
+pub mod login;
+pub mod logout;
 pub mod management;
 pub mod revoke;
 pub mod token;
@@ -49,6 +54,33 @@ pub fn router(state: AppState) -> Router {
             post(revoke::revoke).options(crate::cors::preflight),
         )
         .route(paths::INTROSPECT, post(introspect::introspect))
+        .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(
+            authorize::LOGIN_PATH,
+            get(login::login_page).post(login::login_submit),
+        )
+        .route(
+            authorize::SIGNUP_PATH,
+            get(login::signup_page).post(login::signup_submit),
+        )
+        .route(
+            authorize::CONSENT_PATH,
+            get(consent::consent_page).post(consent::consent_submit),
+        )
+        .route(
+            activate::ACTIVATE_PATH,
+            get(activate::activate_page).post(activate::activate_submit),
+        )
+        .route(paths::V2_LOGOUT, get(logout::v2_logout))
+        .route(
+            paths::END_SESSION,
+            get(logout::oidc_logout).post(logout::oidc_logout),
+        )
+        .route(
+            paths::END_SESSION_CONFIRM,
+            post(logout::oidc_logout_confirm),
+        )
+        .route(crate::pages::STYLESHEET, get(crate::pages::stylesheet))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))

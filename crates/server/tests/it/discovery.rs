@@ -292,10 +292,29 @@ async fn discovery_documents_follow_auth0() {
     server.stop().await;
 }
 
+/// `end_session_endpoint` is listed only with the tenant flag, which the
+/// Management API sets; the endpoint itself is served either way.
+#[tokio::test]
+async fn end_session_endpoint_follows_the_tenant_flag() {
+    let server = TestServer::start().await;
+    let doc = check_discovery(&server).await;
+    assert!(doc.get("end_session_endpoint").is_none());
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    settings.flags.rp_logout_end_session_endpoint_discovery = true;
+    server.store.put_tenant_settings(&settings).await.unwrap();
+    let (status, doc) = server.get_json(OPENID_CONFIGURATION).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["end_session_endpoint"], server.url("/oidc/logout"));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn every_advertised_endpoint_is_routed() {
     let server = TestServer::start().await;
-    let doc = check_discovery(&server).await;
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    settings.flags.rp_logout_end_session_endpoint_discovery = true;
+    server.store.put_tenant_settings(&settings).await.unwrap();
+    let (_, doc) = server.get_json(OPENID_CONFIGURATION).await;
     let advertised = doc
         .as_object()
         .expect("object")

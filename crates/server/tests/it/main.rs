@@ -1,10 +1,22 @@
-//! Integration tests of the server over real HTTP: one test binary, one module
-//! per endpoint family.
+//! The server's one integration-test binary (one binary keeps link time down on
+//! two cores). Each module starts its own server on `127.0.0.1:0` with a fresh
+//! SQLite database, so tests run in parallel.
+//!
+//! - [`support`]: [`support::TestServer`], a real server over real HTTP.
+//! - [`fixtures`]: the seeded tenant of seed 000 and seed 001.
+//! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
+//! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
+//! - [`management`]: the Management API v2.
+//! - [`authorize`]: `/authorize`, every error branch and every response mode.
+//! - [`pages`]: login, consent, SSO, logout and device activation with a
+//!   cookie-keeping browser-like client.
 
 mod algorithms;
+mod authorize;
 mod discovery;
 mod fixtures;
 mod maintenance;
 mod management;
+mod pages;
 mod support;
 mod token;

@@ -170,10 +170,7 @@ impl TestServer {
         let task = tokio::spawn(gatehouse_server::serve(listener, app, None, async {
             let _ = rx.await;
         }));
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .expect("HTTP client");
+        let http = client(false);
         Self {
             base_url,
             issuer,
@@ -209,6 +206,11 @@ impl TestServer {
     }
 
     /// `base_url` + `path`.
+    /// A new browser-like client: keeps cookies, follows no redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        client(true)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -402,4 +404,15 @@ fn database_name_replaces_the_path() {
         "postgres://u:p@h/x?sslmode=disable"
     );
     assert_ne!(random_hex(), random_hex());
+}
+
+/// An HTTP client that never follows redirects (tests assert on them), with
+/// or without a cookie jar.
+fn client(cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .build()
+        .expect("HTTP client")
 }

@@ -100,6 +100,18 @@ impl MaintenanceStore for SqlStore {
             .execute(&self.pool)
             .await?
             .rows_affected(),
+            // Sessions that ran out (absolute or idle) or ended are kept for the
+            // grace period, so a late request with the cookie is answered as
+            // "logged out", not as an unknown session.
+            sso_sessions: self
+                .delete_batch(
+                    "sso_sessions",
+                    "id_hash",
+                    "expires_at < $1 OR idle_expires_at < $1 OR ended_at < $1",
+                    grace,
+                    batch,
+                )
+                .await?,
         })
     }
 

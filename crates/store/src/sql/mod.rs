@@ -5,6 +5,7 @@
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
 //! - [`maintenance`]: leases and incremental purging of expired data.
+//! - [`sessions`]: SSO sessions.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
@@ -13,6 +14,7 @@
 mod config;
 mod directory;
 mod maintenance;
+mod sessions;
 mod tokens;
 
 use crate::error::{StoreError, StoreResult};
@@ -43,11 +45,16 @@ impl Backend {
     }
 
     fn migrations(self) -> &'static [(&'static str, &'static str)] {
+        // 0003 was reserved for a branch that needed no migration.
         match self {
             Self::Sqlite => &[
                 (
                     "0001_initial",
                     include_str!("../../../../migrations/sqlite/0001_initial.sql"),
+                ),
+                (
+                    "0002_sessions",
+                    include_str!("../../../../migrations/sqlite/0002_sessions.sql"),
                 ),
                 (
                     "0004_maintenance",
@@ -62,6 +69,10 @@ impl Backend {
                 (
                     "0001_initial",
                     include_str!("../../../../migrations/postgres/0001_initial.sql"),
+                ),
+                (
+                    "0002_sessions",
+                    include_str!("../../../../migrations/postgres/0002_sessions.sql"),
                 ),
                 (
                     "0004_maintenance",

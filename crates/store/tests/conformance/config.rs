@@ -76,6 +76,9 @@ pub async fn tenant_settings_default_then_round_trip(store: &dyn Store) {
             enabled: false,
             max_attempts: 3,
         },
+        flags: gatehouse_core::model::TenantFlags {
+            rp_logout_end_session_endpoint_discovery: true,
+        },
     };
     store.put_tenant_settings(&settings).await.unwrap();
     assert_eq!(store.tenant_settings().await.unwrap(), settings);

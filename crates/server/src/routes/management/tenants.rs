@@ -23,6 +23,14 @@ pub struct UpdateSettings {
     pub session_lifetime: Option<u64>,
     pub idle_session_lifetime: Option<u64>,
     pub allowed_logout_urls: Option<Vec<String>>,
+    pub flags: Option<UpdateFlags>,
+}
+
+/// `flags` in `PATCH /tenants/settings`: the flags Gatehouse acts on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFlags {
+    pub rp_logout_end_session_endpoint_discovery: Option<bool>,
 }
 
 pub async fn get_settings(
@@ -80,6 +88,12 @@ pub async fn update_settings(
     }
     if let Some(v) = body.allowed_logout_urls {
         s.allowed_logout_urls = v;
+    }
+    if let Some(v) = body
+        .flags
+        .and_then(|f| f.rp_logout_end_session_endpoint_discovery)
+    {
+        s.flags.rp_logout_end_session_endpoint_discovery = v;
     }
     state.store().put_tenant_settings(&s).await?;
     Ok(Json(s))

@@ -127,10 +127,15 @@ async fn tenant_settings_and_connections() {
         .patch("/tenants/settings", json!({"default_audience": ""}))
         .await;
     assert!(r.body["default_audience"].is_null());
+    let flag = json!({"flags": {"rp_logout_end_session_endpoint_discovery": true}});
+    let r = m.patch("/tenants/settings", flag.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["flags"], flag["flags"]);
     for bad in [
         json!({"default_directory": "nope"}),
         json!({"session_lifetime": 0}),
-        json!({"flags": {}}),
+        json!({"flags": {"no_such_flag": true}}),
+        json!({"flags": {"rp_logout_end_session_endpoint_discovery": "on"}}),
         json!({"infer_audience_from_scope": "yes"}),
     ] {
         let r = m.patch("/tenants/settings", bad).await;

@@ -1,0 +1,244 @@
+//! Device activation (`/activate`, RFC 8628 §3.3): the person logs in,
+//! enters (or confirms) the code their device shows, sees which application
+//! asks for what, and approves or denies; the device's next poll of
+//! `/oauth/token` then gets tokens or `access_denied`.
+
+use super::login::{device_login_page, internal, PostedForm};
+use crate::pages;
+use crate::session;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gatehouse_store::{DeviceCode, DeviceStatus};
+use std::collections::HashMap;
+
+pub use super::device::ACTIVATE_PATH;
+
+/// `BCDF-GHJK` from what a person typed (any case, spaces, with or without dash).
+pub fn normalize_user_code(raw: &str) -> String {
+    let letters: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_uppercase())
+        .take(16)
+        .collect();
+    if letters.len() == 8 {
+        format!("{}-{}", &letters[..4], &letters[4..])
+    } else {
+        letters
+    }
+}
+
+struct View<'a> {
+    user_code: &'a str,
+    error: Option<&'a str>,
+    device: Option<(&'a DeviceCode, String)>,
+    done: Option<bool>,
+}
+
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &str,
+    status: StatusCode,
+    v: View<'_>,
+) -> Response {
+    let (csrf, fresh) = session::csrf_token(headers);
+    let scopes: Vec<HashMap<&str, String>> = v
+        .device
+        .as_ref()
+        .map(|(d, _)| {
+            d.request
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(|s| HashMap::from([("value", s.to_string()), ("description", s.to_string())]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut response = pages::html(
+        status,
+        "activate.html",
+        minijinja::context! {
+            tenant => pages::tenant_name(state),
+            user,
+            user_code => v.user_code,
+            error => v.error,
+            client_name => v.device.map(|(_, name)| name),
+            scopes,
+            done => v.done.is_some(),
+            approved => v.done == Some(true),
+            csrf,
+        },
+    );
+    if fresh {
+        session::set_csrf_cookie(state, &mut response, &csrf);
+    }
+    response
+}
+
+/// A pending, unexpired device code and its client's name.
+async fn pending(
+    state: &AppState,
+    user_code: &str,
+    now: i64,
+) -> Result<Option<(DeviceCode, String)>, String> {
+    if user_code.is_empty() {
+        return Ok(None);
+    }
+    let code = state
+        .store()
+        .device_code_by_user_code(user_code)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(code) = code.filter(|c| c.status == DeviceStatus::Pending && c.expires_at > now)
+    else {
+        return Ok(None);
+    };
+    let name = state
+        .store()
+        .client(&code.client_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|c| c.client.name)
+        .unwrap_or_else(|| code.client_id.clone());
+    Ok(Some((code, name)))
+}
+
+/// `GET /activate[?user_code=…]`.
+pub async fn activate_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params =
+        crate::extract::Params::from_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
+    let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
+    let now = gatehouse_core::time::now();
+    let user = match logged_in_user(&state, &headers, now).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return device_login_page(&state, &headers, &user_code).await,
+        Err(e) => return internal(&state, &e),
+    };
+    let found = match pending(&state, &user_code, now).await {
+        Ok(f) => f,
+        Err(e) => return internal(&state, &e),
+    };
+    let error = (!user_code.is_empty() && found.is_none())
+        .then_some("That code is not valid or has expired. Check your device and try again.");
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render(
+        &state,
+        &headers,
+        &user,
+        status,
+        View {
+            user_code: &user_code,
+            error,
+            device: found.as_ref().map(|(d, n)| (d, n.clone())),
+            done: None,
+        },
+    )
+}
+
+/// `POST /activate`: `decision=lookup` (go to the confirmation), `approve` or `deny`.
+pub async fn activate_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PostedForm(params): PostedForm,
+) -> Response {
+    let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
+    let lookup = format!("{ACTIVATE_PATH}?user_code={user_code}");
+    let decision = params.get("decision").unwrap_or("lookup");
+    if decision != "approve" && decision != "deny" {
+        return super::authorize::respond::redirect(&lookup);
+    }
+    let now = gatehouse_core::time::now();
+    let session = match session::current(&state, &headers, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return super::authorize::respond::redirect(&lookup),
+        Err(e) => return internal(&state, &format!("{e:?}")),
+    };
+    let found = match pending(&state, &user_code, now).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return super::authorize::respond::redirect(&lookup),
+        Err(e) => return internal(&state, &e),
+    };
+    let approve = decision == "approve";
+    let to = if approve {
+        DeviceStatus::Approved
+    } else {
+        DeviceStatus::Denied
+    };
+    match state
+        .store()
+        .transition_device_code(
+            &found.0.device_code_hash,
+            DeviceStatus::Pending,
+            to,
+            Some(&session.user_id),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return super::authorize::respond::redirect(&lookup),
+        Err(e) => return internal(&state, &e.to_string()),
+    }
+    let user = logged_in_user(&state, &headers, now)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    render(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        View {
+            user_code: &user_code,
+            error: None,
+            device: None,
+            done: Some(approve),
+        },
+    )
+}
+
+/// The display name of the session's user.
+async fn logged_in_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<String>, String> {
+    let Some(s) = session::current(state, headers, now)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+    else {
+        return Ok(None);
+    };
+    let user = state
+        .store()
+        .user(&s.user_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(user
+        .filter(|u| !u.user.blocked)
+        .map(|u| u.user.display_name().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_normalize() {
+        assert_eq!(normalize_user_code("bcdf ghjk"), "BCDF-GHJK");
+        assert_eq!(normalize_user_code("BCDF-GHJK"), "BCDF-GHJK");
+        assert_eq!(normalize_user_code("bcd"), "BCD");
+        assert_eq!(normalize_user_code("ü1-"), "");
+    }
+}

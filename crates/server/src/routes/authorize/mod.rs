@@ -1,0 +1,290 @@
+//! `GET /authorize` (RFC 6749 §4.1.1/§4.2.1, OIDC Core §3; auth0-compat.md §1).
+//!
+//! One pipeline, [`run`], serves the first visit and every return from a page:
+//! 1. [`checks::validate`]: the request as small named steps; a bad client or
+//!    redirect URI is an error page, every other error goes back through the
+//!    response mode.
+//! 2. Login: the SSO session must exist, and be fresh enough for `prompt=login`
+//!    and `max_age`; otherwise the login (or, with `screen_hint=signup`, the
+//!    signup) page, or `login_required` for `prompt=none`.
+//! 3. The grant decision ([`crate::decision::decide`]) with the consent facts;
+//!    a required consent shows the consent page, or `consent_required` for
+//!    `prompt=none`.
+//! 4. [`grant`]: the code and/or tokens, sent through the response mode
+//!    ([`respond`]).
+//!
+//! The login, signup and consent pages call [`run`] again with what the person
+//! just did ([`Interaction`]), so their answers never travel in URLs.
+
+pub mod checks;
+mod grant;
+pub mod respond;
+
+use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
+use crate::pages;
+use crate::session;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use checks::{AuthorizeRequest, Invalid};
+use gatehouse_core::claims::userinfo_audience;
+use gatehouse_core::grant::{ConsentFacts, Flow};
+use gatehouse_core::model::User;
+use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
+use gatehouse_store::SsoSession;
+
+/// Where the login and consent pages live; they take the `/authorize` query.
+pub const LOGIN_PATH: &str = "/u/login";
+pub const SIGNUP_PATH: &str = "/u/signup";
+pub const CONSENT_PATH: &str = "/u/consent";
+
+/// The person's answer on the consent page, if they were just there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentAnswer {
+    /// Not asked in this round trip.
+    Unasked,
+    /// The consent page is being rendered: stop before issuing.
+    Showing,
+    Granted,
+    Denied,
+}
+
+/// What the browser brings: its session, and what the person just did.
+pub struct Interaction {
+    pub session: Option<SsoSession>,
+    /// The person entered their credentials in this round trip (satisfies
+    /// `prompt=login` and `max_age`).
+    pub fresh_login: bool,
+    pub consent: ConsentAnswer,
+}
+
+/// `GET /authorize`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let now = gatehouse_core::time::now();
+    let session = match session::current(&state, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return internal_page(&state, &format!("{e:?}")),
+    };
+    let ix = Interaction {
+        session,
+        fresh_login: false,
+        consent: ConsentAnswer::Unasked,
+    };
+    run(&state, query.as_deref().unwrap_or(""), ix, now).await
+}
+
+/// A request that passed login and the decision.
+pub struct Ready {
+    pub req: AuthorizeRequest,
+    pub user: User,
+    pub session: SsoSession,
+    pub decided: Decided,
+    pub flow: Flow,
+}
+
+/// The whole pipeline: a response to send.
+pub async fn run(state: &AppState, query: &str, ix: Interaction, now: i64) -> Response {
+    match prepare(state, query, ix, now).await {
+        Ok(ready) => grant::issue(state, query, ready, now).await,
+        Err(response) => response,
+    }
+}
+
+/// Steps 1–3: validation, login, decision and consent. `Err` is the response
+/// to send instead (an error, or a page to show first).
+pub async fn prepare(
+    state: &AppState,
+    query: &str,
+    ix: Interaction,
+    now: i64,
+) -> Result<Ready, Response> {
+    let req = match checks::validate(state, query).await {
+        Ok(req) => req,
+        Err(Invalid::Page(e)) => return Err(error_page(state, &e)),
+        Err(Invalid::Respond(target, e)) => return Err(respond::error(&target, &e)),
+        Err(Invalid::Internal(cause)) => return Err(internal_page(state, &cause)),
+    };
+    let fail = |e: OAuthError| respond::error(&req.target, &e);
+    let internal = |cause: String| {
+        tracing::error!(%cause, "authorize failed");
+        respond::error(&req.target, &OAuthError::server_error())
+    };
+
+    // Step 2: who is logged in, and is that fresh enough?
+    let (session, user) = match logged_in(state, &req, ix.session, ix.fresh_login, now).await {
+        Ok(Some(found)) => found,
+        Ok(None) if req.prompt.none => {
+            return Err(fail(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "Login required",
+            )))
+        }
+        Ok(None) => {
+            let page = if req.screen_hint_signup {
+                SIGNUP_PATH
+            } else {
+                LOGIN_PATH
+            };
+            return Err(respond::redirect(&format!("{page}?{query}")));
+        }
+        Err(cause) => return Err(internal(cause)),
+    };
+    if user.blocked {
+        return Err(fail(OAuthError::access_denied("user is blocked")));
+    }
+
+    // Step 3: the decision, then consent.
+    let flow = if req.response_type.token || (req.response_type.id_token && !req.response_type.code)
+    {
+        Flow::Implicit
+    } else {
+        Flow::AuthorizationCode
+    };
+    let mut decided = match decide_with_consent(state, &req, &user, flow, None).await {
+        Ok(d) => d,
+        Err(DecisionFailure::Refused(r)) => return Err(fail(r.error)),
+        Err(DecisionFailure::Internal(e)) => return Err(internal(format!("{e:?}"))),
+    };
+    let consent_key = consent_audience(state, &decided);
+    if decided.decision.consent_required && !req.prompt.consent {
+        // Pass 2 with what the user consented to before.
+        let stored = state
+            .store()
+            .consent(&user.user_id, &req.client.client_id, &consent_key)
+            .await
+            .map_err(|e| internal(format!("store: {e}")))?;
+        if let Some(stored) = stored {
+            let consented = ScopeSet::parse(&stored);
+            decided = match decide_with_consent(state, &req, &user, flow, Some(&consented)).await {
+                Ok(d) => d,
+                Err(DecisionFailure::Refused(r)) => return Err(fail(r.error)),
+                Err(DecisionFailure::Internal(e)) => return Err(internal(format!("{e:?}"))),
+            };
+        }
+    }
+    if decided.decision.consent_required {
+        match ix.consent {
+            ConsentAnswer::Granted => {
+                state
+                    .store()
+                    .put_consent(
+                        &user.user_id,
+                        &req.client.client_id,
+                        &consent_key,
+                        &decided.decision.scope.to_string(),
+                        now,
+                    )
+                    .await
+                    .map_err(|e| internal(format!("store: {e}")))?;
+            }
+            ConsentAnswer::Denied => {
+                return Err(fail(OAuthError::access_denied(
+                    "User did not authorize the request",
+                )))
+            }
+            ConsentAnswer::Showing => {}
+            ConsentAnswer::Unasked if req.prompt.none => {
+                return Err(fail(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "Consent required",
+                )))
+            }
+            ConsentAnswer::Unasked => {
+                return Err(respond::redirect(&format!("{CONSENT_PATH}?{query}")))
+            }
+        }
+    }
+    Ok(Ready {
+        req,
+        user,
+        session,
+        decided,
+        flow,
+    })
+}
+
+/// The session's user when the session satisfies `prompt=login` and `max_age`.
+async fn logged_in(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    session: Option<SsoSession>,
+    fresh_login: bool,
+    now: i64,
+) -> Result<Option<(SsoSession, User)>, String> {
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    if !fresh_login {
+        if req.prompt.login {
+            return Ok(None);
+        }
+        if req.max_age.is_some_and(|max| now - session.auth_time > max) {
+            return Ok(None);
+        }
+    }
+    let user = state
+        .store()
+        .user(&session.user_id)
+        .await
+        .map_err(|e| format!("store: {e}"))?;
+    Ok(user.map(|u| (session, u.user)))
+}
+
+async fn decide_with_consent(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    user: &User,
+    flow: Flow,
+    consented: Option<&ScopeSet>,
+) -> Result<Decided, DecisionFailure> {
+    decide(
+        state,
+        DecisionRequest {
+            flow,
+            client: &req.client,
+            user: Some(user),
+            audience: req.audience.clone(),
+            requested_scopes: &req.scope,
+            consent: Some(ConsentFacts {
+                consented,
+                prompt_consent: req.prompt.consent,
+                loopback_redirect: req.loopback,
+            }),
+        },
+    )
+    .await
+}
+
+/// Consents are stored per API; with no API, under the userinfo audience.
+fn consent_audience(state: &AppState, decided: &Decided) -> String {
+    decided
+        .decision
+        .audience
+        .clone()
+        .unwrap_or_else(|| userinfo_audience(state.issuer()))
+}
+
+fn error_page(state: &AppState, e: &OAuthError) -> Response {
+    pages::error_page(
+        state,
+        StatusCode::BAD_REQUEST,
+        e.error.as_str(),
+        &e.error_description,
+    )
+}
+
+fn internal_page(state: &AppState, cause: &str) -> Response {
+    tracing::error!(%cause, "authorize failed");
+    let e = OAuthError::server_error();
+    pages::error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        e.error.as_str(),
+        &e.error_description,
+    )
+}

@@ -1,0 +1,457 @@
+//! The login and signup pages (`/u/login`, `/u/signup`): email and password
+//! against the tenant's database connection, argon2id hashes.
+//!
+//! Both pages take the `/authorize` query string, carry it in a hidden field,
+//! and on success start an SSO session and continue the authorization
+//! ([`authorize::run`]) in the same response. The login page also serves the
+//! device flow: with a `user_code` it continues at `/activate`.
+
+use super::authorize::{self, ConsentAnswer, Interaction, LOGIN_PATH, SIGNUP_PATH};
+use crate::audit::{self, Event};
+use crate::brute_force::{BruteForce, Verdict};
+use crate::extract::{Params, PeerIp};
+use crate::pages;
+use crate::password::{hash_password_blocking, verify_password_blocking};
+use crate::session;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
+use gatehouse_core::model::User;
+use gatehouse_store::{StoreError, StoredUser};
+use serde_json::json;
+
+/// A password hash to verify against when the email is unknown, so both
+/// cases take the same time (no user enumeration by timing).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J9Y1z2n8m3mSgE0k2ZyF1g0B7Fz4b4Gm3qWm5k8s1yU";
+
+/// What a login or signup page shows.
+struct Form<'a> {
+    template: &'static str,
+    authorize: &'a str,
+    user_code: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+impl<'a> Form<'a> {
+    /// The page as first shown: no email typed, no error.
+    fn blank(template: &'static str, authorize: &'a str, user_code: &'a str) -> Self {
+        Self {
+            template,
+            authorize,
+            user_code,
+            email: "",
+            error: None,
+        }
+    }
+}
+
+/// Renders the login or signup page with a CSRF token.
+async fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, f: Form<'_>) -> Response {
+    let params = Params::from_form(f.authorize.as_bytes()).unwrap_or_default();
+    let client_name = match params.get("client_id") {
+        Some(id) => match state.store().client(id).await {
+            Ok(Some(c)) => c.client.name,
+            _ => {
+                return pages::error_page(
+                    state,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Unknown client. Start again from your application.",
+                )
+            }
+        },
+        None if !f.user_code.is_empty() || f.template == "login.html" => "your device".into(),
+        None => {
+            return pages::error_page(
+                state,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Start again from your application.",
+            )
+        }
+    };
+    let email = if f.email.is_empty() {
+        params.get("login_hint").unwrap_or("")
+    } else {
+        f.email
+    };
+    let (csrf, fresh) = session::csrf_token(headers);
+    let with_query = |path: &str| format!("{path}?{}", f.authorize);
+    let mut response = pages::html(
+        status,
+        f.template,
+        minijinja::context! {
+            tenant => pages::tenant_name(state),
+            client_name,
+            csrf,
+            authorize => f.authorize,
+            user_code => f.user_code,
+            email,
+            error => f.error,
+            signup_url => (!f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
+            login_url => with_query(LOGIN_PATH),
+        },
+    );
+    if fresh {
+        session::set_csrf_cookie(state, &mut response, &csrf);
+    }
+    response
+}
+
+/// The login page for the device flow (from `/activate`).
+pub async fn device_login_page(state: &AppState, headers: &HeaderMap, user_code: &str) -> Response {
+    page(
+        state,
+        headers,
+        StatusCode::OK,
+        Form::blank("login.html", "", user_code),
+    )
+    .await
+}
+
+/// `GET /u/login?<authorize query>`.
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    if query.is_empty() {
+        return pages::error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Start again from your application.",
+        );
+    }
+    page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        Form::blank("login.html", &query, ""),
+    )
+    .await
+}
+
+/// `GET /u/signup?<authorize query>`.
+pub async fn signup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        Form::blank("signup.html", &query, ""),
+    )
+    .await
+}
+
+/// A form posted from one of the pages: parsed, with its CSRF token checked.
+/// The rejection is the error page to send.
+pub struct PostedForm(pub Params);
+
+impl FromRequest<AppState> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params = Params::from_form(&body).map_err(|e| {
+            pages::error_page(
+                state,
+                StatusCode::BAD_REQUEST,
+                e.error.as_str(),
+                &e.error_description,
+            )
+        })?;
+        if !session::csrf_ok(&headers, params.get("csrf")) {
+            return Err(pages::error_page(
+                state,
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "This form expired or was sent from another site. Go back, reload the page and try again.",
+            ));
+        }
+        Ok(Self(params))
+    }
+}
+
+/// `POST /u/login`.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
+    headers: HeaderMap,
+    PostedForm(params): PostedForm,
+) -> Response {
+    let authorize = params.get("authorize").unwrap_or("");
+    let user_code = params.get("user_code").unwrap_or("");
+    let email = params.get("email").unwrap_or("").trim();
+    let password = params.get("password").unwrap_or("");
+    let again = |status: StatusCode, error: &'static str| {
+        let form = Form {
+            template: "login.html",
+            authorize,
+            user_code,
+            email,
+            error: Some(error),
+        };
+        page(&state, &headers, status, form)
+    };
+    let now = gatehouse_core::time::now();
+    let tenant = match state.store().tenant_settings().await {
+        Ok(t) => t,
+        Err(e) => return internal(&state, &e.to_string()),
+    };
+    let client_id = Params::from_form(authorize.as_bytes())
+        .ok()
+        .and_then(|p| p.get("client_id").map(str::to_string));
+    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let guard = BruteForce {
+        state: &state,
+        client_id: client_id.as_deref(),
+        settings: tenant.brute_force_protection,
+        ip: &ip,
+        identifier: email.to_lowercase(),
+        now,
+    };
+    match guard.check().await {
+        Ok(Verdict::Allowed) => {}
+        Ok(Verdict::Blocked) => {
+            return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
+        }
+        Err(e) => return internal(&state, &e.to_string()),
+    }
+    let user = match find_user(&state, &tenant.default_directory, email).await {
+        Ok(u) => u,
+        Err(e) => return internal(&state, &e.to_string()),
+    };
+    let (hash, user) = match user {
+        Some(StoredUser {
+            user,
+            password_hash: Some(hash),
+        }) => (hash, Some(user)),
+        _ => (DUMMY_HASH.to_string(), None),
+    };
+    let known_user_id = user.as_ref().map(|u| u.user_id.clone());
+    let matches = verify_password_blocking(password.to_string(), hash).await;
+    let Some(user) = user.filter(|_| matches) else {
+        // Auth0's codes: `fu` for an unknown email, `fp` for a wrong password.
+        let code = if known_user_id.is_some() {
+            audit::codes::WRONG_PASSWORD
+        } else {
+            audit::codes::UNKNOWN_USER
+        };
+        let verdict = guard
+            .failed(code, "Wrong email or password", known_user_id.as_deref())
+            .await;
+        return match verdict {
+            Ok(Verdict::Allowed) => again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await,
+            Ok(Verdict::Blocked) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await,
+            Err(e) => internal(&state, &e.to_string()),
+        };
+    };
+    if let Err(e) = guard.succeeded().await {
+        return internal(&state, &e.to_string());
+    }
+    if user.blocked {
+        return again(StatusCode::BAD_REQUEST, "This account is blocked.").await;
+    }
+    if let Err(e) = state.store().record_login(&user.user_id, now).await {
+        return internal(&state, &e.to_string());
+    }
+    log(
+        &state,
+        audit::codes::LOGIN_OK,
+        "Successful login",
+        authorize,
+        Some(&user.user_id),
+    )
+    .await;
+    continue_after_login(&state, &headers, &user, authorize, user_code, now).await
+}
+
+/// `POST /u/signup`.
+pub async fn signup_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PostedForm(params): PostedForm,
+) -> Response {
+    let authorize = params.get("authorize").unwrap_or("");
+    let email = params.get("email").unwrap_or("").trim();
+    let password = params.get("password").unwrap_or("");
+    let again = |error: &'static str| Form {
+        template: "signup.html",
+        authorize,
+        user_code: "",
+        email,
+        error: Some(error),
+    };
+    if !plausible_email(email) {
+        return page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            again("Enter a valid email address."),
+        )
+        .await;
+    }
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            again("The password must have at least 8 characters."),
+        )
+        .await;
+    }
+    let now = gatehouse_core::time::now();
+    let Ok(hash) = hash_password_blocking(password.to_string()).await else {
+        return internal(&state, "argon2 failed");
+    };
+    let tenant = match state.store().tenant_settings().await {
+        Ok(t) => t,
+        Err(e) => return internal(&state, &e.to_string()),
+    };
+    let mut user = User::new(gatehouse_core::ids::user_id(), email, now);
+    user.connection = tenant.default_directory;
+    let stored = StoredUser {
+        user: user.clone(),
+        password_hash: Some(hash),
+    };
+    match state.store().create_user(&stored).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return page(
+                &state,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                again("The user already exists."),
+            )
+            .await
+        }
+        Err(e) => return internal(&state, &e.to_string()),
+    }
+    log(
+        &state,
+        audit::codes::SIGNUP_OK,
+        "Successful signup",
+        authorize,
+        Some(&user.user_id),
+    )
+    .await;
+    continue_after_login(&state, &headers, &user, authorize, "", now).await
+}
+
+/// Starts the SSO session (ending any previous one in this browser) and
+/// continues the authorization or the device activation.
+async fn continue_after_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    authorize: &str,
+    user_code: &str,
+    now: i64,
+) -> Response {
+    if let Err(e) = session::end(state, headers, now).await {
+        return internal(state, &format!("{e:?}"));
+    }
+    let (cookie, new_session) = match session::start(state, &user.user_id, now).await {
+        Ok(s) => s,
+        Err(e) => return internal(state, &format!("{e:?}")),
+    };
+    let max_age = new_session.expires_at - now;
+    let mut response = if authorize.is_empty() {
+        let target = format!(
+            "{}?user_code={}",
+            super::activate::ACTIVATE_PATH,
+            form_urlencoded::byte_serialize(user_code.as_bytes()).collect::<String>()
+        );
+        super::authorize::respond::redirect(&target)
+    } else {
+        let ix = Interaction {
+            session: Some(new_session),
+            fresh_login: true,
+            consent: ConsentAnswer::Unasked,
+        };
+        authorize::run(state, authorize, ix, now).await
+    };
+    session::set_session_cookie(state, &mut response, &cookie, max_age);
+    response
+}
+
+async fn find_user(
+    state: &AppState,
+    connection: &str,
+    email: &str,
+) -> Result<Option<StoredUser>, StoreError> {
+    if email.is_empty() {
+        return Ok(None);
+    }
+    state.store().user_by_email(connection, email).await
+}
+
+fn plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+async fn log(
+    state: &AppState,
+    code: &str,
+    description: &str,
+    authorize: &str,
+    user_id: Option<&str>,
+) {
+    let params = Params::from_form(authorize.as_bytes()).unwrap_or_default();
+    audit::record(
+        state,
+        Event {
+            code,
+            description: description.into(),
+            client_id: params.get("client_id"),
+            user_id,
+            jti: None,
+            trace: None,
+            extra: json!({}),
+        },
+    )
+    .await;
+}
+
+pub fn internal(state: &AppState, cause: &str) -> Response {
+    tracing::error!(%cause, "page failed");
+    let e = gatehouse_core::OAuthError::server_error();
+    pages::error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        e.error.as_str(),
+        &e.error_description,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_parses_and_emails() {
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(plausible_email("a@b.co"));
+        assert!(!plausible_email("a@b"));
+        assert!(!plausible_email("@b.co"));
+        assert!(!plausible_email("a b@c.co"));
+    }
+}

@@ -1,0 +1,195 @@
+//! The SSO session cookie and CSRF protection for the pages.
+//!
+//! - The session cookie `gatehouse_session` carries 256 random bits; the store
+//!   keeps only their SHA-256 ([`gatehouse_store::SsoSession`]). Its absolute
+//!   and idle lifetimes come from the tenant settings (`session_lifetime`,
+//!   `idle_session_lifetime`, in hours).
+//! - Cookie flags: always `HttpOnly; Path=/`. When the issuer is `https`, the
+//!   session cookie is `SameSite=None; Secure` so it reaches the hidden iframe
+//!   of an SPA on another site (silent authentication). Over plain `http`
+//!   (local development) Chromium rejects `SameSite=None` without `Secure`,
+//!   so the cookie is `SameSite=Lax`: it then reaches the iframe when the SPA
+//!   and Gatehouse are the same site (same scheme and host name, any port,
+//!   e.g. both on `127.0.0.1`); see README.md.
+//! - CSRF: a double-submit token. `gatehouse_csrf` (`HttpOnly; SameSite=Lax`)
+//!   holds a random value that every form repeats in a hidden `csrf` field;
+//!   a POST whose field does not match the cookie is refused.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use gatehouse_core::ids;
+use gatehouse_core::secret::{constant_time_eq, hash_token};
+use gatehouse_store::SsoSession;
+
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+const HOUR: i64 = 3600;
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn secure(state: &AppState) -> bool {
+    state.issuer().starts_with("https://")
+}
+
+/// Appends a `Set-Cookie` header.
+fn set_cookie(response: &mut Response, value: String) {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The session cookie's `SameSite` (and `Secure`) flags; the module doc says why.
+fn session_cookie_flags(state: &AppState) -> &'static str {
+    if secure(state) {
+        "SameSite=None; Secure"
+    } else {
+        "SameSite=Lax"
+    }
+}
+
+/// Sets the SSO session cookie; it lives as long as the session's absolute
+/// lifetime (so it survives a browser restart), the server enforcing both
+/// lifetimes and logout.
+pub fn set_session_cookie(state: &AppState, response: &mut Response, id: &str, max_age: i64) {
+    let flags = session_cookie_flags(state);
+    set_cookie(
+        response,
+        format!(
+            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; {flags}; Max-Age={}",
+            max_age.max(0)
+        ),
+    );
+}
+
+/// Removes the SSO session cookie.
+pub fn clear_session_cookie(state: &AppState, response: &mut Response) {
+    let flags = session_cookie_flags(state);
+    set_cookie(
+        response,
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; {flags}; Max-Age=0"),
+    );
+}
+
+/// The CSRF token of this browser, and whether it must be set (first visit).
+pub fn csrf_token(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(token) if token.len() == 43 => (token.to_string(), false),
+        _ => (ids::random_token(32), true),
+    }
+}
+
+/// Sets the CSRF cookie when [`csrf_token`] made a new one.
+pub fn set_csrf_cookie(state: &AppState, response: &mut Response, token: &str) {
+    let secure = if secure(state) { "; Secure" } else { "" };
+    set_cookie(
+        response,
+        format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+    );
+}
+
+/// Double-submit check: the form's `csrf` field must equal the cookie.
+pub fn csrf_ok(headers: &HeaderMap, field: Option<&str>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), field) {
+        (Some(cookie), Some(field)) => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The browser's active SSO session, if its cookie names one.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<SsoSession>, ApiError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state.store().active_session(&hash_token(id), now).await?)
+}
+
+/// Starts a session for `user_id` authenticated at `now`; returns the cookie
+/// value and the record.
+pub async fn start(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<(String, SsoSession), ApiError> {
+    let tenant = state.store().tenant_settings().await?;
+    let lifetime = hours(tenant.session_lifetime);
+    let idle = hours(tenant.idle_session_lifetime).min(lifetime);
+    let id = ids::random_token(32);
+    let session = SsoSession {
+        id_hash: hash_token(&id),
+        sid: ids::random_token(16),
+        user_id: user_id.to_string(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + lifetime,
+        idle_expires_at: now + idle,
+        ended_at: None,
+    };
+    state.store().insert_session(&session).await?;
+    Ok((id, session))
+}
+
+/// Records activity on a session (moves its idle expiry).
+pub async fn touch(state: &AppState, session: &SsoSession, now: i64) -> Result<(), ApiError> {
+    let tenant = state.store().tenant_settings().await?;
+    let idle = hours(tenant.idle_session_lifetime);
+    state
+        .store()
+        .touch_session(&session.id_hash, now, now + idle)
+        .await?;
+    Ok(())
+}
+
+/// Ends the browser's session, if any; returns it.
+pub async fn end(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<SsoSession>, ApiError> {
+    let session = current(state, headers, now).await?;
+    if let Some(s) = &session {
+        state.store().end_session(&s.id_hash, now).await?;
+    }
+    Ok(session)
+}
+
+fn hours(h: u64) -> i64 {
+    i64::try_from(h).unwrap_or(i64::MAX / (2 * HOUR)).max(1) * HOUR
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_parse_and_csrf_compares() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; gatehouse_csrf=xyz ; b="),
+        );
+        assert_eq!(cookie(&h, "a"), Some("1"));
+        assert_eq!(cookie(&h, "b"), None);
+        assert!(csrf_ok(&h, Some("xyz")));
+        assert!(!csrf_ok(&h, Some("xy")));
+        assert!(!csrf_ok(&h, None));
+        assert!(!csrf_ok(&HeaderMap::new(), Some("xyz")));
+    }
+}

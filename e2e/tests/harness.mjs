@@ -1,0 +1,79 @@
+// Starts Gatehouse (the debug binary) on 127.0.0.1:0 with a fresh data
+// directory, seeds it with `gatehouse seed`, serves the test SPA on its own
+// origin, and launches Debian's Chromium through playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+const binary = process.env.GATEHOUSE_BIN || join(root, 'target', 'debug', 'gatehouse');
+
+export function startGatehouse(dataDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GATEHOUSE_LOG: process.env.GATEHOUSE_LOG || 'warn' },
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('gatehouse did not start: ' + out)), 30000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+      }
+    });
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('exit', (code) => reject(new Error(`gatehouse exited with ${code}: ${out}`)));
+  });
+}
+
+export function seed(dataDir, data) {
+  const file = join(dataDir, 'seed.json');
+  writeFileSync(file, JSON.stringify(data));
+  return JSON.parse(execFileSync(binary, ['seed', '--file', file, '--data-dir', dataDir]).toString());
+}
+
+/** The test SPA and the auth0-spa-js bundle from node_modules, on their own origin. */
+export function startApp() {
+  const page = readFileSync(join(here, '..', 'app', 'index.html'));
+  const spa = readFileSync(join(here, '..', 'node_modules', '@auth0', 'auth0-spa-js', 'dist', 'auth0-spa-js.production.js'));
+  const server = createServer((req, res) => {
+    if (req.url.startsWith('/spa.js')) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(spa);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+}
+
+export function cleanup(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The payload of a JWT, unverified (the Rust tests verify signatures). */
+export function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+}
