@@ -369,16 +369,23 @@ async fn load(
 ) -> Result<LoadResult, String> {
     let url = format!("{base}/oauth/token");
     let deadline = Instant::now() + window;
-    let per_task_interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1.0)));
+    let per_task_interval =
+        rate.map(|r| Duration::from_secs_f64(concurrency.max(1) as f64 / r.max(1.0)));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
+    let concurrency = concurrency.max(1);
+    for task in 0..concurrency {
         let (url, body) = (url.clone(), body.to_string());
+        // Paced tasks start staggered across one interval: started together
+        // they would send bursts of `concurrency` requests at once, and the
+        // latency measured would be the burst's queue, not the rate's.
+        let offset =
+            per_task_interval.map_or(Duration::ZERO, |i| i * task as u32 / concurrency as u32);
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut latencies = Vec::new();
             let mut errors = 0u64;
-            let mut next = Instant::now();
+            let mut next = Instant::now() + offset;
             while Instant::now() < deadline {
                 if let Some(interval) = per_task_interval {
                     tokio::time::sleep_until(next.into()).await;

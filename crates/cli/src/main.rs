@@ -120,7 +120,6 @@ struct SeedArgs {
 }
 
 fn main() -> ExitCode {
-    keep_large_blocks_out_of_malloc_arenas();
     let cli = Cli::parse();
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -155,21 +154,6 @@ fn main() -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("gatehouse: error: {message}");
     ExitCode::from(2)
-}
-
-/// glibc raises its mmap threshold each time a large block is freed, after
-/// which every argon2id block (19 MiB) is carved from one of up to 8 malloc
-/// arenas per core and stays resident when freed: hundreds of MiB after a
-/// burst of logins. A fixed threshold keeps blocks of 1 MiB and more in
-/// their own mappings, returned to the system on free.
-fn keep_large_blocks_out_of_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[allow(unsafe_code)]
-    // SAFETY: mallopt only changes allocator tuning; it is called before any
-    // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
 }
 
 fn init_tracing() {

@@ -154,7 +154,9 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections.unwrap_or(default_max))
             .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(true)
+            // A local SQLite file cannot drop a connection; a PostgreSQL
+            // backend can be terminated under us, so it is pinged first.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 let setup = match backend {
                     Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
