@@ -10,6 +10,7 @@
 //! - [`records`]: records that are not Management API objects (keys, codes,
 //!   refresh-token families, device codes, SSO sessions, log events).
 //! - [`error`]: the one error type, [`StoreError`].
+//! - [`testing`]: throwaway PostgreSQL databases for the workspace's tests.
 //!
 //! The conformance suite in `tests/` runs against SQLite always and against
 //! PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set.
@@ -17,6 +18,7 @@
 pub mod error;
 pub mod records;
 pub mod sql;
+pub mod testing;
 pub mod transfer;
 
 use async_trait::async_trait;

@@ -8,73 +8,14 @@ use crate::{gatehouse, get_json, http, Server};
 use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
+use gatehouse_store::testing::{TestDatabase, DATABASE_URL_VAR};
 use gatehouse_store::{Store, StoredClient, StoredUser};
 use serde_json::Value;
-use sqlx::Connection;
 use std::time::{Duration, Instant};
 
 const API: &str = "https://orders.example/";
 const SECRET: &str = "multinode-secret-0123456789-0123456789";
 const PASSWORD: &str = "multinode password";
-
-/// A fresh database on the test server, dropped at the end.
-pub(crate) struct TestDatabase {
-    admin_url: String,
-    name: String,
-    pub(crate) url: String,
-}
-
-impl TestDatabase {
-    pub(crate) async fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("GATEHOUSE_TEST_DATABASE_URL") else {
-            eprintln!("skipped: GATEHOUSE_TEST_DATABASE_URL not set");
-            return None;
-        };
-        let name = format!("gh_mn_{}", gatehouse_core::ids::random_hex(8));
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("admin connection");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-
-    /// Cuts every connection to this database; returns how many.
-    async fn terminate_connections(&self) -> i64 {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url)
-            .await
-            .expect("admin");
-        let rows: Vec<(bool,)> = sqlx::query_as(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-        )
-        .bind(&self.name)
-        .fetch_all(&mut admin)
-        .await
-        .expect("terminate");
-        rows.len() as i64
-    }
-
-    pub(crate) async fn drop_now(&self) {
-        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin)
-            .await;
-        }
-    }
-}
 
 async fn seed(store: &dyn Store) {
     let now = gatehouse_core::time::now();
@@ -201,7 +142,8 @@ fn kid_of(jwt: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_database() {
-    let Some(db) = TestDatabase::create().await else {
+    let Some(db) = TestDatabase::create("gh_mn").await else {
+        eprintln!("skipped: {DATABASE_URL_VAR} not set");
         return;
     };
     let store = gatehouse_store::open(&db.url)

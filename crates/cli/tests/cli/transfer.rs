@@ -2,10 +2,10 @@
 //! embedded SQLite to PostgreSQL (or, without a PostgreSQL URL, to another
 //! SQLite file) with its keys, clients and users intact.
 
-use crate::multinode::TestDatabase;
 use crate::{gatehouse, get_json, http, Server};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
+use gatehouse_store::testing::{TestDatabase, DATABASE_URL_VAR};
 use gatehouse_store::{StoredClient, StoredUser};
 
 const SECRET: &str = "transfer-secret-0123456789-0123456789";
@@ -77,7 +77,12 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
         assert_eq!(mode, 0o600, "the dump holds secrets");
     }
 
-    let postgres = TestDatabase::create().await;
+    let postgres = TestDatabase::create("gh_transfer").await;
+    if postgres.is_none() {
+        eprintln!(
+            "PostgreSQL target skipped: {DATABASE_URL_VAR} not set; importing into SQLite instead"
+        );
+    }
     let target_url = match &postgres {
         Some(db) => db.url.clone(),
         None => format!("sqlite:{}", tmp.path().join("target.db").display()),

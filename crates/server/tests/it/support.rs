@@ -29,16 +29,15 @@ use gatehouse_store::{Store, StoredKey};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::{Connection, Executor};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The environment variable naming the PostgreSQL server to test against
-/// (an admin URL; each test creates and drops its own database there).
-/// `postgres` runs [`TestServer::start`] on PostgreSQL.
+pub use gatehouse_store::testing::{TestDatabase, DATABASE_URL_VAR};
+
+/// `postgres` runs [`TestServer::start`] on PostgreSQL (a fresh database on
+/// the server of [`DATABASE_URL_VAR`]).
 pub const BACKEND_VAR: &str = "GATEHOUSE_TEST_BACKEND";
-pub const DATABASE_URL_VAR: &str = "GATEHOUSE_TEST_DATABASE_URL";
 
 /// How long any single HTTP request of a test may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -279,131 +278,11 @@ pub async fn shared_keys() -> &'static [StoredKey] {
     .await
 }
 
-/// A PostgreSQL database created for one test. [`TestDatabase::drop_now`]
-/// drops it; if the test panics first, `Drop` drops it from a helper thread.
-/// Either way best effort: a leftover `gh_it_*` database is harmless.
-pub struct TestDatabase {
-    /// The URL of the new database.
-    pub url: String,
-    admin_url: String,
-    name: String,
-    dropped: bool,
-}
-
-impl TestDatabase {
-    pub async fn drop_now(mut self) {
-        self.dropped = true;
-        drop_database(&self.admin_url, &self.name).await;
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // A new runtime on its own thread: this may run inside the test's runtime.
-        let cleanup = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                runtime.block_on(drop_database(&admin_url, &name));
-            }
-        });
-        let _ = cleanup.join();
-    }
-}
-
-/// Creates a fresh, randomly named database on the PostgreSQL server of
+/// A fresh, randomly named database on the PostgreSQL server of
 /// [`DATABASE_URL_VAR`]; `None` when the variable is not set (the caller
 /// prints `skipped: GATEHOUSE_TEST_DATABASE_URL not set`).
 pub async fn postgres_url_for_test() -> Option<TestDatabase> {
-    let admin_url = std::env::var(DATABASE_URL_VAR)
-        .ok()
-        .filter(|url| !url.trim().is_empty())?;
-    let name = format!("gh_it_{}", random_hex());
-    let mut conn = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {DATABASE_URL_VAR}: {e}"));
-    // Concurrent CREATE DATABASE can briefly contend for the template; retry.
-    let mut attempt = 0;
-    loop {
-        match conn
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-        {
-            Ok(_) => break,
-            Err(e) if attempt < 5 => {
-                attempt += 1;
-                eprintln!("CREATE DATABASE {name} failed ({e}), retrying");
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-            }
-            Err(e) => panic!("CREATE DATABASE {name}: {e}"),
-        }
-    }
-    let _ = conn.close().await;
-    Some(TestDatabase {
-        url: with_database(&admin_url, &name),
-        admin_url,
-        name,
-        dropped: false,
-    })
-}
-
-async fn drop_database(admin_url: &str, name: &str) {
-    let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await else {
-        eprintln!("could not reconnect to drop database {name}");
-        return;
-    };
-    // FORCE: the pool of a server that was not stopped may still be connected.
-    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-    if let Err(e) = conn.execute(sql.as_str()).await {
-        eprintln!("DROP DATABASE {name}: {e}");
-    }
-    let _ = conn.close().await;
-}
-
-/// `url` with its database (the path) replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
-/// 64 random bits, hex: std's per-process random hasher keys, the time, the
-/// process id and a counter.
-fn random_hex() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("{:016x}", hasher.finish())
-}
-
-#[test]
-fn database_name_replaces_the_path() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_ne!(random_hex(), random_hex());
+    TestDatabase::create("gh_it").await
 }
 
 /// An HTTP client that never follows redirects (tests assert on them), with
