@@ -3,7 +3,7 @@
 //! §6): `page`/`per_page` (auth0-python v4) and the checkpoint `from`/`take`
 //! (v5), replying `{next, client_grants}`.
 
-use super::error::{ManagementError, MgmtResult};
+use super::error::{deleted, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging, MAX_PER_PAGE};
 use super::render::check_id;
@@ -235,8 +235,5 @@ pub async fn delete(
     MPath(id): MPath<String>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    match state.store().delete_client_grant(&id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    deleted(state.store().delete_client_grant(&id).await)
 }

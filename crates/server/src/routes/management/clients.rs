@@ -2,7 +2,7 @@
 //! hashes, so the plaintext `client_secret` appears exactly once: in the
 //! reply to create and to `POST /clients/{id}/rotate-secret`.
 
-use super::error::{ManagementError, MgmtResult};
+use super::error::{deleted, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{check_id, FieldsQuery};
@@ -217,10 +217,7 @@ pub async fn delete(
     MPath(id): MPath<String>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    match state.store().delete_client(&id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    deleted(state.store().delete_client(&id).await)
 }
 
 /// Issues a new secret; the old one stops working at once.

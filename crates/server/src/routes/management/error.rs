@@ -87,6 +87,15 @@ impl ManagementError {
     }
 }
 
+/// The answer to a delete: 204, also when a concurrent request deleted the
+/// object between the lookup and the delete (gone is gone).
+pub fn deleted(result: Result<(), StoreError>) -> MgmtResult<axum::http::StatusCode> {
+    match result {
+        Ok(()) | Err(StoreError::NotFound) => Ok(axum::http::StatusCode::NO_CONTENT),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl From<StoreError> for ManagementError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -57,6 +57,16 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ManagementErro
     serde_json::from_value(value).map_err(|e| ManagementError::invalid_body(body_message(&e)))
 }
 
+/// Auth0's answer to an empty list where at least one item is required.
+pub fn require_items<T>(items: &[T], field: &str) -> Result<(), ManagementError> {
+    if items.is_empty() {
+        return Err(ManagementError::invalid_body(format!(
+            "Payload validation error: '{field}' must contain at least one item."
+        )));
+    }
+    Ok(())
+}
+
 /// Neither backend may be handed a NUL character (PostgreSQL cannot store
 /// one), so both refuse it up front and behave the same.
 const NUL_IN_BODY: &str = "Payload validation error: 'Strings must not contain NUL characters'.";

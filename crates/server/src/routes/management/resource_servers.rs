@@ -2,7 +2,7 @@
 //! changes; HS256 APIs get a generated `signing_secret`; the system API
 //! (`<issuer>api/v2/`) cannot be changed or deleted.
 
-use super::error::{ManagementError, MgmtResult};
+use super::error::{deleted, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::check_id;
@@ -179,10 +179,7 @@ pub async fn delete(
 ) -> MgmtResult<StatusCode> {
     let api = find(&state, &id).await?;
     refuse_system(&api)?;
-    match state.store().delete_resource_server(&api.id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    deleted(state.store().delete_resource_server(&api.id).await)
 }
 
 fn refuse_system(api: &ResourceServer) -> MgmtResult<()> {

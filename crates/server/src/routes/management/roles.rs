@@ -1,7 +1,7 @@
 //! `/api/v2/roles`: roles, their permissions and their users.
 
 use super::error::{ManagementError, MgmtResult};
-use super::extract::{MJson, MPath, MQuery};
+use super::extract::{require_items, MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{self, check_id};
 use crate::state::AppState;
@@ -189,11 +189,7 @@ pub async fn resolve_permissions(
     state: &AppState,
     refs: Vec<PermissionRef>,
 ) -> MgmtResult<Vec<Permission>> {
-    if refs.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'permissions' must contain at least one item.",
-        ));
-    }
+    require_items(&refs, "permissions")?;
     let mut out = Vec::with_capacity(refs.len());
     for r in refs {
         let api = state
@@ -223,6 +219,19 @@ pub async fn resolve_permissions(
     Ok(out)
 }
 
+/// The permissions named in a removal body: at least one; they need not
+/// exist any more (removing what is gone is not an error).
+pub fn permissions_to_remove(refs: Vec<PermissionRef>) -> MgmtResult<Vec<Permission>> {
+    require_items(&refs, "permissions")?;
+    Ok(refs
+        .into_iter()
+        .map(|r| Permission {
+            resource_server_identifier: r.resource_server_identifier,
+            permission_name: r.permission_name,
+        })
+        .collect())
+}
+
 pub async fn add_permissions(
     State(state): State<AppState>,
     MPath(id): MPath<String>,
@@ -240,19 +249,7 @@ pub async fn remove_permissions(
     MJson(body): MJson<PermissionsBody>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    if body.permissions.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'permissions' must contain at least one item.",
-        ));
-    }
-    let perms: Vec<Permission> = body
-        .permissions
-        .into_iter()
-        .map(|r| Permission {
-            resource_server_identifier: r.resource_server_identifier,
-            permission_name: r.permission_name,
-        })
-        .collect();
+    let perms = permissions_to_remove(body.permissions)?;
     state.store().remove_role_permissions(&id, &perms).await?;
     Ok(StatusCode::OK)
 }
@@ -287,11 +284,7 @@ pub async fn assign_users(
     MJson(body): MJson<UsersBody>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    if body.users.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'users' must contain at least one item.",
-        ));
-    }
+    require_items(&body.users, "users")?;
     for user_id in &body.users {
         check_id(user_id, "users")?;
         if state.store().user(user_id).await?.is_none() {

@@ -5,11 +5,11 @@
 //! roles, each with its `sources` (`DIRECT` or `ROLE`), so "why does bob not
 //! have read:measurements" is answered by one request.
 
-use super::error::{ManagementError, MgmtResult};
-use super::extract::{MJson, MPath, MQuery};
+use super::error::MgmtResult;
+use super::extract::{require_items, MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render;
-use super::roles::{resolve_permissions, PermissionsBody};
+use super::roles::{permissions_to_remove, resolve_permissions, PermissionsBody};
 use super::users::find;
 use crate::state::AppState;
 use axum::extract::State;
@@ -39,11 +39,7 @@ pub async fn roles(
 }
 
 async fn checked_roles(state: &AppState, body: RolesBody) -> MgmtResult<Vec<String>> {
-    if body.roles.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'roles' must contain at least one item.",
-        ));
-    }
+    require_items(&body.roles, "roles")?;
     for role_id in &body.roles {
         super::roles::find(state, role_id).await?;
     }
@@ -67,11 +63,7 @@ pub async fn remove_roles(
     MJson(body): MJson<RolesBody>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    if body.roles.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'roles' must contain at least one item.",
-        ));
-    }
+    require_items(&body.roles, "roles")?;
     state.store().remove_user_roles(&id, &body.roles).await?;
     Ok(StatusCode::OK)
 }
@@ -132,19 +124,7 @@ pub async fn remove_permissions(
     MJson(body): MJson<PermissionsBody>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    if body.permissions.is_empty() {
-        return Err(ManagementError::invalid_body(
-            "Payload validation error: 'permissions' must contain at least one item.",
-        ));
-    }
-    let perms: Vec<Permission> = body
-        .permissions
-        .into_iter()
-        .map(|r| Permission {
-            resource_server_identifier: r.resource_server_identifier,
-            permission_name: r.permission_name,
-        })
-        .collect();
+    let perms = permissions_to_remove(body.permissions)?;
     state.store().remove_user_permissions(&id, &perms).await?;
     Ok(StatusCode::OK)
 }

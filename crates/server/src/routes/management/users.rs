@@ -3,7 +3,7 @@
 //! a duplicate email is 409 `The user already exists.`; blocking is a PATCH
 //! of `blocked`. Search and sort are in [`super::user_search`].
 
-use super::error::{messages, ManagementError, MgmtResult};
+use super::error::{deleted, messages, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{self, check_id, FieldsQuery};
@@ -341,10 +341,7 @@ pub async fn delete(
     MPath(id): MPath<String>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    match state.store().delete_user(&id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(e.into()),
-    }
+    deleted(state.store().delete_user(&id).await)
 }
 
 #[cfg(test)]
