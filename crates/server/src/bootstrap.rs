@@ -1,9 +1,13 @@
-//! First-start bootstrap of a new tenant (issue 6): the system API
-//! `<issuer>api/v2/` with every management scope, a machine-to-machine
-//! client granted all of them, and an admin user.
+//! First-start bootstrap of a new tenant: the system API `<issuer>api/v2/`
+//! with every management scope and Auth0's end-user scopes, a
+//! machine-to-machine client granted every management scope, an `Admin` role
+//! holding every management permission, and an admin user with that role (so
+//! the admin can sign in through `/authorize` with management scopes: in user
+//! flows those come only through RBAC, auth0-compat.md §9).
 //!
-//! [`bootstrap`] is idempotent: once a system API exists it does nothing and
-//! returns `None`, so the credentials are shown exactly once. The CLI prints
+//! [`bootstrap`] is idempotent: once a system API exists it creates nothing
+//! but what an older version did not (the end-user scopes, the `Admin`
+//! role), and returns `None`, so the credentials are shown exactly once. The CLI prints
 //! them and writes `bootstrap.json`; presets (flags or `GATEHOUSE_BOOTSTRAP_*`)
 //! replace the random values for automation.
 
@@ -12,7 +16,7 @@ use crate::routes::management::auth::management_audience;
 use crate::routes::management::scopes;
 use gatehouse_core::ids;
 use gatehouse_core::model::{
-    AppType, Client, ClientGrant, ResourceServer, ScopeDefinition, SubjectType, User,
+    AppType, Client, ClientGrant, Permission, ResourceServer, Role, SubjectType, User,
 };
 use gatehouse_core::secret::hash_token;
 use gatehouse_store::{Page, Store, StoreError, StoredClient, StoredUser};
@@ -79,6 +83,8 @@ pub fn default_admin_email(issuer: &str) -> String {
 /// The name of the bootstrap client and of the system API.
 pub const MANAGEMENT_CLIENT_NAME: &str = "Gatehouse Management Client";
 pub const SYSTEM_API_NAME: &str = "Gatehouse Management API";
+/// The role that holds every management permission.
+pub const ADMIN_ROLE_NAME: &str = "Admin";
 
 /// Creates the system API, the management client and its grant, and the
 /// admin user — unless a system API exists already (then `None`).
@@ -89,7 +95,8 @@ pub async fn bootstrap(
     now: i64,
 ) -> Result<Option<BootstrapCredentials>, BootstrapError> {
     let apis = store.resource_servers(Page::ALL).await?;
-    if apis.iter().any(|a| a.is_system) {
+    if let Some(system) = apis.into_iter().find(|a| a.is_system) {
+        upgrade(store, system, now).await?;
         return Ok(None);
     }
     let client_id = options.client_id.unwrap_or_else(ids::client_id);
@@ -132,28 +139,31 @@ pub async fn bootstrap(
         .map_err(BootstrapError::Invalid)?;
     let mut admin = User::new(ids::user_id(), &admin_email, now);
     admin.email_verified = true;
-    match store
+    let admin_id = match store
         .create_user(&StoredUser {
-            user: admin,
+            user: admin.clone(),
             password_hash: Some(password_hash),
         })
         .await
     {
+        Ok(()) => admin.user_id,
         // A preset admin that exists already (e.g. a restored database) is kept.
-        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(StoreError::Conflict(_)) => store
+            .user_by_email(&admin.connection, &admin_email)
+            .await?
+            .map(|existing| existing.user.user_id)
+            .ok_or_else(|| BootstrapError::Invalid(format!("admin {admin_email} not found")))?,
         Err(e) => return Err(e.into()),
-    }
+    };
 
     let mut api = ResourceServer::new(ids::random_hex(12), SYSTEM_API_NAME, audience.clone());
     api.is_system = true;
-    api.scopes = scopes::ALL
-        .iter()
-        .map(|(value, description)| ScopeDefinition {
-            value: (*value).into(),
-            description: (*description).into(),
-        })
-        .collect();
+    api.scopes = scopes::system_api_scopes();
     store.create_resource_server(&api, now).await?;
+    let admin_role = ensure_admin_role(store, &audience, now).await?;
+    store
+        .assign_user_roles(&admin_id, std::slice::from_ref(&admin_role))
+        .await?;
     store
         .create_client_grant(
             &ClientGrant {
@@ -175,6 +185,55 @@ pub async fn bootstrap(
         admin_email,
         admin_password,
     }))
+}
+
+/// Brings a system API made by an older version up to date: the end-user
+/// scopes it lacks, and the `Admin` role (which nobody holds until an
+/// operator assigns it).
+async fn upgrade(
+    store: &dyn Store,
+    mut system: ResourceServer,
+    now: i64,
+) -> Result<(), BootstrapError> {
+    let missing: Vec<_> = scopes::system_api_scopes()
+        .into_iter()
+        .filter(|s| !system.defines_scope(&s.value))
+        .collect();
+    if !missing.is_empty() {
+        system.scopes.extend(missing);
+        store.update_resource_server(&system).await?;
+    }
+    ensure_admin_role(store, &system.identifier, now).await?;
+    Ok(())
+}
+
+/// The id of the role named [`ADMIN_ROLE_NAME`], created with every
+/// management permission when no role has that name. An existing role of
+/// that name is the operator's and is left as it is.
+async fn ensure_admin_role(
+    store: &dyn Store,
+    audience: &str,
+    now: i64,
+) -> Result<String, BootstrapError> {
+    let roles = store.roles(Page::ALL).await?;
+    if let Some(role) = roles.into_iter().find(|r| r.name == ADMIN_ROLE_NAME) {
+        return Ok(role.id);
+    }
+    let role = Role {
+        id: ids::prefixed("rol"),
+        name: ADMIN_ROLE_NAME.into(),
+        description: "Every Management API permission (tenant administrators)".into(),
+    };
+    store.create_role(&role, now).await?;
+    let permissions: Vec<Permission> = scopes::names()
+        .into_iter()
+        .map(|permission_name| Permission {
+            resource_server_identifier: audience.to_string(),
+            permission_name,
+        })
+        .collect();
+    store.add_role_permissions(&role.id, &permissions).await?;
+    Ok(role.id)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! consent, or the redirect URI is a loopback address (Gatehouse asks once even for
 //! first-party apps there). With no API, only third-party clients (for the OIDC
 //! scopes) and `prompt=consent` need it. In every case a stored consent that covers
-//! all the granted scopes suffices, unless `prompt=consent` asks again.
+//! all the granted scopes suffices, unless `prompt=consent` asks again, or a
+//! third-party client asks for the Management API (the system API): there
+//! consent is never skipped.
 //! With `prompt=none` the HTTP layer turns a required consent into `consent_required`.
 
 use super::trace::join_words;
@@ -25,7 +27,13 @@ pub(super) fn evaluate(
     let label = client_label(client);
     let api = input.audience.api.as_ref();
     let mut reasons: Vec<String> = Vec::new();
-    if !client.is_first_party {
+    let third_party_management = !client.is_first_party && api.is_some_and(|a| a.is_system);
+    if third_party_management {
+        reasons.push(format!(
+            "client {label} is a third-party application asking for the Management API, for \
+             which consent is never skipped"
+        ));
+    } else if !client.is_first_party {
         reasons.push(match api {
             Some(_) => format!("client {label} is a third-party application"),
             None => format!(
@@ -69,7 +77,8 @@ pub(super) fn evaluate(
     } else {
         granted.to_string()
     };
-    if !facts.prompt_consent && facts.consented.is_some_and(|c| granted.is_subset_of(c)) {
+    let remembered = facts.consented.is_some_and(|c| granted.is_subset_of(c));
+    if !facts.prompt_consent && !third_party_management && remembered {
         return (
             false,
             Some(format!(

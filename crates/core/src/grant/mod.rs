@@ -10,7 +10,9 @@
 //!    - [`user_flow`]: code, implicit, refresh, password, device code: OIDC scopes,
 //!      RBAC, access policies, `offline_access` (§4 "User-delegated flows");
 //!    - [`client_credentials`]: client grants, no RBAC (§4 "Client credentials");
-//!    - [`consent`]: whether the consent screen is needed (§4 "Consent").
+//!    - [`consent`]: whether the consent screen is needed (§4 "Consent");
+//!    - [`system_api`]: the Management API in user flows: end-user scopes, and
+//!      any other management scope only through RBAC (§9).
 //!
 //! Every step writes the [`Trace`] ([`trace`]): one entry for the audience, one per
 //! requested scope with the rule, a sentence and the fix. The `_traced` variants
@@ -21,6 +23,7 @@
 mod audience;
 mod client_credentials;
 mod consent;
+mod system_api;
 mod trace;
 mod user_flow;
 
@@ -33,6 +36,7 @@ pub use audience::{
     choose_audience, choose_audience_traced, AudienceChoice, AudienceInput, AudienceParam,
     ScopeOwners,
 };
+pub use system_api::{is_end_user_scope, END_USER_SCOPES};
 pub use trace::{AudienceRule, AudienceTrace, ScopeRule, ScopeTrace, Trace};
 
 use crate::error::OAuthError;

@@ -95,6 +95,14 @@ pub enum ScopeRule {
     NotInClientGrant,
     /// The API's access policy (or third-party status) needs a client grant there is none of.
     AccessPolicy,
+    /// An end-user scope of the system API (`read:current_user`, …): granted in
+    /// user flows, acting only on the user's own record (auth0-compat.md §9).
+    SystemApiEndUserScope,
+    /// Another system API scope held by the user through RBAC.
+    SystemApiPermission,
+    /// Another system API scope the user holds no permission for: dropped,
+    /// whatever the system API's settings.
+    SystemApiMissingPermission,
     /// `offline_access` granted: a refresh token is issued.
     OfflineAccessAllowed,
     /// `offline_access` dropped: the API has `allow_offline_access` off.

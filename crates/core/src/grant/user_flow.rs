@@ -12,6 +12,7 @@
 
 use super::audience::custom_scopes;
 use super::consent;
+use super::system_api;
 use super::trace::{dialect_name, join_words, ScopeRule, ScopeTrace, Trace};
 use super::{client_label, token_format, Decision, DecisionInput, Flow, Refusal, UserFacts};
 use crate::error::OAuthError;
@@ -117,6 +118,12 @@ fn requested_with_implied<'a>(input: &'a DecisionInput<'a>) -> Vec<(&'a str, boo
                 api.scopes
                     .iter()
                     .filter(|d| !input.requested_scopes.contains(&d.value))
+                    .filter(|d| {
+                        !api.is_system
+                            || input
+                                .user
+                                .is_some_and(|u| system_api::may_imply(&u, &d.value))
+                    })
                     .map(|d| (d.value.as_str(), true)),
             );
         }
@@ -227,7 +234,9 @@ fn decide_scope(ctx: &Ctx, scope: &str) -> ScopeTrace {
             fix,
         );
     }
-    let mut trace = if api.enforce_policies {
+    let mut trace = if api.is_system {
+        system_api::decide_scope(&ctx.user, ctx.user_name, api, scope)
+    } else if api.enforce_policies {
         match ctx
             .user
             .permissions
@@ -256,6 +265,9 @@ fn decide_scope(ctx: &Ctx, scope: &str) -> ScopeTrace {
             ),
         )
     };
+    if !trace.granted {
+        return trace;
+    }
     if let Some((reason, grants)) = &ctx.grant_needed {
         match grants.iter().find(|g| g.covers(scope, api)) {
             Some(g) => trace.explanation.push_str(&format!(
@@ -514,7 +526,7 @@ fn permissions(ctx: &Ctx, api_scopes: &ScopeSet) -> (Option<Vec<String>>, Option
 }
 
 /// ` directly`, ` through the role reader`, ` directly and through the roles a and b`.
-fn describe_sources(sources: &[PermissionSource]) -> String {
+pub(super) fn describe_sources(sources: &[PermissionSource]) -> String {
     let direct = sources
         .iter()
         .any(|s| matches!(s, PermissionSource::Direct));

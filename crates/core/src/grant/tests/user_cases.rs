@@ -508,3 +508,118 @@ fn consent() {
             .consent_required(false),
     ]);
 }
+
+/// The Management API in user flows (auth0-compat.md §9): whatever its settings
+/// say, a user gets the end-user scopes, and any other management scope only
+/// through RBAC; a third-party client is always asked for consent.
+#[test]
+fn system_api_in_user_flows() {
+    fn mgmt_world(w: &mut World) {
+        let api = w.api(MGMT);
+        api.scopes = ["read:users", "create:clients", "read:current_user"]
+            .iter()
+            .map(|s| ScopeDefinition {
+                value: s.to_string(),
+                description: String::new(),
+            })
+            .collect();
+        // The settings that once let every user in: no RBAC, consent skipped.
+        api.enforce_policies = false;
+        api.skip_consent_for_verifiable_first_party_clients = true;
+    }
+    let mut cases = Vec::new();
+    for (flow, without, with_admin) in [
+        (Flow::AuthorizationCode, "code_no_permission", "code_admin"),
+        (Flow::Implicit, "implicit_no_permission", "implicit_admin"),
+        (Flow::RefreshToken, "refresh_no_permission", "refresh_admin"),
+        (Flow::Password, "password_no_permission", "password_admin"),
+        (Flow::DeviceCode, "device_no_permission", "device_admin"),
+    ] {
+        cases.push(
+            case(
+                without,
+                "openid read:users create:clients read:current_user",
+            )
+            .flow(flow)
+            .aud(MGMT)
+            .world(mgmt_world)
+            .scope_is("openid read:current_user")
+            .rule("read:users", R::SystemApiMissingPermission, false)
+            .rule("create:clients", R::SystemApiMissingPermission, false)
+            .rule("read:current_user", R::SystemApiEndUserScope, true)
+            .mentions("Assign the role Admin"),
+        );
+        cases.push(
+            case(
+                with_admin,
+                "openid read:users create:clients read:current_user",
+            )
+            .flow(flow)
+            .aud(MGMT)
+            .world(|w| {
+                mgmt_world(w);
+                w.permit("read:users", &["Admin"]);
+                w.permit("create:clients", &["Admin"]);
+            })
+            .scope_is("openid read:users create:clients read:current_user")
+            .rule("read:users", R::SystemApiPermission, true)
+            .mentions("has the permission read:users on the Management API"),
+        );
+    }
+    cases.extend([
+        case(
+            "system_api_password_grant_without_scope_implies_end_user_scopes",
+            "",
+        )
+        .flow(Flow::Password)
+        .aud(MGMT)
+        .world(mgmt_world)
+        .scope_is("read:current_user"),
+        case(
+            "system_api_password_grant_without_scope_implies_held_permissions",
+            "",
+        )
+        .flow(Flow::Password)
+        .aud(MGMT)
+        .world(|w| {
+            mgmt_world(w);
+            w.permit("create:clients", &[]);
+        })
+        .scope_is("create:clients read:current_user"),
+        case(
+            "system_api_inferred_audience_never_chosen_from_management_scopes",
+            "openid read:users",
+        )
+        .world(|w| {
+            mgmt_world(w);
+            w.tenant.infer_audience_from_scope = true;
+        })
+        .audience_is(None, A::UserinfoOnly)
+        .scope_is("openid"),
+        case(
+            "system_api_third_party_consent_is_never_skipped",
+            "openid read:current_user",
+        )
+        .aud(MGMT)
+        .world(|w| {
+            mgmt_world(w);
+            w.third_party();
+            w.grant(MGMT, SubjectType::User, &["read:current_user"]);
+            w.consent(Some("openid read:current_user"), false, false);
+        })
+        .scope_is("openid read:current_user")
+        .consent_required(true)
+        .mentions("for which consent is never skipped"),
+        case(
+            "system_api_first_party_remembered_consent_still_counts",
+            "openid read:current_user",
+        )
+        .aud(MGMT)
+        .world(|w| {
+            mgmt_world(w);
+            w.consent(Some("openid read:current_user"), false, false);
+        })
+        .consent_required(false),
+    ]);
+    run_table(cases);
+}

@@ -2,16 +2,22 @@
 //! itself for the audience `<issuer>api/v2/` (SPEC.md §2), checked with the
 //! same validation as every other token ([`crate::bearer::validate`]), then
 //! the endpoint's scopes ("any of", as Auth0 does).
+//!
+//! A user's token from a user flow may also carry Auth0's end-user scopes
+//! (`read:current_user`, …; auth0-compat.md §9). They open only the routes
+//! that list them as `self_service`, and only for the user's own `{id}`; the
+//! handler then sees a [`SelfService`] marker and narrows what it allows.
 
 use super::error::{messages, ManagementError, MgmtResult};
 use crate::audit;
 use crate::bearer::{self, AccessToken};
 use crate::state::AppState;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{OriginalUri, RawPathParams, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::RequestExt;
 use gatehouse_core::jose::decode_unverified;
 
 /// `<issuer>api/v2/`: the audience of management tokens.
@@ -24,16 +30,36 @@ pub fn management_audience(issuer: &str) -> String {
 pub struct Guard {
     pub state: AppState,
     pub scopes: &'static [&'static str],
+    /// End-user scopes that open the route for the user's own `{id}`.
+    pub self_service: &'static [&'static str],
+}
+
+/// In the request extensions when the caller got in only through an
+/// end-user scope: a user acting on their own record.
+#[derive(Debug, Clone)]
+pub struct SelfService {
+    pub user_id: String,
 }
 
 /// Middleware: authenticates, checks scopes, then runs the handler with the
 /// caller's token in the request extensions. Successful writes are logged
 /// as `sapi` events (auth0-compat.md §7).
 pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
-    let token = match authorize(&guard.state, req.headers(), guard.scopes).await {
+    let token = match authenticate(&guard.state, req.headers()).await {
         Ok(token) => token,
         Err(e) => return e.into_response(),
     };
+    if !holds_any(&token, guard.scopes) {
+        let own_id = if holds_any(&token, guard.self_service) {
+            own_record(&token, &mut req).await
+        } else {
+            None
+        };
+        let Some(user_id) = own_id else {
+            return ManagementError::insufficient_scope(guard.scopes).into_response();
+        };
+        req.extensions_mut().insert(SelfService { user_id });
+    }
     let method = req.method().clone();
     let path = req
         .extensions()
@@ -63,12 +89,24 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
     response
 }
 
-/// Validates the caller and its scopes.
-pub async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    scopes: &[&str],
-) -> MgmtResult<AccessToken> {
+fn holds_any(token: &AccessToken, scopes: &[&str]) -> bool {
+    scopes.iter().any(|s| token.scope.contains(s))
+}
+
+/// The token's user id when the token acts for a user (not client
+/// credentials) and the route's `{id}` is that user.
+async fn own_record(token: &AccessToken, req: &mut Request) -> Option<String> {
+    let claims = token.claims.as_ref()?;
+    if claims.get("gty").and_then(serde_json::Value::as_str) == Some("client-credentials") {
+        return None;
+    }
+    let params = req.extract_parts::<RawPathParams>().await.ok()?;
+    let id = params.iter().find(|(name, _)| *name == "id")?.1;
+    (id == token.subject).then(|| token.subject.clone())
+}
+
+/// Validates the caller's token: ours, unexpired, for the Management API.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> MgmtResult<AccessToken> {
     let header = headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ManagementError::unauthorized(messages::MISSING_AUTHENTICATION))?;
@@ -93,9 +131,6 @@ pub async fn authorize(
     let audience = management_audience(state.issuer());
     if access.claims.is_none() || !access.audiences.contains(&audience) {
         return Err(ManagementError::unauthorized(messages::INVALID_TOKEN));
-    }
-    if !scopes.iter().any(|s| access.scope.contains(s)) {
-        return Err(ManagementError::insufficient_scope(scopes));
     }
     Ok(access)
 }

@@ -79,6 +79,9 @@ pub struct Endpoint {
     pub path: &'static str,
     /// Any one of these grants access.
     pub scopes: &'static [&'static str],
+    /// End-user scopes (auth0-compat.md §9) that grant access too, but only to a
+    /// user's token acting on that user's own `{id}`.
+    pub self_service: &'static [&'static str],
     pub summary: &'static str,
     /// The success status.
     pub status: u16,
@@ -109,10 +112,14 @@ const PAGING: &[&str] = &["page", "per_page", "include_totals"];
 
 macro_rules! ep {
     ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:literal, query = $query:expr, $summary:literal) => {
+        ep!($method $path, $scopes, $status, body = $body, query = $query, $summary, self_service = &[])
+    };
+    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:literal, query = $query:expr, $summary:literal, self_service = $self_service:expr) => {
         Endpoint {
             method: Method::$method,
             path: $path,
             scopes: $scopes,
+            self_service: $self_service,
             summary: $summary,
             status: $status,
             body: $body,
@@ -140,11 +147,13 @@ pub fn routes() -> Vec<Route> {
             users::create,
         ),
         route(
-            ep!(Get "/users/{id}", READ_USERS, 200, body = false, query = &["fields", "include_fields"], "Get a user"),
+            ep!(Get "/users/{id}", READ_USERS, 200, body = false, query = &["fields", "include_fields"], "Get a user",
+            self_service = &["read:current_user"]),
             users::get_one,
         ),
         route(
-            ep!(Patch "/users/{id}", &["update:users", "update:users_app_metadata"], 200, body = true, query = &[], "Update a user"),
+            ep!(Patch "/users/{id}", &["update:users", "update:users_app_metadata"], 200, body = true, query = &[], "Update a user",
+            self_service = &["create:current_user_metadata", "update:current_user_metadata", "delete:current_user_metadata"]),
             users::update,
         ),
         route(
@@ -338,6 +347,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         let guard = auth::Guard {
             state: state.clone(),
             scopes: endpoint.scopes,
+            self_service: endpoint.self_service,
         };
         router = router.route(
             endpoint.path,

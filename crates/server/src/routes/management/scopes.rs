@@ -1,8 +1,11 @@
-//! The Management API's scopes (auth0-compat.md §6): the system API defines
-//! them, the bootstrap client is granted all of them, and each endpoint of
-//! the route table names the ones it accepts.
+//! The Management API's scopes (auth0-compat.md §6 and §9): the system API
+//! defines the management scopes and the end-user scopes; the bootstrap
+//! client and the bootstrap `Admin` role get every management scope; each
+//! endpoint of the route table names the ones it accepts.
 
-/// Every scope of the system API, with its description.
+use gatehouse_core::model::ScopeDefinition;
+
+/// Every management scope, with its description.
 pub const ALL: &[(&str, &str)] = &[
     ("read:users", "Read users"),
     ("create:users", "Create users"),
@@ -41,4 +44,59 @@ pub const ALL: &[(&str, &str)] = &[
 /// The scope names only.
 pub fn names() -> Vec<String> {
     ALL.iter().map(|(name, _)| (*name).to_string()).collect()
+}
+
+/// The end-user scopes, with their descriptions, in the order of
+/// [`gatehouse_core::grant::END_USER_SCOPES`].
+pub const END_USER: &[(&str, &str)] = &[
+    ("read:current_user", "Read the signed-in user's own profile"),
+    (
+        "update:current_user_identities",
+        "Link and unlink the signed-in user's own identities",
+    ),
+    (
+        "create:current_user_metadata",
+        "Add to the signed-in user's own user_metadata",
+    ),
+    (
+        "update:current_user_metadata",
+        "Change the signed-in user's own user_metadata",
+    ),
+    (
+        "delete:current_user_metadata",
+        "Remove from the signed-in user's own user_metadata",
+    ),
+    (
+        "create:current_user_device_credentials",
+        "Add the signed-in user's own device credentials",
+    ),
+    (
+        "delete:current_user_device_credentials",
+        "Remove the signed-in user's own device credentials",
+    ),
+];
+
+/// The scope definitions of the system API: every management scope, then
+/// the end-user scopes.
+pub fn system_api_scopes() -> Vec<ScopeDefinition> {
+    ALL.iter()
+        .chain(END_USER)
+        .map(|(value, description)| ScopeDefinition {
+            value: (*value).into(),
+            description: (*description).into(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::grant::END_USER_SCOPES;
+
+    #[test]
+    fn end_user_descriptions_cover_exactly_cores_end_user_scopes() {
+        let described: Vec<&str> = END_USER.iter().map(|(name, _)| *name).collect();
+        assert_eq!(described, END_USER_SCOPES);
+        assert!(ALL.iter().all(|(name, _)| !END_USER_SCOPES.contains(name)));
+    }
 }

@@ -3,6 +3,7 @@
 //! a duplicate email is 409 `The user already exists.`; blocking is a PATCH
 //! of `blocked`. Search and sort are in [`super::user_search`].
 
+use super::auth::SelfService;
 use super::error::{deleted, messages, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
@@ -295,14 +296,29 @@ fn touches_profile(body: &UpdateUser) -> bool {
         || body.blocked.is_some()
 }
 
+fn only_user_metadata(body: &UpdateUser) -> bool {
+    !touches_profile(body)
+        && body.app_metadata.is_none()
+        && body.connection.is_none()
+        && body.verify_email.is_none()
+}
+
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<AccessToken>,
+    self_service: Option<Extension<SelfService>>,
     MPath(id): MPath<String>,
     MJson(body): MJson<UpdateUser>,
 ) -> MgmtResult<Json<Value>> {
     if touches_profile(&body) && !caller.scope.contains("update:users") {
         return Err(ManagementError::insufficient_scope(&["update:users"]));
+    }
+    // An end-user token changes its own user_metadata and nothing else.
+    if self_service.is_some() && !only_user_metadata(&body) {
+        return Err(ManagementError::insufficient_scope(&[
+            "update:users",
+            "update:users_app_metadata",
+        ]));
     }
     let mut stored = find(&state, &id).await?;
     check_connection(body.connection.as_deref(), false)?;

@@ -213,7 +213,8 @@ async fn roles_permissions_and_members() {
     let r = m.get("/roles?name_filter=READ").await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     let r = m.get("/roles?include_totals=true&per_page=1").await;
-    assert_eq!(r.body["total"], 2);
+    // The bootstrap's Admin, reader and writer.
+    assert_eq!(r.body["total"], 3);
     assert_eq!(r.body["roles"].as_array().unwrap().len(), 1);
     let r = m
         .patch(

@@ -249,3 +249,64 @@ async fn logs_list_newest_first_with_totals() {
     let r = m.get("/logs?page=3").await;
     assert_eq!(r.body, json!([]));
 }
+
+/// A tenant bootstrapped by an older version (system API without end-user
+/// scopes, no Admin role) is brought up to date on the next start, and the
+/// Admin role it creates is nobody's until an operator assigns it.
+#[tokio::test]
+async fn bootstrap_upgrades_an_older_system_api() {
+    use gatehouse_core::model::{ResourceServer, ScopeDefinition};
+    use gatehouse_server::routes::management::scopes;
+    let server = crate::support::TestServer::start().await;
+    let store = server.store.as_ref();
+    let audience = format!("{}api/v2/", server.issuer);
+    let mut old = ResourceServer::new("rs_old_system", "Management", audience.clone());
+    old.is_system = true;
+    old.scopes = scopes::ALL
+        .iter()
+        .map(|(value, _)| ScopeDefinition {
+            value: value.to_string(),
+            description: String::new(),
+        })
+        .collect();
+    store.create_resource_server(&old, 0).await.unwrap();
+
+    let again = bootstrap(store, &server.issuer, BootstrapOptions::default(), 0)
+        .await
+        .unwrap();
+    assert!(
+        again.is_none(),
+        "an existing tenant shows no new credentials"
+    );
+    let upgraded = store
+        .resource_server("rs_old_system")
+        .await
+        .unwrap()
+        .unwrap();
+    for scope in gatehouse_core::grant::END_USER_SCOPES {
+        assert!(upgraded.defines_scope(scope), "{scope}");
+    }
+    assert_eq!(upgraded.scopes.len(), scopes::ALL.len() + 7);
+    let roles = store.roles(gatehouse_store::Page::ALL).await.unwrap();
+    let admin = roles
+        .iter()
+        .find(|r| r.name == "Admin")
+        .expect("Admin role");
+    let permissions = store.role_permissions(&admin.id).await.unwrap();
+    assert_eq!(permissions.len(), scopes::ALL.len());
+    assert!(permissions
+        .iter()
+        .all(|p| p.resource_server_identifier == audience));
+    let holders = store
+        .role_users(&admin.id, gatehouse_store::Page::ALL)
+        .await
+        .unwrap();
+    assert!(holders.is_empty());
+    // Running it once more changes nothing.
+    bootstrap(store, &server.issuer, BootstrapOptions::default(), 0)
+        .await
+        .unwrap();
+    let roles_after = store.roles(gatehouse_store::Page::ALL).await.unwrap();
+    assert_eq!(roles_after.len(), roles.len());
+    server.stop().await;
+}

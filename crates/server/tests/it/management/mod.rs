@@ -10,6 +10,7 @@ mod apis;
 mod auth;
 mod directory;
 mod keys_tenant;
+mod user_flows;
 
 use crate::support::{Reply, TestServer};
 use gatehouse_core::model::{AppType, Client, ClientGrant, SubjectType};
