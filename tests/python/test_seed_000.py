@@ -123,7 +123,9 @@ def test_lists_with_totals_and_read_back(mgmt, scenario):
     role_perms = mgmt["roles"].list_permissions(scenario["role"]["id"])
     assert role_perms["permissions"][0]["resource_server_name"] == "Measurements"
     role_list = mgmt["roles"].list()
-    assert role_list["total"] == 1
+    # The bootstrap's Admin role and the scenario's reader.
+    assert role_list["total"] == 2
+    assert sorted(r["name"] for r in role_list["roles"]) == ["Admin", "reader"]
     apis = mgmt["apis"].get_all(include_totals=True)
     assert apis["total"] == 2
     assert mgmt["apis"].get(scenario["api"]["id"])["name"] == "Measurements"
