@@ -318,7 +318,7 @@ async fn malformed_requests_get_invalid_request() {
         &[],
     )
     .await;
-    assert_error(&big, 400, "invalid_request", None);
+    assert_error(&big, 413, "invalid_request", None);
     let text = post(&server, "/oauth/token", "hello".into(), "text/plain", &[]).await;
     assert_error(&text, 400, "invalid_request", None);
     let no_code = token(
