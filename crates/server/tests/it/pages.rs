@@ -453,6 +453,9 @@ async fn signup_needs_a_valid_request_and_open_signup() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let server = &m.server;
+    let hinted = web_query(&s, &[("screen_hint", "signup")]);
+    let resp = get(&browser, &server.url(&format!("/authorize?{hinted}"))).await;
+    assert_eq!(location(&resp), format!("/u/login?{hinted}"));
     let page = get(&browser, &server.url(&format!("/u/signup?{q}"))).await;
     assert_eq!(page.status().as_u16(), 400);
     assert!(page

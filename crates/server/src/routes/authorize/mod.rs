@@ -132,7 +132,13 @@ pub async fn prepare(
             )))
         }
         Ok(None) => {
-            let page = if req.screen_hint_signup {
+            // With signup disabled the hint falls back to the login page.
+            let signup_open = || async {
+                crate::routes::management::connections::database_options(state)
+                    .await
+                    .is_ok_and(|o| !o.disable_signup)
+            };
+            let page = if req.screen_hint_signup && signup_open().await {
                 SIGNUP_PATH
             } else {
                 LOGIN_PATH
