@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./gatehouse-data";
@@ -39,8 +40,22 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert
     #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Seconds a connection has for its first byte, a TLS handshake and each
+    /// request header; also how long an idle keep-alive connection stays open
+    /// [default: 30]
+    #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request body has to arrive completely; a slower one gets 408
+    /// [default: 30]
+    #[arg(long, env = "GATEHOUSE_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+    /// Connections served at once; further ones wait (unserved) up to the
+    /// header timeout for a free slot, then are closed [default: 1024]
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Optional TOML file with any of the keys above (bind, data_dir,
-    /// public_url, database_url, tls_cert, tls_key); flags and environment win
+    /// public_url, database_url, tls_cert, tls_key, header_timeout,
+    /// body_timeout, max_connections); flags and environment win
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -95,6 +110,9 @@ struct FileConfig {
     database_max_connections: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -107,6 +125,7 @@ pub struct ServeConfig {
     pub database_url: String,
     pub database_max_connections: Option<u32>,
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub limits: gatehouse_server::ServeOptions,
 }
 
 impl ServeArgs {
@@ -143,7 +162,31 @@ impl ServeArgs {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join(DATABASE_FILE).display()));
+        let defaults = gatehouse_server::ServeOptions::default();
+        let seconds = |value: Option<u64>, default: Duration, flag: &str| match value {
+            None => Ok(default),
+            Some(s @ 1..=3600) => Ok(Duration::from_secs(s)),
+            Some(s) => Err(format!("--{flag} must be 1 to 3600 seconds, not {s}")),
+        };
+        let limits = gatehouse_server::ServeOptions {
+            header_timeout: seconds(
+                self.header_timeout.or(file.header_timeout),
+                defaults.header_timeout,
+                "header-timeout",
+            )?,
+            body_timeout: seconds(
+                self.body_timeout.or(file.body_timeout),
+                defaults.body_timeout,
+                "body-timeout",
+            )?,
+            max_connections: match self.max_connections.or(file.max_connections) {
+                None => defaults.max_connections,
+                Some(0) => return Err("--max-connections must be at least 1".into()),
+                Some(n) => n,
+            },
+        };
         Ok(ServeConfig {
+            limits,
             bind,
             data_dir,
             public_url,
@@ -258,6 +301,22 @@ mod tests {
         assert_eq!(resolved.bind.port(), 9000);
         assert_eq!(resolved.issuer(resolved.bind), "https://flag.example/");
         assert!(resolved.database_url.starts_with("sqlite:"));
+        assert_eq!(resolved.limits, gatehouse_server::ServeOptions::default());
+        std::fs::write(&file, "header_timeout = 5\nmax_connections = 7\n").unwrap();
+        let resolved = ServeArgs {
+            config: Some(file.clone()),
+            header_timeout: Some(2),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(resolved.limits.header_timeout, Duration::from_secs(2));
+        assert_eq!(resolved.limits.max_connections, 7);
+        let zero = ServeArgs {
+            max_connections: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.resolve().is_err());
         std::fs::write(&file, "bogus = 1\n").unwrap();
         let err = ServeArgs {
             config: Some(file),

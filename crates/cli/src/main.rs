@@ -36,6 +36,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of `Serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (embedded SQLite in --data-dir unless --database-url says otherwise)
@@ -232,7 +234,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         bootstrap_file::announce(&config.data_dir, &credentials)?;
     }
     gatehouse_server::background::spawn(state.clone(), Default::default());
-    gatehouse_server::serve(listener, gatehouse_server::router(state), tls, shutdown)
+    let router = gatehouse_server::router(state);
+    gatehouse_server::serve_with(listener, router, tls, shutdown, config.limits)
         .await
         .map_err(|e| e.to_string())
 }

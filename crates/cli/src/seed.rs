@@ -4,7 +4,7 @@
 //! field names; anything left out gets the same defaults as a new object in
 //! Auth0 (an SPA gets `token_endpoint_auth_method: none`, rotating refresh
 //! tokens, …). Passwords are hashed with argon2id, client secrets stored as
-//! hashes. Runs against the same database as `serve` (SQLite in WAL mode
+//! hashes; a `client_secret` must have at least 32 characters. Runs against the same database as `serve` (SQLite in WAL mode
 //! accepts it while the server runs). An object that exists already is an
 //! error, so a seed file is applied once.
 //!
@@ -28,6 +28,10 @@ use gatehouse_core::model::{
     AppType, Client, ClientGrant, Permission, ResourceServer, Role, TenantSettings, User,
 };
 use gatehouse_core::secret::hash_token;
+
+/// The shortest `client_secret` a seed file may set: a secret is a password
+/// anyone who reaches the token endpoint can guess at.
+pub const MIN_CLIENT_SECRET_CHARS: usize = 32;
 use gatehouse_store::{Store, StoredClient, StoredUser};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -116,6 +120,14 @@ pub async fn apply(store: &dyn Store, seed: SeedFile, now: i64) -> Result<Value,
         let mut raw = raw.clone();
         let secret = take(&mut raw, "client_secret").and_then(|v| v.as_str().map(str::to_string));
         let client_id = text(&raw, "client_id").unwrap_or_else(ids::client_id);
+        if let Some(length) = secret.as_deref().map(|s| s.chars().count()) {
+            if length < MIN_CLIENT_SECRET_CHARS {
+                return Err(format!(
+                    "clients: client {client_id}: client_secret must be at least \
+                     {MIN_CLIENT_SECRET_CHARS} characters, not {length}"
+                ));
+            }
+        }
         let name = text(&raw, "name").unwrap_or_else(|| client_id.clone());
         let app_type: AppType = match raw.get("app_type") {
             Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("clients: {e}"))?,
@@ -221,6 +233,29 @@ pub fn read(path: &std::path::Path) -> Result<SeedFile, String> {
 mod tests {
     use super::*;
 
+    const M2M_SECRET: &str = "m2m-secret-0123456789abcdef-0123456789";
+
+    #[tokio::test]
+    async fn short_client_secrets_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let store = gatehouse_store::open(&url).await.unwrap();
+        let seed = |secret: &str| -> SeedFile {
+            serde_json::from_value(json!({"clients": [
+                {"client_id": "m2m", "app_type": "non_interactive", "client_secret": secret}]}))
+            .unwrap()
+        };
+        let err = apply(store.as_ref(), seed("s3cret"), 1).await.unwrap_err();
+        assert_eq!(
+            err,
+            "clients: client m2m: client_secret must be at least 32 characters, not 6"
+        );
+        assert!(store.client("m2m").await.unwrap().is_none());
+        let exactly = "x".repeat(MIN_CLIENT_SECRET_CHARS);
+        apply(store.as_ref(), seed(&exactly), 1).await.unwrap();
+        assert!(store.client("m2m").await.unwrap().is_some());
+    }
+
     #[tokio::test]
     async fn seeds_every_kind_of_object() {
         let dir = tempfile::tempdir().unwrap();
@@ -232,7 +267,7 @@ mod tests {
                       "scopes": [{"value": "read:m"}]}],
             "clients": [{"client_id": "spa", "name": "SPA", "app_type": "spa",
                          "callbacks": ["http://127.0.0.1:3000/"]},
-                        {"client_id": "m2m", "app_type": "non_interactive", "client_secret": "s3cret"}],
+                        {"client_id": "m2m", "app_type": "non_interactive", "client_secret": M2M_SECRET}],
             "client_grants": [{"client_id": "m2m", "audience": "https://m/", "scope": ["read:m"]}],
             "roles": [{"name": "reader", "permissions": [
                 {"resource_server_identifier": "https://m/", "permission_name": "read:m"}]}],
@@ -247,7 +282,7 @@ mod tests {
         let m2m = store.client("m2m").await.unwrap().unwrap();
         assert_eq!(
             m2m.secret_hash.as_deref(),
-            Some(hash_token("s3cret").as_str())
+            Some(hash_token(M2M_SECRET).as_str())
         );
         assert_eq!(
             store

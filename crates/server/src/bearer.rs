@@ -31,7 +31,22 @@ impl AccessToken {
     }
 }
 
-/// `Ok(None)` for a token that is not (or no longer) valid.
+/// How far in the future a token's `nbf` may be and the token still count as
+/// started: the clock skew tolerated between the nodes of a cluster.
+pub const NOT_BEFORE_LEEWAY_SECS: i64 = 60;
+
+/// True unless `nbf` is present and later than `now` (plus
+/// [`NOT_BEFORE_LEEWAY_SECS`]); an `nbf` that is not a number fails.
+fn started(nbf: Option<&Value>, now: i64) -> bool {
+    match nbf {
+        None => true,
+        Some(nbf) => nbf
+            .as_f64()
+            .is_some_and(|nbf| nbf <= (now + NOT_BEFORE_LEEWAY_SECS) as f64),
+    }
+}
+
+/// `Ok(None)` for a token that is not (or no longer, or not yet) valid.
 pub async fn validate(
     state: &AppState,
     token: &str,
@@ -101,6 +116,9 @@ async fn validate_jwt(
     if text("iss").as_deref() != Some(state.issuer()) || expires_at <= now {
         return Ok(None);
     }
+    if !started(claims.get("nbf"), now) {
+        return Ok(None);
+    }
     let audiences = match claims.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
         Some(Value::Array(list)) => list
@@ -121,4 +139,23 @@ async fn validate_jwt(
         expires_at,
         claims: Some(claims),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn not_before_allows_only_the_leeway() {
+        let now = 1_000_000;
+        assert!(started(None, now));
+        assert!(started(Some(&json!(now)), now));
+        assert!(started(Some(&json!(now + NOT_BEFORE_LEEWAY_SECS)), now));
+        assert!(!started(
+            Some(&json!(now + NOT_BEFORE_LEEWAY_SECS + 1)),
+            now
+        ));
+        assert!(!started(Some(&json!("soon")), now));
+    }
 }

@@ -8,6 +8,7 @@
 //! - [`extract`]: request parameters from form or JSON bodies, with OAuth errors
 //!   for malformed input.
 //! - [`middleware`]: request ids, one log line per request, security headers.
+//! - [`limits`]: request body size limits and deadlines, per surface.
 //! - [`background`]: key reloads across nodes, lease-guarded purging of expired data.
 //! - [`decision`]: gathers the facts for the grant decision and calls it.
 //! - [`issue`]: mints access, ID and refresh tokens from a decision.
@@ -21,7 +22,8 @@
 //! - [`pages`]: server-rendered pages (MiniJinja templates embedded in the binary).
 //! - [`routes`]: one module per endpoint family; the Management API v2 is
 //!   [`routes::management`].
-//! - [`serve()`]: run a router on a listener, with optional TLS and graceful shutdown.
+//! - [`serve()`]: run a router on a listener, with optional TLS, graceful shutdown
+//!   and connection limits ([`ServeOptions`]).
 
 pub mod audit;
 pub mod background;
@@ -34,6 +36,7 @@ pub mod error;
 pub mod extract;
 pub mod issue;
 pub mod keys;
+pub mod limits;
 pub mod middleware;
 pub mod pages;
 pub mod password;
@@ -43,5 +46,5 @@ pub mod session;
 pub mod state;
 
 pub use routes::router;
-pub use serve::{load_tls, serve, ServeError};
+pub use serve::{load_tls, serve, serve_with, ServeError, ServeOptions};
 pub use state::AppState;

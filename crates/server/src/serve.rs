@@ -1,15 +1,42 @@
-//! Running the router: plain HTTP or TLS (rustls), with graceful shutdown.
+//! Running the router: plain HTTP or TLS (rustls), with graceful shutdown and
+//! the transport limits of [`ServeOptions`].
 //!
 //! `serve` takes an already-bound listener so tests can bind `127.0.0.1:0`
 //! and read the port before the server starts.
+//!
+//! Limits (each configurable; `gatehouse serve --help`):
+//! - a connection must send its first byte, and an HTTP/1.1 request its whole
+//!   header, within `header_timeout`; hyper runs that timer while an idle
+//!   keep-alive connection waits for its next request too, so it is also the
+//!   keep-alive idle limit; a TLS handshake gets the same time;
+//! - a request body must arrive completely within `body_timeout`, else 408
+//!   ([`crate::limits`], which also caps body sizes per surface);
+//! - at most `max_connections` connections are served at once. Further
+//!   connections are accepted by the kernel but wait, unserved, for a free
+//!   slot for up to `header_timeout`, then are closed: a short burst is
+//!   absorbed, a flood costs one socket per connection for a bounded time.
+//!   Reaching the cap is logged at most once a minute.
+//! - HTTP/2 (offered over TLS) has no header timer in hyper; its connections
+//!   count against the same cap and are pinged every `header_timeout`.
 
+use axum::http::HeaderValue;
+use axum::response::Response;
 use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::Accept;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use axum_server::Handle;
 use std::future::Future;
+use std::io;
 use std::net::TcpListener;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -21,6 +48,34 @@ pub enum ServeError {
     },
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Connection and request limits; [`Default`] is what `gatehouse serve` uses
+/// without flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Time for a connection's first byte, a TLS handshake, and each
+    /// HTTP/1.1 request header (including the wait for the next request on
+    /// a keep-alive connection).
+    pub header_timeout: Duration,
+    /// Time for a whole request body to arrive.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
 }
 
 /// Loads a PEM certificate chain and private key.
@@ -36,13 +91,24 @@ pub async fn load_tls(cert: &Path, key: &Path) -> Result<RustlsConfig, ServeErro
         })
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish (up to 10 s).
+/// [`serve_with`] with [`ServeOptions::default`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    serve_with(listener, app, tls, shutdown, ServeOptions::default()).await
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish (up to 10 s).
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<RustlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
 ) -> Result<(), ServeError> {
     listener.set_nonblocking(true)?;
     let handle = Handle::new();
@@ -52,20 +118,167 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
+    let mut app = app.layer(axum::Extension(crate::limits::BodyDeadline(
+        options.body_timeout,
+    )));
+    if tls.is_some() {
+        app = app.layer(axum::middleware::map_response(strict_transport_security));
+    }
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let gate = ConnectionGate::new(&options);
+    let mut server = axum_server::from_tcp(listener).handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(options.header_timeout);
+    server
+        .http_builder()
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(options.header_timeout);
     match tls {
         Some(config) => {
-            axum_server::from_tcp_rustls(listener, config)
-                .handle(handle)
-                .serve(service)
-                .await?
+            let acceptor = RustlsAcceptor::new(config)
+                .handshake_timeout(options.header_timeout)
+                .acceptor(gate);
+            server.acceptor(acceptor).serve(service).await?
         }
-        None => {
-            axum_server::from_tcp(listener)
-                .handle(handle)
-                .serve(service)
-                .await?
-        }
+        None => server.acceptor(gate).serve(service).await?,
     }
     Ok(())
+}
+
+/// Over TLS, browsers are told to use https only for a year.
+async fn strict_transport_security(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    response
+}
+
+/// Admits at most `max_connections` connections at once; see the module docs.
+#[derive(Clone)]
+struct ConnectionGate {
+    slots: Arc<Semaphore>,
+    max_connections: usize,
+    wait: Duration,
+    /// Seconds since the Unix epoch of the last "cap reached" warning.
+    last_warning: Arc<AtomicU64>,
+}
+
+const CAP_WARNING_INTERVAL_SECS: u64 = 60;
+
+impl ConnectionGate {
+    fn new(options: &ServeOptions) -> Self {
+        let max_connections = options.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            slots: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
+            wait: options.header_timeout,
+            last_warning: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn warn_cap_reached(&self) {
+        let now = gatehouse_core::time::now().max(0) as u64;
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= CAP_WARNING_INTERVAL_SECS
+            && self
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                max_connections = self.max_connections,
+                "connection limit reached: new connections wait for a free slot"
+            );
+        }
+    }
+
+    async fn admit(self, stream: TcpStream) -> io::Result<Admitted> {
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                self.warn_cap_reached();
+                tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
+                    .await
+                    .map_err(|_| timed_out("no free connection slot"))?
+                    .map_err(io::Error::other)?
+            }
+        };
+        // Nothing below (hyper's protocol detection) has a timer of its own.
+        let mut first = [0u8; 1];
+        match tokio::time::timeout(self.wait, stream.peek(&mut first)).await {
+            Ok(Ok(n)) if n > 0 => Ok(Admitted {
+                stream,
+                _slot: slot,
+            }),
+            Ok(Ok(_)) => Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(timed_out("no request within the header timeout")),
+        }
+    }
+}
+
+fn timed_out(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, what)
+}
+
+impl<S: Send + 'static> Accept<TcpStream, S> for ConnectionGate {
+    type Stream = Admitted;
+    type Service = S;
+    type Future = Pin<Box<dyn Future<Output = io::Result<(Admitted, S)>> + Send>>;
+
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
+        let gate = self.clone();
+        Box::pin(async move { Ok((gate.admit(stream).await?, service)) })
+    }
+}
+
+/// A connection holding one of the gate's slots until it is dropped.
+struct Admitted {
+    stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Admitted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Admitted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
 }

@@ -11,20 +11,31 @@
 //!   so the cookie is `SameSite=Lax`: it then reaches the iframe when the SPA
 //!   and Gatehouse are the same site (same scheme and host name, any port,
 //!   e.g. both on `127.0.0.1`); see README.md.
-//! - CSRF: a double-submit token. `gatehouse_csrf` (`HttpOnly; SameSite=Lax`)
-//!   holds a random value that every form repeats in a hidden `csrf` field;
-//!   a POST whose field does not match the cookie is refused.
+//! - CSRF: a signed double-submit token. The CSRF cookie (`HttpOnly;
+//!   SameSite=Lax`) holds a random pre-session id; every form carries, in a
+//!   hidden `csrf` field, an HMAC-SHA256 over that id and the browser's SSO
+//!   session cookie (if any) under the server's CSRF key (created once in the
+//!   store, shared by all nodes). A POST whose field is not that HMAC for the
+//!   cookies it comes with is refused: a cookie/field pair made up by someone
+//!   else, or a token from another browser or another session, fails. Over
+//!   https the cookie is `__Host-gatehouse_csrf` (`Secure`, no `Domain`), so a
+//!   sibling subdomain cannot plant one.
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use aws_lc_rs::hmac;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use gatehouse_core::ids;
 use gatehouse_core::secret::{constant_time_eq, hash_token};
 use gatehouse_store::SsoSession;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+/// [`CSRF_COOKIE`] over https.
+pub const SECURE_CSRF_COOKIE: &str = "__Host-gatehouse_csrf";
 const HOUR: i64 = 3600;
 
 /// The value of cookie `name` in the request, if any.
@@ -83,27 +94,70 @@ pub fn clear_session_cookie(state: &AppState, response: &mut Response) {
     );
 }
 
-/// The CSRF token of this browser, and whether it must be set (first visit).
-pub fn csrf_token(headers: &HeaderMap) -> (String, bool) {
-    match cookie(headers, CSRF_COOKIE) {
-        Some(token) if token.len() == 43 => (token.to_string(), false),
-        _ => (ids::random_token(32), true),
+fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        SECURE_CSRF_COOKIE
+    } else {
+        CSRF_COOKIE
     }
 }
 
-/// Sets the CSRF cookie when [`csrf_token`] made a new one.
-pub fn set_csrf_cookie(state: &AppState, response: &mut Response, token: &str) {
-    let secure = if secure(state) { "; Secure" } else { "" };
-    set_cookie(
-        response,
-        format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-    );
+/// A pre-session id as the CSRF cookie holds it (32 random bytes, base64url).
+fn csrf_binding<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie(headers, csrf_cookie_name(state)).filter(|b| b.len() == 43)
 }
 
-/// Double-submit check: the form's `csrf` field must equal the cookie.
-pub fn csrf_ok(headers: &HeaderMap, field: Option<&str>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), field) {
-        (Some(cookie), Some(field)) => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
+/// The `csrf` field for a pre-session id and the SSO session cookie's value.
+fn csrf_field(key: &hmac::Key, binding: &str, session: Option<&str>) -> String {
+    let mut ctx = hmac::Context::with_key(key);
+    for part in ["gatehouse-csrf-v1", binding, session.unwrap_or("")] {
+        ctx.update(part.as_bytes());
+        ctx.update(b"\0");
+    }
+    URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+}
+
+/// A form's CSRF token, and the cookie to set with it on a first visit.
+pub struct CsrfToken {
+    pub field: String,
+    new_binding: Option<String>,
+}
+
+impl CsrfToken {
+    /// Sets the CSRF cookie when this token came with a new pre-session id.
+    pub fn set_cookie(&self, state: &AppState, response: &mut Response) {
+        let Some(binding) = &self.new_binding else {
+            return;
+        };
+        let name = csrf_cookie_name(state);
+        let secure = if secure(state) { "; Secure" } else { "" };
+        set_cookie(
+            response,
+            format!("{name}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+        );
+    }
+}
+
+/// The CSRF token for a form shown to this browser.
+pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> CsrfToken {
+    let (binding, new_binding) = match csrf_binding(state, headers) {
+        Some(binding) => (binding.to_string(), None),
+        None => {
+            let binding = ids::random_token(32);
+            (binding.clone(), Some(binding))
+        }
+    };
+    let field = csrf_field(state.csrf_key(), &binding, cookie(headers, SESSION_COOKIE));
+    CsrfToken { field, new_binding }
+}
+
+/// Whether the form's `csrf` field is the token for the cookies it came with.
+pub fn csrf_ok(state: &AppState, headers: &HeaderMap, field: Option<&str>) -> bool {
+    match (csrf_binding(state, headers), field) {
+        (Some(binding), Some(field)) => {
+            let expected = csrf_field(state.csrf_key(), binding, cookie(headers, SESSION_COOKIE));
+            constant_time_eq(expected.as_bytes(), field.as_bytes())
+        }
         _ => false,
     }
 }
@@ -179,7 +233,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookies_parse_and_csrf_compares() {
+    fn cookies_parse() {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
@@ -187,9 +241,20 @@ mod tests {
         );
         assert_eq!(cookie(&h, "a"), Some("1"));
         assert_eq!(cookie(&h, "b"), None);
-        assert!(csrf_ok(&h, Some("xyz")));
-        assert!(!csrf_ok(&h, Some("xy")));
-        assert!(!csrf_ok(&h, None));
-        assert!(!csrf_ok(&HeaderMap::new(), Some("xyz")));
+        assert_eq!(cookie(&h, CSRF_COOKIE), Some("xyz"));
+    }
+
+    #[test]
+    fn csrf_fields_depend_on_key_binding_and_session() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"key one");
+        let other_key = hmac::Key::new(hmac::HMAC_SHA256, b"key two");
+        let field = csrf_field(&key, "binding", Some("session"));
+        assert_eq!(field.len(), 43);
+        assert_eq!(field, csrf_field(&key, "binding", Some("session")));
+        assert_ne!(field, csrf_field(&other_key, "binding", Some("session")));
+        assert_ne!(field, csrf_field(&key, "binding2", Some("session")));
+        assert_ne!(field, csrf_field(&key, "binding", Some("session2")));
+        assert_ne!(field, csrf_field(&key, "binding", None));
+        assert_ne!(field, "binding");
     }
 }

@@ -1,7 +1,8 @@
 //! The state every handler shares.
 
 use crate::keys::KeyRing;
-use gatehouse_store::Store;
+use aws_lc_rs::hmac;
+use gatehouse_store::{server_values, Store};
 use std::sync::Arc;
 
 /// Cheap to clone: everything lives behind one `Arc`.
@@ -13,24 +14,34 @@ pub struct Inner {
     pub keys: KeyRing,
     /// `<public-url>/`, with the trailing slash Auth0's SDKs expect.
     pub issuer: String,
+    /// Signs the pages' CSRF tokens ([`crate::session`]).
+    pub csrf_key: hmac::Key,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, keys: KeyRing, issuer: String) -> Self {
+    pub fn new(store: Arc<dyn Store>, keys: KeyRing, issuer: String, csrf_secret: &str) -> Self {
         Self(Arc::new(Inner {
             store,
             keys,
             issuer,
+            csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_secret.as_bytes()),
         }))
     }
 
-    /// Loads (or, on first start, generates) the signing keys and builds the state.
+    /// Loads (or, on first start, generates) the signing keys and the CSRF
+    /// key, and builds the state.
     pub async fn load(
         store: Arc<dyn Store>,
         issuer: String,
     ) -> Result<Self, crate::keys::KeyRingError> {
         let keys = KeyRing::load_or_generate(store.as_ref()).await?;
-        Ok(Self::new(store, keys, issuer))
+        let csrf_secret = store
+            .server_value_or_insert(
+                server_values::CSRF_KEY,
+                &gatehouse_core::ids::random_hex(32),
+            )
+            .await?;
+        Ok(Self::new(store, keys, issuer, &csrf_secret))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -39,6 +50,10 @@ impl AppState {
 
     pub fn keys(&self) -> &KeyRing {
         &self.0.keys
+    }
+
+    pub fn csrf_key(&self) -> &hmac::Key {
+        &self.0.csrf_key
     }
 
     pub fn issuer(&self) -> &str {

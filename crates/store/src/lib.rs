@@ -126,6 +126,14 @@ pub trait MaintenanceStore: Send + Sync {
     ) -> StoreResult<PurgeReport>;
 }
 
+/// The names of [`ConfigStore::server_value`]s.
+pub mod server_values {
+    /// JSON options of the database connection (`disable_signup`).
+    pub const DATABASE_CONNECTION_OPTIONS: &str = "connection_options";
+    /// The key the pages' CSRF tokens are signed with (hex).
+    pub const CSRF_KEY: &str = "csrf_key";
+}
+
 /// Tenant configuration: settings, keys, clients, APIs, client grants.
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
@@ -137,6 +145,12 @@ pub trait ConfigStore: Send + Sync {
     // Tenant
     async fn tenant_settings(&self) -> StoreResult<TenantSettings>;
     async fn put_tenant_settings(&self, settings: &TenantSettings) -> StoreResult<()>;
+    /// A named server-wide value ([`server_values`] lists the names).
+    async fn server_value(&self, name: &str) -> StoreResult<Option<String>>;
+    async fn put_server_value(&self, name: &str, body: &str) -> StoreResult<()>;
+    /// Stores `body` under `name` unless a value is there already, and returns
+    /// the stored value: when several nodes race, all get the first one's.
+    async fn server_value_or_insert(&self, name: &str, body: &str) -> StoreResult<String>;
 
     // Signing keys
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;

@@ -60,6 +60,7 @@ macro_rules! conformance {
 conformance! {
     config::ping_and_backend_name,
     config::tenant_settings_default_then_round_trip,
+    config::server_values_first_writer_wins,
     config::signing_keys_insert_list_state,
     config::clients_crud,
     config::clients_paging,

@@ -716,6 +716,12 @@ async fn tls_serves_https() {
     let response = https_get(server.port, &generated.cert, "/healthz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     assert_eq!(body_json(&response)["status"], "ok");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("\r\nstrict-transport-security: max-age=31536000\r\n"),
+        "HTTPS answers without HSTS: {response:?}"
+    );
 
     let response = https_get(
         server.port,

@@ -44,7 +44,7 @@ fn render(
     status: StatusCode,
     v: View<'_>,
 ) -> Response {
-    let (csrf, fresh) = session::csrf_token(headers);
+    let csrf = session::csrf_token(state, headers);
     let scopes: Vec<HashMap<&str, String>> = v
         .device
         .as_ref()
@@ -69,12 +69,10 @@ fn render(
             scopes,
             done => v.done.is_some(),
             approved => v.done == Some(true),
-            csrf,
+            csrf => &csrf.field,
         },
     );
-    if fresh {
-        session::set_csrf_cookie(state, &mut response, &csrf);
-    }
+    csrf.set_cookie(state, &mut response);
     response
 }
 

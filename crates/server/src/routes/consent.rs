@@ -73,7 +73,7 @@ pub async fn consent_page(
                 .unwrap_or_else(|| s.to_string()),
         })
         .collect();
-    let (csrf, fresh) = session::csrf_token(&headers);
+    let csrf = session::csrf_token(&state, &headers);
     let mut response = pages::html(
         StatusCode::OK,
         "consent.html",
@@ -84,13 +84,11 @@ pub async fn consent_page(
             user => ready.user.display_name(),
             scopes,
             loopback => ready.req.loopback,
-            csrf,
+            csrf => &csrf.field,
             authorize => query,
         },
     );
-    if fresh {
-        session::set_csrf_cookie(&state, &mut response, &csrf);
-    }
+    csrf.set_cookie(&state, &mut response);
     response
 }
 

@@ -1,5 +1,12 @@
 //! `POST /oauth/introspect` (RFC 7662) for confidential clients: whether a
 //! token is active, and what it grants.
+//!
+//! A caller only learns about tokens that concern it (RFC 7662 §4): a token
+//! is reported active only to the client it was issued to (`client_id` /
+//! `azp`), or to a resource server's client, meaning a client with its own
+//! client grant on one of the token's audiences (the API it protects). To
+//! anyone else every token is `{"active": false}`, as if unknown. Refresh
+//! tokens are only ever reported to their own client.
 
 use super::token::client_auth::authenticate;
 use crate::bearer;
@@ -43,6 +50,9 @@ async fn run(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<V
     let Some(access) = bearer::validate(state, &token, now).await? else {
         return Ok(inactive);
     };
+    if !may_introspect(state, &client.client_id, &access).await? {
+        return Ok(inactive);
+    }
     let mut body = json!({
         "active": true,
         "token_type": "Bearer",
@@ -60,6 +70,28 @@ async fn run(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<V
         body["permissions"] = perms.clone();
     }
     Ok(body)
+}
+
+/// Whether `caller` may see `access`: see the module docs.
+async fn may_introspect(
+    state: &AppState,
+    caller: &str,
+    access: &bearer::AccessToken,
+) -> Result<bool, ApiError> {
+    if access.client_id == caller {
+        return Ok(true);
+    }
+    let userinfo = gatehouse_core::claims::userinfo_audience(state.issuer());
+    for audience in access.audiences.iter().filter(|a| **a != userinfo) {
+        let grants = state.store().client_grants_for(caller, audience).await?;
+        if grants
+            .iter()
+            .any(|g| g.client_id.as_deref() == Some(caller) && g.audience == *audience)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A refresh token is active while its family is, and only its own client may ask.

@@ -5,6 +5,11 @@
 //! and on success start an SSO session and continue the authorization
 //! ([`authorize::run`]) in the same response. The login page also serves the
 //! device flow: with a `user_code` it continues at `/activate`.
+//!
+//! Signup needs a valid authorization request (known client, registered
+//! `redirect_uri`) and the database connection's signup enabled
+//! (`options.disable_signup`, as in Auth0); otherwise neither the page nor
+//! its form creates anyone.
 
 use super::authorize::{self, ConsentAnswer, Interaction, LOGIN_PATH, SIGNUP_PATH};
 use crate::audit::{self, Event};
@@ -27,6 +32,27 @@ use serde_json::json;
 /// cases take the same time (no user enumeration by timing).
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J9Y1z2n8m3mSgE0k2ZyF1g0B7Fz4b4Gm3qWm5k8s1yU";
+
+/// Auth0's answer when the connection's `disable_signup` is on.
+pub const SIGNUP_DISABLED: &str = "public signup is disabled";
+
+/// The response to send instead of the signup page or its result, if any:
+/// see the module docs.
+async fn signup_refused(state: &AppState, authorize: &str) -> Option<Response> {
+    if let Err(response) = authorize::check_request(state, authorize).await {
+        return Some(response);
+    }
+    match super::management::connections::database_options(state).await {
+        Ok(options) if options.disable_signup => Some(pages::error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            SIGNUP_DISABLED,
+        )),
+        Ok(_) => None,
+        Err(e) => Some(internal(state, &e.to_string())),
+    }
+}
 
 /// What a login or signup page shows.
 struct Form<'a> {
@@ -80,7 +106,11 @@ async fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, f: Form
     } else {
         f.email
     };
-    let (csrf, fresh) = session::csrf_token(headers);
+    let signup_open = match super::management::connections::database_options(state).await {
+        Ok(options) => !options.disable_signup,
+        Err(e) => return internal(state, &e.to_string()),
+    };
+    let csrf = session::csrf_token(state, headers);
     let with_query = |path: &str| format!("{path}?{}", f.authorize);
     let mut response = pages::html(
         status,
@@ -88,18 +118,16 @@ async fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, f: Form
         minijinja::context! {
             tenant => pages::tenant_name(state),
             client_name,
-            csrf,
+            csrf => &csrf.field,
             authorize => f.authorize,
             user_code => f.user_code,
             email,
             error => f.error,
-            signup_url => (!f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
+            signup_url => (signup_open && !f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
             login_url => with_query(LOGIN_PATH),
         },
     );
-    if fresh {
-        session::set_csrf_cookie(state, &mut response, &csrf);
-    }
+    csrf.set_cookie(state, &mut response);
     response
 }
 
@@ -145,6 +173,9 @@ pub async fn signup_page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
+    if let Some(refused) = signup_refused(&state, &query).await {
+        return refused;
+    }
     page(
         &state,
         &headers,
@@ -174,7 +205,7 @@ impl FromRequest<AppState> for PostedForm {
                 &e.error_description,
             )
         })?;
-        if !session::csrf_ok(&headers, params.get("csrf")) {
+        if !session::csrf_ok(state, &headers, params.get("csrf")) {
             return Err(pages::error_page(
                 state,
                 StatusCode::FORBIDDEN,
@@ -296,6 +327,9 @@ pub async fn signup_submit(
         email,
         error: Some(error),
     };
+    if let Some(refused) = signup_refused(&state, authorize).await {
+        return refused;
+    }
     if !plausible_email(email) {
         return page(
             &state,

@@ -242,7 +242,7 @@ async fn confirmation_page(state: &AppState, headers: &HeaderMap, params: &Param
         },
         None => None,
     };
-    let (csrf, fresh) = session::csrf_token(headers);
+    let csrf = session::csrf_token(state, headers);
     let mut response = pages::html(
         StatusCode::OK,
         "logout.html",
@@ -253,12 +253,10 @@ async fn confirmation_page(state: &AppState, headers: &HeaderMap, params: &Param
             client_id => params.get("client_id").unwrap_or(""),
             post_logout_redirect_uri => params.get("post_logout_redirect_uri").unwrap_or(""),
             state => params.get("state").unwrap_or(""),
-            csrf,
+            csrf => &csrf.field,
         },
     );
-    if fresh {
-        session::set_csrf_cookie(state, &mut response, &csrf);
-    }
+    csrf.set_cookie(state, &mut response);
     response
 }
 

@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::limit_body,
+        ))
         .layer(axum::middleware::from_fn(crate::middleware::request_log))
         .with_state(state)
 }

@@ -8,6 +8,7 @@
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
 //! - [`management`]: the Management API v2.
 //! - [`authorize`]: `/authorize`, every error branch and every response mode.
+//! - [`transport`]: connection limits, body limits and deadlines over raw TCP.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
 
@@ -20,3 +21,4 @@ mod management;
 mod pages;
 mod support;
 mod token;
+mod transport;

@@ -40,7 +40,11 @@ fn web_query(s: &Seeded, extra: &[(&str, &str)]) -> String {
 
 /// The value of the hidden `csrf` field of a page.
 async fn csrf(resp: Response) -> String {
-    let body = resp.text().await.unwrap();
+    csrf_in(&resp.text().await.unwrap())
+}
+
+/// The value of the hidden `csrf` field in a page's HTML.
+fn csrf_in(body: &str) -> String {
     let start = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
     body[start..start + 43].to_string()
 }
@@ -404,6 +408,127 @@ async fn signup_creates_the_user_and_logs_in() {
 }
 
 #[tokio::test]
+async fn signup_needs_a_valid_request_and_open_signup() {
+    let (server, s) = start().await;
+    let browser = server.browser();
+    let q = web_query(&s, &[]);
+    let token = csrf(get(&browser, &server.url(&format!("/u/login?{q}"))).await).await;
+    let nobody_created = |server: &TestServer| {
+        let store = server.store.clone();
+        async move {
+            let user = store
+                .user_by_email(
+                    gatehouse_core::model::DEFAULT_CONNECTION,
+                    "dave@example.com",
+                )
+                .await
+                .unwrap();
+            assert!(user.is_none(), "a user was created: {user:?}");
+        }
+    };
+    let page = get(&browser, &server.url("/u/signup")).await;
+    assert_eq!(page.status().as_u16(), 400);
+    let unregistered = web_query(&s, &[("redirect_uri", "https://evil.example/cb")]);
+    let unknown_client = web_query(&s, &[("client_id", "no-such-client")]);
+    for authorize in ["", unregistered.as_str(), unknown_client.as_str()] {
+        let page = get(&browser, &server.url(&format!("/u/signup?{authorize}"))).await;
+        assert_eq!(page.status().as_u16(), 400, "GET with {authorize:?}");
+        let resp = submit(
+            &server,
+            &browser,
+            "/u/signup",
+            [&token, authorize, "dave@example.com", "long enough pw"],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 400, "POST with {authorize:?}");
+        nobody_created(&server).await;
+    }
+
+    let m = crate::management::Mgmt::on(server).await;
+    let r = m
+        .patch(
+            "/connections/con_Gatehouse0Database",
+            serde_json::json!({"options": {"disable_signup": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let server = &m.server;
+    let hinted = web_query(&s, &[("screen_hint", "signup")]);
+    let resp = get(&browser, &server.url(&format!("/authorize?{hinted}"))).await;
+    assert_eq!(location(&resp), format!("/u/login?{hinted}"));
+    let page = get(&browser, &server.url(&format!("/u/signup?{q}"))).await;
+    assert_eq!(page.status().as_u16(), 400);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("public signup is disabled"));
+    let resp = submit(
+        server,
+        &browser,
+        "/u/signup",
+        [&token, &q, "dave@example.com", "long enough pw"],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("public signup is disabled"));
+    nobody_created(server).await;
+    let login = get(&browser, &server.url(&format!("/u/login?{q}"))).await;
+    assert!(!login.text().await.unwrap().contains("/u/signup"));
+}
+
+#[tokio::test]
+async fn csrf_tokens_are_bound_to_the_browser_and_its_session() {
+    let (server, s) = start().await;
+    let q = web_query(&s, &[]);
+    let login_url = server.url(&format!("/u/login?{q}"));
+    let alice = s.alice.email.clone().unwrap();
+    let refused = |resp: Response| async move {
+        assert_eq!(resp.status().as_u16(), 403);
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("This form expired"), "{body}");
+    };
+
+    // A made-up cookie/field pair that are equal.
+    let forged = "A".repeat(43);
+    let resp = server
+        .http
+        .post(server.url("/u/login"))
+        .header("cookie", format!("gatehouse_csrf={forged}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[
+            ("csrf", &forged),
+            ("authorize", &q),
+            ("email", &alice),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    refused(resp).await;
+
+    // A token from another browser.
+    let a = server.browser();
+    let token_a = csrf(get(&a, &login_url).await).await;
+    let b = server.browser();
+    assert_eq!(get(&b, &login_url).await.status().as_u16(), 200);
+    refused(submit(&server, &b, "/u/login", [&token_a, &q, &alice, PASSWORD]).await).await;
+
+    // The legitimate form works; afterwards the browser has a session, and
+    // the token from before it is refused.
+    let ok = submit(&server, &a, "/u/login", [&token_a, &q, &alice, PASSWORD]).await;
+    assert!(location(&ok).contains("code="), "{ok:?}");
+    refused(submit(&server, &a, "/u/login", [&token_a, &q, &alice, PASSWORD]).await).await;
+    let fresh = csrf(get(&a, &login_url).await).await;
+    let ok = submit(&server, &a, "/u/login", [&fresh, &q, &alice, PASSWORD]).await;
+    assert!(location(&ok).contains("code="), "{ok:?}");
+}
+
+#[tokio::test]
 async fn logout_endpoints_end_the_session() {
     let (server, s) = start().await;
     let browser = server.browser();
@@ -558,6 +683,8 @@ async fn device_activation_approves_the_device() {
     let page = get(&browser, &server.url(&location(&resp))).await;
     let body = page.text().await.unwrap();
     assert!(body.contains("SPA") && body.contains(&user_code), "{body}");
+    // Logging in started a session: forms now carry tokens bound to it.
+    let token = csrf_in(&body);
     let bad = get(&browser, &server.url("/activate?user_code=BBBB-BBBB")).await;
     assert_eq!(bad.status().as_u16(), 400);
     let resp = post(

@@ -156,8 +156,29 @@ impl TestServer {
         Self::start_on(open(url).await).await
     }
 
+    /// A server on a fresh SQLite database, served with `options` (timeouts,
+    /// connection cap) instead of the defaults.
+    pub async fn start_with_options(options: gatehouse_server::ServeOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("gatehouse.db").display());
+        let store = open(&url).await;
+        for key in shared_keys().await {
+            store
+                .insert_signing_key(key)
+                .await
+                .expect("seed a signing key");
+        }
+        let mut server = Self::start_on_with(store, options).await;
+        server._dir = Some(dir);
+        server
+    }
+
     /// A server on `store`; generates whatever signing keys it lacks.
     pub async fn start_on(store: Arc<dyn Store>) -> Self {
+        Self::start_on_with(store, gatehouse_server::ServeOptions::default()).await
+    }
+
+    async fn start_on_with(store: Arc<dyn Store>, options: gatehouse_server::ServeOptions) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
         let issuer = format!("{base_url}/");
@@ -166,9 +187,12 @@ impl TestServer {
             .expect("load the key ring");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = gatehouse_server::router(state.clone());
-        let task = tokio::spawn(gatehouse_server::serve(listener, app, None, async {
+        let shutdown = async {
             let _ = rx.await;
-        }));
+        };
+        let task = tokio::spawn(gatehouse_server::serve_with(
+            listener, app, None, shutdown, options,
+        ));
         let http = client(false);
         Self {
             base_url,

@@ -318,7 +318,7 @@ async fn malformed_requests_get_invalid_request() {
         &[],
     )
     .await;
-    assert_error(&big, 400, "invalid_request", None);
+    assert_error(&big, 413, "invalid_request", None);
     let text = post(&server, "/oauth/token", "hello".into(), "text/plain", &[]).await;
     assert_error(&text, 400, "invalid_request", None);
     let no_code = token(
@@ -992,6 +992,20 @@ async fn introspection_for_confidential_clients() {
     )
     .await;
     assert_eq!(inactive.body, json!({"active": false}));
+    // Another confidential client, without a grant on the token's API, learns nothing.
+    let other = post(
+        &server,
+        "/oauth/introspect",
+        form(&[
+            ("client_id", s.web_id.as_str()),
+            ("client_secret", s.web_secret.as_str()),
+            ("token", at),
+        ]),
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(other.body, json!({"active": false}));
     let public = post(
         &server,
         "/oauth/introspect",

@@ -78,6 +78,43 @@ impl ConfigStore for SqlStore {
         Ok(())
     }
 
+    async fn server_value(&self, name: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT body FROM server_values WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("body")?),
+            None => None,
+        })
+    }
+
+    async fn put_server_value(&self, name: &str, body: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO server_values (name, body) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+        )
+        .bind(name)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn server_value_or_insert(&self, name: &str, body: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO server_values (name, body) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        self.server_value(name)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("server value {name} vanished")))
+    }
+
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)

@@ -58,6 +58,28 @@ pub async fn ping_and_backend_name(store: &dyn Store) {
     );
 }
 
+pub async fn server_values_first_writer_wins(store: &dyn Store) {
+    assert_eq!(store.server_value("k").await.unwrap(), None);
+    assert_eq!(
+        store.server_value_or_insert("k", "one").await.unwrap(),
+        "one"
+    );
+    assert_eq!(
+        store.server_value_or_insert("k", "two").await.unwrap(),
+        "one"
+    );
+    store.put_server_value("k", "three").await.unwrap();
+    assert_eq!(
+        store.server_value("k").await.unwrap().as_deref(),
+        Some("three")
+    );
+    store.put_server_value("other", "x").await.unwrap();
+    assert_eq!(
+        store.server_value("k").await.unwrap().as_deref(),
+        Some("three")
+    );
+}
+
 pub async fn tenant_settings_default_then_round_trip(store: &dyn Store) {
     assert_eq!(
         store.tenant_settings().await.unwrap(),

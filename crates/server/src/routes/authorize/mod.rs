@@ -95,6 +95,18 @@ pub async fn run(state: &AppState, query: &str, ix: Interaction, now: i64) -> Re
     }
 }
 
+/// Step 1 alone: the request is valid (known client, registered
+/// `redirect_uri`, …). `Err` is the response to send instead, as `/authorize`
+/// would: an error page, or the error through the response mode.
+pub async fn check_request(state: &AppState, query: &str) -> Result<AuthorizeRequest, Response> {
+    match checks::validate(state, query).await {
+        Ok(req) => Ok(req),
+        Err(Invalid::Page(e)) => Err(error_page(state, &e)),
+        Err(Invalid::Respond(target, e)) => Err(respond::error(&target, &e)),
+        Err(Invalid::Internal(cause)) => Err(internal_page(state, &cause)),
+    }
+}
+
 /// Steps 1–3: validation, login, decision and consent. `Err` is the response
 /// to send instead (an error, or a page to show first).
 pub async fn prepare(
@@ -103,12 +115,7 @@ pub async fn prepare(
     ix: Interaction,
     now: i64,
 ) -> Result<Ready, Response> {
-    let req = match checks::validate(state, query).await {
-        Ok(req) => req,
-        Err(Invalid::Page(e)) => return Err(error_page(state, &e)),
-        Err(Invalid::Respond(target, e)) => return Err(respond::error(&target, &e)),
-        Err(Invalid::Internal(cause)) => return Err(internal_page(state, &cause)),
-    };
+    let req = check_request(state, query).await?;
     let fail = |e: OAuthError| respond::error(&req.target, &e);
     let internal = |cause: String| {
         tracing::error!(%cause, "authorize failed");
@@ -125,7 +132,13 @@ pub async fn prepare(
             )))
         }
         Ok(None) => {
-            let page = if req.screen_hint_signup {
+            // With signup disabled the hint falls back to the login page.
+            let signup_open = || async {
+                crate::routes::management::connections::database_options(state)
+                    .await
+                    .is_ok_and(|o| !o.disable_signup)
+            };
+            let page = if req.screen_hint_signup && signup_open().await {
                 SIGNUP_PATH
             } else {
                 LOGIN_PATH

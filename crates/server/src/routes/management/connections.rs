@@ -1,16 +1,18 @@
 //! `/api/v2/connections`: the one built-in database connection,
 //! `Username-Password-Authentication` (auth0-compat.md §8), enabled for
-//! every client.
+//! every client. Of Auth0's connection `options`, `disable_signup` can be
+//! changed (`PATCH /connections/{id}`); the options live in the store's
+//! server values, shared by all nodes.
 
 use super::error::{ManagementError, MgmtResult};
-use super::extract::{MPath, MQuery};
+use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use gatehouse_core::model::DEFAULT_CONNECTION;
-use gatehouse_store::Page;
-use serde::Deserialize;
+use gatehouse_store::{server_values, Page, StoreError};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// The built-in connection's fixed id.
@@ -22,7 +24,43 @@ pub struct ConnectionFilter {
     pub strategy: Option<String>,
 }
 
+/// The database connection's changeable options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionOptions {
+    /// Refuse new users from the signup page.
+    pub disable_signup: bool,
+}
+
+/// The database connection's options as stored (defaults when never set).
+pub async fn database_options(state: &AppState) -> Result<ConnectionOptions, StoreError> {
+    match state
+        .store()
+        .server_value(server_values::DATABASE_CONNECTION_OPTIONS)
+        .await?
+    {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("connection options: {e}"))),
+        None => Ok(ConnectionOptions::default()),
+    }
+}
+
+/// `PATCH /connections/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnection {
+    pub options: Option<UpdateOptions>,
+}
+
+/// `options` in `PATCH /connections/{id}`: the options Gatehouse acts on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOptions {
+    pub disable_signup: Option<bool>,
+}
+
 async fn builtin(state: &AppState) -> MgmtResult<Value> {
+    let options = database_options(state).await?;
     let clients: Vec<String> = state
         .store()
         .clients(Page::ALL)
@@ -37,7 +75,7 @@ async fn builtin(state: &AppState) -> MgmtResult<Value> {
         "enabled_clients": clients,
         "realms": [DEFAULT_CONNECTION],
         "is_domain_connection": false,
-        "options": {"brute_force_protection": true},
+        "options": {"brute_force_protection": true, "disable_signup": options.disable_signup},
     }))
 }
 
@@ -60,15 +98,38 @@ pub async fn list(
     Ok(Json(paginate(all, window, "connections")))
 }
 
-pub async fn get_one(
-    State(state): State<AppState>,
-    MPath(id): MPath<String>,
-) -> MgmtResult<Json<Value>> {
+fn check_id(id: &str) -> MgmtResult<()> {
     if id != DEFAULT_CONNECTION_ID {
         return Err(ManagementError::not_found(
             "The connection does not exist",
             "inexistent_connection",
         ));
     }
+    Ok(())
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    MPath(id): MPath<String>,
+) -> MgmtResult<Json<Value>> {
+    check_id(&id)?;
+    Ok(Json(builtin(&state).await?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    MPath(id): MPath<String>,
+    MJson(body): MJson<UpdateConnection>,
+) -> MgmtResult<Json<Value>> {
+    check_id(&id)?;
+    let mut options = database_options(&state).await?;
+    if let Some(disable_signup) = body.options.and_then(|o| o.disable_signup) {
+        options.disable_signup = disable_signup;
+    }
+    let text = serde_json::to_string(&options).map_err(ManagementError::internal)?;
+    state
+        .store()
+        .put_server_value(server_values::DATABASE_CONNECTION_OPTIONS, &text)
+        .await?;
     Ok(Json(builtin(&state).await?))
 }

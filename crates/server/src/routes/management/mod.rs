@@ -301,6 +301,10 @@ pub fn routes() -> Vec<Route> {
             ep!(Get "/connections/{id}", &["read:connections"], 200, body = false, query = &[], "Get a connection"),
             connections::get_one,
         ),
+        route(
+            ep!(Patch "/connections/{id}", &["update:connections"], 200, body = true, query = &[], "Update a connection"),
+            connections::update,
+        ),
         // Signing keys
         route(
             ep!(Get "/keys/signing", &["read:signing_keys"], 200, body = false, query = &[], "List signing keys"),

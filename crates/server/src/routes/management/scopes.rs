@@ -33,6 +33,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("update:client_grants", "Update client grants"),
     ("delete:client_grants", "Delete client grants"),
     ("read:connections", "Read connections"),
+    ("update:connections", "Update connections"),
     ("read:signing_keys", "Read signing keys"),
     ("create:signing_keys", "Rotate signing keys"),
     ("update:signing_keys", "Revoke signing keys"),

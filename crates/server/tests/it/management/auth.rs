@@ -232,3 +232,62 @@ async fn openapi_describes_every_route() {
             .is_string()
     );
 }
+
+#[tokio::test]
+async fn tokens_whose_nbf_is_in_the_future_are_refused() {
+    let m = Mgmt::start().await;
+    let key = m
+        .server
+        .state
+        .keys()
+        .signing_key(SigningAlg::RS256)
+        .unwrap();
+    let now = gatehouse_core::time::now();
+    let userinfo = format!("{}userinfo", m.server.issuer);
+    let token = |nbf: i64| {
+        sign_jwt(
+            &key,
+            "JWT",
+            &json!({
+                "iss": m.server.issuer, "sub": "auth0|nobody", "azp": "x",
+                "aud": [m.creds.management_audience, userinfo],
+                "iat": now, "nbf": nbf, "exp": now + 7200, "scope": "openid read:users",
+            }),
+        )
+        .unwrap()
+    };
+    let later = token(now + 3600);
+    let r = m.call_as(Some(&later), Method::GET, "/users", None).await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    assert_eq!(r.body["message"], "Invalid token");
+    let info = |t: String| {
+        let server = &m.server;
+        async move {
+            let r = server
+                .http
+                .get(server.url("/userinfo"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = info(later).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error_description"], "Invalid or expired access token",
+        "{body}"
+    );
+
+    // Started tokens (nbf now) pass the same checks.
+    let started = token(now);
+    let r = m.call_as(Some(&started), Method::GET, "/users", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (status, body) = info(started).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error_description"], "The user no longer exists",
+        "{body}"
+    );
+}

@@ -162,6 +162,42 @@ async fn tenant_settings_and_connections() {
 }
 
 #[tokio::test]
+async fn connection_disable_signup_is_patched_and_read_back() {
+    let m = Mgmt::start().await;
+    let id = m.get("/connections").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/connections/{id}");
+    assert_eq!(m.get(&path).await.body["options"]["disable_signup"], false);
+    let r = m
+        .patch(&path, json!({"options": {"disable_signup": true}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["options"]["disable_signup"], true);
+    assert_eq!(r.body["options"]["brute_force_protection"], true);
+    assert_eq!(m.get(&path).await.body["options"]["disable_signup"], true);
+
+    let r = m.patch(&path, json!({"options": {"colour": "red"}})).await;
+    assert_mgmt_error(&r, 400, "invalid_body");
+    let r = m
+        .patch("/connections/con_missing", json!({"options": {}}))
+        .await;
+    assert_mgmt_error(&r, 404, "inexistent_connection");
+    let reader = m.token_with(&["read:connections"]).await;
+    let r = m
+        .call_as(
+            Some(&reader),
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"options": {"disable_signup": false}})),
+        )
+        .await;
+    assert_mgmt_error(&r, 403, "insufficient_scope");
+    assert_eq!(m.get(&path).await.body["options"]["disable_signup"], true);
+}
+
+#[tokio::test]
 async fn bootstrap_is_idempotent_and_honours_presets() {
     let m = Mgmt::start().await;
     let again = bootstrap(
