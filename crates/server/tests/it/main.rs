@@ -7,6 +7,8 @@
 //! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
 //! - [`management`]: the Management API v2.
+//! - [`hostile`]: the attacker's suite: malformed, forged and injected input
+//!   against every endpoint.
 //! - [`authorize`]: `/authorize`, every error branch and every response mode.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
@@ -15,6 +17,7 @@ mod algorithms;
 mod authorize;
 mod discovery;
 mod fixtures;
+mod hostile;
 mod maintenance;
 mod management;
 mod pages;
