@@ -7,6 +7,7 @@
 //! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
 //! - [`management`]: the Management API v2.
+//! - [`properties`]: property tests of the parsers (bounded, like a brief fuzz).
 //! - [`hostile`]: the attacker's suite: malformed, forged and injected input
 //!   against every endpoint.
 //! - [`authorize`]: `/authorize`, every error branch and every response mode.
@@ -21,5 +22,6 @@ mod hostile;
 mod maintenance;
 mod management;
 mod pages;
+mod properties;
 mod support;
 mod token;
