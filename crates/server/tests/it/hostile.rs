@@ -1169,3 +1169,55 @@ async fn a_redirect_uri_that_only_starts_with_a_callback_is_refused() {
     }
     m.server.stop().await;
 }
+
+/// A client's own signed assertion with absurd times (`iat` of `i64::MIN`,
+/// `exp` of `i64::MAX`) is refused as `invalid_client`, not a panic (an
+/// `iat` in the future is not checked; `exp` bounds the assertion's life).
+#[tokio::test]
+async fn client_assertions_with_absurd_times_are_refused() {
+    let (m, s) = start().await;
+    let server = &m.server;
+    let key = KeyPair::generate(SigningAlg::RS256).unwrap();
+    let mut m2m = server.store.client(&s.m2m_id).await.unwrap().unwrap();
+    m2m.client.token_endpoint_auth_method =
+        gatehouse_core::model::TokenEndpointAuthMethod::PrivateKeyJwt;
+    m2m.client.client_authentication_keys = vec![gatehouse_core::model::ClientAuthenticationKey {
+        kid: Some(key.kid().into()),
+        jwk: key.public_jwk(),
+    }];
+    server.store.update_client(&m2m).await.unwrap();
+    let now = gatehouse_core::time::now();
+    let token_url = format!("{}oauth/token", server.issuer);
+    for (i, (iat, exp)) in [
+        (json!(i64::MIN), json!(now + 60)),
+        (json!(now), json!(i64::MAX)),
+        (json!(i64::MIN), json!(i64::MAX)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let claims = json!({
+            "iss": s.m2m_id, "sub": s.m2m_id, "aud": token_url,
+            "iat": iat, "exp": exp, "jti": format!("absurd-{i}"),
+        });
+        let assertion = gatehouse_core::jose::sign_jwt(&key, "JWT", &claims).unwrap();
+        let reply = token(
+            server,
+            &[
+                ("grant_type", "client_credentials"),
+                ("audience", API),
+                ("client_assertion", &assertion),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+            ],
+        )
+        .await;
+        let case = format!("iat {iat}, exp {exp}");
+        assert_oauth_error(&reply, &case);
+        assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+        assert_eq!(reply.body["error"], "invalid_client", "{case}");
+    }
+    m.server.stop().await;
+}
