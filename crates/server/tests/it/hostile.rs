@@ -1221,3 +1221,60 @@ async fn client_assertions_with_absurd_times_are_refused() {
     }
     m.server.stop().await;
 }
+
+/// Lifetimes an administrator can set on a client without an upper bound
+/// (ID token, refresh token) never overflow the expiry arithmetic: the
+/// grant either works or the setting was refused, never a panic.
+#[tokio::test]
+async fn absurd_client_lifetimes_never_break_token_issuance() {
+    let (m, s) = start().await;
+    let server = &m.server;
+    for lifetime in [i64::MAX as u64, u64::MAX, (i64::MAX / 2) as u64] {
+        let patch = json!({
+            "jwt_configuration": {"lifetime_in_seconds": lifetime, "alg": "RS256"},
+            "refresh_token": {
+                "rotation_type": "rotating",
+                "expiration_type": "expiring",
+                "leeway": 0,
+                "token_lifetime": lifetime,
+                "infinite_token_lifetime": false,
+                "idle_token_lifetime": lifetime,
+                "infinite_idle_token_lifetime": false
+            }
+        });
+        let reply = m.patch(&format!("/clients/{}", s.web_id), patch).await;
+        let case = format!("lifetime {lifetime}");
+        assert_contained(&reply, &case);
+        if reply.status != 200 {
+            assert_mgmt_shape(&reply, 400, &case);
+            continue;
+        }
+        let reply = token(
+            server,
+            &[
+                ("grant_type", "password"),
+                ("client_id", &s.web_id),
+                ("client_secret", &s.web_secret),
+                ("username", "alice@example.com"),
+                ("password", PASSWORD),
+                ("audience", API),
+                ("scope", "openid offline_access"),
+            ],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{case}: {}", reply.text);
+        let rt = reply.body["refresh_token"].as_str().expect("refresh_token");
+        let again = token(
+            server,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &s.web_id),
+                ("client_secret", &s.web_secret),
+                ("refresh_token", rt),
+            ],
+        )
+        .await;
+        assert_eq!(again.status, 200, "{case}: {}", again.text);
+    }
+    m.server.stop().await;
+}
