@@ -1278,3 +1278,52 @@ async fn absurd_client_lifetimes_never_break_token_issuance() {
     }
     m.server.stop().await;
 }
+
+/// Extreme pagination values on every list of the Management API are a 200
+/// or a 400 in Auth0's shape, never a 5xx.
+#[tokio::test]
+async fn extreme_pagination_is_answered_or_refused() {
+    let (m, _) = start().await;
+    let lists = [
+        "/users",
+        "/roles",
+        "/clients",
+        "/client-grants",
+        "/resource-servers",
+        "/logs",
+        "/keys/signing",
+        "/roles/rol_reader/users",
+        "/roles/rol_reader/permissions",
+    ];
+    let values = [
+        "page=9223372036854775807&per_page=50",
+        "page=18446744073709551615&per_page=1",
+        "page=18446744073709551616",
+        "page=-1",
+        "per_page=0",
+        "per_page=9223372036854775807",
+        "page=1e3",
+        "from=9223372036854775807&take=50",
+        "from=%FF&take=-1",
+        "take=18446744073709551615",
+        "include_totals=maybe",
+        "q=%00",
+        "sort=email:2",
+    ];
+    for list in lists {
+        for query in values {
+            let path = format!("{list}?{query}");
+            let reply = m.get(&path).await;
+            assert_contained(&reply, &path);
+            if reply.status != 200 {
+                assert!(reply.status.is_client_error(), "{path}: {}", reply.status);
+                assert!(
+                    reply.body["errorCode"].is_string(),
+                    "{path}: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+    m.server.stop().await;
+}
