@@ -787,11 +787,23 @@ async fn forged_tokens(m: &Mgmt) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn forged_tokens_are_refused_at_userinfo_and_the_management_api() {
-    let (m, _) = start().await;
+    let (m, s) = start().await;
     let server = &m.server;
     let forged_tokens = forged_tokens(&m).await;
     let before = snapshot(server.store.as_ref()).await;
     for (case, forged) in forged_tokens {
+        let reply = server
+            .post_form(
+                "/oauth/introspect",
+                &[
+                    ("client_id", &s.web_id),
+                    ("client_secret", &s.web_secret),
+                    ("token", &forged),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "introspect, {case}: {}", reply.text);
+        assert_eq!(reply.body, json!({"active": false}), "introspect, {case}");
         let reply = send(
             server,
             Method::GET,
@@ -1325,5 +1337,110 @@ async fn extreme_pagination_is_answered_or_refused() {
             }
         }
     }
+    m.server.stop().await;
+}
+
+/// With a real session and a valid CSRF token, hostile `authorize`,
+/// `decision` and `user_code` values at the consent and activation pages
+/// are error pages (or a decline), never a redirect elsewhere or a 5xx.
+#[tokio::test]
+async fn hostile_consent_and_activation_with_a_real_session() {
+    let (m, s) = start().await;
+    let server = &m.server;
+    let browser = server.browser();
+    let q = spa_query(&s, &[]);
+    let page = browser
+        .get(server.url(&format!("/u/login?{q}")))
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let post = |path: &'static str, pairs: Vec<(&'static str, String)>| {
+        let browser = browser.clone();
+        let url = server.url(path);
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let resp = browser
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encode(&pairs))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+            Reply::read(resp).await
+        }
+    };
+    let login = post(
+        "/u/login",
+        vec![
+            ("csrf", csrf.clone()),
+            ("authorize", q.clone()),
+            ("email", "bob@example.com".into()),
+            ("password", PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert_contained(&login, "login");
+    assert!(login.status.is_redirection(), "{}", login.text);
+    let before = snapshot(server.store.as_ref()).await;
+    let evil = encode(&[
+        ("client_id", &s.spa_id),
+        ("response_type", "code"),
+        ("redirect_uri", "https://evil.example/callback"),
+        ("scope", "openid"),
+    ]);
+    let hostile: Vec<String> = INJECTIONS
+        .iter()
+        .map(|h| h.to_string())
+        .chain([evil, "A".repeat(20_000), String::new()])
+        .collect();
+    for value in &hostile {
+        let shown: String = value.chars().take(40).collect();
+        for decision in ["accept", "deny", value.as_str()] {
+            let reply = post(
+                "/u/consent",
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("authorize", value.clone()),
+                    ("decision", decision.to_string()),
+                ],
+            )
+            .await;
+            assert_page(
+                &reply,
+                &format!("consent authorize={shown:?} decision={decision:.20}"),
+            );
+        }
+        let reply = post(
+            "/u/consent",
+            vec![
+                ("csrf", csrf.clone()),
+                ("authorize", q.clone()),
+                ("decision", value.clone()),
+            ],
+        )
+        .await;
+        assert_page(&reply, &format!("consent decision={shown:?}"));
+        for decision in ["lookup", "approve", "deny", value.as_str()] {
+            let reply = post(
+                "/activate",
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("user_code", value.clone()),
+                    ("decision", decision.to_string()),
+                ],
+            )
+            .await;
+            let case = format!("activate user_code={shown:?} decision={decision:.20}");
+            assert_page(&reply, &case);
+            assert!(
+                reply
+                    .header("location")
+                    .is_none_or(|l| l.starts_with("/activate")),
+                "{case}"
+            );
+        }
+    }
+    assert_eq!(before, snapshot(server.store.as_ref()).await);
     m.server.stop().await;
 }
