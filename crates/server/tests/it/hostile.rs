@@ -913,6 +913,31 @@ async fn injection_strings_in_login_and_signup_are_inert() {
             assert!(reply.status.is_client_error(), "{case}: {}", reply.status);
         }
     }
+    // The right password with a hostile `authorize` or `user_code`: logged
+    // in, then an error page or a redirect to our own pages only.
+    for hostile in INJECTIONS
+        .iter()
+        .copied()
+        .chain(["\r\nX-Injected: yes", "//evil.example/"])
+    {
+        for (authorize, user_code) in [(hostile, ""), ("", hostile)] {
+            let reply = post(
+                "/u/login",
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("authorize", authorize.to_string()),
+                    ("user_code", user_code.to_string()),
+                    ("email", "bob@example.com".to_string()),
+                    ("password", PASSWORD.to_string()),
+                ],
+            )
+            .await;
+            assert_page(
+                &reply,
+                &format!("login, then authorize={authorize:?} user_code={user_code:?}"),
+            );
+        }
+    }
     // A syntactically valid email carrying the strings is stored literally.
     let literal = "o'r1=1--{{\"gh\"~\"tpl\"}}<b>@example.com";
     let fields = vec![
