@@ -1469,3 +1469,62 @@ async fn hostile_consent_and_activation_with_a_real_session() {
     assert_eq!(before, snapshot(server.store.as_ref()).await);
     m.server.stop().await;
 }
+
+/// A device code belongs to the client that started the flow: another
+/// client polling it gets an error and does not disturb the flow; hostile
+/// scope and audience values at `/oauth/device/code` are OAuth errors.
+#[tokio::test]
+async fn device_codes_are_bound_to_their_client() {
+    let (m, s) = start().await;
+    let server = &m.server;
+    let started = server
+        .post_form(
+            "/oauth/device/code",
+            &[("client_id", &s.spa_id), ("scope", "openid")],
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let device_code = started.body["device_code"].as_str().unwrap();
+    let grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let other = token(
+        server,
+        &[
+            ("grant_type", grant),
+            ("client_id", &s.web_id),
+            ("client_secret", &s.web_secret),
+            ("device_code", device_code),
+        ],
+    )
+    .await;
+    assert_oauth_error(&other, "device code polled by another client");
+    assert_ne!(
+        other.body["error"], "authorization_pending",
+        "{}",
+        other.text
+    );
+    let own = token(
+        server,
+        &[
+            ("grant_type", grant),
+            ("client_id", &s.spa_id),
+            ("device_code", device_code),
+        ],
+    )
+    .await;
+    assert_eq!(own.body["error"], "authorization_pending", "{}", own.text);
+    for hostile in INJECTIONS {
+        for field in ["scope", "audience"] {
+            let reply = server
+                .post_form(
+                    "/oauth/device/code",
+                    &[("client_id", &s.spa_id), (field, hostile)],
+                )
+                .await;
+            assert_contained(&reply, &format!("device code {field}={hostile:?}"));
+            if reply.status != 200 {
+                assert_oauth_error(&reply, &format!("device code {field}={hostile:?}"));
+            }
+        }
+    }
+    m.server.stop().await;
+}
