@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use gatehouse_core::OAuthError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::error::ApiError;
@@ -39,24 +39,32 @@ impl Params {
 
     /// Parses a form-encoded string (also used for query strings).
     pub fn from_form(bytes: &[u8]) -> Result<Self, OAuthError> {
-        let mut map = HashMap::new();
+        let (mut map, mut seen) = (HashMap::new(), HashSet::new());
         for (key, value) in form_urlencoded::parse(bytes) {
-            insert_once(&mut map, key.into_owned(), Some(value.into_owned()))?;
+            insert_once(
+                &mut map,
+                &mut seen,
+                key.into_owned(),
+                Some(value.into_owned()),
+            )?;
         }
         Ok(Self(map))
     }
 
-    /// Parses a JSON object body.
+    /// Parses a JSON object body; a key given twice is refused like a form
+    /// parameter given twice (a JSON map would silently keep the last).
     pub fn from_json(bytes: &[u8]) -> Result<Self, OAuthError> {
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|_| OAuthError::invalid_request("The request body is not valid JSON."))?;
-        let serde_json::Value::Object(object) = value else {
+        if !value.is_object() {
             return Err(OAuthError::invalid_request(
                 "The request body must be a JSON object.",
             ));
-        };
-        let mut map = HashMap::new();
-        for (key, value) in object {
+        }
+        let JsonMembers(members) = serde_json::from_slice(bytes)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid JSON."))?;
+        let (mut map, mut seen) = (HashMap::new(), HashSet::new());
+        for (key, value) in members {
             let value = match value {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) => Some(s),
@@ -66,7 +74,7 @@ impl Params {
                     )))
                 }
             };
-            insert_once(&mut map, key, value)?;
+            insert_once(&mut map, &mut seen, key, value)?;
         }
         Ok(Self(map))
     }
@@ -82,12 +90,41 @@ impl Params {
     }
 }
 
+/// The members of a JSON object in order, duplicates included.
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = access.next_entry()? {
+                    members.push(member);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+/// Adds one parameter; `seen` also remembers the empty ones, so that
+/// `a=&a=x` is a duplicate too.
 fn insert_once(
     map: &mut HashMap<String, String>,
+    seen: &mut HashSet<String>,
     key: String,
     value: Option<String>,
 ) -> Result<(), OAuthError> {
-    if map.contains_key(&key) {
+    if !seen.insert(key.clone()) {
         return Err(OAuthError::invalid_request(format!(
             "Parameter {key} must not be included more than once."
         )));
@@ -174,6 +211,9 @@ mod tests {
     #[test]
     fn duplicates_and_wrong_types_are_rejected() {
         assert!(Params::from_form(b"a=1&a=2").is_err());
+        assert!(Params::from_form(b"a=&a=2").is_err());
+        assert!(Params::from_json(br#"{"a": "1", "a": "1"}"#).is_err());
+        assert!(Params::from_json(br#"{"a": null, "a": "2"}"#).is_err());
         assert!(Params::from_json(br#"{"a": 1}"#).is_err());
         assert!(Params::from_json(br#"[1]"#).is_err());
         assert!(Params::from_json(b"{").is_err());

@@ -74,7 +74,9 @@ async fn access_token(
     m: &Mint<'_>,
 ) -> Result<(String, Option<String>), ApiError> {
     let decision = &m.decided.decision;
-    let expires_at = m.now + i64::try_from(decision.expires_in).unwrap_or(i64::MAX / 2);
+    let expires_at = m
+        .now
+        .saturating_add(i64::try_from(decision.expires_in).unwrap_or(i64::MAX / 2));
     match (decision.token_format, &m.decided.api) {
         (TokenFormat::Jwt { alg, dialect, .. }, Some(api)) => {
             let jti = ids::random_token(16);
@@ -169,7 +171,7 @@ fn id_token(
         at_hash: access_token.map(|t| half_hash(t, alg)),
         c_hash: code.map(|c| half_hash(c, alg)),
         issued_at: m.now,
-        expires_at: m.now + lifetime,
+        expires_at: m.now.saturating_add(lifetime),
     };
     Ok(sign_jwt(&key, "JWT", &claims.to_json())?)
 }
@@ -237,7 +239,10 @@ pub async fn new_refresh_family(
     let settings = &f.client.refresh_token;
     let expires_at = (settings.expiration_type == ExpirationType::Expiring
         && !settings.infinite_token_lifetime)
-        .then(|| f.now + i64::try_from(settings.token_lifetime).unwrap_or(i64::MAX / 2));
+        .then(|| {
+            f.now
+                .saturating_add(i64::try_from(settings.token_lifetime).unwrap_or(i64::MAX / 2))
+        });
     let family = RefreshFamily {
         id: ids::random_token(16),
         client_id: f.client.client_id.clone(),

@@ -1,11 +1,13 @@
 //! Tests of the real `gatehouse` binary: the startup banner and the port it
 //! reports, the issuer from flags, environment and config file (flag > env >
 //! file), keys kept across restarts, SIGTERM, one-line errors for bad
-//! configuration, and HTTPS.
+//! configuration, and HTTPS. [`crash`]: `kill -9` under load loses no
+//! acknowledged write.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
 
+mod crash;
 mod multinode;
 mod transfer;
 

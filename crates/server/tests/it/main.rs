@@ -7,6 +7,9 @@
 //! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
 //! - [`management`]: the Management API v2.
+//! - [`properties`]: property tests of the parsers (bounded, like a brief fuzz).
+//! - [`hostile`]: the attacker's suite: malformed, forged and injected input
+//!   against every endpoint.
 //! - [`authorize`]: `/authorize`, every error branch and every response mode.
 //! - [`transport`]: connection limits, body limits and deadlines over raw TCP.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
@@ -16,9 +19,11 @@ mod algorithms;
 mod authorize;
 mod discovery;
 mod fixtures;
+mod hostile;
 mod maintenance;
 mod management;
 mod pages;
+mod properties;
 mod support;
 mod token;
 mod transport;

@@ -136,7 +136,8 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> MgmtResult<Acces
 }
 
 /// True when the token is one of ours, authentic, and only its `exp` has
-/// passed: it validates as of one second before it expired.
+/// passed: it validates as of one second before it expired. `exp` is read
+/// before any signature check, so it may be anything (even `i64::MIN`).
 async fn is_expired(state: &AppState, token: &str, now: i64) -> bool {
     let Ok((_, claims)) = decode_unverified(token) else {
         return false;
@@ -144,5 +145,9 @@ async fn is_expired(state: &AppState, token: &str, now: i64) -> bool {
     let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_i64) else {
         return false;
     };
-    exp <= now && matches!(bearer::validate(state, token, exp - 1).await, Ok(Some(_)))
+    exp <= now
+        && matches!(
+            bearer::validate(state, token, exp.saturating_sub(1)).await,
+            Ok(Some(_))
+        )
 }

@@ -209,8 +209,8 @@ async fn check_assertion(
     let jti = text("jti").ok_or_else(invalid_client)?;
     if !aud_ok
         || exp <= now
-        || exp - iat > MAX_ASSERTION_LIFETIME
-        || exp - now > MAX_ASSERTION_LIFETIME
+        || exp.saturating_sub(iat) > MAX_ASSERTION_LIFETIME
+        || exp.saturating_sub(now) > MAX_ASSERTION_LIFETIME
     {
         return Err(invalid_client().into());
     }

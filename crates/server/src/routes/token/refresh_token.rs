@@ -133,7 +133,9 @@ fn idle_expired(client: &Client, token: &RefreshTokenRecord, now: i64) -> bool {
     let settings = &client.refresh_token;
     settings.expiration_type == ExpirationType::Expiring
         && !settings.infinite_idle_token_lifetime
-        && token.created_at + i64::try_from(settings.idle_token_lifetime).unwrap_or(i64::MAX / 2)
+        && token
+            .created_at
+            .saturating_add(i64::try_from(settings.idle_token_lifetime).unwrap_or(i64::MAX / 2))
             <= now
 }
 
