@@ -914,27 +914,42 @@ async fn injection_strings_in_login_and_signup_are_inert() {
         }
     }
     // The right password with a hostile `authorize` or `user_code`: logged
-    // in, then an error page or a redirect to our own pages only.
+    // in, then an error page or a redirect to our own pages only. A login
+    // ends the form's CSRF binding, so each attempt starts a new browser.
     for hostile in INJECTIONS
         .iter()
         .copied()
         .chain(["\r\nX-Injected: yes", "//evil.example/"])
     {
         for (authorize, user_code) in [(hostile, ""), ("", hostile)] {
-            let reply = post(
-                "/u/login",
-                vec![
-                    ("csrf", csrf.clone()),
-                    ("authorize", authorize.to_string()),
-                    ("user_code", user_code.to_string()),
-                    ("email", "bob@example.com".to_string()),
-                    ("password", PASSWORD.to_string()),
-                ],
-            )
-            .await;
-            assert_page(
-                &reply,
-                &format!("login, then authorize={authorize:?} user_code={user_code:?}"),
+            let attempt = server.browser();
+            let page = attempt
+                .get(server.url(&format!("/u/login?{q}")))
+                .send()
+                .await
+                .unwrap();
+            let fresh = csrf_of(&page.text().await.unwrap());
+            let pairs = [
+                ("csrf", fresh.as_str()),
+                ("authorize", authorize),
+                ("user_code", user_code),
+                ("email", "bob@example.com"),
+                ("password", PASSWORD),
+            ];
+            let resp = attempt
+                .post(server.url("/u/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encode(&pairs))
+                .send()
+                .await
+                .unwrap();
+            let reply = Reply::read(resp).await;
+            let case = format!("login, then authorize={authorize:?} user_code={user_code:?}");
+            assert_page(&reply, &case);
+            assert_ne!(
+                reply.status, 403,
+                "{case}: the form was fresh: {}",
+                reply.text
             );
         }
     }
