@@ -400,6 +400,11 @@ pub struct Client {
     pub allow_plain_pkce: bool,
     #[serde(default)]
     pub client_authentication_keys: Vec<ClientAuthenticationKey>,
+    /// Auth0's setting: the end user's IP in `auth0-forwarded-for` is
+    /// believed (for attack protection) only from a confidential client with
+    /// this on; otherwise the peer address counts.
+    #[serde(default)]
+    pub token_endpoint_ip_header_trusted: bool,
 }
 
 fn yes() -> bool {
@@ -433,11 +438,19 @@ impl Client {
             refresh_token,
             allow_plain_pkce: false,
             client_authentication_keys: Vec::new(),
+            token_endpoint_ip_header_trusted: false,
         }
     }
 
     pub fn allows_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Whether this client's `auth0-forwarded-for` header names the end
+    /// user's IP: only a confidential client (it proved itself with a secret
+    /// or an assertion) with `token_endpoint_ip_header_trusted` on.
+    pub fn trusts_forwarded_ip(&self) -> bool {
+        self.token_endpoint_ip_header_trusted && !self.is_public()
     }
 
     /// A client that cannot keep a secret.

@@ -12,6 +12,7 @@
 //!   cookie-keeping browser-like client.
 
 mod algorithms;
+mod attack_protection;
 mod authorize;
 mod discovery;
 mod fixtures;

@@ -133,19 +133,22 @@ async fn handle(
     }
 }
 
-/// The end user's IP: confidential clients relay it in `auth0-forwarded-for`
-/// (auth0-compat.md §2 `password`); otherwise the peer address.
+/// The end user's IP: a confidential client with
+/// `token_endpoint_ip_header_trusted` relays it in `auth0-forwarded-for`
+/// (auth0-compat.md §2 `password`); from any other client the header is
+/// ignored (it would let the caller pick the IP that brute-force protection
+/// and rate limits count) and the peer address counts.
 fn end_user_ip(headers: &HeaderMap, client: &Client, peer: Option<std::net::IpAddr>) -> String {
     let forwarded = headers
         .get("auth0-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(str::trim)
-        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
-    match (forwarded, client.is_public(), peer) {
-        (Some(ip), false, _) => ip.to_string(),
-        (_, _, Some(ip)) => ip.to_string(),
-        _ => "unknown".to_string(),
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        .filter(|_| client.trusts_forwarded_ip());
+    match (forwarded, peer) {
+        (Some(ip), _) | (None, Some(ip)) => ip.to_string(),
+        (None, None) => "unknown".to_string(),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::audit::codes;
 use crate::brute_force::{BruteForce, Verdict};
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
-use crate::password::verify_password_blocking;
+use crate::password::verify_password_or_dummy;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{
     TOO_MANY_ATTEMPTS, USER_IS_BLOCKED, WRONG_EMAIL_OR_PASSWORD,
@@ -65,8 +65,9 @@ pub async fn exchange(
 }
 
 /// Finds the user in the connection and checks the password. Unknown users and
-/// wrong passwords get the same answer; the log tells them apart (`fu`, `fp`).
-/// Brute-force protection ([`BruteForce`]) counts failures per (IP, identifier).
+/// wrong passwords get the same answer after the same argon2id work; the log
+/// tells them apart (`fu`, `fp`). Brute-force protection ([`BruteForce`])
+/// reserves the attempt per (IP, identifier) before the password is checked.
 async fn authenticate_user(
     state: &AppState,
     client: &Client,
@@ -92,19 +93,17 @@ async fn authenticate_user(
         identifier: credentials.username.to_lowercase(),
         now,
     };
-    if guard.check().await? == Verdict::Blocked {
+    if guard.reserve().await? == Verdict::Blocked {
         return Err(too_many_attempts());
     }
     let stored = state
         .store()
         .user_by_email(&connection, &credentials.username)
         .await?;
+    let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
+    let verified = verify_password_or_dummy(credentials.password, hash).await;
     let Some(stored) = stored else {
         return Err(failed(&guard, codes::UNKNOWN_USER, None).await);
-    };
-    let verified = match stored.password_hash.clone() {
-        Some(hash) => verify_password_blocking(credentials.password, hash).await,
-        None => false,
     };
     if !verified {
         return Err(failed(&guard, codes::WRONG_PASSWORD, Some(&stored.user.user_id)).await);

@@ -1,0 +1,228 @@
+//! Attack protection under attack: brute-force reservations that hold for
+//! concurrent guesses (password grant and login page), `auth0-forwarded-for`
+//! trusted only from clients configured for it, the dummy verification for
+//! unknown users, user blocks, and rate limits.
+
+use crate::authorize::{encode, get, WEB_CALLBACK};
+use crate::fixtures::{seed, Seeded, PASSWORD};
+use crate::support::{Reply, TestServer};
+use gatehouse_store::Page;
+
+async fn start() -> (TestServer, Seeded) {
+    let server = TestServer::start().await;
+    let seeded = seed(server.store.as_ref()).await;
+    (server, seeded)
+}
+
+/// A password grant by the confidential web client, optionally relaying an
+/// end-user IP in `auth0-forwarded-for`.
+fn password_request(
+    server: &TestServer,
+    s: &Seeded,
+    username: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let body = encode(&[
+        ("grant_type", "password"),
+        ("client_id", &s.web_id),
+        ("client_secret", &s.web_secret),
+        ("username", username),
+        ("password", password),
+    ]);
+    let request = server
+        .http
+        .post(server.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    match forwarded_for {
+        Some(ip) => request.header("auth0-forwarded-for", ip),
+        None => request,
+    }
+}
+
+async fn password_grant(
+    server: &TestServer,
+    s: &Seeded,
+    username: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> Reply {
+    let request = password_request(server, s, username, password, forwarded_for);
+    Reply::read(request.send().await.unwrap()).await
+}
+
+/// Sends all requests at once and collects the replies.
+async fn concurrently(requests: Vec<reqwest::RequestBuilder>) -> Vec<Reply> {
+    let mut set = tokio::task::JoinSet::new();
+    for request in requests {
+        set.spawn(async move { Reply::read(request.send().await.unwrap()).await });
+    }
+    let mut replies = Vec::new();
+    while let Some(reply) = set.join_next().await {
+        replies.push(reply.unwrap());
+    }
+    replies
+}
+
+async fn count_events(server: &TestServer, code: &str) -> usize {
+    server
+        .store
+        .log_events(Page::ALL)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == code)
+        .count()
+}
+
+async fn trust_forwarded_ip(server: &TestServer, client_id: &str, trusted: bool) {
+    let mut stored = server.store.client(client_id).await.unwrap().unwrap();
+    stored.client.token_endpoint_ip_header_trusted = trusted;
+    server.store.update_client(&stored).await.unwrap();
+}
+
+/// 60 concurrent wrong passwords with the default limit of 10: at most 10
+/// are checked (`fp`), the rest are refused before the check, and then the
+/// right password is refused too.
+#[tokio::test]
+async fn concurrent_wrong_passwords_at_the_password_grant_stop_at_the_limit() {
+    let (server, s) = start().await;
+    let requests = (0..60)
+        .map(|_| password_request(&server, &s, "alice@example.com", "wrong", None))
+        .collect();
+    let replies = concurrently(requests).await;
+    for reply in &replies {
+        let error = reply.body["error"].as_str().unwrap_or_default();
+        assert!(
+            matches!(
+                (reply.status.as_u16(), error),
+                (403, "invalid_grant") | (429, "too_many_attempts")
+            ),
+            "{} {}",
+            reply.status,
+            reply.text
+        );
+    }
+    let wrong = count_events(&server, "fp").await;
+    assert!(wrong <= 10, "{wrong} passwords checked, limit 10");
+    assert_eq!(count_events(&server, "limit_wc").await, 1);
+    let right = password_grant(&server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(right.status, 429, "{}", right.text);
+    assert_eq!(right.body["error"], "too_many_attempts");
+}
+
+/// The same at the login page.
+#[tokio::test]
+async fn concurrent_wrong_passwords_at_the_login_page_stop_at_the_limit() {
+    let (server, s) = start().await;
+    let query = encode(&[
+        ("client_id", &s.web_id),
+        ("response_type", "code"),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let browser = server.browser();
+    let page = get(&browser, &server.url(&format!("/u/login?{query}"))).await;
+    let body = page.text().await.unwrap();
+    let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    let csrf = body[at..at + 43].to_string();
+    let attempt = |password: &str| {
+        let form = encode(&[
+            ("csrf", &csrf),
+            ("authorize", &query),
+            ("email", "alice@example.com"),
+            ("password", password),
+        ]);
+        browser
+            .post(server.url("/u/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+    };
+    let replies = concurrently((0..60).map(|_| attempt("wrong")).collect()).await;
+    assert!(
+        replies
+            .iter()
+            .all(|r| matches!(r.status.as_u16(), 400 | 429)),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let wrong = count_events(&server, "fp").await;
+    assert!(wrong <= 10, "{wrong} passwords checked, limit 10");
+    let right = attempt(PASSWORD).send().await.unwrap();
+    assert_eq!(right.status().as_u16(), 429);
+}
+
+/// `auth0-forwarded-for` from a client without
+/// `token_endpoint_ip_header_trusted` is ignored: it cannot move a blocked
+/// user to a fresh IP. With the setting on, the relayed IP counts.
+#[tokio::test]
+async fn forwarded_ip_is_trusted_only_from_clients_configured_for_it() {
+    let (server, s) = start().await;
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    settings.brute_force_protection.max_attempts = 2;
+    server.store.put_tenant_settings(&settings).await.unwrap();
+    for _ in 0..2 {
+        password_grant(&server, &s, "alice@example.com", "wrong", None).await;
+    }
+    let spoofed = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("198.51.100.9"),
+    )
+    .await;
+    assert_eq!(
+        spoofed.status, 429,
+        "the header is ignored: {}",
+        spoofed.text
+    );
+    trust_forwarded_ip(&server, &s.web_id, true).await;
+    let relayed = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("198.51.100.9"),
+    )
+    .await;
+    assert_eq!(relayed.status, 200, "{}", relayed.text);
+    // The relayed IP is the one blocked now; the peer's block stays.
+    for _ in 0..2 {
+        password_grant(
+            &server,
+            &s,
+            "alice@example.com",
+            "wrong",
+            Some("203.0.113.7"),
+        )
+        .await;
+    }
+    let blocked = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("203.0.113.7"),
+    )
+    .await;
+    assert_eq!(blocked.status, 429);
+    // The setting round-trips through the Management API's client shape.
+    let stored = server.store.client(&s.web_id).await.unwrap().unwrap();
+    let value = serde_json::to_value(&stored.client).unwrap();
+    assert_eq!(value["token_endpoint_ip_header_trusted"], true);
+}
+
+/// An unknown user costs a full (dummy) argon2id verification at the
+/// password grant, like a wrong password does.
+#[tokio::test]
+async fn unknown_user_at_the_password_grant_is_verified_against_a_dummy_hash() {
+    let (server, s) = start().await;
+    let before = gatehouse_server::password::dummy_verifications();
+    let reply = password_grant(&server, &s, "nobody@example.com", "whatever", None).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.body["error_description"], "Wrong email or password.");
+    assert!(gatehouse_server::password::dummy_verifications() > before);
+}
