@@ -226,3 +226,74 @@ async fn unknown_user_at_the_password_grant_is_verified_against_a_dummy_hash() {
     assert_eq!(reply.body["error_description"], "Wrong email or password.");
     assert!(gatehouse_server::password::dummy_verifications() > before);
 }
+
+/// Auth0's user-blocks endpoints list and remove a user's blocks (by id or
+/// identifier), and a password change through the Management API lifts them.
+#[tokio::test]
+async fn user_blocks_are_listed_and_removed_and_lifted_by_a_password_change() {
+    let mgmt = crate::management::Mgmt::start().await;
+    let server = &mgmt.server;
+    let s = seed(server.store.as_ref()).await;
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    settings.brute_force_protection.max_attempts = 2;
+    server.store.put_tenant_settings(&settings).await.unwrap();
+    let block_alice = || async {
+        for _ in 0..2 {
+            password_grant(server, &s, "Alice@Example.com", "wrong", None).await;
+        }
+        let reply = password_grant(server, &s, "alice@example.com", PASSWORD, None).await;
+        assert_eq!(reply.status, 429, "{}", reply.text);
+    };
+    block_alice().await;
+    let by_id = mgmt.get(&format!("/user-blocks/{}", s.alice.user_id)).await;
+    assert_eq!(by_id.status, 200, "{}", by_id.text);
+    assert_eq!(
+        by_id.body,
+        serde_json::json!({"blocked_for": [{
+            "identifier": "alice@example.com",
+            "ip": "127.0.0.1",
+            "connection": "Username-Password-Authentication"
+        }]})
+    );
+    let by_identifier = mgmt
+        .get("/user-blocks?identifier=alice%40example.com")
+        .await;
+    assert_eq!(by_identifier.body, by_id.body);
+    let missing = mgmt.get("/user-blocks").await;
+    crate::management::assert_mgmt_error(&missing, 400, "invalid_query_string");
+    let unknown = mgmt.get("/user-blocks/auth0%7Cnobody").await;
+    crate::management::assert_mgmt_error(&unknown, 404, "inexistent_user");
+
+    let removed = mgmt
+        .delete(&format!("/user-blocks/{}", s.alice.user_id))
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let empty = mgmt.get(&format!("/user-blocks/{}", s.alice.user_id)).await;
+    assert_eq!(empty.body, serde_json::json!({"blocked_for": []}));
+    let ok = password_grant(server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+
+    block_alice().await;
+    let removed = mgmt
+        .delete("/user-blocks?identifier=ALICE%40example.com")
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let ok = password_grant(server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+
+    block_alice().await;
+    let new_password = "a new password 123";
+    let patched = mgmt
+        .patch(
+            &format!("/users/{}", s.alice.user_id),
+            serde_json::json!({ "password": new_password }),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let ok = password_grant(server, &s, "alice@example.com", new_password, None).await;
+    assert_eq!(
+        ok.status, 200,
+        "a password change lifts the block: {}",
+        ok.text
+    );
+}
