@@ -28,6 +28,8 @@ pub struct TenantSettings {
     pub idle_session_lifetime: u64,
     pub allowed_logout_urls: Vec<String>,
     pub brute_force_protection: BruteForceProtection,
+    /// Gatehouse's rate limits (auth0-compat.md §7 "Rate limits").
+    pub rate_limits: RateLimits,
     pub flags: TenantFlags,
 }
 
@@ -60,6 +62,35 @@ impl Default for BruteForceProtection {
     }
 }
 
+/// Rate limits in fixed windows of `window_seconds`, counted in the database
+/// so all nodes share them. At the token endpoint and the login page only
+/// *failed* authentications count (successful traffic is never throttled),
+/// per IP and per account from any IP (password spraying); signup attempts
+/// count per IP (signup enumeration); Management API requests per client.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub window_seconds: u32,
+    pub failed_logins_per_ip: u32,
+    pub failed_logins_per_account: u32,
+    pub signups_per_ip: u32,
+    pub management_requests_per_client: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_seconds: 60,
+            failed_logins_per_ip: 100,
+            failed_logins_per_account: 50,
+            signups_per_ip: 10,
+            management_requests_per_client: 3000,
+        }
+    }
+}
+
 /// How long a brute-force block lasts.
 pub const BRUTE_FORCE_BLOCK_SECONDS: i64 = 30 * 86_400;
 
@@ -74,6 +105,7 @@ impl Default for TenantSettings {
             idle_session_lifetime: 72,
             allowed_logout_urls: Vec::new(),
             brute_force_protection: BruteForceProtection::default(),
+            rate_limits: RateLimits::default(),
             flags: TenantFlags::default(),
         }
     }

@@ -12,6 +12,7 @@ use crate::brute_force::{BruteForce, Verdict};
 use crate::extract::{Params, PeerIp};
 use crate::pages;
 use crate::password::{hash_password_blocking, verify_password_or_dummy};
+use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
 use crate::session;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -219,6 +220,15 @@ pub async fn login_submit(
         identifier: email.to_lowercase(),
         now,
     };
+    let limiter = RateLimiter::new(&state, tenant.rate_limits, client_id.as_deref(), now);
+    match limiter.check_authentication(&ip, &guard.identifier).await {
+        Ok(None) => {}
+        Ok(Some(throttled)) => {
+            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
+            return with_limit_headers(page, &throttled);
+        }
+        Err(e) => return internal(&state, &e.to_string()),
+    }
     match guard.reserve().await {
         Ok(Verdict::Allowed) => {}
         Ok(Verdict::Blocked) => {
@@ -249,10 +259,21 @@ pub async fn login_submit(
         let verdict = guard
             .failed(code, "Wrong email or password", known_user_id.as_deref())
             .await;
-        return match verdict {
-            Ok(Verdict::Allowed) => again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await,
-            Ok(Verdict::Blocked) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await,
-            Err(e) => internal(&state, &e.to_string()),
+        let throttled = limiter
+            .failed_authentication(&ip, Some(&guard.identifier))
+            .await;
+        return match (verdict, throttled) {
+            (Err(e), _) | (_, Err(e)) => internal(&state, &e.to_string()),
+            (Ok(Verdict::Blocked), _) => {
+                again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
+            }
+            (Ok(Verdict::Allowed), Ok(Some(throttled))) => {
+                let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
+                with_limit_headers(page, &throttled)
+            }
+            (Ok(Verdict::Allowed), Ok(None)) => {
+                again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await
+            }
         };
     };
     if let Err(e) = guard.succeeded().await {
@@ -275,9 +296,11 @@ pub async fn login_submit(
     continue_after_login(&state, &headers, &user, authorize, user_code, now).await
 }
 
-/// `POST /u/signup`.
+/// `POST /u/signup`. Attempts are rate-limited per IP, so probing which
+/// emails exist ("The user already exists.") is slow.
 pub async fn signup_submit(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
 ) -> Response {
@@ -291,6 +314,24 @@ pub async fn signup_submit(
         email,
         error: Some(error),
     };
+    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let client_id = Params::from_form(authorize.as_bytes())
+        .ok()
+        .and_then(|p| p.get("client_id").map(str::to_string));
+    let counted =
+        match RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await {
+            Ok(limiter) => limiter.hit(Bucket::SignupsFromIp(&ip)).await,
+            Err(e) => Err(e),
+        };
+    match counted {
+        Ok(Hit::Within(_)) => {}
+        Ok(Hit::Over(throttled)) => {
+            let form = again(TOO_MANY_REQUESTS);
+            let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await;
+            return with_limit_headers(page, &throttled);
+        }
+        Err(e) => return internal(&state, &e.to_string()),
+    }
     if !plausible_email(email) {
         return page(
             &state,
@@ -382,6 +423,11 @@ async fn continue_after_login(
     };
     session::set_session_cookie(state, &mut response, &cookie, max_age);
     response
+}
+
+fn with_limit_headers(mut page: Response, throttled: &Throttled) -> Response {
+    throttled.set_headers(page.headers_mut());
+    page
 }
 
 async fn find_user(

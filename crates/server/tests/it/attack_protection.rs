@@ -4,8 +4,9 @@
 //! unknown users, user blocks, and rate limits.
 
 use crate::authorize::{encode, get, WEB_CALLBACK};
-use crate::fixtures::{seed, Seeded, PASSWORD};
+use crate::fixtures::{seed, Seeded, API, PASSWORD};
 use crate::support::{Reply, TestServer};
+use gatehouse_core::model::RateLimits;
 use gatehouse_store::Page;
 
 async fn start() -> (TestServer, Seeded) {
@@ -296,4 +297,288 @@ async fn user_blocks_are_listed_and_removed_and_lifted_by_a_password_change() {
         "a password change lifts the block: {}",
         ok.text
     );
+}
+
+async fn set_rate_limits(server: &TestServer, change: impl FnOnce(&mut RateLimits)) {
+    let mut settings = server.store.tenant_settings().await.unwrap();
+    // A day-long window: no window boundary falls inside a test run.
+    settings.rate_limits.window_seconds = 86_400;
+    change(&mut settings.rate_limits);
+    server.store.put_tenant_settings(&settings).await.unwrap();
+}
+
+/// Auth0's headers on a 429: the limit, nothing remaining, a reset in the
+/// current window (epoch seconds).
+fn assert_limit_headers(reply: &Reply, limit: i64) {
+    let number = |name: &str| -> i64 {
+        reply
+            .header(name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(number("x-ratelimit-limit"), limit);
+    assert_eq!(number("x-ratelimit-remaining"), 0);
+    let now = gatehouse_core::time::now();
+    let reset = number("x-ratelimit-reset");
+    assert!(
+        reset > now && reset <= now + 86_400,
+        "reset {reset}, now {now}"
+    );
+}
+
+fn client_credentials_request(
+    server: &TestServer,
+    s: &Seeded,
+    secret: &str,
+) -> reqwest::RequestBuilder {
+    server
+        .http
+        .post(server.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s.m2m_id),
+            ("client_secret", secret),
+            ("audience", API),
+        ]))
+}
+
+/// Failed client authentications are limited per IP (429 with the headers
+/// and one `api_limit` event); successful client_credentials requests are
+/// not counted, so they go on above the failure limit.
+#[tokio::test]
+async fn failed_client_authentication_is_rate_limited_and_successes_are_not() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| l.failed_logins_per_ip = 5).await;
+    for _ in 0..5 {
+        let reply = Reply::read(
+            client_credentials_request(&server, &s, "wrong")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{}", reply.text);
+    }
+    let limited = Reply::read(
+        client_credentials_request(&server, &s, "wrong")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert_eq!(limited.body["error"], "too_many_requests");
+    assert!(limited.body["error_description"].is_string());
+    assert_limit_headers(&limited, 5);
+    for _ in 0..20 {
+        let ok = Reply::read(
+            client_credentials_request(&server, &s, &s.m2m_secret)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    assert_eq!(count_events(&server, "api_limit").await, 1);
+}
+
+/// Password spraying: failures are limited per IP across accounts and per
+/// account across IPs; another IP and another account are unaffected.
+#[tokio::test]
+async fn password_failures_are_rate_limited_per_ip_and_per_account() {
+    let (server, s) = start().await;
+    trust_forwarded_ip(&server, &s.web_id, true).await;
+    set_rate_limits(&server, |l| {
+        l.failed_logins_per_ip = 3;
+        l.failed_logins_per_account = 4;
+    })
+    .await;
+    for account in ["a@example.com", "b@example.com", "c@example.com"] {
+        let reply = password_grant(&server, &s, account, "guess", Some("203.0.113.1")).await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+    }
+    let sprayed = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("203.0.113.1"),
+    )
+    .await;
+    assert_eq!(sprayed.status, 429, "{}", sprayed.text);
+    assert_eq!(sprayed.body["error"], "too_many_requests");
+    assert_limit_headers(&sprayed, 3);
+    let elsewhere = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("203.0.113.2"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 200, "another IP: {}", elsewhere.text);
+
+    for n in 10..14 {
+        let ip = format!("198.51.100.{n}");
+        let reply = password_grant(&server, &s, "bob@example.com", "guess", Some(&ip)).await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+    }
+    let distributed = password_grant(
+        &server,
+        &s,
+        "Bob@example.com",
+        "guess",
+        Some("198.51.100.99"),
+    )
+    .await;
+    assert_eq!(distributed.status, 429, "{}", distributed.text);
+    assert_limit_headers(&distributed, 4);
+    let other_account = password_grant(
+        &server,
+        &s,
+        "alice@example.com",
+        PASSWORD,
+        Some("198.51.100.99"),
+    )
+    .await;
+    assert_eq!(
+        other_account.status, 200,
+        "another account: {}",
+        other_account.text
+    );
+    assert_eq!(count_events(&server, "api_limit").await, 2);
+}
+
+/// A login or signup page of the web client with its CSRF token.
+async fn page_form(
+    server: &TestServer,
+    s: &Seeded,
+    path: &str,
+) -> (reqwest::Client, String, String) {
+    let query = encode(&[
+        ("client_id", &s.web_id),
+        ("response_type", "code"),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let browser = server.browser();
+    let page = get(&browser, &server.url(&format!("{path}?{query}"))).await;
+    let body = page.text().await.unwrap();
+    let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    let csrf = body[at..at + 43].to_string();
+    (browser, query, csrf)
+}
+
+async fn submit_page(
+    server: &TestServer,
+    form: &(reqwest::Client, String, String),
+    path: &str,
+    email: &str,
+    password: &str,
+) -> Reply {
+    let (browser, query, csrf) = form;
+    let body = encode(&[
+        ("csrf", csrf),
+        ("authorize", query),
+        ("email", email),
+        ("password", password),
+    ]);
+    let request = browser
+        .post(server.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    Reply::read(request.send().await.unwrap()).await
+}
+
+/// The login page counts failures per IP; the signup page counts attempts
+/// per IP (so probing which emails exist is slow).
+#[tokio::test]
+async fn login_and_signup_pages_are_rate_limited_per_ip() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| {
+        l.failed_logins_per_ip = 2;
+        l.signups_per_ip = 2;
+    })
+    .await;
+    let login = page_form(&server, &s, "/u/login").await;
+    for account in ["x@example.com", "y@example.com"] {
+        let reply = submit_page(&server, &login, "/u/login", account, "guess").await;
+        assert_eq!(reply.status, 400);
+    }
+    let limited = submit_page(&server, &login, "/u/login", "alice@example.com", PASSWORD).await;
+    assert_eq!(limited.status, 429);
+    assert!(
+        limited.text.contains("Too many requests"),
+        "{}",
+        limited.text
+    );
+    assert_limit_headers(&limited, 2);
+
+    let signup = page_form(&server, &s, "/u/signup").await;
+    for _ in 0..2 {
+        let reply = submit_page(
+            &server,
+            &signup,
+            "/u/signup",
+            "alice@example.com",
+            "long enough password",
+        )
+        .await;
+        assert_eq!(reply.status, 400, "the user exists");
+    }
+    let limited = submit_page(
+        &server,
+        &signup,
+        "/u/signup",
+        "new@example.com",
+        "long enough password",
+    )
+    .await;
+    assert_eq!(limited.status, 429);
+    assert_limit_headers(&limited, 2);
+}
+
+/// The Management API limits requests per client, with Auth0's error shape
+/// and headers on every answer; another client is unaffected. The limits
+/// are set through `PATCH /api/v2/tenants/settings`.
+#[tokio::test]
+async fn management_api_is_rate_limited_per_client() {
+    let mgmt = crate::management::Mgmt::start().await;
+    let other = mgmt.token_with(&["read:users"]).await;
+    let invalid = mgmt
+        .patch(
+            "/tenants/settings",
+            serde_json::json!({"rate_limits": {"signups_per_ip": 0}}),
+        )
+        .await;
+    crate::management::assert_mgmt_error(&invalid, 400, "invalid_body");
+    let patched = mgmt
+        .patch(
+            "/tenants/settings",
+            serde_json::json!({"rate_limits": {"management_requests_per_client": 3, "window_seconds": 86400}}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(
+        patched.body["rate_limits"]["management_requests_per_client"],
+        3
+    );
+    // The two PATCHes were this client's first two requests.
+    let third = mgmt.get("/users").await;
+    assert_eq!(third.status, 200);
+    assert_eq!(third.header("x-ratelimit-limit"), Some("3"));
+    assert_eq!(third.header("x-ratelimit-remaining"), Some("0"));
+    let limited = mgmt.get("/users").await;
+    crate::management::assert_mgmt_error(&limited, 429, "too_many_requests");
+    assert_eq!(limited.body["error"], "Too Many Requests");
+    assert_limit_headers(&limited, 3);
+    let unaffected = mgmt
+        .call_as(Some(&other), reqwest::Method::GET, "/users", None)
+        .await;
+    assert_eq!(unaffected.status, 200, "{}", unaffected.text);
+    assert_eq!(count_events(&mgmt.server, "api_limit").await, 1);
 }
