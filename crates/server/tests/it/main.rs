@@ -10,6 +10,8 @@
 //! - [`authorize`]: `/authorize`, every error branch and every response mode.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
+//! - [`attack_protection`]: brute force under concurrency, trusted forwarded
+//!   IPs, user blocks, rate limits.
 
 mod algorithms;
 mod attack_protection;
