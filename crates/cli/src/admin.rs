@@ -203,6 +203,13 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
             stored.password_hash = Some(hash_password_blocking(password).await?);
             stored.user.updated_at = gatehouse_core::time::now();
             store.update_user(&stored).await.map_err(store_err)?;
+            // A password change lifts brute-force blocks, as in Auth0.
+            if let Some(email) = stored.user.email.as_deref() {
+                store
+                    .clear_login_blocks(&email.to_lowercase())
+                    .await
+                    .map_err(store_err)?;
+            }
             output(&common, &columns, vec![user_row(&stored.user)]);
         }
         UsersCommand::Block { user, unblock } => {
@@ -383,5 +390,51 @@ mod tests {
             json: false,
         };
         assert!(users(absent, UsersCommand::List).await.is_err());
+    }
+
+    /// `users set-password` lifts the user's brute-force blocks, as a
+    /// password change does in Auth0.
+    #[tokio::test]
+    async fn set_password_lifts_brute_force_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let common = || Common {
+            data_dir: None,
+            database_url: Some(url.clone()),
+            json: true,
+        };
+        let add = UsersCommand::Add {
+            email: "ops@example.com".into(),
+            password: Some("long password".into()),
+        };
+        users(common(), add).await.unwrap();
+        let store = gatehouse_store::open(&url).await.unwrap();
+        let now = gatehouse_core::time::now();
+        assert!(store
+            .reserve_login_attempt("192.0.2.1", "ops@example.com", now, 1)
+            .await
+            .unwrap());
+        assert!(store
+            .record_login_failure("192.0.2.1", "ops@example.com", now, 1, now + 3600)
+            .await
+            .unwrap());
+        assert_eq!(
+            store
+                .login_blocks("ops@example.com", now)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let set = UsersCommand::SetPassword {
+            user: "ops@example.com".into(),
+            password: "another password".into(),
+        };
+        users(common(), set).await.unwrap();
+        assert!(store
+            .login_blocks("ops@example.com", now)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

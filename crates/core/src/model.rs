@@ -28,6 +28,8 @@ pub struct TenantSettings {
     pub idle_session_lifetime: u64,
     pub allowed_logout_urls: Vec<String>,
     pub brute_force_protection: BruteForceProtection,
+    /// Gatehouse's rate limits (auth0-compat.md §7 "Rate limits").
+    pub rate_limits: RateLimits,
     pub flags: TenantFlags,
 }
 
@@ -60,6 +62,35 @@ impl Default for BruteForceProtection {
     }
 }
 
+/// Rate limits in fixed windows of `window_seconds`, counted in the database
+/// so all nodes share them. At the token endpoint and the login page only
+/// *failed* authentications count (successful traffic is never throttled),
+/// per IP and per account from any IP (password spraying); signup attempts
+/// count per IP (signup enumeration); Management API requests per client.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub window_seconds: u32,
+    pub failed_logins_per_ip: u32,
+    pub failed_logins_per_account: u32,
+    pub signups_per_ip: u32,
+    pub management_requests_per_client: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_seconds: 60,
+            failed_logins_per_ip: 100,
+            failed_logins_per_account: 50,
+            signups_per_ip: 10,
+            management_requests_per_client: 3000,
+        }
+    }
+}
+
 /// How long a brute-force block lasts.
 pub const BRUTE_FORCE_BLOCK_SECONDS: i64 = 30 * 86_400;
 
@@ -74,6 +105,7 @@ impl Default for TenantSettings {
             idle_session_lifetime: 72,
             allowed_logout_urls: Vec::new(),
             brute_force_protection: BruteForceProtection::default(),
+            rate_limits: RateLimits::default(),
             flags: TenantFlags::default(),
         }
     }
@@ -400,6 +432,11 @@ pub struct Client {
     pub allow_plain_pkce: bool,
     #[serde(default)]
     pub client_authentication_keys: Vec<ClientAuthenticationKey>,
+    /// Auth0's setting: the end user's IP in `auth0-forwarded-for` is
+    /// believed (for attack protection) only from a confidential client with
+    /// this on; otherwise the peer address counts.
+    #[serde(default)]
+    pub token_endpoint_ip_header_trusted: bool,
 }
 
 fn yes() -> bool {
@@ -433,11 +470,19 @@ impl Client {
             refresh_token,
             allow_plain_pkce: false,
             client_authentication_keys: Vec::new(),
+            token_endpoint_ip_header_trusted: false,
         }
     }
 
     pub fn allows_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Whether this client's `auth0-forwarded-for` header names the end
+    /// user's IP: only a confidential client (it proved itself with a secret
+    /// or an assertion) with `token_endpoint_ip_header_trusted` on.
+    pub fn trusts_forwarded_ip(&self) -> bool {
+        self.token_endpoint_ip_header_trusted && !self.is_public()
     }
 
     /// A client that cannot keep a secret.

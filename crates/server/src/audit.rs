@@ -23,6 +23,7 @@ pub mod codes {
     pub const WRONG_PASSWORD: &str = "fp";
     pub const UNKNOWN_USER: &str = "fu";
     pub const BRUTE_FORCE_BLOCK: &str = "limit_wc";
+    pub const RATE_LIMIT: &str = "api_limit";
     pub const MANAGEMENT_API_WRITE: &str = "sapi";
     pub const LOGIN_OK: &str = "s";
     pub const SILENT_AUTH_OK: &str = "ssa";

@@ -1,8 +1,11 @@
 //! Brute-force protection for every place a password is checked (the
-//! password grant and the login page), auth0-compat.md §7: failures are
+//! password grant and the login page), auth0-compat.md §7: attempts are
 //! counted per (IP, identifier) in the store, so every node sees the same
-//! count; reaching the tenant's `max_attempts` blocks the pair and logs
-//! `limit_wc`, a success clears the count.
+//! count. Each attempt is reserved atomically *before* its password is
+//! verified, so concurrent guesses cannot overshoot the tenant's
+//! `max_attempts`; the failure that uses up the last attempt blocks the pair
+//! (until an admin or a password change unblocks it, or 30 days pass) and
+//! logs `limit_wc`; a success clears the count.
 
 use crate::audit::{self, codes, Event};
 use crate::state::AppState;
@@ -28,24 +31,30 @@ pub struct BruteForce<'a> {
 }
 
 impl BruteForce<'_> {
-    /// Blocked while the (IP, identifier) pair is blocked.
-    pub async fn check(&self) -> Result<Verdict, StoreError> {
+    fn limit(&self) -> i64 {
+        i64::from(self.settings.max_attempts.clamp(1, 100))
+    }
+
+    /// Reserves this attempt before the password is verified: Blocked while
+    /// the pair is blocked or its attempts are used up (or in flight).
+    pub async fn reserve(&self) -> Result<Verdict, StoreError> {
         if !self.settings.enabled {
             return Ok(Verdict::Allowed);
         }
-        let blocked = self
+        let reserved = self
             .state
             .store()
-            .login_blocked_until(self.ip, &self.identifier, self.now)
+            .reserve_login_attempt(self.ip, &self.identifier, self.now, self.limit())
             .await?;
-        Ok(match blocked {
-            Some(_) => Verdict::Blocked,
-            None => Verdict::Allowed,
+        Ok(if reserved {
+            Verdict::Allowed
+        } else {
+            Verdict::Blocked
         })
     }
 
-    /// Logs the failure (`fu`/`fp` with `description`), counts it, and logs
-    /// `limit_wc` when this failure triggers the block.
+    /// Logs the failure (`fu`/`fp` with `description`); when it used up the
+    /// pair's last attempt, blocks the pair, logs `limit_wc` and answers Blocked.
     pub async fn failed(
         &self,
         code: &'static str,
@@ -56,29 +65,27 @@ impl BruteForce<'_> {
         if !self.settings.enabled {
             return Ok(Verdict::Allowed);
         }
-        let threshold = i64::from(self.settings.max_attempts.clamp(1, 100));
-        let (failures, blocked_until) = self
+        let limit = self.limit();
+        let block_started = self
             .state
             .store()
             .record_login_failure(
                 self.ip,
                 &self.identifier,
                 self.now,
-                threshold,
+                limit,
                 self.now + BRUTE_FORCE_BLOCK_SECONDS,
             )
             .await?;
-        if blocked_until.is_none() {
+        if !block_started {
             return Ok(Verdict::Allowed);
         }
-        if failures == threshold {
-            let description = format!(
-                "Blocked {} for {} after {failures} failed logins",
-                self.ip, self.identifier
-            );
-            self.log(codes::BRUTE_FORCE_BLOCK, &description, user_id)
-                .await;
-        }
+        let description = format!(
+            "Blocked {} for {} after {limit} failed logins",
+            self.ip, self.identifier
+        );
+        self.log(codes::BRUTE_FORCE_BLOCK, &description, user_id)
+            .await;
         Ok(Verdict::Blocked)
     }
 

@@ -15,6 +15,8 @@ use gatehouse_store::StoreError;
 #[derive(Debug)]
 pub enum ApiError {
     OAuth(OAuthError),
+    /// 429 `too_many_requests` with the rate-limit headers.
+    RateLimited(crate::rate_limit::Throttled),
     /// An internal failure; the string is logged, never sent.
     Internal(String),
 }
@@ -63,6 +65,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::OAuth(err) => oauth_error_response(&err),
+            ApiError::RateLimited(throttled) => throttled.oauth_response(),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 oauth_error_response(&OAuthError::server_error())

@@ -18,6 +18,7 @@
 //! - [`cors`]: per-client origins for browser-called endpoints.
 //! - [`password`]: argon2id hashing.
 //! - [`brute_force`]: failed-login counting and blocking, shared by the password grant and the login page.
+//! - [`rate_limit`]: per-IP, per-account and per-client rate limits shared by all nodes.
 //! - [`session`]: the SSO session cookie and CSRF tokens for the pages.
 //! - [`pages`]: server-rendered pages (MiniJinja templates embedded in the binary).
 //! - [`routes`]: one module per endpoint family; the Management API v2 is
@@ -40,6 +41,7 @@ pub mod limits;
 pub mod middleware;
 pub mod pages;
 pub mod password;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod session;

@@ -6,6 +6,7 @@
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// m = 19 MiB, t = 2, p = 1.
@@ -127,9 +128,61 @@ pub async fn verify_password_blocking(password: String, phc: String) -> bool {
         .unwrap_or(false)
 }
 
+/// What an unknown email (or a user without a password) is verified
+/// against, with the same parameters as [`params`], so it costs the same
+/// argon2id work as a wrong password and the answer's timing does not tell
+/// whether the account exists.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J9Y1z2n8m3mSgE0k2ZyF1g0B7Fz4b4Gm3qWm5k8s1yU";
+
+/// How many times [`verify_password_or_dummy`] verified the dummy hash.
+static DUMMY_VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Verifies `password` against the stored hash; without one (unknown user,
+/// no password) verifies it against a dummy hash and answers false. Every
+/// place a user's password is checked goes through here.
+pub async fn verify_password_or_dummy(password: String, stored: Option<String>) -> bool {
+    match stored {
+        Some(phc) => verify_password_blocking(password, phc).await,
+        None => {
+            DUMMY_VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+            let _ = verify_password_blocking(password, DUMMY_HASH.to_string()).await;
+            false
+        }
+    }
+}
+
+/// The number of dummy verifications so far in this process (for tests
+/// that check an unknown user costs a full verification).
+pub fn dummy_verifications() -> u64 {
+    DUMMY_VERIFICATIONS.load(Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dummy_hash_has_the_real_parameters() {
+        let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(parsed.algorithm, Algorithm::Argon2id.ident());
+        let dummy = Params::try_from(&parsed).unwrap();
+        let real = params();
+        assert_eq!(
+            (dummy.m_cost(), dummy.t_cost(), dummy.p_cost()),
+            (real.m_cost(), real.t_cost(), real.p_cost())
+        );
+        assert!(!verify_password("anything", DUMMY_HASH));
+    }
+
+    #[tokio::test]
+    async fn no_stored_hash_still_verifies_and_fails() {
+        let before = dummy_verifications();
+        assert!(!verify_password_or_dummy("pw".into(), None).await);
+        assert!(dummy_verifications() > before);
+        let real = hash_password("pw").unwrap();
+        assert!(verify_password_or_dummy("pw".into(), Some(real)).await);
+    }
 
     /// The crate's own PHC path (allocating its memory) and ours (pooled
     /// memory, PHC built by hand) agree in both directions, including for

@@ -74,6 +74,7 @@ pub struct PurgeReport {
     pub log_events: u64,
     pub login_failures: u64,
     pub sso_sessions: u64,
+    pub rate_limits: u64,
 }
 
 impl PurgeReport {
@@ -86,7 +87,15 @@ impl PurgeReport {
             + self.log_events
             + self.login_failures
             + self.sso_sessions
+            + self.rate_limits
     }
+}
+
+/// One fixed rate-limit window: hits counted so far and when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    pub hits: i64,
+    pub resets_at: i64,
 }
 
 /// Background upkeep and attack-protection counters shared by all nodes.
@@ -95,26 +104,40 @@ pub trait MaintenanceStore: Send + Sync {
     /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
     /// while another holder's lease is still valid.
     async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> StoreResult<bool>;
-    /// The time until which logins from `ip` for `identifier` are blocked, if
-    /// they are now.
-    async fn login_blocked_until(
+    /// Reserves one password check for the (IP, identifier) pair, atomically
+    /// and before the password is verified: false when the pair is blocked or
+    /// `limit` attempts are already used or in flight, so concurrent guesses
+    /// cannot overshoot the limit. A block that ended is forgotten first.
+    async fn reserve_login_attempt(
         &self,
         ip: &str,
         identifier: &str,
         now: i64,
-    ) -> StoreResult<Option<i64>>;
-    /// Counts a failed login atomically; at `threshold` failures the pair is
-    /// blocked until `block_until`. Returns the count and the block, if any.
+        limit: i64,
+    ) -> StoreResult<bool>;
+    /// A reserved attempt failed: once `limit` attempts are used the pair is
+    /// blocked until `block_until`. True when this call started the block.
     async fn record_login_failure(
         &self,
         ip: &str,
         identifier: &str,
         now: i64,
-        threshold: i64,
+        limit: i64,
         block_until: i64,
-    ) -> StoreResult<(i64, Option<i64>)>;
+    ) -> StoreResult<bool>;
     /// A successful login resets the count.
     async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()>;
+    /// The IPs currently blocked for `identifier` (Management API user-blocks).
+    async fn login_blocks(&self, identifier: &str, now: i64) -> StoreResult<Vec<String>>;
+    /// Removes every block and count of `identifier` (an admin's unblock or a
+    /// password change); returns how many pairs were cleared.
+    async fn clear_login_blocks(&self, identifier: &str) -> StoreResult<u64>;
+    /// The hits on rate-limit `key` in the fixed window of `window` seconds
+    /// containing `now`, and when that window ends.
+    async fn rate_limit_hits(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow>;
+    /// Counts one hit on rate-limit `key` atomically (a new window starts when
+    /// the previous one ended) and returns the window with this hit.
+    async fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow>;
     /// Deletes at most `batch` expired rows per table (codes, opaque tokens,
     /// device codes, jtis, dead refresh families, log events older than the
     /// retention). Call again while anything was deleted.

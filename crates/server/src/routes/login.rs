@@ -16,7 +16,8 @@ use crate::audit::{self, Event};
 use crate::brute_force::{BruteForce, Verdict};
 use crate::extract::{Params, PeerIp};
 use crate::pages;
-use crate::password::{hash_password_blocking, verify_password_blocking};
+use crate::password::{hash_password_blocking, verify_password_or_dummy};
+use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
 use crate::session;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -27,11 +28,6 @@ use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD
 use gatehouse_core::model::User;
 use gatehouse_store::{StoreError, StoredUser};
 use serde_json::json;
-
-/// A password hash to verify against when the email is unknown, so both
-/// cases take the same time (no user enumeration by timing).
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J9Y1z2n8m3mSgE0k2ZyF1g0B7Fz4b4Gm3qWm5k8s1yU";
 
 /// Auth0's answer when the connection's `disable_signup` is on.
 pub const SIGNUP_DISABLED: &str = "public signup is disabled";
@@ -255,7 +251,16 @@ pub async fn login_submit(
         identifier: email.to_lowercase(),
         now,
     };
-    match guard.check().await {
+    let limiter = RateLimiter::new(&state, tenant.rate_limits, client_id.as_deref(), now);
+    match limiter.check_authentication(&ip, &guard.identifier).await {
+        Ok(None) => {}
+        Ok(Some(throttled)) => {
+            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
+            return with_limit_headers(page, &throttled);
+        }
+        Err(e) => return internal(&state, &e.to_string()),
+    }
+    match guard.reserve().await {
         Ok(Verdict::Allowed) => {}
         Ok(Verdict::Blocked) => {
             return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
@@ -270,11 +275,11 @@ pub async fn login_submit(
         Some(StoredUser {
             user,
             password_hash: Some(hash),
-        }) => (hash, Some(user)),
-        _ => (DUMMY_HASH.to_string(), None),
+        }) => (Some(hash), Some(user)),
+        _ => (None, None),
     };
     let known_user_id = user.as_ref().map(|u| u.user_id.clone());
-    let matches = verify_password_blocking(password.to_string(), hash).await;
+    let matches = verify_password_or_dummy(password.to_string(), hash).await;
     let Some(user) = user.filter(|_| matches) else {
         // Auth0's codes: `fu` for an unknown email, `fp` for a wrong password.
         let code = if known_user_id.is_some() {
@@ -285,10 +290,21 @@ pub async fn login_submit(
         let verdict = guard
             .failed(code, "Wrong email or password", known_user_id.as_deref())
             .await;
-        return match verdict {
-            Ok(Verdict::Allowed) => again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await,
-            Ok(Verdict::Blocked) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await,
-            Err(e) => internal(&state, &e.to_string()),
+        let throttled = limiter
+            .failed_authentication(&ip, Some(&guard.identifier))
+            .await;
+        return match (verdict, throttled) {
+            (Err(e), _) | (_, Err(e)) => internal(&state, &e.to_string()),
+            (Ok(Verdict::Blocked), _) => {
+                again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
+            }
+            (Ok(Verdict::Allowed), Ok(Some(throttled))) => {
+                let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
+                with_limit_headers(page, &throttled)
+            }
+            (Ok(Verdict::Allowed), Ok(None)) => {
+                again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await
+            }
         };
     };
     if let Err(e) = guard.succeeded().await {
@@ -311,9 +327,11 @@ pub async fn login_submit(
     continue_after_login(&state, &headers, &user, authorize, user_code, now).await
 }
 
-/// `POST /u/signup`.
+/// `POST /u/signup`. Attempts are rate-limited per IP, so probing which
+/// emails exist ("The user already exists.") is slow.
 pub async fn signup_submit(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
 ) -> Response {
@@ -329,6 +347,24 @@ pub async fn signup_submit(
     };
     if let Some(refused) = signup_refused(&state, authorize).await {
         return refused;
+    }
+    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let client_id = Params::from_form(authorize.as_bytes())
+        .ok()
+        .and_then(|p| p.get("client_id").map(str::to_string));
+    let counted =
+        match RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await {
+            Ok(limiter) => limiter.hit(Bucket::SignupsFromIp(&ip)).await,
+            Err(e) => Err(e),
+        };
+    match counted {
+        Ok(Hit::Within(_)) => {}
+        Ok(Hit::Over(throttled)) => {
+            let form = again(TOO_MANY_REQUESTS);
+            let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await;
+            return with_limit_headers(page, &throttled);
+        }
+        Err(e) => return internal(&state, &e.to_string()),
     }
     if !plausible_email(email) {
         return page(
@@ -423,6 +459,11 @@ async fn continue_after_login(
     response
 }
 
+fn with_limit_headers(mut page: Response, throttled: &Throttled) -> Response {
+    throttled.set_headers(page.headers_mut());
+    page
+}
+
 async fn find_user(
     state: &AppState,
     connection: &str,
@@ -481,8 +522,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dummy_hash_parses_and_emails() {
-        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+    fn plausible_emails() {
         assert!(plausible_email("a@b.co"));
         assert!(!plausible_email("a@b"));
         assert!(!plausible_email("@b.co"));

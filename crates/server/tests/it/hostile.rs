@@ -53,8 +53,11 @@ async fn start() -> (Mgmt, Seeded) {
     let mut web = store.client(&seeded.web_id).await.unwrap().unwrap();
     web.client.allowed_logout_urls = vec![WEB_LOGOUT.into()];
     store.update_client(&web).await.unwrap();
+    // This suite sends hundreds of failing requests on purpose: the lockout
+    // and the rate limits (tested in attack_protection.rs) stay out of its way.
     let mut settings = store.tenant_settings().await.unwrap();
     settings.brute_force_protection.max_attempts = 10_000;
+    settings.rate_limits.enabled = false;
     store.put_tenant_settings(&settings).await.unwrap();
     (mgmt, seeded)
 }

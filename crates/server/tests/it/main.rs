@@ -14,8 +14,11 @@
 //! - [`transport`]: connection limits, body limits and deadlines over raw TCP.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
+//! - [`attack_protection`]: brute force under concurrency, trusted forwarded
+//!   IPs, user blocks, rate limits.
 
 mod algorithms;
+mod attack_protection;
 mod authorize;
 mod discovery;
 mod fixtures;

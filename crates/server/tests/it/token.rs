@@ -1168,6 +1168,9 @@ async fn login_from(server: &TestServer, s: &Seeded, ip: &str, password: &str) -
 #[tokio::test]
 async fn brute_force_protection_blocks_the_ip_for_that_user() {
     let (server, s) = start().await;
+    let mut web = server.store.client(&s.web_id).await.unwrap().unwrap();
+    web.client.token_endpoint_ip_header_trusted = true;
+    server.store.update_client(&web).await.unwrap();
     let mut settings = server.store.tenant_settings().await.unwrap();
     settings.brute_force_protection.max_attempts = 3;
     server.store.put_tenant_settings(&settings).await.unwrap();

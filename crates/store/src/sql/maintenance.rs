@@ -7,7 +7,7 @@
 
 use super::SqlStore;
 use crate::error::StoreResult;
-use crate::{MaintenanceStore, PurgeReport};
+use crate::{MaintenanceStore, PurgeReport, RateWindow};
 use async_trait::async_trait;
 
 /// Codes, device codes and jtis are kept a little past expiry so that a late
@@ -112,25 +112,43 @@ impl MaintenanceStore for SqlStore {
                     batch,
                 )
                 .await?,
+            // Windows are at most a day long; older counters are dead.
+            rate_limits: self
+                .delete_batch("rate_limits", "key", "window_start < $1", now - 86_400, batch)
+                .await?,
         })
     }
 
-    async fn login_blocked_until(
+    async fn reserve_login_attempt(
         &self,
         ip: &str,
         identifier: &str,
         now: i64,
-    ) -> StoreResult<Option<i64>> {
-        let until: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT blocked_until FROM login_failures WHERE ip = $1 AND identifier = $2 \
-             AND blocked_until > $3",
+        limit: i64,
+    ) -> StoreResult<bool> {
+        // One upsert: the row lock (PostgreSQL) or the single writer (SQLite)
+        // orders concurrent reservations, and the WHERE clause refuses the
+        // ones beyond the limit (no row is then returned).
+        let reserved: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO login_failures (ip, identifier, failures, blocked_until, updated_at) \
+             VALUES ($1, $2, 1, NULL, $3) \
+             ON CONFLICT (ip, identifier) DO UPDATE SET \
+               failures = CASE WHEN login_failures.blocked_until <= $3 THEN 1 \
+                               ELSE login_failures.failures + 1 END, \
+               blocked_until = CASE WHEN login_failures.blocked_until <= $3 THEN NULL \
+                                    ELSE login_failures.blocked_until END, \
+               updated_at = excluded.updated_at \
+             WHERE (login_failures.blocked_until IS NULL AND login_failures.failures < $4) \
+                OR login_failures.blocked_until <= $3 \
+             RETURNING failures",
         )
         .bind(ip)
         .bind(identifier)
         .bind(now)
+        .bind(limit.max(1))
         .fetch_optional(&self.pool)
         .await?;
-        Ok(until.flatten())
+        Ok(reserved.is_some())
     }
 
     async fn record_login_failure(
@@ -138,26 +156,22 @@ impl MaintenanceStore for SqlStore {
         ip: &str,
         identifier: &str,
         now: i64,
-        threshold: i64,
+        limit: i64,
         block_until: i64,
-    ) -> StoreResult<(i64, Option<i64>)> {
-        let row: (i64, Option<i64>) = sqlx::query_as(
-            "INSERT INTO login_failures (ip, identifier, failures, blocked_until, updated_at) \
-             VALUES ($1, $2, 1, CASE WHEN 1 >= $4 THEN $5 ELSE NULL END, $3) \
-             ON CONFLICT (ip, identifier) DO UPDATE SET \
-               failures = login_failures.failures + 1, updated_at = excluded.updated_at, \
-               blocked_until = CASE WHEN login_failures.failures + 1 >= $4 THEN $5 \
-                                    ELSE login_failures.blocked_until END \
-             RETURNING failures, blocked_until",
+    ) -> StoreResult<bool> {
+        let started = sqlx::query(
+            "UPDATE login_failures SET blocked_until = $3, updated_at = $4 \
+             WHERE ip = $1 AND identifier = $2 AND blocked_until IS NULL AND failures >= $5",
         )
         .bind(ip)
         .bind(identifier)
-        .bind(now)
-        .bind(threshold)
         .bind(block_until)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row)
+        .bind(now)
+        .bind(limit.max(1))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(started == 1)
     }
 
     async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()> {
@@ -168,4 +182,70 @@ impl MaintenanceStore for SqlStore {
             .await?;
         Ok(())
     }
+
+    async fn login_blocks(&self, identifier: &str, now: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT ip FROM login_failures WHERE identifier = $1 AND blocked_until > $2 \
+             ORDER BY ip",
+        )
+        .bind(identifier)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn clear_login_blocks(&self, identifier: &str) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM login_failures WHERE identifier = $1")
+                .bind(identifier)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn rate_limit_hits(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
+        let start = window_start(now, window);
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT window_start, hits FROM rate_limits WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let hits = match row {
+            Some((stored_start, hits)) if stored_start >= start => hits,
+            _ => 0,
+        };
+        Ok(RateWindow {
+            hits,
+            resets_at: start + window.max(1),
+        })
+    }
+
+    async fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
+        let start = window_start(now, window);
+        let (stored_start, hits): (i64, i64) = sqlx::query_as(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                           THEN rate_limits.hits + 1 ELSE 1 END, \
+               window_start = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                                   THEN rate_limits.window_start ELSE excluded.window_start END \
+             RETURNING window_start, hits",
+        )
+        .bind(key)
+        .bind(start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RateWindow {
+            hits,
+            resets_at: stored_start.max(start) + window.max(1),
+        })
+    }
+}
+
+/// The start of the fixed window of `window` seconds that contains `now`;
+/// windows are aligned to the epoch, so every node agrees on them.
+fn window_start(now: i64, window: i64) -> i64 {
+    let window = window.max(1);
+    now - now.rem_euclid(window)
 }

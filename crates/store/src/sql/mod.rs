@@ -65,6 +65,10 @@ impl Backend {
                     include_str!("../../../../migrations/sqlite/0005_attack_protection.sql"),
                 ),
                 (
+                    "0007_rate_limits",
+                    include_str!("../../../../migrations/sqlite/0007_rate_limits.sql"),
+                ),
+                (
                     "0008_server_values",
                     include_str!("../../../../migrations/sqlite/0008_server_values.sql"),
                 ),
@@ -85,6 +89,10 @@ impl Backend {
                 (
                     "0005_attack_protection",
                     include_str!("../../../../migrations/postgres/0005_attack_protection.sql"),
+                ),
+                (
+                    "0007_rate_limits",
+                    include_str!("../../../../migrations/postgres/0007_rate_limits.sql"),
                 ),
                 (
                     "0008_server_values",

@@ -98,6 +98,14 @@ pub async fn tenant_settings_default_then_round_trip(store: &dyn Store) {
             enabled: false,
             max_attempts: 3,
         },
+        rate_limits: gatehouse_core::model::RateLimits {
+            enabled: false,
+            window_seconds: 300,
+            failed_logins_per_ip: 7,
+            failed_logins_per_account: 6,
+            signups_per_ip: 5,
+            management_requests_per_client: 4,
+        },
         flags: gatehouse_core::model::TenantFlags {
             rp_logout_end_session_endpoint_discovery: true,
         },

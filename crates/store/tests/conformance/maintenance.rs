@@ -339,94 +339,168 @@ pub async fn export_import_round_trip(store: &dyn Store) {
     assert!(import(target.as_ref(), &dump, T0).await.is_err());
 }
 
-/// Failed-login counters: atomic under concurrency, block at the threshold,
-/// cleared by a success, forgotten by the purge once the block ends.
-pub async fn login_failure_counters(store: &std::sync::Arc<dyn Store>) {
+/// Brute-force reservations: of 60 concurrent attempts with a limit of 10
+/// exactly 10 are reserved, the failures block the pair once, the block ends
+/// on time, a success or an admin clears it, the purge forgets it.
+pub async fn login_attempt_reservations(store: &std::sync::Arc<dyn Store>) {
     let until = T0 + 1000;
     let mut tasks = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..60 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .record_login_failure("10.0.0.1", "alice", T0, 10, until)
+                .reserve_login_attempt("10.0.0.1", "alice", T0, 10)
                 .await
                 .unwrap()
         }));
     }
-    let mut counts: Vec<i64> = Vec::new();
+    let mut reserved = 0;
     for task in tasks {
-        counts.push(task.await.unwrap().0);
+        reserved += usize::from(task.await.unwrap());
     }
-    counts.sort_unstable();
+    assert_eq!(reserved, 10, "never more reservations than the limit");
+    let mut blocks_started = 0;
+    for _ in 0..reserved {
+        blocks_started += usize::from(
+            store
+                .record_login_failure("10.0.0.1", "alice", T0, 10, until)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(blocks_started, 1, "the block starts once");
+    assert!(!store
+        .reserve_login_attempt("10.0.0.1", "alice", T0 + 1, 10)
+        .await
+        .unwrap());
+    assert!(store
+        .reserve_login_attempt("10.0.0.2", "alice", T0, 10)
+        .await
+        .unwrap());
     assert_eq!(
-        counts,
-        (1..=8).collect::<Vec<i64>>(),
-        "every failure counted once"
+        store.login_blocks("alice", T0).await.unwrap(),
+        vec!["10.0.0.1".to_string()]
     );
-    assert_eq!(
-        store
-            .login_blocked_until("10.0.0.1", "alice", T0)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .record_login_failure("10.0.0.1", "alice", T0, 10, until)
-            .await
-            .unwrap(),
-        (9, None)
-    );
-    assert_eq!(
-        store
-            .record_login_failure("10.0.0.1", "alice", T0, 10, until)
-            .await
-            .unwrap(),
-        (10, Some(until))
-    );
-    assert_eq!(
-        store
-            .login_blocked_until("10.0.0.1", "alice", T0)
-            .await
-            .unwrap(),
-        Some(until)
-    );
-    assert_eq!(
-        store
-            .login_blocked_until("10.0.0.2", "alice", T0)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .login_blocked_until("10.0.0.1", "alice", until + 1)
-            .await
-            .unwrap(),
-        None
-    );
+    assert!(store.login_blocks("alice", until).await.unwrap().is_empty());
+    // A block that ended is forgotten: the count starts again.
+    assert!(store
+        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_login_failure("10.0.0.1", "alice", until, 2, until + 1000)
+        .await
+        .unwrap());
+    // A success clears the pair.
+    assert!(store
+        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
+        .await
+        .unwrap());
     store
-        .record_login_failure("10.0.0.3", "bob", T0, 10, until)
+        .clear_login_failures("10.0.0.1", "alice")
         .await
         .unwrap();
-    store.clear_login_failures("10.0.0.3", "bob").await.unwrap();
-    assert_eq!(
-        store
-            .record_login_failure("10.0.0.3", "bob", T0, 10, until)
+    for _ in 0..2 {
+        assert!(store
+            .reserve_login_attempt("10.0.0.1", "alice", until, 2)
             .await
-            .unwrap()
-            .0,
-        1,
-        "cleared by a success"
-    );
-    let report = store.purge_expired(until + 1, 86_400, 100).await.unwrap();
-    assert_eq!(
-        report.login_failures, 1,
-        "the ended block; bob's counter is recent"
-    );
-    let report = store.purge_expired(T0 + 86_401, 86_400, 100).await.unwrap();
+            .unwrap());
+    }
+    assert!(store
+        .record_login_failure("10.0.0.1", "alice", until, 2, until + 1000)
+        .await
+        .unwrap());
+    assert!(!store
+        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
+        .await
+        .unwrap());
+    // An admin (or a password change) removes every block of the identifier.
+    assert_eq!(store.clear_login_blocks("alice").await.unwrap(), 2);
+    assert!(store.login_blocks("alice", until).await.unwrap().is_empty());
+    assert!(store
+        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
+        .await
+        .unwrap());
+    store
+        .reserve_login_attempt("10.0.0.3", "bob", T0, 1)
+        .await
+        .unwrap();
+    store
+        .record_login_failure("10.0.0.3", "bob", T0, 1, T0 + 10)
+        .await
+        .unwrap();
+    let report = store.purge_expired(T0 + 11, 86_400, 100).await.unwrap();
+    assert_eq!(report.login_failures, 1, "bob's ended block");
+    let report = store
+        .purge_expired(until + 86_401, 86_400, 100)
+        .await
+        .unwrap();
     assert_eq!(
         report.login_failures, 1,
         "a counter untouched for a day is forgotten"
     );
+}
+
+/// Rate-limit windows: concurrent hits are each counted once, a window
+/// resets when it ends, keys are independent, old windows are purged.
+pub async fn rate_limit_windows(store: &std::sync::Arc<dyn Store>) {
+    let start = T0 - T0.rem_euclid(60);
+    let now = start + 5;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.hit_rate_limit("ip:10.0.0.1", now, 60).await.unwrap()
+        }));
+    }
+    let mut hits = Vec::new();
+    for task in tasks {
+        let window = task.await.unwrap();
+        assert_eq!(window.resets_at, start + 60);
+        hits.push(window.hits);
+    }
+    hits.sort_unstable();
+    assert_eq!(
+        hits,
+        (1..=40).collect::<Vec<i64>>(),
+        "every hit counted once"
+    );
+    let seen = store
+        .rate_limit_hits("ip:10.0.0.1", now + 50, 60)
+        .await
+        .unwrap();
+    assert_eq!(seen.hits, 40);
+    assert_eq!(seen.resets_at, start + 60);
+    assert_eq!(
+        store
+            .rate_limit_hits("ip:10.0.0.2", now, 60)
+            .await
+            .unwrap()
+            .hits,
+        0
+    );
+    assert_eq!(
+        store
+            .rate_limit_hits("ip:10.0.0.1", start + 60, 60)
+            .await
+            .unwrap(),
+        gatehouse_store::RateWindow {
+            hits: 0,
+            resets_at: start + 120
+        },
+        "the next window starts empty"
+    );
+    assert_eq!(
+        store
+            .hit_rate_limit("ip:10.0.0.1", start + 61, 60)
+            .await
+            .unwrap()
+            .hits,
+        1
+    );
+    let report = store
+        .purge_expired(start + 86_400 + 120, 86_400, 100)
+        .await
+        .unwrap();
+    assert_eq!(report.rate_limits, 1);
 }

@@ -1,7 +1,8 @@
 //! Who may call the Management API: Bearer JWTs that Gatehouse issued to
 //! itself for the audience `<issuer>api/v2/` (SPEC.md §2), checked with the
 //! same validation as every other token ([`crate::bearer::validate`]), then
-//! the endpoint's scopes ("any of", as Auth0 does).
+//! the endpoint's scopes ("any of", as Auth0 does), then the caller's rate
+//! limit (requests per client, [`crate::rate_limit`]).
 //!
 //! A user's token from a user flow may also carry Auth0's end-user scopes
 //! (`read:current_user`, …; auth0-compat.md §9). They open only the routes
@@ -11,6 +12,7 @@
 use super::error::{messages, ManagementError, MgmtResult};
 use crate::audit;
 use crate::bearer::{self, AccessToken};
+use crate::rate_limit::{Bucket, Hit, RateLimiter};
 use crate::state::AppState;
 use axum::extract::{OriginalUri, RawPathParams, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -19,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::RequestExt;
 use gatehouse_core::jose::decode_unverified;
+use gatehouse_store::StoreError;
 
 /// `<issuer>api/v2/`: the audience of management tokens.
 pub fn management_audience(issuer: &str) -> String {
@@ -60,13 +63,21 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
         };
         req.extensions_mut().insert(SelfService { user_id });
     }
+    let window = match count_request(&guard.state, &token.client_id).await {
+        Ok(Hit::Within(window)) => window,
+        Ok(Hit::Over(throttled)) => return throttled.management_response(),
+        Err(e) => return ManagementError::from(e).into_response(),
+    };
     let method = req.method().clone();
     let path = req
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_string(), |o| o.path().to_string());
     req.extensions_mut().insert(token.clone());
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    if let Some(window) = window {
+        window.set_headers(response.headers_mut());
+    }
     if method != Method::GET && response.status().is_success() {
         audit::record(
             &guard.state,
@@ -87,6 +98,13 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
         .await;
     }
     response
+}
+
+/// Counts a request against the calling client's rate limit.
+async fn count_request(state: &AppState, client_id: &str) -> Result<Hit, StoreError> {
+    let now = gatehouse_core::time::now();
+    let limiter = RateLimiter::load(state, Some(client_id), now).await?;
+    limiter.hit(Bucket::ManagementClient(client_id)).await
 }
 
 fn holds_any(token: &AccessToken, scopes: &[&str]) -> bool {

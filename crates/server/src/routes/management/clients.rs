@@ -52,6 +52,7 @@ pub struct CreateClient {
     pub jwt_configuration: Option<JwtConfiguration>,
     pub refresh_token: Option<RefreshTokenSettings>,
     pub allow_plain_pkce: Option<bool>,
+    pub token_endpoint_ip_header_trusted: Option<bool>,
 }
 
 /// `PATCH /clients/{id}`.
@@ -72,6 +73,7 @@ pub struct UpdateClient {
     pub jwt_configuration: Option<JwtConfiguration>,
     pub refresh_token: Option<RefreshTokenSettings>,
     pub allow_plain_pkce: Option<bool>,
+    pub token_endpoint_ip_header_trusted: Option<bool>,
 }
 
 /// List filters.
@@ -172,6 +174,7 @@ pub async fn create(
             jwt_configuration: body.jwt_configuration,
             refresh_token: body.refresh_token,
             allow_plain_pkce: body.allow_plain_pkce,
+            token_endpoint_ip_header_trusted: body.token_endpoint_ip_header_trusted,
         },
     )?;
     let secret = (!client.is_public()).then(ids::client_secret);
@@ -287,6 +290,9 @@ fn apply(client: &mut Client, c: UpdateClient) -> MgmtResult<()> {
     }
     if let Some(v) = c.allow_plain_pkce {
         client.allow_plain_pkce = v;
+    }
+    if let Some(v) = c.token_endpoint_ip_header_trusted {
+        client.token_endpoint_ip_header_trusted = v;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! - One file per resource: [`users`] (with [`user_search`] and
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
-//!   [`tenants`].
+//!   [`tenants`], [`user_blocks`].
 
 pub mod auth;
 pub mod client_grants;
@@ -27,6 +27,7 @@ pub mod resource_servers;
 pub mod roles;
 pub mod scopes;
 pub mod tenants;
+pub mod user_blocks;
 pub mod user_links;
 pub mod user_search;
 pub mod users;
@@ -183,6 +184,23 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Delete "/users/{id}/permissions", UPDATE_USERS, 200, body = true, query = &[], "Remove permissions from a user"),
             user_links::remove_permissions,
+        ),
+        // User blocks (brute-force protection)
+        route(
+            ep!(Get "/user-blocks", READ_USERS, 200, body = false, query = &["identifier"], "List the blocks of an identifier"),
+            user_blocks::get_for_identifier,
+        ),
+        route(
+            ep!(Delete "/user-blocks", UPDATE_USERS, 204, body = false, query = &["identifier"], "Remove the blocks of an identifier"),
+            user_blocks::delete_for_identifier,
+        ),
+        route(
+            ep!(Get "/user-blocks/{id}", READ_USERS, 200, body = false, query = &[], "List a user's blocks"),
+            user_blocks::get_for_user,
+        ),
+        route(
+            ep!(Delete "/user-blocks/{id}", UPDATE_USERS, 204, body = false, query = &[], "Remove a user's blocks"),
+            user_blocks::delete_for_user,
         ),
         // Roles
         route(

@@ -1,5 +1,6 @@
 //! `/api/v2/tenants/settings`: tenant-wide settings, including Gatehouse's
-//! `infer_audience_from_scope` and Auth0's `default_audience` (SPEC.md story 2).
+//! `infer_audience_from_scope` and Auth0's `default_audience` (SPEC.md story 2)
+//! and Gatehouse's `rate_limits`.
 
 use super::error::{ManagementError, MgmtResult};
 use super::extract::{MJson, MQuery};
@@ -7,7 +8,7 @@ use super::render::FieldsQuery;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use gatehouse_core::model::{TenantSettings, DEFAULT_CONNECTION};
+use gatehouse_core::model::{RateLimits, TenantSettings, DEFAULT_CONNECTION};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -24,6 +25,71 @@ pub struct UpdateSettings {
     pub idle_session_lifetime: Option<u64>,
     pub allowed_logout_urls: Option<Vec<String>>,
     pub flags: Option<UpdateFlags>,
+    pub rate_limits: Option<UpdateRateLimits>,
+}
+
+/// `rate_limits` in `PATCH /tenants/settings` (a Gatehouse extension): any
+/// subset; windows are 1 to 86400 seconds, limits 1 to 1000000 per window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRateLimits {
+    pub enabled: Option<bool>,
+    pub window_seconds: Option<u32>,
+    pub failed_logins_per_ip: Option<u32>,
+    pub failed_logins_per_account: Option<u32>,
+    pub signups_per_ip: Option<u32>,
+    pub management_requests_per_client: Option<u32>,
+}
+
+impl UpdateRateLimits {
+    fn apply(self, limits: &mut RateLimits) -> Result<(), ManagementError> {
+        if let Some(v) = self.enabled {
+            limits.enabled = v;
+        }
+        let ranged = [
+            (
+                &mut limits.window_seconds,
+                self.window_seconds,
+                "window_seconds",
+                86_400,
+            ),
+            (
+                &mut limits.failed_logins_per_ip,
+                self.failed_logins_per_ip,
+                "failed_logins_per_ip",
+                1_000_000,
+            ),
+            (
+                &mut limits.failed_logins_per_account,
+                self.failed_logins_per_account,
+                "failed_logins_per_account",
+                1_000_000,
+            ),
+            (
+                &mut limits.signups_per_ip,
+                self.signups_per_ip,
+                "signups_per_ip",
+                1_000_000,
+            ),
+            (
+                &mut limits.management_requests_per_client,
+                self.management_requests_per_client,
+                "management_requests_per_client",
+                1_000_000,
+            ),
+        ];
+        for (target, value, name, max) in ranged {
+            if let Some(v) = value {
+                if v == 0 || v > max {
+                    return Err(ManagementError::invalid_body(format!(
+                        "Payload validation error: 'rate_limits.{name}' must be between 1 and {max}."
+                    )));
+                }
+                *target = v;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `flags` in `PATCH /tenants/settings`: the flags Gatehouse acts on.
@@ -94,6 +160,9 @@ pub async fn update_settings(
         .and_then(|f| f.rp_logout_end_session_endpoint_discovery)
     {
         s.flags.rp_logout_end_session_endpoint_discovery = v;
+    }
+    if let Some(v) = body.rate_limits {
+        v.apply(&mut s.rate_limits)?;
     }
     state.store().put_tenant_settings(&s).await?;
     Ok(Json(s))

@@ -321,6 +321,7 @@ pub async fn update(
         ]));
     }
     let mut stored = find(&state, &id).await?;
+    let previous_email = stored.user.email.clone();
     check_connection(body.connection.as_deref(), false)?;
     if let Some(email) = body.email.as_deref() {
         check_email(email)?;
@@ -333,6 +334,7 @@ pub async fn update(
         }
         stored.user.email = Some(email.to_string());
     }
+    let password_changed = body.password.is_some();
     if let Some(password) = body.password.as_deref() {
         stored.password_hash = Some(hash(password).await?);
     }
@@ -342,7 +344,15 @@ pub async fn update(
     apply(&mut stored.user, body);
     stored.user.updated_at = gatehouse_core::time::now();
     match state.store().update_user(&stored).await {
-        Ok(()) => Ok(Json(render::user(&stored.user))),
+        Ok(()) => {
+            if password_changed {
+                // A password change lifts brute-force blocks, as in Auth0.
+                for email in [previous_email, stored.user.email.clone()].iter().flatten() {
+                    super::user_blocks::unblock(&state, email).await?;
+                }
+            }
+            Ok(Json(render::user(&stored.user)))
+        }
         Err(StoreError::Conflict(_)) => Err(conflict()),
         Err(StoreError::NotFound) => Err(ManagementError::not_found(
             "The user does not exist.",

@@ -7,7 +7,8 @@ use crate::audit::codes;
 use crate::brute_force::{BruteForce, Verdict};
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
-use crate::password::verify_password_blocking;
+use crate::password::verify_password_or_dummy;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{
     TOO_MANY_ATTEMPTS, USER_IS_BLOCKED, WRONG_EMAIL_OR_PASSWORD,
@@ -65,8 +66,9 @@ pub async fn exchange(
 }
 
 /// Finds the user in the connection and checks the password. Unknown users and
-/// wrong passwords get the same answer; the log tells them apart (`fu`, `fp`).
-/// Brute-force protection ([`BruteForce`]) counts failures per (IP, identifier).
+/// wrong passwords get the same answer after the same argon2id work; the log
+/// tells them apart (`fu`, `fp`). Brute-force protection ([`BruteForce`])
+/// reserves the attempt per (IP, identifier) before the password is checked.
 async fn authenticate_user(
     state: &AppState,
     client: &Client,
@@ -92,22 +94,28 @@ async fn authenticate_user(
         identifier: credentials.username.to_lowercase(),
         now,
     };
-    if guard.check().await? == Verdict::Blocked {
+    let limiter = RateLimiter::new(state, tenant.rate_limits, Some(&client.client_id), now);
+    if let Some(throttled) = limiter
+        .check_authentication(&credentials.ip, &guard.identifier)
+        .await?
+    {
+        return Err(ApiError::RateLimited(throttled));
+    }
+    if guard.reserve().await? == Verdict::Blocked {
         return Err(too_many_attempts());
     }
     let stored = state
         .store()
         .user_by_email(&connection, &credentials.username)
         .await?;
+    let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
+    let verified = verify_password_or_dummy(credentials.password, hash).await;
     let Some(stored) = stored else {
-        return Err(failed(&guard, codes::UNKNOWN_USER, None).await);
-    };
-    let verified = match stored.password_hash.clone() {
-        Some(hash) => verify_password_blocking(credentials.password, hash).await,
-        None => false,
+        return Err(failed(&guard, &limiter, codes::UNKNOWN_USER, None).await);
     };
     if !verified {
-        return Err(failed(&guard, codes::WRONG_PASSWORD, Some(&stored.user.user_id)).await);
+        let user_id = Some(stored.user.user_id.as_str());
+        return Err(failed(&guard, &limiter, codes::WRONG_PASSWORD, user_id).await);
     }
     guard.succeeded().await?;
     if stored.user.blocked {
@@ -120,12 +128,27 @@ fn too_many_attempts() -> ApiError {
     OAuthError::new(ErrorCode::TooManyAttempts, TOO_MANY_ATTEMPTS).into()
 }
 
-/// The answer to a failed attempt: `invalid_grant`, or `too_many_attempts`
-/// once the pair is blocked.
-async fn failed(guard: &BruteForce<'_>, code: &'static str, user_id: Option<&str>) -> ApiError {
-    match guard.failed(code, WRONG_EMAIL_OR_PASSWORD, user_id).await {
-        Ok(Verdict::Allowed) => OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into(),
-        Ok(Verdict::Blocked) => too_many_attempts(),
-        Err(e) => e.into(),
+/// The answer to a failed attempt: `invalid_grant`; `too_many_attempts` once
+/// the pair is blocked; `too_many_requests` once the IP or the account is
+/// over its rate limit.
+async fn failed(
+    guard: &BruteForce<'_>,
+    limiter: &RateLimiter<'_>,
+    code: &'static str,
+    user_id: Option<&str>,
+) -> ApiError {
+    let throttled = limiter
+        .failed_authentication(guard.ip, Some(&guard.identifier))
+        .await;
+    match (
+        guard.failed(code, WRONG_EMAIL_OR_PASSWORD, user_id).await,
+        throttled,
+    ) {
+        (Err(e), _) | (_, Err(e)) => e.into(),
+        (Ok(Verdict::Blocked), _) => too_many_attempts(),
+        (Ok(Verdict::Allowed), Ok(Some(throttled))) => ApiError::RateLimited(throttled),
+        (Ok(Verdict::Allowed), Ok(None)) => {
+            OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into()
+        }
     }
 }

@@ -1,0 +1,316 @@
+//! Rate limits (auth0-compat.md §7), counted in fixed windows in the store so
+//! that every node sees the same counts. What is counted, and where:
+//!
+//! - failed authentications per IP and per account (from any IP) at
+//!   `/oauth/token` and `/u/login`: the password grant and the login page
+//!   check both buckets before the password is verified and count a failure
+//!   after; a failed client authentication is counted per IP and answered
+//!   429 once the IP is over its limit (successful requests are never counted,
+//!   so the client_credentials hot path does no extra write);
+//! - signup attempts per IP at `/u/signup`;
+//! - Management API requests per client.
+//!
+//! A refusal is 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
+//! `x-ratelimit-reset` (epoch seconds), as in Auth0; filling a bucket logs
+//! `api_limit`.
+
+use crate::audit::{self, Event};
+use crate::state::AppState;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::model::RateLimits;
+use gatehouse_core::{ErrorCode, OAuthError};
+use gatehouse_store::{RateWindow, StoreError};
+use serde_json::json;
+
+/// The Authentication API's description of a rate-limit refusal.
+pub const TOO_MANY_REQUESTS: &str = "Too many requests. Try again later.";
+
+/// One thing that is counted.
+#[derive(Debug, Clone, Copy)]
+pub enum Bucket<'a> {
+    /// Failed authentications (client or user credentials) from an IP.
+    FailedAuthFromIp(&'a str),
+    /// Failed logins for one account (identifier, lowercased), from any IP.
+    FailedAuthForAccount(&'a str),
+    /// Signup attempts from an IP.
+    SignupsFromIp(&'a str),
+    /// Management API requests by one client.
+    ManagementClient(&'a str),
+}
+
+impl Bucket<'_> {
+    fn key(&self) -> String {
+        match self {
+            Self::FailedAuthFromIp(ip) => format!("auth-ip:{ip}"),
+            Self::FailedAuthForAccount(account) => format!("auth-account:{account}"),
+            Self::SignupsFromIp(ip) => format!("signup-ip:{ip}"),
+            Self::ManagementClient(client_id) => format!("management-client:{client_id}"),
+        }
+    }
+
+    fn limit(&self, settings: &RateLimits) -> i64 {
+        i64::from(
+            match self {
+                Self::FailedAuthFromIp(_) => settings.failed_logins_per_ip,
+                Self::FailedAuthForAccount(_) => settings.failed_logins_per_account,
+                Self::SignupsFromIp(_) => settings.signups_per_ip,
+                Self::ManagementClient(_) => settings.management_requests_per_client,
+            }
+            .max(1),
+        )
+    }
+
+    fn describe(&self, limit: i64, window: i64) -> String {
+        match self {
+            Self::FailedAuthFromIp(ip) => {
+                format!("Rate limit reached: {limit} failed authentications from {ip} in {window} seconds")
+            }
+            Self::FailedAuthForAccount(account) => {
+                format!("Rate limit reached: {limit} failed logins for {account} in {window} seconds")
+            }
+            Self::SignupsFromIp(ip) => {
+                format!("Rate limit reached: {limit} signups from {ip} in {window} seconds")
+            }
+            Self::ManagementClient(client_id) => format!(
+                "Rate limit reached: {limit} Management API requests by {client_id} in {window} seconds"
+            ),
+        }
+    }
+}
+
+/// A bucket's state after a request: its limit, what is left, when it resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub limit: i64,
+    pub remaining: i64,
+    pub resets_at: i64,
+}
+
+impl Window {
+    fn of(limit: i64, window: RateWindow) -> Self {
+        Self {
+            limit,
+            remaining: (limit - window.hits).max(0),
+            resets_at: window.resets_at,
+        }
+    }
+
+    /// Auth0's `x-ratelimit-*` headers.
+    pub fn set_headers(&self, headers: &mut HeaderMap) {
+        for (name, value) in [
+            ("x-ratelimit-limit", self.limit),
+            ("x-ratelimit-remaining", self.remaining),
+            ("x-ratelimit-reset", self.resets_at),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+}
+
+/// A refusal: the bucket is full until `window.resets_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub window: Window,
+}
+
+impl Throttled {
+    /// `429 {"error":"too_many_requests", …}` with the headers.
+    pub fn oauth_response(&self) -> Response {
+        let error = OAuthError::new(ErrorCode::TooManyRequests, TOO_MANY_REQUESTS);
+        let mut response = crate::error::oauth_error_response(&error);
+        self.window.set_headers(response.headers_mut());
+        response
+    }
+
+    /// The Management API's shape: `{statusCode: 429, error: "Too Many
+    /// Requests", message, errorCode: "too_many_requests"}` with the headers.
+    pub fn management_response(&self) -> Response {
+        let body = json!({
+            "statusCode": 429,
+            "error": "Too Many Requests",
+            "message": "Global limit has been reached",
+            "errorCode": "too_many_requests",
+        });
+        let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        self.window.set_headers(response.headers_mut());
+        response
+    }
+
+    /// Adds the headers to a response built elsewhere (an HTML page).
+    pub fn set_headers(&self, headers: &mut HeaderMap) {
+        self.window.set_headers(headers);
+    }
+}
+
+/// What counting a hit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Within the limit (`None` while rate limits are off).
+    Within(Option<Window>),
+    Over(Throttled),
+}
+
+/// The tenant's limits at one moment, for one request.
+pub struct RateLimiter<'a> {
+    state: &'a AppState,
+    settings: RateLimits,
+    /// For the `api_limit` log event.
+    client_id: Option<&'a str>,
+    now: i64,
+}
+
+impl<'a> RateLimiter<'a> {
+    pub fn new(
+        state: &'a AppState,
+        settings: RateLimits,
+        client_id: Option<&'a str>,
+        now: i64,
+    ) -> Self {
+        Self {
+            state,
+            settings,
+            client_id,
+            now,
+        }
+    }
+
+    /// With the tenant's current settings.
+    pub async fn load(
+        state: &'a AppState,
+        client_id: Option<&'a str>,
+        now: i64,
+    ) -> Result<Self, StoreError> {
+        let settings = state.store().tenant_settings().await?.rate_limits;
+        Ok(Self::new(state, settings, client_id, now))
+    }
+
+    fn window_seconds(&self) -> i64 {
+        i64::from(self.settings.window_seconds.clamp(1, 86_400))
+    }
+
+    /// Refused when `bucket` is already full; counts nothing.
+    pub async fn check(&self, bucket: Bucket<'_>) -> Result<Option<Throttled>, StoreError> {
+        if !self.settings.enabled {
+            return Ok(None);
+        }
+        let limit = bucket.limit(&self.settings);
+        let window = self
+            .state
+            .store()
+            .rate_limit_hits(&bucket.key(), self.now, self.window_seconds())
+            .await?;
+        Ok((window.hits >= limit).then(|| Throttled {
+            window: Window::of(limit, window),
+        }))
+    }
+
+    /// Counts one hit on `bucket`; Over when it went past the limit. The hit
+    /// that fills the bucket logs `api_limit`.
+    pub async fn hit(&self, bucket: Bucket<'_>) -> Result<Hit, StoreError> {
+        if !self.settings.enabled {
+            return Ok(Hit::Within(None));
+        }
+        let limit = bucket.limit(&self.settings);
+        let window = self
+            .state
+            .store()
+            .hit_rate_limit(&bucket.key(), self.now, self.window_seconds())
+            .await?;
+        if window.hits == limit {
+            self.log(bucket, limit).await;
+        }
+        let window_state = Window::of(limit, window);
+        Ok(if window.hits > limit {
+            Hit::Over(Throttled {
+                window: window_state,
+            })
+        } else {
+            Hit::Within(Some(window_state))
+        })
+    }
+
+    /// Counts a failed authentication per IP and, when known, per account;
+    /// Over when either went past its limit.
+    pub async fn failed_authentication(
+        &self,
+        ip: &str,
+        account: Option<&str>,
+    ) -> Result<Option<Throttled>, StoreError> {
+        let mut over = None;
+        let buckets = [
+            Some(Bucket::FailedAuthFromIp(ip)),
+            account.map(Bucket::FailedAuthForAccount),
+        ];
+        for bucket in buckets.into_iter().flatten() {
+            if let Hit::Over(throttled) = self.hit(bucket).await? {
+                over = Some(throttled);
+            }
+        }
+        Ok(over)
+    }
+
+    /// Refused when the IP's or the account's failures are used up.
+    pub async fn check_authentication(
+        &self,
+        ip: &str,
+        account: &str,
+    ) -> Result<Option<Throttled>, StoreError> {
+        if let Some(throttled) = self.check(Bucket::FailedAuthFromIp(ip)).await? {
+            return Ok(Some(throttled));
+        }
+        self.check(Bucket::FailedAuthForAccount(account)).await
+    }
+
+    async fn log(&self, bucket: Bucket<'_>, limit: i64) {
+        let ip = match bucket {
+            Bucket::FailedAuthFromIp(ip) | Bucket::SignupsFromIp(ip) => Some(ip),
+            _ => None,
+        };
+        audit::record(
+            self.state,
+            Event {
+                code: audit::codes::RATE_LIMIT,
+                description: bucket.describe(limit, self.window_seconds()),
+                client_id: self.client_id,
+                user_id: None,
+                jti: None,
+                trace: None,
+                extra: json!({ "ip": ip }),
+            },
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_headers() {
+        let window = Window::of(
+            10,
+            RateWindow {
+                hits: 12,
+                resets_at: 1_700_000_060,
+            },
+        );
+        assert_eq!(window.remaining, 0);
+        let mut headers = HeaderMap::new();
+        window.set_headers(&mut headers);
+        assert_eq!(headers["x-ratelimit-limit"], "10");
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+        assert_eq!(headers["x-ratelimit-reset"], "1700000060");
+        let settings = RateLimits {
+            signups_per_ip: 0,
+            ..RateLimits::default()
+        };
+        assert_eq!(Bucket::SignupsFromIp("1.2.3.4").limit(&settings), 1);
+        assert_ne!(
+            Bucket::FailedAuthFromIp("a").key(),
+            Bucket::SignupsFromIp("a").key()
+        );
+    }
+}
