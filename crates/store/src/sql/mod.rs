@@ -64,6 +64,10 @@ impl Backend {
                     "0005_attack_protection",
                     include_str!("../../../../migrations/sqlite/0005_attack_protection.sql"),
                 ),
+                (
+                    "0006_sealed_signing_keys",
+                    include_str!("../../../../migrations/sqlite/0006_sealed_signing_keys.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -81,6 +85,10 @@ impl Backend {
                 (
                     "0005_attack_protection",
                     include_str!("../../../../migrations/postgres/0005_attack_protection.sql"),
+                ),
+                (
+                    "0006_sealed_signing_keys",
+                    include_str!("../../../../migrations/postgres/0006_sealed_signing_keys.sql"),
                 ),
             ],
         }
