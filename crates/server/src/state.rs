@@ -24,12 +24,14 @@ impl AppState {
         }))
     }
 
-    /// Loads (or, on first start, generates) the signing keys and builds the state.
+    /// Loads (or, on first start, generates) the signing keys, sealed under
+    /// `master_key`, and builds the state.
     pub async fn load(
         store: Arc<dyn Store>,
         issuer: String,
+        master_key: gatehouse_core::sealing::MasterKey,
     ) -> Result<Self, crate::keys::KeyRingError> {
-        let keys = KeyRing::load_or_generate(store.as_ref()).await?;
+        let keys = KeyRing::load_or_generate(store.as_ref(), master_key).await?;
         Ok(Self::new(store, keys, issuer))
     }
 

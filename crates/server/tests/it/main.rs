@@ -18,5 +18,6 @@ mod fixtures;
 mod maintenance;
 mod management;
 mod pages;
+mod sealed_keys;
 mod support;
 mod token;
