@@ -39,8 +39,15 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert
     #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// File holding the master key that seals the signing keys at rest
+    /// (base64url of 32 bytes, or 64 hex digits); GATEHOUSE_MASTER_KEY may
+    /// hold the key itself instead. Required with PostgreSQL [default:
+    /// <data-dir>/master.key, generated at first start]
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// Optional TOML file with any of the keys above (bind, data_dir,
-    /// public_url, database_url, tls_cert, tls_key); flags and environment win
+    /// public_url, database_url, tls_cert, tls_key, master_key_file); flags
+    /// and environment win
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -95,6 +102,7 @@ struct FileConfig {
     database_max_connections: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -107,6 +115,7 @@ pub struct ServeConfig {
     pub database_url: String,
     pub database_max_connections: Option<u32>,
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -152,6 +161,7 @@ impl ServeArgs {
                 .database_max_connections
                 .or(file.database_max_connections),
             tls,
+            master_key_file: self.master_key_file.or(file.master_key_file),
         })
     }
 }
