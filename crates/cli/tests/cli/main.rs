@@ -6,6 +6,7 @@
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
 
+mod master_key;
 mod multinode;
 mod transfer;
 
