@@ -1,7 +1,9 @@
 //! The `gatehouse` binary.
 //!
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings;
-//!   [`bootstrap_file`] shows the first start's credentials once).
+//!   [`data_dir`] keeps the data directory private; [`master_key`] finds the
+//!   key that seals the signing keys; [`bootstrap_file`] shows the first
+//!   start's credentials once).
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).

@@ -201,3 +201,20 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
         users: dump.users.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dumps_written_before_sealing_still_read() {
+        let old = r#"{"kid": "k1", "alg": "RS256", "state": "current",
+            "private_pkcs8": "MIIEvQIBADAN", "cert_der": "MAA=",
+            "created_at": 1, "state_changed_at": 1}"#;
+        let key: KeyDump = serde_json::from_str(old).unwrap();
+        assert_eq!(key.private_key, "MIIEvQIBADAN");
+        let written = serde_json::to_value(&key).unwrap();
+        assert_eq!(written["private_key"], "MIIEvQIBADAN");
+        assert!(written.get("private_pkcs8").is_none());
+    }
+}
