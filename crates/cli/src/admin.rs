@@ -4,8 +4,9 @@
 //!
 //! They open the same store `serve` uses (`--data-dir` / `--database-url`,
 //! or `GATEHOUSE_DATA_DIR` / `GATEHOUSE_DATABASE_URL`), so run them on the
-//! server's machine. A server that is running keeps its in-memory key ring
-//! until restarted after `keys rotate`.
+//! server's machine. Running servers pick up `keys rotate` within a second.
+//! `keys rotate` and `keys rewrap` need the master key (`--master-key-file`,
+//! `GATEHOUSE_MASTER_KEY` or `<data-dir>/master.key`, as for `serve`).
 
 use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
 use clap::{Args, Subcommand};
@@ -29,6 +30,10 @@ pub struct Common {
     /// Print JSON instead of a table
     #[arg(long, global = true)]
     pub json: bool,
+    /// File holding the master key (as for serve) [default: GATEHOUSE_MASTER_KEY,
+    /// else <data-dir>/master.key]
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,17 +69,29 @@ pub enum KeysCommand {
     List,
     /// Rotate: next → current → previous, with a fresh next key per algorithm
     Rotate,
+    /// Re-seal every private key under a new master key. Stop the servers
+    /// first and start them with the new key afterwards.
+    Rewrap {
+        /// File with the new master key; a new random key is written there
+        /// (0600) when it does not exist. Without it, <data-dir>/master.key
+        /// is replaced by a new key (only when that is the current key).
+        #[arg(long)]
+        new_master_key_file: Option<PathBuf>,
+    },
+}
+
+fn data_dir(common: &Common) -> PathBuf {
+    common
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
 async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
     let url = match &common.database_url {
         Some(url) => url.clone(),
         None => {
-            let dir = common
-                .data_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-            let file = dir.join(DATABASE_FILE);
+            let file = data_dir(common).join(DATABASE_FILE);
             if !file.exists() {
                 return Err(format!(
                     "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
@@ -288,18 +305,58 @@ pub async fn grants(common: Common, _: ListCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// The master key for `common` (never generated here) and where it is from.
+fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
+    let url = common
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", data_dir(common).join(DATABASE_FILE).display()));
+    crate::master_key::resolve(
+        common.master_key_file.as_deref(),
+        &data_dir(common),
+        &url,
+        false,
+    )
+}
+
+/// Fails with the operator's message unless `master_key` opens every stored key.
+fn check_master_key(
+    keys: &[gatehouse_store::StoredKey],
+    master_key: &crate::master_key::Resolved,
+) -> Result<(), String> {
+    gatehouse_server::keys::verify_master_key(keys, &master_key.key).map_err(|e| {
+        if e.is_master_key_mismatch() {
+            format!(
+                "the master key does not match the one the signing keys were sealed with (master key from {})",
+                master_key.source
+            )
+        } else {
+            e.to_string()
+        }
+    })
+}
+
 pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
     let store = open(&common).await?;
-    if let KeysCommand::Rotate = command {
-        gatehouse_server::routes::management::keys::rotate_all(
-            store.as_ref(),
-            gatehouse_core::time::now(),
-        )
-        .await
-        .map_err(|e| e.message)?;
-        if !common.json {
-            emit("rotated; running servers reload their keys within a second");
+    match command {
+        KeysCommand::List => {}
+        KeysCommand::Rotate => {
+            let master_key = master_key(&common)?;
+            check_master_key(&store.signing_keys().await.map_err(store_err)?, &master_key)?;
+            gatehouse_server::routes::management::keys::rotate_all(
+                store.as_ref(),
+                &master_key.key,
+                gatehouse_core::time::now(),
+            )
+            .await
+            .map_err(|e| e.message)?;
+            if !common.json {
+                emit("rotated; running servers reload their keys within a second");
+            }
         }
+        KeysCommand::Rewrap {
+            new_master_key_file,
+        } => rewrap(&common, store.as_ref(), new_master_key_file).await?,
     }
     let keys = store.signing_keys().await.map_err(store_err)?;
     let rows = keys
@@ -313,6 +370,63 @@ pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// `gatehouse keys rewrap`: re-seals every private key (plain rows of
+/// earlier versions included) under a new master key in one transaction.
+/// For `<data-dir>/master.key`, the new key is staged beside it first and
+/// renamed over it once the database is committed.
+async fn rewrap(
+    common: &Common,
+    store: &dyn Store,
+    new_master_key_file: Option<PathBuf>,
+) -> Result<(), String> {
+    use gatehouse_core::sealing::{self, MasterKey};
+    let old = master_key(common)?;
+    let keys = store.signing_keys().await.map_err(store_err)?;
+    check_master_key(&keys, &old)?;
+    let (new_key, replaces) = match (&new_master_key_file, &old.source) {
+        (Some(path), _) => (crate::master_key::read_or_generate(path)?.0, None),
+        (None, crate::master_key::Source::DataDir { path, .. }) => {
+            (MasterKey::generate(), Some(path.clone()))
+        }
+        (None, source) => {
+            return Err(format!(
+                "the master key comes from {source}: pass --new-master-key-file <path>                  for the new one"
+            ))
+        }
+    };
+    if new_key == old.key {
+        return Err("the new master key is the current one".into());
+    }
+    let mut resealed = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let der = gatehouse_server::keys::any_private_key_der(key, &old.key)
+            .map_err(|e| e.to_string())?;
+        let context = sealing::signing_key_context(key.alg.as_str(), &key.kid);
+        resealed.push((key.kid.clone(), sealing::seal(&new_key, &context, &der)));
+    }
+    let staged = replaces
+        .as_deref()
+        .map(|path| crate::master_key::Staged::write(path, &new_key))
+        .transpose()?;
+    store
+        .replace_signing_key_private_keys(&resealed)
+        .await
+        .map_err(store_err)?;
+    let location = match staged {
+        Some(staged) => staged.commit()?,
+        None => new_master_key_file.unwrap_or_default(),
+    };
+    let location = location.display();
+    if !common.json {
+        emit(&format!(
+            "re-sealed {} signing keys under the new master key in {location}; \
+             start the servers with it (the old key no longer opens them)",
+            resealed.len()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,10 +436,13 @@ mod tests {
     async fn commands_on_a_temporary_database() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let key_file = dir.path().join("master.key");
+        crate::master_key::read_or_generate(&key_file).unwrap();
         let common = || Common {
             data_dir: None,
             database_url: Some(url.clone()),
             json: true,
+            master_key_file: Some(key_file.clone()),
         };
         let add = |password: Option<&str>| UsersCommand::Add {
             email: "ops@example.com".into(),
@@ -388,6 +505,7 @@ mod tests {
             data_dir: Some(dir.path().join("nowhere")),
             database_url: None,
             json: false,
+            master_key_file: None,
         };
         assert!(users(absent, UsersCommand::List).await.is_err());
     }
@@ -402,6 +520,7 @@ mod tests {
             data_dir: None,
             database_url: Some(url.clone()),
             json: true,
+            master_key_file: None,
         };
         let add = UsersCommand::Add {
             email: "ops@example.com".into(),

@@ -214,7 +214,7 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
         "gatehouse-bench-{}",
         gatehouse_core::ids::random_hex(6)
     ));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
+    crate::data_dir::prepare(&dir)?;
     Ok(dir)
 }
 

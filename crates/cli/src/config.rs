@@ -53,9 +53,16 @@ pub struct ServeArgs {
     /// header timeout for a free slot, then are closed [default: 1024]
     #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// File holding the master key that seals the signing keys at rest
+    /// (base64url of 32 bytes, or 64 hex digits); GATEHOUSE_MASTER_KEY may
+    /// hold the key itself instead. Required with PostgreSQL [default:
+    /// <data-dir>/master.key, generated at first start]
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// Optional TOML file with any of the keys above (bind, data_dir,
     /// public_url, database_url, tls_cert, tls_key, header_timeout,
-    /// body_timeout, max_connections); flags and environment win
+    /// body_timeout, max_connections, master_key_file); flags and
+    /// environment win
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -113,6 +120,7 @@ struct FileConfig {
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
     max_connections: Option<usize>,
+    master_key_file: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -126,6 +134,7 @@ pub struct ServeConfig {
     pub database_max_connections: Option<u32>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub limits: gatehouse_server::ServeOptions,
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -195,6 +204,7 @@ impl ServeArgs {
                 .database_max_connections
                 .or(file.database_max_connections),
             tls,
+            master_key_file: self.master_key_file.or(file.master_key_file),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The `gatehouse` binary.
 //!
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings;
-//!   [`bootstrap_file`] shows the first start's credentials once).
+//!   [`data_dir`] keeps the data directory private; [`master_key`] finds the
+//!   key that seals the signing keys; [`bootstrap_file`] shows the first
+//!   start's credentials once).
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
@@ -17,12 +19,13 @@ mod admin;
 mod bench;
 mod bootstrap_file;
 mod config;
+mod data_dir;
+mod master_key;
 mod ops;
 mod seed;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -97,7 +100,7 @@ enum Command {
         #[command(subcommand)]
         command: admin::ListCommand,
     },
-    /// Signing keys: list, rotate
+    /// Signing keys: list, rotate, rewrap (re-seal under a new master key)
     Keys {
         #[command(flatten)]
         common: admin::Common,
@@ -175,12 +178,7 @@ async fn seed_command(args: SeedArgs) -> Result<(), String> {
         .database_url
         .unwrap_or_else(|| format!("sqlite:{}", args.data_dir.join(DATABASE_FILE).display()));
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-            format!(
-                "data directory {} is not usable: {e}",
-                args.data_dir.display()
-            )
-        })?;
+        data_dir::prepare(&args.data_dir)?;
     }
     let store = gatehouse_store::open(&url)
         .await
@@ -207,6 +205,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     // Signal handlers are registered now, before anything is announced.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
     let first_start = prepare_data_dir(&config)?;
+    let master_key = master_key::resolve(
+        config.master_key_file.as_deref(),
+        &config.data_dir,
+        &config.database_url,
+        true,
+    )?;
     let pool = gatehouse_store::sql::PoolSettings {
         max_connections: config.database_max_connections,
         ..Default::default()
@@ -214,6 +218,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let store = gatehouse_store::open_with(&config.database_url, &pool)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
+    // SQLite has created its -wal and -shm files by now.
+    data_dir::tighten_files(&config.data_dir)?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
@@ -226,9 +232,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    let state = gatehouse_server::AppState::load(store, issuer.clone())
+    let state = gatehouse_server::AppState::load(store, issuer.clone(), master_key.key.clone())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| key_ring_failure(&e, &master_key.source))?;
     print_banner(&config, bound, &issuer, first_start);
     if let Some(credentials) = credentials {
         bootstrap_file::announce(&config.data_dir, &credentials)?;
@@ -240,18 +246,46 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Creates the data directory and checks it is writable. Returns whether this
-/// is the first start (no database file yet).
+/// Creates the data directory (private, see [`data_dir`]) and, for the
+/// default SQLite database, its file (0600, so SQLite's -wal and -shm files
+/// are 0600 too). Returns whether this is the first start (no database yet).
 fn prepare_data_dir(config: &ServeConfig) -> Result<bool, String> {
     let dir = &config.data_dir;
-    let unusable =
-        |e: std::io::Error| format!("data directory {} is not usable: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(unusable)?;
-    let probe = dir.join(".gatehouse-write-test");
-    std::fs::write(&probe, b"ok").map_err(unusable)?;
-    let _ = std::fs::remove_file(&probe);
-    let uses_local_db = config.database_url.starts_with("sqlite:");
-    Ok(uses_local_db && !Path::new(&dir.join(DATABASE_FILE)).exists())
+    data_dir::prepare(dir)?;
+    let database = dir.join(DATABASE_FILE);
+    let default_database = format!("sqlite:{}", database.display());
+    let first_start = config.database_url.starts_with("sqlite:")
+        && std::fs::metadata(&database).map_or(true, |m| m.len() == 0);
+    if config.database_url == default_database {
+        data_dir::create_private_file(&database)?;
+    }
+    Ok(first_start)
+}
+
+/// The operator's message when the key ring cannot load: for a wrong master
+/// key, where the key came from; a `master.key` generated by this very start
+/// is removed again (the database's keys were sealed with another one).
+fn key_ring_failure(
+    error: &gatehouse_server::keys::KeyRingError,
+    source: &master_key::Source,
+) -> String {
+    if !error.is_master_key_mismatch() {
+        return error.to_string();
+    }
+    let mut message =
+        format!("the master key does not match the one the signing keys were sealed with (master key from {source})");
+    if let master_key::Source::DataDir {
+        path,
+        generated: true,
+    } = source
+    {
+        let _ = std::fs::remove_file(path);
+        message.push_str(&format!(
+            "; {} was missing: restore it from your backup, or pass --master-key-file",
+            path.display()
+        ));
+    }
+    message
 }
 
 fn print_banner(

@@ -32,8 +32,7 @@ impl DatabaseArgs {
     pub async fn open(&self) -> Result<std::sync::Arc<dyn gatehouse_store::Store>, String> {
         if let Some(dir) = &self.data_dir {
             if self.database_url.is_none() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("data directory {} is not usable: {e}", dir.display()))?;
+                crate::data_dir::prepare(dir)?;
             }
         }
         gatehouse_store::open(&self.url())

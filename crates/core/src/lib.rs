@@ -13,6 +13,7 @@
 //! - [`request`]: token requests parsed into one variant per grant.
 //! - [`pkce`]: RFC 7636 verifier checks.
 //! - [`secret`]: hashing high-entropy secrets, constant-time comparison.
+//! - [`sealing`]: AES-256-GCM sealing of private keys at rest under the master key.
 //! - [`time`]: timestamps as Auth0 writes them.
 //! - [`ids`]: random identifiers and secrets.
 
@@ -26,6 +27,7 @@ pub mod model;
 pub mod pkce;
 pub mod request;
 pub mod scope;
+pub mod sealing;
 pub mod secret;
 pub mod time;
 

@@ -10,9 +10,17 @@
 //! previous, next → current, and a fresh next (see
 //! `routes::management::keys::rotate_all`); previous keys stay published until
 //! revoked.
+//!
+//! Private keys are sealed at rest under the master key
+//! ([`gatehouse_core::sealing`]); the ring holds the master key to unseal
+//! when it loads and to seal what it generates. Rows still in the plain
+//! format of earlier versions are sealed by [`KeyRing::load_or_generate`].
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use gatehouse_core::jose::{JoseError, Jwks, KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
+use gatehouse_core::sealing::{self, MasterKey, SealError};
 use gatehouse_store::{Store, StoreError, StoredKey};
 use std::sync::{Arc, RwLock};
 
@@ -27,6 +35,23 @@ pub enum KeyRingError {
         alg: &'static str,
         source: JoseError,
     },
+    /// The master key cannot open a stored key (another master key, or a
+    /// row changed or moved outside Gatehouse).
+    #[error("signing key {kid}: {source}")]
+    Sealed { kid: String, source: SealError },
+}
+
+impl KeyRingError {
+    /// Whether the master key does not open the stored keys.
+    pub fn is_master_key_mismatch(&self) -> bool {
+        matches!(
+            self,
+            Self::Sealed {
+                source: SealError::Mismatch,
+                ..
+            }
+        )
+    }
 }
 
 struct Loaded {
@@ -41,25 +66,46 @@ struct Loaded {
 
 /// Shared, reloadable view of the signing keys.
 #[derive(Clone)]
-pub struct KeyRing(Arc<RwLock<Loaded>>);
+pub struct KeyRing {
+    loaded: Arc<RwLock<Loaded>>,
+    master_key: Arc<MasterKey>,
+}
 
 impl KeyRing {
-    /// Loads the keys, generating the `current` and `next` key of each
-    /// algorithm that lacks one.
-    pub async fn load_or_generate(store: &dyn Store) -> Result<Self, KeyRingError> {
+    /// Loads the keys, sealing rows still in the plain format and generating
+    /// the `current` and `next` key of each algorithm that lacks one. A
+    /// master key that does not open the stored keys is an error
+    /// ([`KeyRingError::is_master_key_mismatch`]).
+    pub async fn load_or_generate(
+        store: &dyn Store,
+        master_key: MasterKey,
+    ) -> Result<Self, KeyRingError> {
         let mut stored = store.signing_keys().await?;
+        // Checked before anything is written: a wrong master key changes nothing.
+        verify_master_key(&stored, &master_key)?;
+        seal_plain_keys(store, &master_key, &mut stored).await?;
         for alg in SigningAlg::ASYMMETRIC {
             for state in [KeyState::Current, KeyState::Next] {
                 let present = stored
                     .iter()
                     .any(|k| k.alg == alg && k.state == state.as_str());
                 if !present {
-                    stored.push(generate_and_store(store, alg, state).await?);
+                    stored.push(generate_and_store(store, &master_key, alg, state).await?);
                 }
             }
         }
         let fingerprint = fingerprint(&stored);
-        Ok(Self(Arc::new(RwLock::new(build(&stored, fingerprint)?))))
+        let loaded = build(&stored, &master_key, fingerprint)?;
+        Ok(Self {
+            loaded: Arc::new(RwLock::new(loaded)),
+            master_key: Arc::new(master_key),
+        })
+    }
+
+    /// The master key the ring seals and unseals with (rotation seals the
+    /// keys it generates with it).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
     }
 
     /// Reloads when the stored keys changed (another node rotated); cheap
@@ -67,11 +113,17 @@ impl KeyRing {
     pub async fn refresh(&self, store: &dyn Store) -> Result<bool, KeyRingError> {
         let stored = store.signing_keys().await?;
         let fingerprint = fingerprint(&stored);
-        if self.0.read().unwrap_or_else(|p| p.into_inner()).fingerprint == fingerprint {
+        if self
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .fingerprint
+            == fingerprint
+        {
             return Ok(false);
         }
-        let loaded = build(&stored, fingerprint)?;
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        let loaded = build(&stored, &self.master_key, fingerprint)?;
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         tracing::info!("signing keys changed in the store; reloaded");
         Ok(true)
     }
@@ -79,26 +131,26 @@ impl KeyRing {
     /// Re-reads the keys from the store (after a rotation).
     pub async fn reload(&self, store: &dyn Store) -> Result<(), KeyRingError> {
         let stored = store.signing_keys().await?;
-        let loaded = build(&stored, fingerprint(&stored))?;
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        let loaded = build(&stored, &self.master_key, fingerprint(&stored))?;
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         Ok(())
     }
 
     /// The key that signs for `alg` now.
     pub fn signing_key(&self, alg: SigningAlg) -> Option<Arc<KeyPair>> {
-        let loaded = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
         loaded.current.iter().find(|k| k.alg() == alg).cloned()
     }
 
     /// A published key by `kid` (for verifying our own tokens).
     pub fn published_key(&self, kid: &str) -> Option<Arc<KeyPair>> {
-        let loaded = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
         loaded.published.iter().find(|k| k.kid() == kid).cloned()
     }
 
     /// The JWKS document, prebuilt.
     pub fn jwks(&self) -> serde_json::Value {
-        self.0
+        self.loaded
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .jwks
@@ -106,8 +158,95 @@ impl KeyRing {
     }
 }
 
+/// The record of a new key, its private key sealed under `master_key`.
+pub fn sealed_record(
+    key: &KeyPair,
+    master_key: &MasterKey,
+    state: KeyState,
+    now: i64,
+) -> StoredKey {
+    let context = sealing::signing_key_context(key.alg().as_str(), key.kid());
+    StoredKey {
+        kid: key.kid().to_string(),
+        alg: key.alg(),
+        state: state.as_str().to_string(),
+        private_key: sealing::seal(master_key, &context, key.pkcs8_der()),
+        cert_der: key.cert_der().to_vec(),
+        created_at: now,
+        state_changed_at: now,
+    }
+}
+
+/// The PKCS#8 DER of a stored key, unsealed with `master_key`.
+pub fn unseal_private_key(
+    record: &StoredKey,
+    master_key: &MasterKey,
+) -> Result<Vec<u8>, KeyRingError> {
+    let context = sealing::signing_key_context(record.alg.as_str(), &record.kid);
+    sealing::unseal(master_key, &context, &record.private_key).map_err(|source| {
+        KeyRingError::Sealed {
+            kid: record.kid.clone(),
+            source,
+        }
+    })
+}
+
+/// The PKCS#8 DER of a stored key, sealed or still in the plain format of
+/// earlier versions (base64).
+pub fn any_private_key_der(
+    record: &StoredKey,
+    master_key: &MasterKey,
+) -> Result<Vec<u8>, KeyRingError> {
+    if sealing::is_sealed(&record.private_key) {
+        return unseal_private_key(record, master_key);
+    }
+    STANDARD
+        .decode(record.private_key.trim())
+        .map_err(|_| KeyRingError::Sealed {
+            kid: record.kid.clone(),
+            source: SealError::Malformed("neither sealed nor base64 PKCS#8"),
+        })
+}
+
+/// Checks that `master_key` opens every sealed key in `stored` (plain rows
+/// are not checked: they are sealed afterwards).
+pub fn verify_master_key(stored: &[StoredKey], master_key: &MasterKey) -> Result<(), KeyRingError> {
+    for record in stored.iter().filter(|k| sealing::is_sealed(&k.private_key)) {
+        unseal_private_key(record, master_key)?;
+    }
+    Ok(())
+}
+
+/// Seals, in one transaction, the rows still holding base64 PKCS#8 (written
+/// before sealing existed) and updates `stored` to match.
+async fn seal_plain_keys(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    stored: &mut [StoredKey],
+) -> Result<(), KeyRingError> {
+    let mut resealed = Vec::new();
+    for record in stored
+        .iter_mut()
+        .filter(|k| !sealing::is_sealed(&k.private_key))
+    {
+        let der = any_private_key_der(record, master_key)?;
+        let context = sealing::signing_key_context(record.alg.as_str(), &record.kid);
+        record.private_key = sealing::seal(master_key, &context, &der);
+        resealed.push((record.kid.clone(), record.private_key.clone()));
+    }
+    if !resealed.is_empty() {
+        store.replace_signing_key_private_keys(&resealed).await?;
+        tracing::info!(
+            count = resealed.len(),
+            "sealed signing keys stored in the plain format of earlier versions"
+        );
+    }
+    Ok(())
+}
+
 async fn generate_and_store(
     store: &dyn Store,
+    master_key: &MasterKey,
     alg: SigningAlg,
     state: KeyState,
 ) -> Result<StoredKey, KeyRingError> {
@@ -115,16 +254,7 @@ async fn generate_and_store(
         alg: alg.as_str(),
         source,
     })?;
-    let now = gatehouse_core::time::now();
-    let record = StoredKey {
-        kid: key.kid().to_string(),
-        alg,
-        state: state.as_str().to_string(),
-        private_pkcs8: key.pkcs8_der().to_vec(),
-        cert_der: key.cert_der().to_vec(),
-        created_at: now,
-        state_changed_at: now,
-    };
+    let record = sealed_record(&key, master_key, state, gatehouse_core::time::now());
     store.insert_signing_key(&record).await?;
     tracing::info!(
         kid = key.kid(),
@@ -144,7 +274,11 @@ fn fingerprint(stored: &[StoredKey]) -> String {
     parts.join(",")
 }
 
-fn build(stored: &[StoredKey], fingerprint: String) -> Result<Loaded, KeyRingError> {
+fn build(
+    stored: &[StoredKey],
+    master_key: &MasterKey,
+    fingerprint: String,
+) -> Result<Loaded, KeyRingError> {
     let mut current = Vec::new();
     let mut published = Vec::new();
     for record in stored {
@@ -157,7 +291,7 @@ fn build(stored: &[StoredKey], fingerprint: String) -> Result<Loaded, KeyRingErr
         let key = KeyPair::from_parts(
             record.kid.clone(),
             record.alg,
-            record.private_pkcs8.clone(),
+            unseal_private_key(record, master_key)?,
             record.cert_der.clone(),
         )
         .map(Arc::new)

@@ -28,13 +28,14 @@ impl AppState {
         }))
     }
 
-    /// Loads (or, on first start, generates) the signing keys and the CSRF
-    /// key, and builds the state.
+    /// Loads (or, on first start, generates) the signing keys, sealed under
+    /// `master_key`, and the CSRF key, and builds the state.
     pub async fn load(
         store: Arc<dyn Store>,
         issuer: String,
+        master_key: gatehouse_core::sealing::MasterKey,
     ) -> Result<Self, crate::keys::KeyRingError> {
-        let keys = KeyRing::load_or_generate(store.as_ref()).await?;
+        let keys = KeyRing::load_or_generate(store.as_ref(), master_key).await?;
         let csrf_secret = store
             .server_value_or_insert(
                 server_values::CSRF_KEY,

@@ -179,6 +179,10 @@ pub trait ConfigStore: Send + Sync {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
     async fn set_signing_key_state(&self, kid: &str, state: &str, now: i64) -> StoreResult<()>;
+    /// Replaces the stored private key of each `(kid, private_key)` in one
+    /// transaction (sealing, re-sealing under a new master key); a kid that
+    /// does not exist is [`StoreError::NotFound`] and changes nothing.
+    async fn replace_signing_key_private_keys(&self, keys: &[(String, String)]) -> StoreResult<()>;
 
     // Clients
     async fn create_client(&self, client: &StoredClient, now: i64) -> StoreResult<()>;

@@ -12,7 +12,10 @@ pub struct StoredKey {
     pub alg: SigningAlg,
     /// One of `next`, `current`, `previous`, `revoked`.
     pub state: String,
-    pub private_pkcs8: Vec<u8>,
+    /// The private key as stored: sealed under the master key
+    /// (`sealed:v1:…`, see `gatehouse_core::sealing`), or — in databases
+    /// written before sealing, until the next start seals it — base64 PKCS#8.
+    pub private_key: String,
     pub cert_der: Vec<u8>,
     pub created_at: i64,
     pub state_changed_at: i64,
@@ -24,7 +27,7 @@ impl std::fmt::Debug for StoredKey {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("state", &self.state)
-            .field("private_pkcs8", &"[redacted]")
+            .field("private_key", &"[redacted]")
             .finish()
     }
 }

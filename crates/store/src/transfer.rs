@@ -5,7 +5,8 @@
 //! APIs, clients (secret hashes), client grants, roles and users (password
 //! hashes) with their roles and permissions. Short-lived state — codes,
 //! sessions, refresh tokens, log events — is not moved: users sign in again.
-//! The dump contains private keys and hashes; treat it as a secret.
+//! The dump contains hashes and the private keys as stored (sealed under the
+//! master key, which the target must use too); treat it as a secret.
 
 use crate::{Page, Store, StoreError, StoreResult, StoredClient, StoredKey, StoredUser};
 use base64::engine::general_purpose::STANDARD;
@@ -34,8 +35,11 @@ pub struct KeyDump {
     pub kid: String,
     pub alg: SigningAlg,
     pub state: String,
-    /// Base64 (standard) DER.
-    pub private_pkcs8: String,
+    /// The private key exactly as stored: sealed under the source's master
+    /// key (the target needs the same key), or base64 PKCS#8 in dumps written
+    /// before sealing (sealed by the target's next start).
+    #[serde(rename = "private_key", alias = "private_pkcs8")]
+    pub private_key: String,
     pub cert_der: String,
     pub created_at: i64,
     pub state_changed_at: i64,
@@ -105,7 +109,7 @@ pub async fn export(store: &dyn Store) -> StoreResult<TenantDump> {
                 kid: k.kid,
                 alg: k.alg,
                 state: k.state,
-                private_pkcs8: STANDARD.encode(k.private_pkcs8),
+                private_key: k.private_key,
                 cert_der: STANDARD.encode(k.cert_der),
                 created_at: k.created_at,
                 state_changed_at: k.state_changed_at,
@@ -149,7 +153,7 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
                 kid: key.kid.clone(),
                 alg: key.alg,
                 state: key.state.clone(),
-                private_pkcs8: decode("private_pkcs8", &key.private_pkcs8)?,
+                private_key: key.private_key.clone(),
                 cert_der: decode("cert_der", &key.cert_der)?,
                 created_at: key.created_at,
                 state_changed_at: key.state_changed_at,
@@ -196,4 +200,21 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
         roles: dump.roles.len(),
         users: dump.users.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dumps_written_before_sealing_still_read() {
+        let old = r#"{"kid": "k1", "alg": "RS256", "state": "current",
+            "private_pkcs8": "MIIEvQIBADAN", "cert_der": "MAA=",
+            "created_at": 1, "state_changed_at": 1}"#;
+        let key: KeyDump = serde_json::from_str(old).unwrap();
+        assert_eq!(key.private_key, "MIIEvQIBADAN");
+        let written = serde_json::to_value(&key).unwrap();
+        assert_eq!(written["private_key"], "MIIEvQIBADAN");
+        assert!(written.get("private_pkcs8").is_none());
+    }
 }

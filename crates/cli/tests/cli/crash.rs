@@ -41,16 +41,19 @@ fn serve(dir: &Path, data: &str, database_url: Option<&str>) -> Command {
     command
         .env("GATEHOUSE_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
         .env("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET);
-    // Backend-specific settings (e.g. a master key for PostgreSQL) go here.
+    // PostgreSQL nodes need the master key given (SQLite generates its own
+    // into the data directory); the restart must use the same one.
     if database_url.is_some() {
         command.envs(postgres_env());
     }
     command
 }
 
-/// Extra environment of a PostgreSQL node.
+/// Extra environment of a PostgreSQL node: one master key per test process.
 fn postgres_env() -> Vec<(&'static str, String)> {
-    Vec::new()
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(|| gatehouse_core::sealing::MasterKey::generate().to_text());
+    vec![("GATEHOUSE_MASTER_KEY", key.clone())]
 }
 
 async fn post_form(url: &str, pairs: &[(&str, &str)]) -> Result<(u16, Value), reqwest::Error> {

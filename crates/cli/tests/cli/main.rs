@@ -8,6 +8,7 @@
 //! child is killed when its guard drops, and every wait has a deadline.
 
 mod crash;
+mod master_key;
 mod multinode;
 mod transfer;
 

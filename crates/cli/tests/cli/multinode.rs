@@ -151,8 +151,10 @@ async fn two_nodes_share_one_postgres_database() {
         .expect("open postgres store");
     seed(store.as_ref()).await;
     let tmp = tempfile::tempdir().unwrap();
+    // The nodes share the database, so they share the master key.
+    let master_key = gatehouse_core::sealing::MasterKey::generate().to_text();
     let node = |dir: &str| {
-        Server::start(gatehouse(
+        let mut command = gatehouse(
             tmp.path(),
             &[
                 "serve",
@@ -163,7 +165,9 @@ async fn two_nodes_share_one_postgres_database() {
                 "--database-url",
                 &db.url,
             ],
-        ))
+        );
+        command.env("GATEHOUSE_MASTER_KEY", &master_key);
+        Server::start(command)
     };
     let a = node("a");
     let b = node("b");
@@ -200,6 +204,7 @@ async fn two_nodes_share_one_postgres_database() {
     let old_kid = kid_of(before["access_token"].as_str().unwrap());
     let (_, jwks_b_before) = get_json(&b.url("/.well-known/jwks.json")).await;
     let rotate = gatehouse(tmp.path(), &["keys", "rotate", "--database-url", &db.url])
+        .env("GATEHOUSE_MASTER_KEY", &master_key)
         .output()
         .expect("gatehouse keys rotate");
     assert!(

@@ -76,6 +76,14 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
         let mode = std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the dump holds secrets");
     }
+    let dumped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
+    let keys = dumped["signing_keys"].as_array().unwrap();
+    assert!(!keys.is_empty());
+    for key in keys {
+        let private_key = key["private_key"].as_str().unwrap();
+        assert!(private_key.starts_with("sealed:v1:"), "{key}");
+    }
 
     let postgres = TestDatabase::create("gh_transfer").await;
     if postgres.is_none() {
@@ -123,6 +131,35 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
         "a second import conflicts instead of duplicating"
     );
 
+    // The keys moved sealed: without the source's master key they do not open.
+    let without_key = gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            "target",
+            "--database-url",
+            &target_url,
+            "--master-key-file",
+            "other.key",
+        ],
+    );
+    std::fs::write(
+        tmp.path().join("other.key"),
+        gatehouse_core::sealing::MasterKey::generate().to_text(),
+    )
+    .unwrap();
+    let failure = crate::expect_failure("import opened with another master key", without_key);
+    assert!(
+        failure
+            .stderr
+            .iter()
+            .any(|l| l.contains("the master key does not match")),
+        "{:?}",
+        failure.stderr
+    );
     let moved = Server::start(gatehouse(
         tmp.path(),
         &[
@@ -133,6 +170,8 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
             "target",
             "--database-url",
             &target_url,
+            "--master-key-file",
+            "source/master.key",
         ],
     ));
     let (_, jwks_after) = get_json(&moved.url("/.well-known/jwks.json")).await;

@@ -27,6 +27,7 @@ mod maintenance;
 mod management;
 mod pages;
 mod properties;
+mod sealed_keys;
 mod support;
 mod token;
 mod transport;

@@ -182,7 +182,7 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
         let issuer = format!("{base_url}/");
-        let state = AppState::load(store.clone(), issuer.clone())
+        let state = AppState::load(store.clone(), issuer.clone(), test_master_key())
             .await
             .expect("load the key ring");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -286,6 +286,12 @@ async fn open(url: &str) -> Arc<dyn Store> {
         .unwrap_or_else(|e| panic!("open store {url}: {e}"))
 }
 
+/// The master key every test server seals its signing keys with (so
+/// [`shared_keys`] open on every test server).
+pub fn test_master_key() -> gatehouse_core::sealing::MasterKey {
+    gatehouse_core::sealing::MasterKey::from_bytes([0x5e; 32])
+}
+
 /// The signing keys a first start generates, generated once per test process
 /// (by [`KeyRing::load_or_generate`] on a scratch SQLite store, so they follow
 /// whatever the key ring's first start does).
@@ -294,7 +300,7 @@ pub async fn shared_keys() -> &'static [StoredKey] {
     KEYS.get_or_init(|| async {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(&format!("sqlite:{}", dir.path().join("keys.db").display())).await;
-        KeyRing::load_or_generate(store.as_ref())
+        KeyRing::load_or_generate(store.as_ref(), test_master_key())
             .await
             .expect("generate signing keys");
         store.signing_keys().await.expect("read signing keys")

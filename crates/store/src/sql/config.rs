@@ -22,7 +22,7 @@ fn key_from_row(row: &AnyRow) -> StoreResult<StoredKey> {
         kid: row.try_get("kid")?,
         alg: SigningAlg::parse(&alg).ok_or_else(|| StoreError::Corrupt(format!("alg {alg}")))?,
         state: row.try_get("state")?,
-        private_pkcs8: decode_b64(&row.try_get::<String, _>("private_pkcs8")?)?,
+        private_key: row.try_get("private_key")?,
         cert_der: decode_b64(&row.try_get::<String, _>("cert_der")?)?,
         created_at: row.try_get("created_at")?,
         state_changed_at: row.try_get("state_changed_at")?,
@@ -116,23 +116,29 @@ impl ConfigStore for SqlStore {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(key_from_row)
-            .collect()
+        // Named columns, not `*`: a pooled SQLite connection that read the
+        // schema before migration 0006 renamed the column would otherwise
+        // report the old column name.
+        sqlx::query(
+            "SELECT kid, alg, state, private_key, cert_der, created_at, state_changed_at \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key_from_row)
+        .collect()
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, state, private_pkcs8, cert_der, created_at, state_changed_at) \
+            "INSERT INTO signing_keys (kid, alg, state, private_key, cert_der, created_at, state_changed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key.kid)
         .bind(key.alg.as_str())
         .bind(&key.state)
-        .bind(STANDARD.encode(&key.private_pkcs8))
+        .bind(&key.private_key)
         .bind(STANDARD.encode(&key.cert_der))
         .bind(key.created_at)
         .bind(key.state_changed_at)
@@ -151,6 +157,20 @@ impl ConfigStore for SqlStore {
                 .execute(&self.pool)
                 .await?;
         expect_one(result)
+    }
+
+    async fn replace_signing_key_private_keys(&self, keys: &[(String, String)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (kid, private_key) in keys {
+            let result = sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+                .bind(private_key)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
+            expect_one(result)?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_client(&self, client: &StoredClient, now: i64) -> StoreResult<()> {

@@ -65,6 +65,10 @@ impl Backend {
                     include_str!("../../../../migrations/sqlite/0005_attack_protection.sql"),
                 ),
                 (
+                    "0006_sealed_signing_keys",
+                    include_str!("../../../../migrations/sqlite/0006_sealed_signing_keys.sql"),
+                ),
+                (
                     "0007_rate_limits",
                     include_str!("../../../../migrations/sqlite/0007_rate_limits.sql"),
                 ),
@@ -89,6 +93,10 @@ impl Backend {
                 (
                     "0005_attack_protection",
                     include_str!("../../../../migrations/postgres/0005_attack_protection.sql"),
+                ),
+                (
+                    "0006_sealed_signing_keys",
+                    include_str!("../../../../migrations/postgres/0006_sealed_signing_keys.sql"),
                 ),
                 (
                     "0007_rate_limits",

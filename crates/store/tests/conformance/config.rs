@@ -127,8 +127,7 @@ fn key(kid: &str, alg: SigningAlg, state: &str, created_at: i64) -> StoredKey {
         kid: kid.into(),
         alg,
         state: state.into(),
-        // Arbitrary bytes, including NUL and non-UTF-8 ones.
-        private_pkcs8: vec![0x30, 0x00, 0xff, 0xfe, kid.len() as u8, 0x80],
+        private_key: format!("sealed:v1:{kid}-opaque_text-"),
         cert_der: (0..=255u8).collect(),
         created_at,
         state_changed_at: created_at,
@@ -139,7 +138,7 @@ fn assert_key_eq(actual: &StoredKey, expected: &StoredKey) {
     assert_eq!(actual.kid, expected.kid);
     assert_eq!(actual.alg, expected.alg);
     assert_eq!(actual.state, expected.state);
-    assert_eq!(actual.private_pkcs8, expected.private_pkcs8);
+    assert_eq!(actual.private_key, expected.private_key);
     assert_eq!(actual.cert_der, expected.cert_der);
     assert_eq!(actual.created_at, expected.created_at);
     assert_eq!(actual.state_changed_at, expected.state_changed_at);
@@ -186,6 +185,25 @@ pub async fn signing_keys_insert_list_state(store: &dyn Store) {
             .set_signing_key_state("kid-missing", "revoked", T0)
             .await,
     );
+
+    let resealed = |kid: &str| (kid.to_string(), format!("sealed:v1:{kid}-resealed"));
+    store
+        .replace_signing_key_private_keys(&[resealed("kid-current"), resealed("kid-next")])
+        .await
+        .unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys[0].private_key, "sealed:v1:kid-current-resealed");
+    assert_eq!(keys[1].private_key, "sealed:v1:kid-next-resealed");
+    assert_eq!(keys[0].state, "previous", "only the private key changes");
+    // One missing kid: nothing changes (one transaction).
+    let again = |kid: &str| (kid.to_string(), format!("sealed:v1:{kid}-again"));
+    assert_not_found(
+        store
+            .replace_signing_key_private_keys(&[again("kid-current"), again("kid-missing")])
+            .await,
+    );
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys[0].private_key, "sealed:v1:kid-current-resealed");
 }
 
 pub async fn clients_crud(store: &dyn Store) {

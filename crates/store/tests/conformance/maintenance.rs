@@ -230,7 +230,7 @@ async fn seed_tenant(store: &dyn Store) {
             kid: "kid-1".into(),
             alg: SigningAlg::RS256,
             state: "current".into(),
-            private_pkcs8: vec![0, 1, 2, 255],
+            private_key: "sealed:v1:opaque".into(),
             cert_der: vec![48, 0],
             created_at: T0,
             state_changed_at: T0,
@@ -318,7 +318,7 @@ pub async fn export_import_round_trip(store: &dyn Store) {
         serde_json::to_value(&dump).unwrap()
     );
     let key = &target.signing_keys().await.unwrap()[0];
-    assert_eq!(key.private_pkcs8, vec![0, 1, 2, 255]);
+    assert_eq!(key.private_key, "sealed:v1:opaque");
     assert_eq!(
         target
             .client("client-1")

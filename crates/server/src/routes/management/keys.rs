@@ -8,6 +8,7 @@
 
 use super::error::{ManagementError, MgmtResult};
 use super::extract::MPath;
+use crate::keys::{sealed_record, verify_master_key};
 use crate::state::AppState;
 use aws_lc_rs::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY};
 use axum::extract::State;
@@ -17,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::jose::{KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
+use gatehouse_core::sealing::MasterKey;
 use gatehouse_core::time::iso8601;
 use gatehouse_store::{Store, StoredKey};
 use serde_json::{json, Value};
@@ -82,27 +84,27 @@ pub async fn get_one(
     Ok(Json(render(&find(&state, &kid).await?)))
 }
 
-async fn generate(alg: SigningAlg, key_state: KeyState, now: i64) -> MgmtResult<StoredKey> {
+async fn generate(
+    alg: SigningAlg,
+    key_state: KeyState,
+    master_key: &MasterKey,
+    now: i64,
+) -> MgmtResult<StoredKey> {
     let key = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
         .await
         .map_err(ManagementError::internal)?
         .map_err(ManagementError::internal)?;
-    Ok(StoredKey {
-        kid: key.kid().to_string(),
-        alg,
-        state: key_state.as_str().to_string(),
-        private_pkcs8: key.pkcs8_der().to_vec(),
-        cert_der: key.cert_der().to_vec(),
-        created_at: now,
-        state_changed_at: now,
-    })
+    Ok(sealed_record(&key, master_key, key_state, now))
 }
 
-/// Rotates every algorithm's key in the store and returns the new RS256
-/// current key's kid. Callers reload their key ring afterwards (the CLI's
-/// `gatehouse keys rotate` shares this with the endpoint).
-pub async fn rotate_all(store: &dyn Store, now: i64) -> MgmtResult<String> {
+/// Rotates every algorithm's key in the store, sealing new keys under
+/// `master_key`, and returns the new RS256 current key's kid. Callers reload
+/// their key ring afterwards (the CLI's `gatehouse keys rotate` shares this
+/// with the endpoint). A master key that does not open the stored keys
+/// changes nothing.
+pub async fn rotate_all(store: &dyn Store, master_key: &MasterKey, now: i64) -> MgmtResult<String> {
     let keys = store.signing_keys().await?;
+    verify_master_key(&keys, master_key).map_err(ManagementError::internal)?;
     let mut rs256_current = String::new();
     for alg in SigningAlg::ASYMMETRIC {
         let of = |s: KeyState| {
@@ -117,7 +119,7 @@ pub async fn rotate_all(store: &dyn Store, now: i64) -> MgmtResult<String> {
                 next.kid.clone()
             }
             None => {
-                let key = generate(alg, KeyState::Current, now).await?;
+                let key = generate(alg, KeyState::Current, master_key, now).await?;
                 store.insert_signing_key(&key).await?;
                 key.kid
             }
@@ -128,7 +130,7 @@ pub async fn rotate_all(store: &dyn Store, now: i64) -> MgmtResult<String> {
                 .await?;
         }
         store
-            .insert_signing_key(&generate(alg, KeyState::Next, now).await?)
+            .insert_signing_key(&generate(alg, KeyState::Next, master_key, now).await?)
             .await?;
         if alg == SigningAlg::RS256 {
             rs256_current = new_current;
@@ -139,7 +141,12 @@ pub async fn rotate_all(store: &dyn Store, now: i64) -> MgmtResult<String> {
 
 /// Rotates every algorithm's key; answers with the new RS256 current key.
 pub async fn rotate(State(state): State<AppState>) -> MgmtResult<(StatusCode, Json<Value>)> {
-    let kid = rotate_all(state.store(), gatehouse_core::time::now()).await?;
+    let kid = rotate_all(
+        state.store(),
+        state.keys().master_key(),
+        gatehouse_core::time::now(),
+    )
+    .await?;
     state
         .keys()
         .reload(state.store())
