@@ -75,8 +75,9 @@ impl World {
         r.body
     }
 
-    /// Runs `/authorize` for the web app in a fresh browser, signing in on the
-    /// login page; returns the redirect back to the app.
+    /// Runs `/authorize` for the web app in a fresh browser, filling in the
+    /// page it sends the browser to (`/u/login`, or `/u/signup` with
+    /// `screen_hint=signup`); returns the redirect back to the app.
     async fn authorize(&self, email: &str, password: &str, extra: &[(&str, &str)]) -> String {
         let browser = self.m.server.browser();
         let mut pairs = vec![
@@ -89,13 +90,17 @@ impl World {
         pairs.extend_from_slice(extra);
         let query = encode(&pairs);
         let url = self.m.server.url(&format!("/authorize?{query}"));
-        let to_login = location(&get(&browser, &url).await);
-        assert!(to_login.starts_with("/u/login?"), "{to_login}");
-        let page = get(&browser, &self.m.server.url(&to_login)).await;
+        let to_page = location(&get(&browser, &url).await);
+        let page_path = to_page.split('?').next().unwrap_or_default().to_string();
+        assert!(
+            page_path == "/u/login" || page_path == "/u/signup",
+            "{to_page}"
+        );
+        let page = get(&browser, &self.m.server.url(&to_page)).await;
         let csrf = csrf_field(&page.text().await.unwrap());
         let resp = post(
             &browser,
-            &self.m.server.url("/u/login"),
+            &self.m.server.url(&page_path),
             &[
                 ("csrf", &csrf),
                 ("authorize", &query),
@@ -113,17 +118,9 @@ impl World {
         back
     }
 
-    /// The code flow with `offline_access`: the token response.
-    async fn code_flow(&self, email: &str, password: &str) -> Value {
-        let scope = format!("{ASKED} offline_access");
-        let back = self
-            .authorize(
-                email,
-                password,
-                &[("response_type", "code"), ("scope", &scope)],
-            )
-            .await;
-        let code = params_of(&back, '?')["code"].clone();
+    /// Redeems the code in `back` (a redirect to the web app): the token response.
+    async fn exchange(&self, back: &str) -> Value {
+        let code = params_of(back, '?')["code"].clone();
         let r = self
             .token_endpoint(&[
                 ("grant_type", "authorization_code"),
@@ -135,6 +132,19 @@ impl World {
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.body
+    }
+
+    /// The code flow with `offline_access`: the token response.
+    async fn code_flow(&self, email: &str, password: &str) -> Value {
+        let scope = format!("{ASKED} offline_access");
+        let back = self
+            .authorize(
+                email,
+                password,
+                &[("response_type", "code"), ("scope", &scope)],
+            )
+            .await;
+        self.exchange(&back).await
     }
 
     /// The implicit flow: the access token from the fragment.
@@ -219,49 +229,15 @@ impl World {
     }
 
     /// Signs a stranger up on `/u/signup` (from a code request for the
-    /// management audience, as the attack did) and returns the code flow's
-    /// token response.
+    /// management audience, as the attack did): the code flow's token response.
     async fn sign_up(&self, email: &str, password: &str) -> Value {
-        let browser = self.m.server.browser();
-        let query = encode(&[
-            ("client_id", self.s.web_id.as_str()),
-            ("redirect_uri", WEB_CALLBACK),
+        let extra = [
             ("response_type", "code"),
-            ("audience", &self.audience),
             ("scope", ASKED),
             ("screen_hint", "signup"),
-            ("state", "st"),
-        ]);
-        let url = self.m.server.url(&format!("/authorize?{query}"));
-        let to_signup = location(&get(&browser, &url).await);
-        assert!(to_signup.starts_with("/u/signup?"), "{to_signup}");
-        let page = get(&browser, &self.m.server.url(&to_signup)).await;
-        let csrf = csrf_field(&page.text().await.unwrap());
-        let resp = post(
-            &browser,
-            &self.m.server.url("/u/signup"),
-            &[
-                ("csrf", &csrf),
-                ("authorize", &query),
-                ("email", email),
-                ("password", password),
-            ],
-        )
-        .await;
-        let back = location(&resp);
-        assert!(back.starts_with(WEB_CALLBACK), "no consent page: {back}");
-        let code = params_of(&back, '?')["code"].clone();
-        let r = self
-            .token_endpoint(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", &self.s.web_id),
-                ("client_secret", &self.s.web_secret),
-                ("code", &code),
-                ("redirect_uri", WEB_CALLBACK),
-            ])
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        r.body
+        ];
+        let back = self.authorize(email, password, &extra).await;
+        self.exchange(&back).await
     }
 
     /// Asserts what `token` (of `user_id`) can do on the Management API.
