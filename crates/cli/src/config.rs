@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// header timeout for a free slot, then are closed [default: 1024]
     #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Comma-separated addresses or ranges (10.0.0.0/8) of the load balancers
+    /// and proxies in front: their X-Forwarded-For names the client whose
+    /// failed logins are counted [default: none, the peer address counts]
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
     /// File holding the master key that seals the signing keys at rest
     /// (base64url of 32 bytes, or 64 hex digits); GATEHOUSE_MASTER_KEY may
     /// hold the key itself instead. Required with PostgreSQL [default:
@@ -61,8 +66,8 @@ pub struct ServeArgs {
     pub master_key_file: Option<PathBuf>,
     /// Optional TOML file with any of the keys above (bind, data_dir,
     /// public_url, database_url, tls_cert, tls_key, header_timeout,
-    /// body_timeout, max_connections, master_key_file); flags and
-    /// environment win
+    /// body_timeout, max_connections, trusted_proxies, master_key_file);
+    /// flags and environment win
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -120,6 +125,7 @@ struct FileConfig {
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
     max_connections: Option<usize>,
+    trusted_proxies: Option<String>,
     master_key_file: Option<PathBuf>,
 }
 
@@ -192,6 +198,11 @@ impl ServeArgs {
                 None => defaults.max_connections,
                 Some(0) => return Err("--max-connections must be at least 1".into()),
                 Some(n) => n,
+            },
+            trusted_proxies: match self.trusted_proxies.or(file.trusted_proxies) {
+                Some(list) => gatehouse_server::client_ip::TrustedProxies::parse_list(&list)
+                    .map_err(|e| format!("--trusted-proxies: {e}"))?,
+                None => defaults.trusted_proxies.clone(),
             },
         };
         Ok(ServeConfig {
@@ -327,6 +338,22 @@ mod tests {
             ..Default::default()
         };
         assert!(zero.resolve().is_err());
+        std::fs::write(&file, "trusted_proxies = \"10.0.0.0/8, ::1\"\n").unwrap();
+        let resolved = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            resolved.limits.trusted_proxies,
+            gatehouse_server::client_ip::TrustedProxies::parse_list("10.0.0.0/8,::1").unwrap()
+        );
+        let bad = ServeArgs {
+            trusted_proxies: Some("10.0.0.0/33".into()),
+            ..Default::default()
+        };
+        assert!(bad.resolve().unwrap_err().contains("--trusted-proxies"));
         std::fs::write(&file, "bogus = 1\n").unwrap();
         let err = ServeArgs {
             config: Some(file),

@@ -8,6 +8,7 @@
 //! - a parameter sent twice, a non-string JSON value, a malformed or oversized
 //!   body is `invalid_request` in the OAuth shape, never axum's plain text.
 
+use crate::client_ip::TrustedProxies;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -167,8 +168,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     }
 }
 
-/// The peer's IP address, when the server was started with connection info
-/// (always, through [`crate::serve`]).
+/// The client's IP address when the server was started with connection info
+/// (always, through [`crate::serve`]): the peer, or the address a trusted
+/// proxy forwarded ([`crate::client_ip`]).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerIp(pub Option<IpAddr>);
 
@@ -176,12 +178,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let proxies = parts.extensions.get::<TrustedProxies>();
+        Ok(Self(match (peer, proxies) {
+            (Some(peer), Some(proxies)) => Some(proxies.client_ip(peer, &parts.headers)),
+            (peer, _) => peer.map(|ip| ip.to_canonical()),
+        }))
     }
 }
 

@@ -17,6 +17,7 @@
 //! - [`audit`]: log events with Auth0's codes and the decision trace.
 //! - [`cors`]: per-client origins for browser-called endpoints.
 //! - [`password`]: argon2id hashing.
+//! - [`client_ip`]: the client's address, through trusted proxies' `X-Forwarded-For`.
 //! - [`brute_force`]: failed-login counting and blocking, shared by the password grant and the login page.
 //! - [`rate_limit`]: per-IP, per-account and per-client rate limits shared by all nodes.
 //! - [`session`]: the SSO session cookie and CSRF tokens for the pages.
@@ -31,6 +32,7 @@ pub mod background;
 pub mod bearer;
 pub mod bootstrap;
 pub mod brute_force;
+pub mod client_ip;
 pub mod cors;
 pub mod decision;
 pub mod error;

@@ -52,7 +52,7 @@ pub enum ServeError {
 
 /// Connection and request limits; [`Default`] is what `gatehouse serve` uses
 /// without flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// Time for a connection's first byte, a TLS handshake, and each
     /// HTTP/1.1 request header (including the wait for the next request on
@@ -62,6 +62,8 @@ pub struct ServeOptions {
     pub body_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Proxies whose `X-Forwarded-For` names the client ([`crate::client_ip`]).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,6 +76,7 @@ impl Default for ServeOptions {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -118,9 +121,11 @@ pub async fn serve_with(
         tracing::info!("shutting down: finishing in-flight requests");
         on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    let mut app = app.layer(axum::Extension(crate::limits::BodyDeadline(
-        options.body_timeout,
-    )));
+    let mut app = app
+        .layer(axum::Extension(crate::limits::BodyDeadline(
+            options.body_timeout,
+        )))
+        .layer(axum::Extension(options.trusted_proxies.clone()));
     if tls.is_some() {
         app = app.layer(axum::middleware::map_response(strict_transport_security));
     }

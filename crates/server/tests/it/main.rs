@@ -20,6 +20,7 @@
 mod algorithms;
 mod attack_protection;
 mod authorize;
+mod client_ip;
 mod discovery;
 mod fixtures;
 mod hostile;
