@@ -51,7 +51,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let argon2 = argon2_rate(window, threads)?;
 
     let dir = tempfile_dir()?;
-    seed(&dir).await?;
+    seed(&dir, args.concurrency.max(1)).await?;
     let first = ServerProcess::spawn(&dir)?;
     let first_start_ms = first.ready_ms;
     drop(first);
@@ -64,14 +64,22 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let cc_body = format!(
         "grant_type=client_credentials&client_id=bench-m2m&client_secret={SECRET}&audience={API}"
     );
-    let peak = load(&base, &cc_body, args.concurrency, window, None).await?;
+    let cc_bodies = [cc_body];
+    let peak = load(&base, &cc_bodies, args.concurrency, window, None).await?;
     let half_rate = peak.per_second / 2.0;
-    let half = load(&base, &cc_body, args.concurrency, window, Some(half_rate)).await?;
-    let login_body = format!(
-        "grant_type=password&client_id=bench-web&client_secret={SECRET}&username=bench@example.com&password={}",
-        PASSWORD.replace(' ', "+")
-    );
-    let logins = load(&base, &login_body, args.concurrency, window, None).await?;
+    let half = load(&base, &cc_bodies, args.concurrency, window, Some(half_rate)).await?;
+    // One user per connection: the lockout lets at most `max_attempts`
+    // attempts for one user from one address be in flight at once.
+    let login_bodies: Vec<String> = (0..args.concurrency.max(1))
+        .map(|i| {
+            format!(
+                "grant_type=password&client_id=bench-web&client_secret={SECRET}&username={}&password={}",
+                bench_user(i),
+                PASSWORD.replace(' ', "+")
+            )
+        })
+        .collect();
+    let logins = load(&base, &login_bodies, args.concurrency, window, None).await?;
     let peak_rss = server.status_kib("VmHWM");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
@@ -220,7 +228,12 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
 
 /// Creates the server's SQLite database in `dir` with an API, a machine
 /// client with a client grant, a web client and a user.
-async fn seed(dir: &std::path::Path) -> Result<(), String> {
+/// The email of the bench's `i`th user.
+fn bench_user(i: usize) -> String {
+    format!("bench{i}@example.com")
+}
+
+async fn seed(dir: &std::path::Path, users: usize) -> Result<(), String> {
     let database = dir.join(crate::config::DATABASE_FILE);
     let store = gatehouse_store::open(&format!("sqlite:{}", database.display()))
         .await
@@ -243,7 +256,6 @@ async fn seed(dir: &std::path::Path) -> Result<(), String> {
         subject_type: SubjectType::Client,
         allow_all_scopes: false,
     };
-    let user = User::new(gatehouse_core::ids::user_id(), "bench@example.com", now);
     let password_hash = gatehouse_server::password::hash_password(PASSWORD)?;
     let seeded = async {
         store.create_resource_server(&api, now).await?;
@@ -255,12 +267,16 @@ async fn seed(dir: &std::path::Path) -> Result<(), String> {
             store.create_client(&stored, now).await?;
         }
         store.create_client_grant(&grant, now).await?;
-        store
-            .create_user(&StoredUser {
-                user,
-                password_hash: Some(password_hash),
-            })
-            .await
+        for i in 0..users {
+            let user = User::new(gatehouse_core::ids::user_id(), &bench_user(i), now);
+            store
+                .create_user(&StoredUser {
+                    user,
+                    password_hash: Some(password_hash.clone()),
+                })
+                .await?;
+        }
+        Ok::<(), gatehouse_store::StoreError>(())
     };
     seeded.await.map_err(|e| format!("seeding: {e}"))
 }
@@ -358,11 +374,12 @@ struct LoadResult {
     p99_ms: f64,
 }
 
-/// `concurrency` keep-alive connections POSTing `body` to `/oauth/token` for
-/// `window`; with `rate`, requests are paced to that total rate.
+/// `concurrency` keep-alive connections POSTing to `/oauth/token` for
+/// `window`, connection `i` sending `bodies[i % len]`; with `rate`, requests
+/// are paced to that total rate.
 async fn load(
     base: &str,
-    body: &str,
+    bodies: &[String],
     concurrency: usize,
     window: Duration,
     rate: Option<f64>,
@@ -375,7 +392,11 @@ async fn load(
     let mut tasks = Vec::new();
     let concurrency = concurrency.max(1);
     for task in 0..concurrency {
-        let (url, body) = (url.clone(), body.to_string());
+        let body = bodies
+            .get(task % bodies.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let url = url.clone();
         // Paced tasks start staggered across one interval: started together
         // they would send bursts of `concurrency` requests at once, and the
         // latency measured would be the burst's queue, not the rate's.
