@@ -1,7 +1,9 @@
 //! Attack protection under attack: brute-force reservations that hold for
 //! concurrent guesses (password grant and login page), `auth0-forwarded-for`
 //! trusted only from clients configured for it, the dummy verification for
-//! unknown users, user blocks, and rate limits.
+//! unknown users, user blocks (also from abandoned attempts), and rate limits
+//! (reserved before the password check, held against the right client
+//! secret once over, per user for Management API user tokens).
 
 use crate::authorize::{encode, get, WEB_CALLBACK};
 use crate::fixtures::{seed, Seeded, API, PASSWORD, SPA_ORIGIN};
