@@ -634,6 +634,42 @@ async fn submit_page(
     Reply::read(request.send().await.unwrap()).await
 }
 
+/// The same burst at the login page: at most 10 of 40 concurrent failures
+/// from one IP are checked, the rest are refused with 429.
+#[tokio::test]
+async fn concurrent_failures_at_the_login_page_stop_at_the_rate_limit() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| l.failed_logins_per_ip = 10).await;
+    let (browser, query, csrf) = page_form(&server, &s, "/u/login").await;
+    let requests = (0..40)
+        .map(|n| {
+            let email = format!("sprayed{n}@example.com");
+            let body = encode(&[
+                ("csrf", &csrf),
+                ("authorize", &query),
+                ("email", &email),
+                ("password", "guess"),
+            ]);
+            browser
+                .post(server.url("/u/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        })
+        .collect();
+    let replies = concurrently(requests).await;
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert!(
+        replies
+            .iter()
+            .all(|r| matches!(r.status.as_u16(), 400 | 429)),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let checked = count_events(&server, "fu").await;
+    assert!(checked <= 10, "{checked} passwords checked, limit 10");
+    assert_eq!(refused + checked, 40);
+}
+
 /// The login page counts failures per IP; the signup page counts attempts
 /// per IP (so probing which emails exist is slow).
 #[tokio::test]
