@@ -529,14 +529,14 @@ mod tests {
         users(common(), add).await.unwrap();
         let store = gatehouse_store::open(&url).await.unwrap();
         let now = gatehouse_core::time::now();
-        assert!(store
-            .reserve_login_attempt("192.0.2.1", "ops@example.com", now, 1)
-            .await
-            .unwrap());
-        assert!(store
-            .record_login_failure("192.0.2.1", "ops@example.com", now, 1, now + 3600)
-            .await
-            .unwrap());
+        // The reservation that uses up the last attempt blocks the pair.
+        assert_eq!(
+            store
+                .reserve_login_attempt("192.0.2.1", "ops@example.com", now, 1, now + 3600)
+                .await
+                .unwrap(),
+            Some(1)
+        );
         assert_eq!(
             store
                 .login_blocks("ops@example.com", now)

@@ -3,9 +3,10 @@
 //! counted per (IP, identifier) in the store, so every node sees the same
 //! count. Each attempt is reserved atomically *before* its password is
 //! verified, so concurrent guesses cannot overshoot the tenant's
-//! `max_attempts`; the failure that uses up the last attempt blocks the pair
-//! (until an admin or a password change unblocks it, or 30 days pass) and
-//! logs `limit_wc`; a success clears the count.
+//! `max_attempts`; the reservation that uses up the last attempt blocks the
+//! pair (until an admin or a password change unblocks it, or 30 days pass),
+//! so even an attempt abandoned mid-check ends in a visible block; its
+//! failure logs `limit_wc`, and a success clears the count and the block.
 
 use crate::audit::{self, codes, Event};
 use crate::state::AppState;
@@ -28,48 +29,45 @@ pub struct BruteForce<'a> {
     /// The email or username as typed, lowercased.
     pub identifier: String,
     pub now: i64,
+    /// Set by [`Self::reserve`] when this attempt took the pair's last one.
+    last_attempt: bool,
 }
 
-impl BruteForce<'_> {
+impl<'a> BruteForce<'a> {
+    pub fn new(
+        state: &'a AppState,
+        client_id: Option<&'a str>,
+        settings: BruteForceProtection,
+        ip: &'a str,
+        identifier: String,
+        now: i64,
+    ) -> Self {
+        Self {
+            state,
+            client_id,
+            settings,
+            ip,
+            identifier,
+            now,
+            last_attempt: false,
+        }
+    }
+
     fn limit(&self) -> i64 {
         i64::from(self.settings.max_attempts.clamp(1, 100))
     }
 
     /// Reserves this attempt before the password is verified: Blocked while
     /// the pair is blocked or its attempts are used up (or in flight).
-    pub async fn reserve(&self) -> Result<Verdict, StoreError> {
-        if !self.settings.enabled {
-            return Ok(Verdict::Allowed);
-        }
-        let reserved = self
-            .state
-            .store()
-            .reserve_login_attempt(self.ip, &self.identifier, self.now, self.limit())
-            .await?;
-        Ok(if reserved {
-            Verdict::Allowed
-        } else {
-            Verdict::Blocked
-        })
-    }
-
-    /// Logs the failure (`fu`/`fp` with `description`); when it used up the
-    /// pair's last attempt, blocks the pair, logs `limit_wc` and answers Blocked.
-    pub async fn failed(
-        &self,
-        code: &'static str,
-        description: &str,
-        user_id: Option<&str>,
-    ) -> Result<Verdict, StoreError> {
-        self.log(code, description, user_id).await;
+    pub async fn reserve(&mut self) -> Result<Verdict, StoreError> {
         if !self.settings.enabled {
             return Ok(Verdict::Allowed);
         }
         let limit = self.limit();
-        let block_started = self
+        let reserved = self
             .state
             .store()
-            .record_login_failure(
+            .reserve_login_attempt(
                 self.ip,
                 &self.identifier,
                 self.now,
@@ -77,12 +75,31 @@ impl BruteForce<'_> {
                 self.now + BRUTE_FORCE_BLOCK_SECONDS,
             )
             .await?;
-        if !block_started {
+        let Some(attempt) = reserved else {
+            return Ok(Verdict::Blocked);
+        };
+        self.last_attempt = attempt >= limit;
+        Ok(Verdict::Allowed)
+    }
+
+    /// Logs the failure (`fu`/`fp` with `description`); when it was the
+    /// pair's last attempt (whose reservation blocked the pair), logs
+    /// `limit_wc` and answers Blocked.
+    pub async fn failed(
+        &self,
+        code: &'static str,
+        description: &str,
+        user_id: Option<&str>,
+    ) -> Result<Verdict, StoreError> {
+        self.log(code, description, user_id).await;
+        if !self.settings.enabled || !self.last_attempt {
             return Ok(Verdict::Allowed);
         }
         let description = format!(
-            "Blocked {} for {} after {limit} failed logins",
-            self.ip, self.identifier
+            "Blocked {} for {} after {} failed logins",
+            self.ip,
+            self.identifier,
+            self.limit()
         );
         self.log(codes::BRUTE_FORCE_BLOCK, &description, user_id)
             .await;

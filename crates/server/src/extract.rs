@@ -190,9 +190,36 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
     }
 }
 
+/// The key under which an IP is counted by rate limits and brute-force
+/// protection: an IPv4 address (also written IPv4-mapped in IPv6) as itself,
+/// any other IPv6 address by its /64, which one host usually holds whole
+/// (counting its addresses one by one would let it rotate past every limit).
+pub fn counted_ip(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        None => "unknown".to_string(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let prefix = u128::from(v6) & !(u128::MAX >> 64);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_is_counted_by_its_64_and_ipv4_as_itself() {
+        let key = |s: &str| counted_ip(Some(s.parse().unwrap()));
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_ne!(key("203.0.113.8"), key("203.0.113.7"));
+        assert_eq!(counted_ip(None), "unknown");
+    }
 
     #[test]
     fn nul_characters_are_refused() {

@@ -3,12 +3,19 @@
 //!
 //! - failed authentications per IP and per account (from any IP) at
 //!   `/oauth/token` and `/u/login`: the password grant and the login page
-//!   check both buckets before the password is verified and count a failure
-//!   after; a failed client authentication is counted per IP and answered
-//!   429 once the IP is over its limit (successful requests are never counted,
-//!   so the client_credentials hot path does no extra write);
+//!   reserve a hit in both buckets atomically before the password is
+//!   verified (so a concurrent burst cannot go past the limit) and give it
+//!   back on success;
+//! - failed client authentications per IP at `/oauth/token`,
+//!   `/oauth/revoke`, `/oauth/introspect` and `/oauth/device/code`: a request
+//!   that presents a secret or an assertion is refused (one read) while its
+//!   IP is over the limit, right secret or not, and a failure is counted
+//!   after; successes are never counted, so the client_credentials hot path
+//!   does no extra write;
 //! - signup attempts per IP at `/u/signup`;
-//! - Management API requests per client.
+//! - Management API requests per client (client credentials) or per
+//!   (client, user) for a user's token, so one end user cannot use up an
+//!   application's limit.
 //!
 //! A refusal is 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
 //! `x-ratelimit-reset` (epoch seconds), as in Auth0; filling a bucket logs
@@ -36,8 +43,10 @@ pub enum Bucket<'a> {
     FailedAuthForAccount(&'a str),
     /// Signup attempts from an IP.
     SignupsFromIp(&'a str),
-    /// Management API requests by one client.
+    /// Management API requests by one client with client credentials.
     ManagementClient(&'a str),
+    /// Management API requests with a user's token: (client, user).
+    ManagementUser(&'a str, &'a str),
 }
 
 impl Bucket<'_> {
@@ -47,6 +56,9 @@ impl Bucket<'_> {
             Self::FailedAuthForAccount(account) => format!("auth-account:{account}"),
             Self::SignupsFromIp(ip) => format!("signup-ip:{ip}"),
             Self::ManagementClient(client_id) => format!("management-client:{client_id}"),
+            Self::ManagementUser(client_id, user_id) => {
+                format!("management-user:{client_id}:{user_id}")
+            }
         }
     }
 
@@ -56,7 +68,9 @@ impl Bucket<'_> {
                 Self::FailedAuthFromIp(_) => settings.failed_logins_per_ip,
                 Self::FailedAuthForAccount(_) => settings.failed_logins_per_account,
                 Self::SignupsFromIp(_) => settings.signups_per_ip,
-                Self::ManagementClient(_) => settings.management_requests_per_client,
+                Self::ManagementClient(_) | Self::ManagementUser(..) => {
+                    settings.management_requests_per_client
+                }
             }
             .max(1),
         )
@@ -75,6 +89,9 @@ impl Bucket<'_> {
             }
             Self::ManagementClient(client_id) => format!(
                 "Rate limit reached: {limit} Management API requests by {client_id} in {window} seconds"
+            ),
+            Self::ManagementUser(client_id, user_id) => format!(
+                "Rate limit reached: {limit} Management API requests by {user_id} through {client_id} in {window} seconds"
             ),
         }
     }
@@ -231,36 +248,83 @@ impl<'a> RateLimiter<'a> {
         })
     }
 
-    /// Counts a failed authentication per IP and, when known, per account;
-    /// Over when either went past its limit.
-    pub async fn failed_authentication(
-        &self,
-        ip: &str,
-        account: Option<&str>,
-    ) -> Result<Option<Throttled>, StoreError> {
-        let mut over = None;
-        let buckets = [
-            Some(Bucket::FailedAuthFromIp(ip)),
-            account.map(Bucket::FailedAuthForAccount),
-        ];
-        for bucket in buckets.into_iter().flatten() {
-            if let Hit::Over(throttled) = self.hit(bucket).await? {
-                over = Some(throttled);
-            }
+    /// Reserves one hit on `bucket` only while it is below its limit, in one
+    /// atomic store statement; refused (nothing counted) when it is full. The
+    /// hit that fills the bucket logs `api_limit`.
+    pub async fn reserve(&self, bucket: Bucket<'_>) -> Result<Option<Throttled>, StoreError> {
+        if !self.settings.enabled {
+            return Ok(None);
         }
-        Ok(over)
+        let limit = bucket.limit(&self.settings);
+        let seconds = self.window_seconds();
+        let reserved = self
+            .state
+            .store()
+            .reserve_rate_limit(&bucket.key(), self.now, seconds, limit)
+            .await?;
+        match reserved {
+            Some(window) => {
+                if window.hits == limit {
+                    self.log(bucket, limit).await;
+                }
+                Ok(None)
+            }
+            None => Ok(Some(Throttled {
+                window: Window {
+                    limit,
+                    remaining: 0,
+                    resets_at: self.now - self.now.rem_euclid(seconds) + seconds,
+                },
+            })),
+        }
     }
 
-    /// Refused when the IP's or the account's failures are used up.
-    pub async fn check_authentication(
+    /// Gives back a hit reserved by [`Self::reserve`].
+    pub async fn release(&self, bucket: Bucket<'_>) -> Result<(), StoreError> {
+        if self.settings.enabled {
+            self.state
+                .store()
+                .release_rate_limit(&bucket.key(), self.now, self.window_seconds())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Reserves a failed login in the IP's and the account's buckets before
+    /// the password is verified; refused (nothing kept) when either is full.
+    /// A success or an attempt that never reaches the check gives them back
+    /// ([`Self::release_authentication`]).
+    pub async fn reserve_authentication(
         &self,
         ip: &str,
         account: &str,
     ) -> Result<Option<Throttled>, StoreError> {
-        if let Some(throttled) = self.check(Bucket::FailedAuthFromIp(ip)).await? {
+        if let Some(throttled) = self.reserve(Bucket::FailedAuthFromIp(ip)).await? {
             return Ok(Some(throttled));
         }
-        self.check(Bucket::FailedAuthForAccount(account)).await
+        let throttled = self.reserve(Bucket::FailedAuthForAccount(account)).await?;
+        if throttled.is_some() {
+            self.release(Bucket::FailedAuthFromIp(ip)).await?;
+        }
+        Ok(throttled)
+    }
+
+    /// Gives back the hits of [`Self::reserve_authentication`].
+    pub async fn release_authentication(&self, ip: &str, account: &str) -> Result<(), StoreError> {
+        self.release(Bucket::FailedAuthFromIp(ip)).await?;
+        self.release(Bucket::FailedAuthForAccount(account)).await
+    }
+
+    /// Counts a failed client authentication from `ip`; Over when the IP
+    /// went past its limit.
+    pub async fn failed_client_authentication(
+        &self,
+        ip: &str,
+    ) -> Result<Option<Throttled>, StoreError> {
+        Ok(match self.hit(Bucket::FailedAuthFromIp(ip)).await? {
+            Hit::Over(throttled) => Some(throttled),
+            Hit::Within(_) => None,
+        })
     }
 
     async fn log(&self, bucket: Bucket<'_>, limit: i64) {

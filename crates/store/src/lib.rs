@@ -105,26 +105,21 @@ pub trait MaintenanceStore: Send + Sync {
     /// while another holder's lease is still valid.
     async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> StoreResult<bool>;
     /// Reserves one password check for the (IP, identifier) pair, atomically
-    /// and before the password is verified: false when the pair is blocked or
+    /// and before the password is verified: `None` when the pair is blocked or
     /// `limit` attempts are already used or in flight, so concurrent guesses
-    /// cannot overshoot the limit. A block that ended is forgotten first.
+    /// cannot overshoot the limit; else the attempt's number (1..=limit). The
+    /// reservation that uses up the last attempt blocks the pair until
+    /// `block_until` in the same statement, so an attempt that never reports
+    /// its outcome still ends in a visible, expiring block (a success clears
+    /// it). A block that ended is forgotten first.
     async fn reserve_login_attempt(
         &self,
         ip: &str,
         identifier: &str,
         now: i64,
         limit: i64,
-    ) -> StoreResult<bool>;
-    /// A reserved attempt failed: once `limit` attempts are used the pair is
-    /// blocked until `block_until`. True when this call started the block.
-    async fn record_login_failure(
-        &self,
-        ip: &str,
-        identifier: &str,
-        now: i64,
-        limit: i64,
         block_until: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<i64>>;
     /// A successful login resets the count.
     async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()>;
     /// The IPs currently blocked for `identifier` (Management API user-blocks).
@@ -138,6 +133,19 @@ pub trait MaintenanceStore: Send + Sync {
     /// Counts one hit on rate-limit `key` atomically (a new window starts when
     /// the previous one ended) and returns the window with this hit.
     async fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow>;
+    /// Counts one hit on rate-limit `key` only while the window holds fewer
+    /// than `limit` hits, in one atomic statement: `Some` (the window with
+    /// this hit) when counted, `None` when the window is full.
+    async fn reserve_rate_limit(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        limit: i64,
+    ) -> StoreResult<Option<RateWindow>>;
+    /// Gives back a hit counted by [`Self::reserve_rate_limit`] in the window
+    /// containing `now` (never below zero; nothing once the window ended).
+    async fn release_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<()>;
     /// Deletes at most `batch` expired rows per table (codes, opaque tokens,
     /// device codes, jtis, dead refresh families, log events older than the
     /// retention). Call again while anything was deleted.

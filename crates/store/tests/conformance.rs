@@ -98,6 +98,7 @@ conformance! {
     maintenance::export_import_round_trip,
     maintenance::login_attempt_reservations,
     maintenance::rate_limit_windows,
+    maintenance::rate_limit_reservations,
     sessions::sessions_lifetimes_and_touch,
     sessions::sessions_end_and_cascade,
     sessions::sessions_purged_after_grace,

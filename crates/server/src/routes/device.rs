@@ -1,9 +1,9 @@
 //! `POST /oauth/device/code` (RFC 8628 §3.1–3.2): starts a device flow.
 
-use super::token::client_auth::authenticate;
+use super::token::client_auth::authenticate_limited;
 use crate::cors;
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{Params, PeerIp};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -23,12 +23,13 @@ pub const ACTIVATE_PATH: &str = "/activate";
 
 pub async fn device_code(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     headers: HeaderMap,
     params: Params,
 ) -> Response {
     let origin = cors::request_origin(&headers);
     let now = gatehouse_core::time::now();
-    match start(&state, &headers, &params, now).await {
+    match start(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => {
             let mut response = Json(body).into_response();
             cors::allow(&mut response, origin.as_deref(), Some(&client));
@@ -42,9 +43,10 @@ async fn start(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    peer: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<(serde_json::Value, gatehouse_core::model::Client), ApiError> {
-    let client = authenticate(state, headers, params, now).await?;
+    let client = authenticate_limited(state, headers, params, peer, now).await?;
     if !client.allows_grant(DEVICE_CODE) {
         return Err(OAuthError::grant_type_not_allowed(DEVICE_CODE).into());
     }

@@ -8,10 +8,10 @@
 //! anyone else every token is `{"active": false}`, as if unknown. Refresh
 //! tokens are only ever reported to their own client.
 
-use super::token::client_auth::authenticate;
+use super::token::client_auth::authenticate_limited;
 use crate::bearer;
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{Params, PeerIp};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -24,19 +24,25 @@ use serde_json::{json, Value};
 
 pub async fn introspect(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     headers: HeaderMap,
     params: Params,
 ) -> Response {
-    match run(&state, &headers, &params).await {
+    match run(&state, &headers, &params, peer).await {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn run(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Value, ApiError> {
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Value, ApiError> {
     let now = gatehouse_core::time::now();
     let token = params.require("token")?.to_string();
-    let client = authenticate(state, headers, params, now).await?;
+    let client = authenticate_limited(state, headers, params, peer, now).await?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(CLIENT_AUTH_FAILED).into());
     }

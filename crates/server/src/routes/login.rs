@@ -14,7 +14,7 @@
 use super::authorize::{self, ConsentAnswer, Interaction, LOGIN_PATH, SIGNUP_PATH};
 use crate::audit::{self, Event};
 use crate::brute_force::{BruteForce, Verdict};
-use crate::extract::{Params, PeerIp};
+use crate::extract::{counted_ip, Params, PeerIp};
 use crate::pages;
 use crate::password::{hash_password_blocking, verify_password_or_dummy};
 use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
@@ -242,17 +242,17 @@ pub async fn login_submit(
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
-    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let guard = BruteForce {
-        state: &state,
-        client_id: client_id.as_deref(),
-        settings: tenant.brute_force_protection,
-        ip: &ip,
-        identifier: email.to_lowercase(),
+    let ip = counted_ip(peer);
+    let mut guard = BruteForce::new(
+        &state,
+        client_id.as_deref(),
+        tenant.brute_force_protection,
+        &ip,
+        email.to_lowercase(),
         now,
-    };
+    );
     let limiter = RateLimiter::new(&state, tenant.rate_limits, client_id.as_deref(), now);
-    match limiter.check_authentication(&ip, &guard.identifier).await {
+    match limiter.reserve_authentication(&ip, &guard.identifier).await {
         Ok(None) => {}
         Ok(Some(throttled)) => {
             let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
@@ -263,7 +263,10 @@ pub async fn login_submit(
     match guard.reserve().await {
         Ok(Verdict::Allowed) => {}
         Ok(Verdict::Blocked) => {
-            return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
+            if let Err(e) = limiter.release_authentication(&ip, &guard.identifier).await {
+                return internal(&state, &e.to_string());
+            }
+            return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await;
         }
         Err(e) => return internal(&state, &e.to_string()),
     }
@@ -282,6 +285,7 @@ pub async fn login_submit(
     let matches = verify_password_or_dummy(password.to_string(), hash).await;
     let Some(user) = user.filter(|_| matches) else {
         // Auth0's codes: `fu` for an unknown email, `fp` for a wrong password.
+        // The rate-limit hits reserved above stay counted.
         let code = if known_user_id.is_some() {
             audit::codes::WRONG_PASSWORD
         } else {
@@ -290,24 +294,16 @@ pub async fn login_submit(
         let verdict = guard
             .failed(code, "Wrong email or password", known_user_id.as_deref())
             .await;
-        let throttled = limiter
-            .failed_authentication(&ip, Some(&guard.identifier))
-            .await;
-        return match (verdict, throttled) {
-            (Err(e), _) | (_, Err(e)) => internal(&state, &e.to_string()),
-            (Ok(Verdict::Blocked), _) => {
-                again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
-            }
-            (Ok(Verdict::Allowed), Ok(Some(throttled))) => {
-                let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
-                with_limit_headers(page, &throttled)
-            }
-            (Ok(Verdict::Allowed), Ok(None)) => {
-                again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await
-            }
+        return match verdict {
+            Err(e) => internal(&state, &e.to_string()),
+            Ok(Verdict::Blocked) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await,
+            Ok(Verdict::Allowed) => again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await,
         };
     };
     if let Err(e) = guard.succeeded().await {
+        return internal(&state, &e.to_string());
+    }
+    if let Err(e) = limiter.release_authentication(&ip, &guard.identifier).await {
         return internal(&state, &e.to_string());
     }
     if user.blocked {
@@ -348,7 +344,7 @@ pub async fn signup_submit(
     if let Some(refused) = signup_refused(&state, authorize).await {
         return refused;
     }
-    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let ip = counted_ip(peer);
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));

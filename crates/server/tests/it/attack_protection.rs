@@ -1,10 +1,12 @@
 //! Attack protection under attack: brute-force reservations that hold for
 //! concurrent guesses (password grant and login page), `auth0-forwarded-for`
 //! trusted only from clients configured for it, the dummy verification for
-//! unknown users, user blocks, and rate limits.
+//! unknown users, user blocks (also from abandoned attempts), and rate limits
+//! (reserved before the password check, held against the right client
+//! secret once over, per user for Management API user tokens).
 
 use crate::authorize::{encode, get, WEB_CALLBACK};
-use crate::fixtures::{seed, Seeded, API, PASSWORD};
+use crate::fixtures::{seed, Seeded, API, PASSWORD, SPA_ORIGIN};
 use crate::support::{Reply, TestServer};
 use gatehouse_core::model::RateLimits;
 use gatehouse_store::Page;
@@ -98,7 +100,7 @@ async fn concurrent_wrong_passwords_at_the_password_grant_stop_at_the_limit() {
         assert!(
             matches!(
                 (reply.status.as_u16(), error),
-                (403, "invalid_grant") | (429, "too_many_attempts")
+                (403, "invalid_grant") | (429, "too_many_attempts" | "too_many_requests")
             ),
             "{} {}",
             reply.status,
@@ -153,6 +155,59 @@ async fn concurrent_wrong_passwords_at_the_login_page_stop_at_the_limit() {
     assert!(wrong <= 10, "{wrong} passwords checked, limit 10");
     let right = attempt(PASSWORD).send().await.unwrap();
     assert_eq!(right.status().as_u16(), 429);
+}
+
+/// Attempts reserved but never finished (the client hung up during the
+/// password check) use up the pair's attempts; the reservation that takes
+/// the last one blocks the pair, so the block is listed by user-blocks,
+/// refuses the right password, and is lifted by DELETE.
+#[tokio::test]
+async fn abandoned_attempts_end_in_a_visible_removable_block() {
+    let mgmt = crate::management::Mgmt::start().await;
+    let server = &mgmt.server;
+    let s = seed(server.store.as_ref()).await;
+    let limit = i64::from(
+        server
+            .store
+            .tenant_settings()
+            .await
+            .unwrap()
+            .brute_force_protection
+            .max_attempts,
+    );
+    let now = gatehouse_core::time::now();
+    for _ in 0..limit {
+        let reserved = server
+            .store
+            .reserve_login_attempt(
+                "127.0.0.1",
+                "alice@example.com",
+                now,
+                limit,
+                now + gatehouse_core::model::BRUTE_FORCE_BLOCK_SECONDS,
+            )
+            .await
+            .unwrap();
+        assert!(reserved.is_some());
+    }
+    let listed = mgmt
+        .get("/user-blocks?identifier=alice%40example.com")
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(
+        listed.body["blocked_for"][0]["ip"], "127.0.0.1",
+        "{}",
+        listed.text
+    );
+    let refused = password_grant(server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert_eq!(refused.body["error"], "too_many_attempts");
+    let removed = mgmt
+        .delete("/user-blocks?identifier=alice%40example.com")
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let ok = password_grant(server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
 }
 
 /// `auth0-forwarded-for` from a client without
@@ -344,34 +399,30 @@ fn client_credentials_request(
         ]))
 }
 
+/// A client-authenticated request at `path` by the m2m client with `secret`.
+async fn client_post(server: &TestServer, s: &Seeded, path: &str, secret: &str) -> Reply {
+    server
+        .post_form(
+            path,
+            &[
+                ("client_id", &s.m2m_id),
+                ("client_secret", secret),
+                ("token", "not-a-token"),
+            ],
+        )
+        .await
+}
+
 /// Failed client authentications are limited per IP (429 with the headers
-/// and one `api_limit` event); successful client_credentials requests are
-/// not counted, so they go on above the failure limit.
+/// and one `api_limit` event), counted at the token, revocation,
+/// introspection and device-code endpoints alike. Successes are not
+/// counted, but once the IP is over the limit the right secret is refused
+/// too, so guessing learns nothing; a public client presents no secret and
+/// is not held up.
 #[tokio::test]
 async fn failed_client_authentication_is_rate_limited_and_successes_are_not() {
     let (server, s) = start().await;
     set_rate_limits(&server, |l| l.failed_logins_per_ip = 5).await;
-    for _ in 0..5 {
-        let reply = Reply::read(
-            client_credentials_request(&server, &s, "wrong")
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(reply.status, 401, "{}", reply.text);
-    }
-    let limited = Reply::read(
-        client_credentials_request(&server, &s, "wrong")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(limited.status, 429, "{}", limited.text);
-    assert_eq!(limited.body["error"], "too_many_requests");
-    assert!(limited.body["error_description"].is_string());
-    assert_limit_headers(&limited, 5);
     for _ in 0..20 {
         let ok = Reply::read(
             client_credentials_request(&server, &s, &s.m2m_secret)
@@ -382,7 +433,96 @@ async fn failed_client_authentication_is_rate_limited_and_successes_are_not() {
         .await;
         assert_eq!(ok.status, 200, "{}", ok.text);
     }
+    for path in ["/oauth/revoke", "/oauth/introspect", "/oauth/device/code"] {
+        let reply = client_post(&server, &s, path, "wrong").await;
+        assert_eq!(reply.status, 401, "{path}: {}", reply.text);
+    }
+    for _ in 0..2 {
+        let reply = Reply::read(
+            client_credentials_request(&server, &s, "wrong")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{}", reply.text);
+    }
+    let right = Reply::read(
+        client_credentials_request(&server, &s, &s.m2m_secret)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(right.status, 429, "the right secret too: {}", right.text);
+    assert_eq!(right.body["error"], "too_many_requests");
+    assert!(right.body["error_description"].is_string());
+    assert_limit_headers(&right, 5);
+    let introspect = client_post(&server, &s, "/oauth/introspect", &s.m2m_secret).await;
+    assert_eq!(introspect.status, 429, "{}", introspect.text);
+    let public = server
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &s.spa_id),
+                ("code", "unknown"),
+                ("redirect_uri", &format!("{SPA_ORIGIN}/callback")),
+                ("code_verifier", &"v".repeat(43)),
+            ],
+        )
+        .await;
+    assert_ne!(public.status, 429, "{}", public.text);
     assert_eq!(count_events(&server, "api_limit").await, 1);
+}
+
+/// 40 concurrent wrong passwords for 40 accounts from one IP with a limit of
+/// 10 failures per IP: each failure is reserved before its password is
+/// checked, so at most 10 are checked (`fu`/`fp`) and the rest are refused
+/// with 429 before any argon2 work.
+#[tokio::test]
+async fn concurrent_failures_from_one_ip_stop_at_the_rate_limit() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| l.failed_logins_per_ip = 10).await;
+    let requests = (0..40)
+        .map(|n| {
+            let account = format!("sprayed{n}@example.com");
+            password_request(&server, &s, &account, "guess", None)
+        })
+        .collect();
+    let replies = concurrently(requests).await;
+    let mut refused = 0;
+    for reply in &replies {
+        let error = reply.body["error"].as_str().unwrap_or_default();
+        match (reply.status.as_u16(), error) {
+            (403, "invalid_grant") => {}
+            (429, "too_many_requests") => {
+                assert_limit_headers(reply, 10);
+                refused += 1;
+            }
+            _ => panic!("{} {}", reply.status, reply.text),
+        }
+    }
+    let checked = count_events(&server, "fu").await + count_events(&server, "fp").await;
+    assert!(checked <= 10, "{checked} passwords checked, limit 10");
+    assert_eq!(refused + checked, 40);
+    assert_eq!(count_events(&server, "api_limit").await, 1);
+}
+
+/// A success gives its reserved failure back: with a limit of 2 failures
+/// per IP, successes in between do not use it up.
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_failure_limit() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| l.failed_logins_per_ip = 2).await;
+    for _ in 0..5 {
+        let ok = password_grant(&server, &s, "alice@example.com", PASSWORD, None).await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    let wrong = password_grant(&server, &s, "bob@example.com", "guess", None).await;
+    assert_eq!(wrong.status, 403, "{}", wrong.text);
+    let ok = password_grant(&server, &s, "alice@example.com", PASSWORD, None).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
 }
 
 /// Password spraying: failures are limited per IP across accounts and per
@@ -494,6 +634,42 @@ async fn submit_page(
     Reply::read(request.send().await.unwrap()).await
 }
 
+/// The same burst at the login page: at most 10 of 40 concurrent failures
+/// from one IP are checked, the rest are refused with 429.
+#[tokio::test]
+async fn concurrent_failures_at_the_login_page_stop_at_the_rate_limit() {
+    let (server, s) = start().await;
+    set_rate_limits(&server, |l| l.failed_logins_per_ip = 10).await;
+    let (browser, query, csrf) = page_form(&server, &s, "/u/login").await;
+    let requests = (0..40)
+        .map(|n| {
+            let email = format!("sprayed{n}@example.com");
+            let body = encode(&[
+                ("csrf", &csrf),
+                ("authorize", &query),
+                ("email", &email),
+                ("password", "guess"),
+            ]);
+            browser
+                .post(server.url("/u/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        })
+        .collect();
+    let replies = concurrently(requests).await;
+    let refused = replies.iter().filter(|r| r.status == 429).count();
+    assert!(
+        replies
+            .iter()
+            .all(|r| matches!(r.status.as_u16(), 400 | 429)),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let checked = count_events(&server, "fu").await;
+    assert!(checked <= 10, "{checked} passwords checked, limit 10");
+    assert_eq!(refused + checked, 40);
+}
+
 /// The login page counts failures per IP; the signup page counts attempts
 /// per IP (so probing which emails exist is slow).
 #[tokio::test]
@@ -581,4 +757,58 @@ async fn management_api_is_rate_limited_per_client() {
         .await;
     assert_eq!(unaffected.status, 200, "{}", unaffected.text);
     assert_eq!(count_events(&mgmt.server, "api_limit").await, 1);
+}
+
+/// A user's Management API token is limited per (application, user): one
+/// end user looping on their own record uses up only their own share, not
+/// the application's.
+#[tokio::test]
+async fn management_api_limits_user_tokens_per_user() {
+    let mgmt = crate::management::Mgmt::start().await;
+    let server = &mgmt.server;
+    let s = seed(server.store.as_ref()).await;
+    set_rate_limits(server, |l| l.management_requests_per_client = 3).await;
+    let audience = mgmt.creds.management_audience.clone();
+    let user_token = |email: &'static str| {
+        let audience = audience.clone();
+        let s = &s;
+        async move {
+            let reply = server
+                .post_form(
+                    "/oauth/token",
+                    &[
+                        ("grant_type", "password"),
+                        ("client_id", &s.web_id),
+                        ("client_secret", &s.web_secret),
+                        ("username", email),
+                        ("password", PASSWORD),
+                        ("audience", &audience),
+                        ("scope", "openid read:current_user"),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            reply.body["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let bob = user_token("bob@example.com").await;
+    let alice = user_token("alice@example.com").await;
+    for _ in 0..3 {
+        let reply = own_record(&mgmt, &bob, &s.bob.user_id).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let limited = own_record(&mgmt, &bob, &s.bob.user_id).await;
+    crate::management::assert_mgmt_error(&limited, 429, "too_many_requests");
+    let other_user = own_record(&mgmt, &alice, &s.alice.user_id).await;
+    assert_eq!(
+        other_user.status, 200,
+        "another user of the same app: {}",
+        other_user.text
+    );
+}
+
+async fn own_record(mgmt: &crate::management::Mgmt, token: &str, user_id: &str) -> Reply {
+    let path = format!("/users/{}", &encode(&[("x", user_id)])[2..]);
+    mgmt.call_as(Some(token), reqwest::Method::GET, &path, None)
+        .await
 }

@@ -125,18 +125,23 @@ impl MaintenanceStore for SqlStore {
         identifier: &str,
         now: i64,
         limit: i64,
-    ) -> StoreResult<bool> {
+        block_until: i64,
+    ) -> StoreResult<Option<i64>> {
         // One upsert: the row lock (PostgreSQL) or the single writer (SQLite)
         // orders concurrent reservations, and the WHERE clause refuses the
-        // ones beyond the limit (no row is then returned).
-        let reserved: Option<i64> = sqlx::query_scalar(
+        // ones beyond the limit (no row is then returned). The reservation
+        // that reaches the limit starts the block itself.
+        let limit = limit.max(1);
+        Ok(sqlx::query_scalar(
             "INSERT INTO login_failures (ip, identifier, failures, blocked_until, updated_at) \
-             VALUES ($1, $2, 1, NULL, $3) \
+             VALUES ($1, $2, 1, CASE WHEN $4 <= 1 THEN $5 END, $3) \
              ON CONFLICT (ip, identifier) DO UPDATE SET \
                failures = CASE WHEN login_failures.blocked_until <= $3 THEN 1 \
                                ELSE login_failures.failures + 1 END, \
-               blocked_until = CASE WHEN login_failures.blocked_until <= $3 THEN NULL \
-                                    ELSE login_failures.blocked_until END, \
+               blocked_until = CASE \
+                 WHEN (CASE WHEN login_failures.blocked_until <= $3 THEN 1 \
+                            ELSE login_failures.failures + 1 END) >= $4 THEN $5 \
+                 ELSE NULL END, \
                updated_at = excluded.updated_at \
              WHERE (login_failures.blocked_until IS NULL AND login_failures.failures < $4) \
                 OR login_failures.blocked_until <= $3 \
@@ -145,33 +150,10 @@ impl MaintenanceStore for SqlStore {
         .bind(ip)
         .bind(identifier)
         .bind(now)
-        .bind(limit.max(1))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(reserved.is_some())
-    }
-
-    async fn record_login_failure(
-        &self,
-        ip: &str,
-        identifier: &str,
-        now: i64,
-        limit: i64,
-        block_until: i64,
-    ) -> StoreResult<bool> {
-        let started = sqlx::query(
-            "UPDATE login_failures SET blocked_until = $3, updated_at = $4 \
-             WHERE ip = $1 AND identifier = $2 AND blocked_until IS NULL AND failures >= $5",
-        )
-        .bind(ip)
-        .bind(identifier)
+        .bind(limit)
         .bind(block_until)
-        .bind(now)
-        .bind(limit.max(1))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(started == 1)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn clear_login_failures(&self, ip: &str, identifier: &str) -> StoreResult<()> {
@@ -240,6 +222,49 @@ impl MaintenanceStore for SqlStore {
             hits,
             resets_at: stored_start.max(start) + window.max(1),
         })
+    }
+
+    async fn reserve_rate_limit(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        limit: i64,
+    ) -> StoreResult<Option<RateWindow>> {
+        let start = window_start(now, window);
+        // As hit_rate_limit, but the WHERE clause leaves a full current window
+        // alone (no row is then returned).
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                           THEN rate_limits.hits + 1 ELSE 1 END, \
+               window_start = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                                   THEN rate_limits.window_start ELSE excluded.window_start END \
+             WHERE rate_limits.window_start < excluded.window_start OR rate_limits.hits < $3 \
+             RETURNING window_start, hits",
+        )
+        .bind(key)
+        .bind(start)
+        .bind(limit.max(1))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(stored_start, hits)| RateWindow {
+            hits,
+            resets_at: stored_start.max(start) + window.max(1),
+        }))
+    }
+
+    async fn release_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE rate_limits SET hits = hits - 1 \
+             WHERE key = $1 AND window_start = $2 AND hits > 0",
+        )
+        .bind(key)
+        .bind(window_start(now, window))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

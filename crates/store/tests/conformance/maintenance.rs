@@ -340,8 +340,9 @@ pub async fn export_import_round_trip(store: &dyn Store) {
 }
 
 /// Brute-force reservations: of 60 concurrent attempts with a limit of 10
-/// exactly 10 are reserved, the failures block the pair once, the block ends
-/// on time, a success or an admin clears it, the purge forgets it.
+/// exactly 10 are reserved (numbered 1..=10), the tenth blocks the pair in
+/// the same statement, the block ends on time, a success or an admin clears
+/// it, the purge forgets it.
 pub async fn login_attempt_reservations(store: &std::sync::Arc<dyn Store>) {
     let until = T0 + 1000;
     let mut tasks = Vec::new();
@@ -349,86 +350,108 @@ pub async fn login_attempt_reservations(store: &std::sync::Arc<dyn Store>) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .reserve_login_attempt("10.0.0.1", "alice", T0, 10)
+                .reserve_login_attempt("10.0.0.1", "alice", T0, 10, until)
                 .await
                 .unwrap()
         }));
     }
-    let mut reserved = 0;
+    let mut numbers = Vec::new();
     for task in tasks {
-        reserved += usize::from(task.await.unwrap());
+        numbers.extend(task.await.unwrap());
     }
-    assert_eq!(reserved, 10, "never more reservations than the limit");
-    let mut blocks_started = 0;
-    for _ in 0..reserved {
-        blocks_started += usize::from(
-            store
-                .record_login_failure("10.0.0.1", "alice", T0, 10, until)
-                .await
-                .unwrap(),
-        );
-    }
-    assert_eq!(blocks_started, 1, "the block starts once");
-    assert!(!store
-        .reserve_login_attempt("10.0.0.1", "alice", T0 + 1, 10)
-        .await
-        .unwrap());
-    assert!(store
-        .reserve_login_attempt("10.0.0.2", "alice", T0, 10)
-        .await
-        .unwrap());
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=10).collect::<Vec<i64>>(),
+        "never more reservations than the limit"
+    );
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.1", "alice", T0 + 1, 10, until)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.2", "alice", T0, 10, until)
+            .await
+            .unwrap(),
+        Some(1)
+    );
     assert_eq!(
         store.login_blocks("alice", T0).await.unwrap(),
-        vec!["10.0.0.1".to_string()]
+        vec!["10.0.0.1".to_string()],
+        "the last reservation blocked the pair, outcome or not"
     );
     assert!(store.login_blocks("alice", until).await.unwrap().is_empty());
     // A block that ended is forgotten: the count starts again.
-    assert!(store
-        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
-        .await
-        .unwrap());
-    assert!(!store
-        .record_login_failure("10.0.0.1", "alice", until, 2, until + 1000)
-        .await
-        .unwrap());
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.1", "alice", until, 2, until + 1000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
     // A success clears the pair.
-    assert!(store
-        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
-        .await
-        .unwrap());
     store
         .clear_login_failures("10.0.0.1", "alice")
         .await
         .unwrap();
-    for _ in 0..2 {
-        assert!(store
-            .reserve_login_attempt("10.0.0.1", "alice", until, 2)
-            .await
-            .unwrap());
+    for number in 1..=2 {
+        assert_eq!(
+            store
+                .reserve_login_attempt("10.0.0.1", "alice", until, 2, until + 1000)
+                .await
+                .unwrap(),
+            Some(number)
+        );
     }
-    assert!(store
-        .record_login_failure("10.0.0.1", "alice", until, 2, until + 1000)
+    assert_eq!(
+        store.login_blocks("alice", until).await.unwrap(),
+        vec!["10.0.0.1".to_string()]
+    );
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.1", "alice", until, 2, until + 1000)
+            .await
+            .unwrap(),
+        None
+    );
+    // A success at the limit clears the block it started.
+    store
+        .clear_login_failures("10.0.0.1", "alice")
         .await
-        .unwrap());
-    assert!(!store
-        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
-        .await
-        .unwrap());
+        .unwrap();
+    assert!(store.login_blocks("alice", until).await.unwrap().is_empty());
+    for _ in 0..2 {
+        store
+            .reserve_login_attempt("10.0.0.1", "alice", until, 2, until + 1000)
+            .await
+            .unwrap();
+    }
     // An admin (or a password change) removes every block of the identifier.
     assert_eq!(store.clear_login_blocks("alice").await.unwrap(), 2);
     assert!(store.login_blocks("alice", until).await.unwrap().is_empty());
-    assert!(store
-        .reserve_login_attempt("10.0.0.1", "alice", until, 2)
-        .await
-        .unwrap());
-    store
-        .reserve_login_attempt("10.0.0.3", "bob", T0, 1)
-        .await
-        .unwrap();
-    store
-        .record_login_failure("10.0.0.3", "bob", T0, 1, T0 + 10)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.1", "alice", until, 2, until + 1000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // A limit of one: the first reservation blocks.
+    assert_eq!(
+        store
+            .reserve_login_attempt("10.0.0.3", "bob", T0, 1, T0 + 10)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.login_blocks("bob", T0).await.unwrap(),
+        vec!["10.0.0.3".to_string()]
+    );
     let report = store.purge_expired(T0 + 11, 86_400, 100).await.unwrap();
     assert_eq!(report.login_failures, 1, "bob's ended block");
     let report = store
@@ -438,6 +461,85 @@ pub async fn login_attempt_reservations(store: &std::sync::Arc<dyn Store>) {
     assert_eq!(
         report.login_failures, 1,
         "a counter untouched for a day is forgotten"
+    );
+}
+
+/// Rate-limit reservations: of 40 concurrent reservations with a limit of
+/// 10 exactly 10 are counted, a full window refuses without counting, a
+/// release gives one back (never below zero), the next window starts empty.
+pub async fn rate_limit_reservations(store: &std::sync::Arc<dyn Store>) {
+    let start = T0 - T0.rem_euclid(60);
+    let now = start + 5;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .reserve_rate_limit("auth-ip:10.0.0.9", now, 60, 10)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut hits = Vec::new();
+    for task in tasks {
+        if let Some(window) = task.await.unwrap() {
+            assert_eq!(window.resets_at, start + 60);
+            hits.push(window.hits);
+        }
+    }
+    hits.sort_unstable();
+    assert_eq!(hits, (1..=10).collect::<Vec<i64>>(), "never past the limit");
+    let seen = store
+        .rate_limit_hits("auth-ip:10.0.0.9", now, 60)
+        .await
+        .unwrap();
+    assert_eq!(seen.hits, 10, "refusals count nothing");
+    store
+        .release_rate_limit("auth-ip:10.0.0.9", now, 60)
+        .await
+        .unwrap();
+    let again = store
+        .reserve_rate_limit("auth-ip:10.0.0.9", now, 60, 10)
+        .await
+        .unwrap()
+        .expect("a released hit can be reserved again");
+    assert_eq!(again.hits, 10);
+    assert_eq!(
+        store
+            .reserve_rate_limit("auth-ip:10.0.0.9", start + 60, 60, 10)
+            .await
+            .unwrap()
+            .map(|w| (w.hits, w.resets_at)),
+        Some((1, start + 120)),
+        "the next window starts empty"
+    );
+    // A release after the window ended leaves the new window alone; a
+    // release of an empty key stays at zero.
+    store
+        .release_rate_limit("auth-ip:10.0.0.9", now, 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rate_limit_hits("auth-ip:10.0.0.9", start + 60, 60)
+            .await
+            .unwrap()
+            .hits,
+        1
+    );
+    for _ in 0..2 {
+        store
+            .release_rate_limit("auth-ip:10.0.0.9", start + 60, 60)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .rate_limit_hits("auth-ip:10.0.0.9", start + 60, 60)
+            .await
+            .unwrap()
+            .hits,
+        0
     );
 }
 

@@ -2,7 +2,8 @@
 //! itself for the audience `<issuer>api/v2/` (SPEC.md §2), checked with the
 //! same validation as every other token ([`crate::bearer::validate`]), then
 //! the endpoint's scopes ("any of", as Auth0 does), then the caller's rate
-//! limit (requests per client, [`crate::rate_limit`]).
+//! limit ([`crate::rate_limit`]: per client for client credentials, per
+//! (client, user) for a user's token).
 //!
 //! A user's token from a user flow may also carry Auth0's end-user scopes
 //! (`read:current_user`, …; auth0-compat.md §9). They open only the routes
@@ -63,7 +64,7 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
         };
         req.extensions_mut().insert(SelfService { user_id });
     }
-    let window = match count_request(&guard.state, &token.client_id).await {
+    let window = match count_request(&guard.state, &token).await {
         Ok(Hit::Within(window)) => window,
         Ok(Hit::Over(throttled)) => return throttled.management_response(),
         Err(e) => return ManagementError::from(e).into_response(),
@@ -100,11 +101,28 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
     response
 }
 
-/// Counts a request against the calling client's rate limit.
-async fn count_request(state: &AppState, client_id: &str) -> Result<Hit, StoreError> {
+/// Counts a request against the caller's rate limit: the client's for
+/// client credentials, else the (client, user) pair's, so one end user of an
+/// application cannot use up the application's limit.
+async fn count_request(state: &AppState, token: &AccessToken) -> Result<Hit, StoreError> {
     let now = gatehouse_core::time::now();
+    let client_id = token.client_id.as_str();
     let limiter = RateLimiter::load(state, Some(client_id), now).await?;
-    limiter.hit(Bucket::ManagementClient(client_id)).await
+    let bucket = if is_client_credentials(token) {
+        Bucket::ManagementClient(client_id)
+    } else {
+        Bucket::ManagementUser(client_id, &token.subject)
+    };
+    limiter.hit(bucket).await
+}
+
+fn is_client_credentials(token: &AccessToken) -> bool {
+    token
+        .claims
+        .as_ref()
+        .and_then(|c| c.get("gty"))
+        .and_then(serde_json::Value::as_str)
+        == Some("client-credentials")
 }
 
 fn holds_any(token: &AccessToken, scopes: &[&str]) -> bool {
@@ -114,8 +132,7 @@ fn holds_any(token: &AccessToken, scopes: &[&str]) -> bool {
 /// The token's user id when the token acts for a user (not client
 /// credentials) and the route's `{id}` is that user.
 async fn own_record(token: &AccessToken, req: &mut Request) -> Option<String> {
-    let claims = token.claims.as_ref()?;
-    if claims.get("gty").and_then(serde_json::Value::as_str) == Some("client-credentials") {
+    if token.claims.is_none() || is_client_credentials(token) {
         return None;
     }
     let params = req.extract_parts::<RawPathParams>().await.ok()?;

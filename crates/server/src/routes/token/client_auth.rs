@@ -3,9 +3,12 @@
 //!
 //! Each method is one small check; [`authenticate`] picks the method from what
 //! the request carries and then checks it is the one the client is registered for.
+//! The endpoints call it through [`authenticate_limited`], which keeps secret
+//! and assertion guessing under the per-IP limit on failed authentications.
 
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{counted_ip, Params};
+use crate::rate_limit::{Bucket, RateLimiter};
 use crate::state::AppState;
 use axum::http::{header::AUTHORIZATION, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
@@ -14,8 +17,9 @@ use gatehouse_core::error::messages::CLIENT_AUTH_FAILED;
 use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
 use gatehouse_core::model::{Client, TokenEndpointAuthMethod};
 use gatehouse_core::secret::verify_token;
-use gatehouse_core::OAuthError;
+use gatehouse_core::{ErrorCode, OAuthError};
 use serde_json::Value;
+use std::net::IpAddr;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Auth0 limits client assertions to 2048 bytes and a 5 minute lifetime.
@@ -90,6 +94,54 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
         },
         None => Presented::None { client_id },
     })
+}
+
+/// [`authenticate`] under the per-IP limit on failed client authentications
+/// (`peer` is the caller's address). A request that presents a secret or an
+/// assertion is refused with 429 while the IP is over the limit, even with
+/// the right secret, so guessing gets no further answers; each failure is
+/// counted. Public clients skip the check, and successes write nothing.
+pub async fn authenticate_limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    peer: Option<IpAddr>,
+    now: i64,
+) -> Result<Client, ApiError> {
+    let ip = counted_ip(peer);
+    let presents_proof = headers.contains_key(AUTHORIZATION)
+        || params.get("client_secret").is_some()
+        || params.get("client_assertion").is_some();
+    if presents_proof {
+        let limiter = RateLimiter::load(state, None, now).await?;
+        if let Some(throttled) = limiter.check(Bucket::FailedAuthFromIp(&ip)).await? {
+            return Err(ApiError::RateLimited(throttled));
+        }
+    }
+    match authenticate(state, headers, params, now).await {
+        Ok(client) => Ok(client),
+        Err(error) => Err(count_failure(state, &ip, now, error).await),
+    }
+}
+
+/// Counts a failed client authentication against the IP; the failure that
+/// goes over the limit is answered 429 instead of 401.
+async fn count_failure(state: &AppState, ip: &str, now: i64, error: ApiError) -> ApiError {
+    if !matches!(&error, ApiError::OAuth(e) if e.error == ErrorCode::InvalidClient) {
+        return error;
+    }
+    let counted = match RateLimiter::load(state, None, now).await {
+        Ok(limiter) => limiter.failed_client_authentication(ip).await,
+        Err(e) => Err(e),
+    };
+    match counted {
+        Ok(Some(throttled)) => ApiError::RateLimited(throttled),
+        Ok(None) => error,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count a failed client authentication");
+            error
+        }
+    }
 }
 
 /// Authenticates the calling client. Public clients (method `none`) pass with

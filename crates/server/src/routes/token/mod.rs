@@ -18,9 +18,8 @@ use crate::audit::{self, Event};
 use crate::cors;
 use crate::decision::DecisionFailure;
 use crate::error::ApiError;
-use crate::extract::{Params, PeerIp};
+use crate::extract::{counted_ip, Params, PeerIp};
 use crate::issue::{Minted, TokenResponse};
-use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -29,7 +28,7 @@ use axum::Json;
 use gatehouse_core::grant::Trace;
 use gatehouse_core::model::Client;
 use gatehouse_core::request::{GrantRequest, PASSWORD, PASSWORD_REALM};
-use gatehouse_core::{ErrorCode, OAuthError};
+use gatehouse_core::OAuthError;
 
 /// Success and failure event codes of one grant.
 pub(crate) struct EventCodes {
@@ -72,10 +71,9 @@ async fn handle(
 ) -> Result<(TokenResponse, Client), Failure> {
     let request = GrantRequest::parse(&|name| params.get(name).map(str::to_string))
         .map_err(|e| (e.into(), None))?;
-    let client = match client_auth::authenticate(state, headers, params, now).await {
-        Ok(client) => client,
-        Err(e) => return Err((count_client_auth_failure(state, peer, now, e).await, None)),
-    };
+    let client = client_auth::authenticate_limited(state, headers, params, peer, now)
+        .await
+        .map_err(|e| (e, None))?;
     check_grant_allowed(&client, request.grant_type())
         .map_err(|e| (e.into(), Some(client.clone())))?;
     let result = match request {
@@ -148,37 +146,7 @@ fn end_user_ip(headers: &HeaderMap, client: &Client, peer: Option<std::net::IpAd
         .map(str::trim)
         .and_then(|v| v.parse::<std::net::IpAddr>().ok())
         .filter(|_| client.trusts_forwarded_ip());
-    match (forwarded, peer) {
-        (Some(ip), _) | (None, Some(ip)) => ip.to_string(),
-        (None, None) => "unknown".to_string(),
-    }
-}
-
-/// Counts a failed client authentication against the peer's IP; once the IP
-/// is over its limit the answer is 429 instead of 401. Successful requests
-/// are not counted (nor checked), so they cost no extra store round trip.
-async fn count_client_auth_failure(
-    state: &AppState,
-    peer: Option<std::net::IpAddr>,
-    now: i64,
-    error: ApiError,
-) -> ApiError {
-    if !matches!(&error, ApiError::OAuth(e) if e.error == ErrorCode::InvalidClient) {
-        return error;
-    }
-    let ip = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let counted = match RateLimiter::load(state, None, now).await {
-        Ok(limiter) => limiter.failed_authentication(&ip, None).await,
-        Err(e) => Err(e),
-    };
-    match counted {
-        Ok(Some(throttled)) => ApiError::RateLimited(throttled),
-        Ok(None) => error,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not count a failed client authentication");
-            error
-        }
-    }
+    counted_ip(forwarded.or(peer))
 }
 
 /// `unauthorized_client` unless the grant type is enabled for the client;

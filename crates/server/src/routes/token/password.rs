@@ -68,7 +68,8 @@ pub async fn exchange(
 /// Finds the user in the connection and checks the password. Unknown users and
 /// wrong passwords get the same answer after the same argon2id work; the log
 /// tells them apart (`fu`, `fp`). Brute-force protection ([`BruteForce`])
-/// reserves the attempt per (IP, identifier) before the password is checked.
+/// reserves the attempt per (IP, identifier), and [`RateLimiter`] a failure
+/// per IP and per account, before the password is checked.
 async fn authenticate_user(
     state: &AppState,
     client: &Client,
@@ -86,22 +87,25 @@ async fn authenticate_user(
         ))
         .into());
     }
-    let guard = BruteForce {
+    let mut guard = BruteForce::new(
         state,
-        client_id: Some(&client.client_id),
-        settings: tenant.brute_force_protection,
-        ip: &credentials.ip,
-        identifier: credentials.username.to_lowercase(),
+        Some(&client.client_id),
+        tenant.brute_force_protection,
+        &credentials.ip,
+        credentials.username.to_lowercase(),
         now,
-    };
+    );
     let limiter = RateLimiter::new(state, tenant.rate_limits, Some(&client.client_id), now);
     if let Some(throttled) = limiter
-        .check_authentication(&credentials.ip, &guard.identifier)
+        .reserve_authentication(&credentials.ip, &guard.identifier)
         .await?
     {
         return Err(ApiError::RateLimited(throttled));
     }
     if guard.reserve().await? == Verdict::Blocked {
+        limiter
+            .release_authentication(&credentials.ip, &guard.identifier)
+            .await?;
         return Err(too_many_attempts());
     }
     let stored = state
@@ -111,13 +115,16 @@ async fn authenticate_user(
     let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
     let verified = verify_password_or_dummy(credentials.password, hash).await;
     let Some(stored) = stored else {
-        return Err(failed(&guard, &limiter, codes::UNKNOWN_USER, None).await);
+        return Err(failed(&guard, codes::UNKNOWN_USER, None).await);
     };
     if !verified {
         let user_id = Some(stored.user.user_id.as_str());
-        return Err(failed(&guard, &limiter, codes::WRONG_PASSWORD, user_id).await);
+        return Err(failed(&guard, codes::WRONG_PASSWORD, user_id).await);
     }
     guard.succeeded().await?;
+    limiter
+        .release_authentication(&credentials.ip, &guard.identifier)
+        .await?;
     if stored.user.blocked {
         return Err(OAuthError::invalid_grant(USER_IS_BLOCKED).into());
     }
@@ -128,27 +135,13 @@ fn too_many_attempts() -> ApiError {
     OAuthError::new(ErrorCode::TooManyAttempts, TOO_MANY_ATTEMPTS).into()
 }
 
-/// The answer to a failed attempt: `invalid_grant`; `too_many_attempts` once
-/// the pair is blocked; `too_many_requests` once the IP or the account is
-/// over its rate limit.
-async fn failed(
-    guard: &BruteForce<'_>,
-    limiter: &RateLimiter<'_>,
-    code: &'static str,
-    user_id: Option<&str>,
-) -> ApiError {
-    let throttled = limiter
-        .failed_authentication(guard.ip, Some(&guard.identifier))
-        .await;
-    match (
-        guard.failed(code, WRONG_EMAIL_OR_PASSWORD, user_id).await,
-        throttled,
-    ) {
-        (Err(e), _) | (_, Err(e)) => e.into(),
-        (Ok(Verdict::Blocked), _) => too_many_attempts(),
-        (Ok(Verdict::Allowed), Ok(Some(throttled))) => ApiError::RateLimited(throttled),
-        (Ok(Verdict::Allowed), Ok(None)) => {
-            OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into()
-        }
+/// The answer to a failed attempt (its rate-limit hits were reserved
+/// before the check and stay counted): `invalid_grant`; `too_many_attempts`
+/// once the pair is blocked.
+async fn failed(guard: &BruteForce<'_>, code: &'static str, user_id: Option<&str>) -> ApiError {
+    match guard.failed(code, WRONG_EMAIL_OR_PASSWORD, user_id).await {
+        Err(e) => e.into(),
+        Ok(Verdict::Blocked) => too_many_attempts(),
+        Ok(Verdict::Allowed) => OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into(),
     }
 }
