@@ -16,8 +16,15 @@
 //!   slot for up to `header_timeout`, then are closed: a short burst is
 //!   absorbed, a flood costs one socket per connection for a bounded time.
 //!   Reaching the cap is logged at most once a minute.
-//! - HTTP/2 (offered over TLS) has no header timer in hyper; its connections
-//!   count against the same cap and are pinged every `header_timeout`.
+//! - the plain listener serves HTTP/1.1 only: a connection opening with the
+//!   HTTP/2 preface (h2c, prior knowledge) gets 505 and is closed (hyper-util's
+//!   `http1_only` is ignored by the upgrade-capable connection axum-server uses);
+//! - HTTP/2 over TLS has no header timer in hyper; its connections count
+//!   against the same cap, carry at most [`MAX_H2_STREAMS`] streams at once,
+//!   and are pinged every `header_timeout`: a peer that does not answer within
+//!   `header_timeout` is closed. hyper has no idle timeout for a live HTTP/2
+//!   peer that answers pings, so such a connection holds its slot until the
+//!   peer leaves (or the server shuts down).
 
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -34,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -67,6 +74,8 @@ pub struct ServeOptions {
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Concurrent streams of one HTTP/2 connection.
+pub const MAX_H2_STREAMS: u32 = 32;
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -125,7 +134,7 @@ pub async fn serve_with(
         app = app.layer(axum::middleware::map_response(strict_transport_security));
     }
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let gate = ConnectionGate::new(&options);
+    let gate = ConnectionGate::new(&options, tls.is_none());
     let mut server = axum_server::from_tcp(listener).handle(handle);
     server
         .http_builder()
@@ -136,7 +145,9 @@ pub async fn serve_with(
         .http_builder()
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
-        .keep_alive_interval(options.header_timeout);
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .keep_alive_interval(options.header_timeout)
+        .keep_alive_timeout(options.header_timeout);
     match tls {
         Some(config) => {
             let acceptor = RustlsAcceptor::new(config)
@@ -166,18 +177,21 @@ struct ConnectionGate {
     wait: Duration,
     /// Seconds since the Unix epoch of the last "cap reached" warning.
     last_warning: Arc<AtomicU64>,
+    /// Plain listener: refuse the HTTP/2 preface.
+    http1_only: bool,
 }
 
 const CAP_WARNING_INTERVAL_SECS: u64 = 60;
 
 impl ConnectionGate {
-    fn new(options: &ServeOptions) -> Self {
+    fn new(options: &ServeOptions, http1_only: bool) -> Self {
         let max_connections = options.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             slots: Arc::new(Semaphore::new(max_connections)),
             max_connections,
             wait: options.header_timeout,
             last_warning: Arc::new(AtomicU64::new(0)),
+            http1_only,
         }
     }
 
@@ -209,18 +223,57 @@ impl ConnectionGate {
             }
         };
         // Nothing below (hyper's protocol detection) has a timer of its own.
-        let mut first = [0u8; 1];
-        match tokio::time::timeout(self.wait, stream.peek(&mut first)).await {
-            Ok(Ok(n)) if n > 0 => Ok(Admitted {
-                stream,
-                _slot: slot,
-            }),
-            Ok(Ok(_)) => Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(timed_out("no request within the header timeout")),
+        let opening = match tokio::time::timeout(self.wait, self.opening(&stream)).await {
+            Ok(Ok(opening)) => opening,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(timed_out("no request within the header timeout")),
+        };
+        if opening == Opening::Http2Preface {
+            let mut stream = stream;
+            let _ = stream.write_all(HTTP2_REFUSED).await;
+            let _ = stream.shutdown().await;
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "HTTP/2 on the plain listener",
+            ));
+        }
+        Ok(Admitted {
+            stream,
+            _slot: slot,
+        })
+    }
+
+    /// Waits for the connection's first bytes; on the plain listener, until
+    /// they either are the HTTP/2 preface or cannot become it.
+    async fn opening(&self, stream: &TcpStream) -> io::Result<Opening> {
+        let mut seen = [0u8; HTTP2_PREFACE.len()];
+        loop {
+            let n = stream.peek(&mut seen).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if !self.http1_only || !HTTP2_PREFACE.starts_with(&seen[..n]) {
+                return Ok(Opening::Other);
+            }
+            if n == HTTP2_PREFACE.len() {
+                return Ok(Opening::Http2Preface);
+            }
+            // A prefix of the preface ("P", "PRI * …"): peek returns at once
+            // while those bytes wait unread, so wait a little for more.
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
+
+#[derive(Debug, PartialEq, Eq)]
+enum Opening {
+    Http2Preface,
+    Other,
+}
+
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const HTTP2_REFUSED: &[u8] =
+    b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 fn timed_out(what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, what)
