@@ -268,6 +268,22 @@ async fn seal_plain_keys(
     Ok(())
 }
 
+/// For tools that re-seal keys (`gatehouse keys rewrap`): once the keys were
+/// sealed, a plain row in `stored` is an error, as at start.
+pub async fn refuse_plain_keys_once_sealed(
+    store: &dyn Store,
+    stored: &[StoredKey],
+) -> Result<(), KeyRingError> {
+    if store
+        .server_value(server_values::SIGNING_KEYS_SEALED)
+        .await?
+        .is_some()
+    {
+        refuse_plain_keys(stored)?;
+    }
+    Ok(())
+}
+
 /// After the keys were sealed, a plain row can only have been written by
 /// someone else: refused, naming the row.
 fn refuse_plain_keys(stored: &[StoredKey]) -> Result<(), KeyRingError> {
