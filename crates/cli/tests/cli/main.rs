@@ -643,7 +643,11 @@ fn bad_configuration_fails_with_one_line() {
 
 /// Sends `GET <path>` over TLS, trusting only `cert`, with SNI `localhost`;
 /// returns the raw HTTP response.
-fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
+/// A TLS connection to the server, trusting only `cert`.
+fn tls_connect(
+    port: u16,
+    cert: &rcgen::Certificate,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(cert.der().clone())
@@ -662,7 +666,11 @@ fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
         .expect("timeout");
     tcp.set_write_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    rustls::StreamOwned::new(connection, tcp)
+}
+
+fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
+    let mut tls = tls_connect(port, cert);
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
     tls.write_all(request.as_bytes())
@@ -679,6 +687,33 @@ fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
         }
     }
     String::from_utf8(response).expect("UTF-8 response")
+}
+
+/// The settings the server announces to an HTTP/2 client over TLS: (id, value).
+fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
+    let mut tls = tls_connect(port, cert);
+    // The client preface, then an empty SETTINGS frame.
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    tls.write_all(&opening).expect("TLS handshake and preface");
+    let mut header = [0u8; 9];
+    tls.read_exact(&mut header).expect("a frame header");
+    assert_eq!(
+        header[3], 4,
+        "the server's first frame is SETTINGS: {header:?}"
+    );
+    let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; length];
+    tls.read_exact(&mut payload).expect("the SETTINGS payload");
+    payload
+        .chunks_exact(6)
+        .map(|s| {
+            (
+                u16::from_be_bytes([s[0], s[1]]),
+                u32::from_be_bytes([s[2], s[3], s[4], s[5]]),
+            )
+        })
+        .collect()
 }
 
 fn body_json(response: &str) -> Value {
@@ -733,6 +768,14 @@ async fn tls_serves_https() {
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     assert_eq!(body_json(&response)["issuer"], server.issuer.as_str());
+
+    // HTTP/2 over TLS: at most 32 streams at once per connection.
+    const MAX_CONCURRENT_STREAMS: u16 = 3;
+    let settings = h2_server_settings(server.port, &generated.cert);
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 32)),
+        "{settings:?}"
+    );
 
     // Plain HTTP on the TLS port gets no answer.
     let plain = http().get(server.url("/healthz")).send().await;
