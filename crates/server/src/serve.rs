@@ -23,8 +23,9 @@
 //!   against the same cap, carry at most [`MAX_H2_STREAMS`] streams at once,
 //!   and are pinged every `header_timeout`: a peer that does not answer within
 //!   `header_timeout` is closed. hyper has no idle timeout for a live HTTP/2
-//!   peer that answers pings, so such a connection holds its slot until the
-//!   peer leaves (or the server shuts down).
+//!   peer that answers pings, so the gate adds one: a connection with no
+//!   request in flight for `header_timeout` is closed (for HTTP/1.1 this
+//!   coincides with hyper's header timer).
 
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -37,13 +38,14 @@ use std::io;
 use std::net::TcpListener;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -239,6 +241,9 @@ impl ConnectionGate {
         }
         Ok(Admitted {
             stream,
+            activity: Arc::new(Activity::new()),
+            idle_limit: self.wait,
+            idle_timer: Box::pin(tokio::time::sleep(self.wait)),
             _slot: slot,
         })
     }
@@ -281,28 +286,121 @@ fn timed_out(what: &'static str) -> io::Error {
 
 impl<S: Send + 'static> Accept<TcpStream, S> for ConnectionGate {
     type Stream = Admitted;
-    type Service = S;
-    type Future = Pin<Box<dyn Future<Output = io::Result<(Admitted, S)>> + Send>>;
+    type Service = Tracked<S>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<(Admitted, Tracked<S>)>> + Send>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let gate = self.clone();
-        Box::pin(async move { Ok((gate.admit(stream).await?, service)) })
+        Box::pin(async move {
+            let admitted = gate.admit(stream).await?;
+            let activity = admitted.activity.clone();
+            Ok((
+                admitted,
+                Tracked {
+                    inner: service,
+                    activity,
+                },
+            ))
+        })
+    }
+}
+
+/// The requests in flight on one connection, and since when it has had none.
+struct Activity {
+    in_flight: AtomicUsize,
+    idle_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// When the connection counts as idle for too long; `None` while a
+    /// request is in flight.
+    fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(*self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) + limit)
+    }
+}
+
+/// The connection's service, counting its requests in flight.
+#[derive(Clone)]
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: tower::Service<R>, R> tower::Service<R> for Tracked<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        TrackedFuture {
+            inner: Box::pin(self.inner.call(request)),
+            _in_flight: InFlight(self.activity.clone()),
+        }
+    }
+}
+
+struct TrackedFuture<F> {
+    inner: Pin<Box<F>>,
+    _in_flight: InFlight,
+}
+
+impl<F: Future> Future for TrackedFuture<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// One request in flight, until dropped (answered or abandoned).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// A connection holding one of the gate's slots until it is dropped.
 struct Admitted {
     stream: TcpStream,
+    activity: Arc<Activity>,
+    idle_limit: Duration,
+    idle_timer: Pin<Box<tokio::time::Sleep>>,
     _slot: OwnedSemaphorePermit,
 }
 
 impl AsyncRead for Admitted {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        // Pings keep an HTTP/2 connection reading: only requests count as use.
+        if let Some(deadline) = this.activity.idle_deadline(this.idle_limit) {
+            this.idle_timer.as_mut().reset(deadline);
+            if this.idle_timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(timed_out("no request within the idle limit")));
+            }
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
     }
 }
 

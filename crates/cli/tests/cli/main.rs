@@ -689,22 +689,33 @@ fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
     String::from_utf8(response).expect("UTF-8 response")
 }
 
-/// The settings the server announces to an HTTP/2 client over TLS: (id, value).
-fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+/// An HTTP/2 connection over TLS: the client preface and an empty SETTINGS
+/// frame are sent.
+fn h2_connect(port: u16, cert: &rcgen::Certificate) -> TlsStream {
     let mut tls = tls_connect(port, cert);
-    // The client preface, then an empty SETTINGS frame.
     let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
     tls.write_all(&opening).expect("TLS handshake and preface");
+    tls
+}
+
+/// The next HTTP/2 frame: (type, flags, payload).
+fn h2_frame(tls: &mut TlsStream) -> std::io::Result<(u8, u8, Vec<u8>)> {
     let mut header = [0u8; 9];
-    tls.read_exact(&mut header).expect("a frame header");
-    assert_eq!(
-        header[3], 4,
-        "the server's first frame is SETTINGS: {header:?}"
-    );
+    tls.read_exact(&mut header)?;
     let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
     let mut payload = vec![0u8; length];
-    tls.read_exact(&mut payload).expect("the SETTINGS payload");
+    tls.read_exact(&mut payload)?;
+    Ok((header[3], header[4], payload))
+}
+
+/// The settings the server announces to an HTTP/2 client over TLS: (id, value).
+fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
+    let mut tls = h2_connect(port, cert);
+    let (kind, _, payload) = h2_frame(&mut tls).expect("a frame");
+    assert_eq!(kind, 4, "the server's first frame is SETTINGS");
     payload
         .chunks_exact(6)
         .map(|s| {
@@ -716,11 +727,73 @@ fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
         .collect()
 }
 
+/// A self-signed certificate for localhost, written as PEM files in `dir`.
+fn tls_files(dir: &Path) -> (rcgen::CertifiedKey, PathBuf, PathBuf) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("self-signed certificate");
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, generated.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, generated.key_pair.serialize_pem()).expect("write key");
+    (generated, cert_path, key_path)
+}
+
 fn body_json(response: &str) -> Value {
     let (_, body) = response
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no header end: {response:?}"));
     serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {response:?}"))
+}
+
+#[tokio::test]
+async fn idle_http2_over_tls_is_closed_though_it_answers_pings() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let (generated, cert_path, key_path) = tls_files(tmp.path());
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+            "--tls-cert",
+            path_arg(&cert_path),
+            "--tls-key",
+            path_arg(&key_path),
+            "--header-timeout",
+            "1",
+        ],
+    ));
+    let mut tls = h2_connect(server.port, &generated.cert);
+    // A live peer: it acknowledges settings and answers every ping, and
+    // sends no request. The server must close it anyway (within 20 s for
+    // a 1 s limit).
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let mut pings = 0;
+    loop {
+        assert!(
+            Instant::now() < give_up,
+            "an idle HTTP/2 connection is still open after 20 s ({pings} pings answered)"
+        );
+        match h2_frame(&mut tls) {
+            Err(_) => break,
+            Ok((7, _, _)) => break, // GOAWAY
+            Ok((4, 0, _)) => {
+                let _ = tls.write_all(&[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+            }
+            Ok((6, 0, payload)) => {
+                pings += 1;
+                let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
+                ack.extend_from_slice(&payload);
+                let _ = tls.write_all(&ack);
+            }
+            Ok(_) => {}
+        }
+    }
+    server.process.stop();
 }
 
 #[tokio::test]
