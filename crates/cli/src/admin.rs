@@ -371,7 +371,7 @@ pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
 }
 
 /// `gatehouse keys rewrap`: re-seals every private key (plain rows of
-/// earlier versions included) under a new master key in one transaction.
+/// earlier versions included, until a start has sealed them) under a new master key in one transaction.
 /// For `<data-dir>/master.key`, the new key is staged beside it first and
 /// renamed over it once the database is committed.
 async fn rewrap(
@@ -383,6 +383,9 @@ async fn rewrap(
     let old = master_key(common)?;
     let keys = store.signing_keys().await.map_err(store_err)?;
     check_master_key(&keys, &old)?;
+    gatehouse_server::keys::refuse_plain_keys_once_sealed(store, &keys)
+        .await
+        .map_err(|e| e.to_string())?;
     let (new_key, replaces) = match (&new_master_key_file, &old.source) {
         (Some(path), _) => (crate::master_key::read_or_generate(path)?.0, None),
         (None, crate::master_key::Source::DataDir { path, .. }) => {

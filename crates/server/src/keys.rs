@@ -14,14 +14,16 @@
 //! Private keys are sealed at rest under the master key
 //! ([`gatehouse_core::sealing`]); the ring holds the master key to unseal
 //! when it loads and to seal what it generates. Rows still in the plain
-//! format of earlier versions are sealed by [`KeyRing::load_or_generate`].
+//! format of earlier versions are sealed by [`KeyRing::load_or_generate`],
+//! once: it then records [`server_values::SIGNING_KEYS_SEALED`], and from
+//! then on a plain row stops the start.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_core::jose::{JoseError, Jwks, KeyPair, KeyState};
 use gatehouse_core::model::SigningAlg;
 use gatehouse_core::sealing::{self, MasterKey, SealError};
-use gatehouse_store::{Store, StoreError, StoredKey};
+use gatehouse_store::{server_values, Store, StoreError, StoredKey};
 use std::sync::{Arc, RwLock};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,13 @@ pub enum KeyRingError {
     /// row changed or moved outside Gatehouse).
     #[error("signing key {kid}: {source}")]
     Sealed { kid: String, source: SealError },
+    /// A plain key row appeared after the keys were sealed: only an upgrade
+    /// from a version before sealing may leave one, once.
+    #[error(
+        "signing key {kid} is stored unsealed, but this database's keys were already sealed: \
+         refusing to adopt it (remove the row, or find out who wrote it)"
+    )]
+    PlainAfterSealing { kid: String },
 }
 
 impl KeyRingError {
@@ -72,7 +81,8 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the keys, sealing rows still in the plain format and generating
+    /// Loads the keys, sealing rows still in the plain format (on the first
+    /// start after an upgrade; later, a plain row is an error) and generating
     /// the `current` and `next` key of each algorithm that lacks one. A
     /// master key that does not open the stored keys is an error
     /// ([`KeyRingError::is_master_key_mismatch`]).
@@ -80,10 +90,19 @@ impl KeyRing {
         store: &dyn Store,
         master_key: MasterKey,
     ) -> Result<Self, KeyRingError> {
+        // Read before the keys: another node may seal them meanwhile.
+        let already_sealed = store
+            .server_value(server_values::SIGNING_KEYS_SEALED)
+            .await?
+            .is_some();
         let mut stored = store.signing_keys().await?;
         // Checked before anything is written: a wrong master key changes nothing.
         verify_master_key(&stored, &master_key)?;
-        seal_plain_keys(store, &master_key, &mut stored).await?;
+        if already_sealed {
+            refuse_plain_keys(&stored)?;
+        } else {
+            seal_plain_keys(store, &master_key, &mut stored).await?;
+        }
         for alg in SigningAlg::ASYMMETRIC {
             for state in [KeyState::Current, KeyState::Next] {
                 let present = stored
@@ -96,6 +115,11 @@ impl KeyRing {
         }
         let fingerprint = fingerprint(&stored);
         let loaded = build(&stored, &master_key, fingerprint)?;
+        if !already_sealed {
+            store
+                .put_server_value(server_values::SIGNING_KEYS_SEALED, "true")
+                .await?;
+        }
         Ok(Self {
             loaded: Arc::new(RwLock::new(loaded)),
             master_key: Arc::new(master_key),
@@ -242,6 +266,33 @@ async fn seal_plain_keys(
         );
     }
     Ok(())
+}
+
+/// For tools that re-seal keys (`gatehouse keys rewrap`): once the keys were
+/// sealed, a plain row in `stored` is an error, as at start.
+pub async fn refuse_plain_keys_once_sealed(
+    store: &dyn Store,
+    stored: &[StoredKey],
+) -> Result<(), KeyRingError> {
+    if store
+        .server_value(server_values::SIGNING_KEYS_SEALED)
+        .await?
+        .is_some()
+    {
+        refuse_plain_keys(stored)?;
+    }
+    Ok(())
+}
+
+/// After the keys were sealed, a plain row can only have been written by
+/// someone else: refused, naming the row.
+fn refuse_plain_keys(stored: &[StoredKey]) -> Result<(), KeyRingError> {
+    match stored.iter().find(|k| !sealing::is_sealed(&k.private_key)) {
+        Some(record) => Err(KeyRingError::PlainAfterSealing {
+            kid: record.kid.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 async fn generate_and_store(

@@ -16,7 +16,7 @@ use crate::routes::management::error::ManagementError;
 use crate::state::AppState;
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -116,8 +116,7 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
     if declared.is_some_and(|n| n > limit as u64) {
         return surface.too_large(&state);
     }
-    let has_body = declared.is_some_and(|n| n > 0) || req.headers().contains_key(TRANSFER_ENCODING);
-    if !has_body {
+    if !has_body(&req) {
         return next.run(req).await;
     }
     let deadline = req
@@ -142,6 +141,12 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
             "The request body did not arrive in time.",
         ),
     }
+}
+
+/// Whether a request has a body to read, decided from the body itself: an
+/// HTTP/2 request declares neither `Content-Length` nor `Transfer-Encoding`.
+fn has_body(req: &Request) -> bool {
+    !req.body().is_end_stream()
 }
 
 async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, BodyFailure> {
@@ -177,5 +182,18 @@ mod tests {
         assert_eq!(Surface::of("/userinfo"), Surface::OAuth);
         assert_eq!(Surface::max_body_bytes(Surface::Page), 64 * 1024);
         assert_eq!(Surface::max_body_bytes(Surface::Management), 1024 * 1024);
+    }
+
+    #[test]
+    fn a_streaming_body_without_length_headers_is_a_body() {
+        let streaming = Request::post("/oauth/token")
+            .body(Body::from_stream(Body::from("a=b").into_data_stream()))
+            .expect("request");
+        assert!(streaming.headers().is_empty());
+        assert!(has_body(&streaming));
+        let empty = Request::post("/oauth/token")
+            .body(Body::empty())
+            .expect("request");
+        assert!(!has_body(&empty));
     }
 }

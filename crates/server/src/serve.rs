@@ -16,8 +16,16 @@
 //!   slot for up to `header_timeout`, then are closed: a short burst is
 //!   absorbed, a flood costs one socket per connection for a bounded time.
 //!   Reaching the cap is logged at most once a minute.
-//! - HTTP/2 (offered over TLS) has no header timer in hyper; its connections
-//!   count against the same cap and are pinged every `header_timeout`.
+//! - the plain listener serves HTTP/1.1 only: a connection opening with the
+//!   HTTP/2 preface (h2c, prior knowledge) gets 505 and is closed (hyper-util's
+//!   `http1_only` is ignored by the upgrade-capable connection axum-server uses);
+//! - HTTP/2 over TLS has no header timer in hyper; its connections count
+//!   against the same cap, carry at most [`MAX_H2_STREAMS`] streams at once,
+//!   and are pinged every `header_timeout`: a peer that does not answer within
+//!   `header_timeout` is closed. hyper has no idle timeout for a live HTTP/2
+//!   peer that answers pings, so the gate adds one: a connection with no
+//!   request in flight for `header_timeout` is closed (for HTTP/1.1 this
+//!   coincides with hyper's header timer).
 
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -30,13 +38,14 @@ use std::io;
 use std::net::TcpListener;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -69,6 +78,8 @@ pub struct ServeOptions {
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Concurrent streams of one HTTP/2 connection.
+pub const MAX_H2_STREAMS: u32 = 32;
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -130,7 +141,7 @@ pub async fn serve_with(
         app = app.layer(axum::middleware::map_response(strict_transport_security));
     }
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let gate = ConnectionGate::new(&options);
+    let gate = ConnectionGate::new(&options, tls.is_none());
     let mut server = axum_server::from_tcp(listener).handle(handle);
     server
         .http_builder()
@@ -141,7 +152,9 @@ pub async fn serve_with(
         .http_builder()
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
-        .keep_alive_interval(options.header_timeout);
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .keep_alive_interval(options.header_timeout)
+        .keep_alive_timeout(options.header_timeout);
     match tls {
         Some(config) => {
             let acceptor = RustlsAcceptor::new(config)
@@ -171,18 +184,21 @@ struct ConnectionGate {
     wait: Duration,
     /// Seconds since the Unix epoch of the last "cap reached" warning.
     last_warning: Arc<AtomicU64>,
+    /// Plain listener: refuse the HTTP/2 preface.
+    http1_only: bool,
 }
 
 const CAP_WARNING_INTERVAL_SECS: u64 = 60;
 
 impl ConnectionGate {
-    fn new(options: &ServeOptions) -> Self {
+    fn new(options: &ServeOptions, http1_only: bool) -> Self {
         let max_connections = options.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             slots: Arc::new(Semaphore::new(max_connections)),
             max_connections,
             wait: options.header_timeout,
             last_warning: Arc::new(AtomicU64::new(0)),
+            http1_only,
         }
     }
 
@@ -214,18 +230,60 @@ impl ConnectionGate {
             }
         };
         // Nothing below (hyper's protocol detection) has a timer of its own.
-        let mut first = [0u8; 1];
-        match tokio::time::timeout(self.wait, stream.peek(&mut first)).await {
-            Ok(Ok(n)) if n > 0 => Ok(Admitted {
-                stream,
-                _slot: slot,
-            }),
-            Ok(Ok(_)) => Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(timed_out("no request within the header timeout")),
+        let opening = match tokio::time::timeout(self.wait, self.opening(&stream)).await {
+            Ok(Ok(opening)) => opening,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(timed_out("no request within the header timeout")),
+        };
+        if opening == Opening::Http2Preface {
+            let mut stream = stream;
+            let _ = stream.write_all(HTTP2_REFUSED).await;
+            let _ = stream.shutdown().await;
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "HTTP/2 on the plain listener",
+            ));
+        }
+        Ok(Admitted {
+            stream,
+            activity: Arc::new(Activity::new()),
+            idle_limit: self.wait,
+            idle_timer: Box::pin(tokio::time::sleep(self.wait)),
+            _slot: slot,
+        })
+    }
+
+    /// Waits for the connection's first bytes; on the plain listener, until
+    /// they either are the HTTP/2 preface or cannot become it.
+    async fn opening(&self, stream: &TcpStream) -> io::Result<Opening> {
+        let mut seen = [0u8; HTTP2_PREFACE.len()];
+        loop {
+            let n = stream.peek(&mut seen).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if !self.http1_only || !HTTP2_PREFACE.starts_with(&seen[..n]) {
+                return Ok(Opening::Other);
+            }
+            if n == HTTP2_PREFACE.len() {
+                return Ok(Opening::Http2Preface);
+            }
+            // A prefix of the preface ("P", "PRI * …"): peek returns at once
+            // while those bytes wait unread, so wait a little for more.
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
+
+#[derive(Debug, PartialEq, Eq)]
+enum Opening {
+    Http2Preface,
+    Other,
+}
+
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const HTTP2_REFUSED: &[u8] =
+    b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 fn timed_out(what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, what)
@@ -233,28 +291,121 @@ fn timed_out(what: &'static str) -> io::Error {
 
 impl<S: Send + 'static> Accept<TcpStream, S> for ConnectionGate {
     type Stream = Admitted;
-    type Service = S;
-    type Future = Pin<Box<dyn Future<Output = io::Result<(Admitted, S)>> + Send>>;
+    type Service = Tracked<S>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<(Admitted, Tracked<S>)>> + Send>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let gate = self.clone();
-        Box::pin(async move { Ok((gate.admit(stream).await?, service)) })
+        Box::pin(async move {
+            let admitted = gate.admit(stream).await?;
+            let activity = admitted.activity.clone();
+            Ok((
+                admitted,
+                Tracked {
+                    inner: service,
+                    activity,
+                },
+            ))
+        })
+    }
+}
+
+/// The requests in flight on one connection, and since when it has had none.
+struct Activity {
+    in_flight: AtomicUsize,
+    idle_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// When the connection counts as idle for too long; `None` while a
+    /// request is in flight.
+    fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(*self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) + limit)
+    }
+}
+
+/// The connection's service, counting its requests in flight.
+#[derive(Clone)]
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: tower::Service<R>, R> tower::Service<R> for Tracked<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        TrackedFuture {
+            inner: Box::pin(self.inner.call(request)),
+            _in_flight: InFlight(self.activity.clone()),
+        }
+    }
+}
+
+struct TrackedFuture<F> {
+    inner: Pin<Box<F>>,
+    _in_flight: InFlight,
+}
+
+impl<F: Future> Future for TrackedFuture<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// One request in flight, until dropped (answered or abandoned).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// A connection holding one of the gate's slots until it is dropped.
 struct Admitted {
     stream: TcpStream,
+    activity: Arc<Activity>,
+    idle_limit: Duration,
+    idle_timer: Pin<Box<tokio::time::Sleep>>,
     _slot: OwnedSemaphorePermit,
 }
 
 impl AsyncRead for Admitted {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        // Pings keep an HTTP/2 connection reading: only requests count as use.
+        if let Some(deadline) = this.activity.idle_deadline(this.idle_limit) {
+            this.idle_timer.as_mut().reset(deadline);
+            if this.idle_timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(timed_out("no request within the idle limit")));
+            }
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
     }
 }
 

@@ -163,6 +163,9 @@ pub mod server_values {
     pub const DATABASE_CONNECTION_OPTIONS: &str = "connection_options";
     /// The key the pages' CSRF tokens are signed with (hex).
     pub const CSRF_KEY: &str = "csrf_key";
+    /// Present once the signing keys are all sealed: from then on a plain
+    /// (unsealed) key row is refused at start, never adopted.
+    pub const SIGNING_KEYS_SEALED: &str = "signing_keys_sealed";
 }
 
 /// Tenant configuration: settings, keys, clients, APIs, client grants.

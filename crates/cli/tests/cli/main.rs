@@ -643,7 +643,11 @@ fn bad_configuration_fails_with_one_line() {
 
 /// Sends `GET <path>` over TLS, trusting only `cert`, with SNI `localhost`;
 /// returns the raw HTTP response.
-fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
+/// A TLS connection to the server, trusting only `cert`.
+fn tls_connect(
+    port: u16,
+    cert: &rcgen::Certificate,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(cert.der().clone())
@@ -662,7 +666,11 @@ fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
         .expect("timeout");
     tcp.set_write_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    rustls::StreamOwned::new(connection, tcp)
+}
+
+fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
+    let mut tls = tls_connect(port, cert);
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
     tls.write_all(request.as_bytes())
@@ -681,11 +689,111 @@ fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
     String::from_utf8(response).expect("UTF-8 response")
 }
 
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+/// An HTTP/2 connection over TLS: the client preface and an empty SETTINGS
+/// frame are sent.
+fn h2_connect(port: u16, cert: &rcgen::Certificate) -> TlsStream {
+    let mut tls = tls_connect(port, cert);
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    tls.write_all(&opening).expect("TLS handshake and preface");
+    tls
+}
+
+/// The next HTTP/2 frame: (type, flags, payload).
+fn h2_frame(tls: &mut TlsStream) -> std::io::Result<(u8, u8, Vec<u8>)> {
+    let mut header = [0u8; 9];
+    tls.read_exact(&mut header)?;
+    let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; length];
+    tls.read_exact(&mut payload)?;
+    Ok((header[3], header[4], payload))
+}
+
+/// The settings the server announces to an HTTP/2 client over TLS: (id, value).
+fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
+    let mut tls = h2_connect(port, cert);
+    let (kind, _, payload) = h2_frame(&mut tls).expect("a frame");
+    assert_eq!(kind, 4, "the server's first frame is SETTINGS");
+    payload
+        .chunks_exact(6)
+        .map(|s| {
+            (
+                u16::from_be_bytes([s[0], s[1]]),
+                u32::from_be_bytes([s[2], s[3], s[4], s[5]]),
+            )
+        })
+        .collect()
+}
+
+/// A self-signed certificate for localhost, written as PEM files in `dir`.
+fn tls_files(dir: &Path) -> (rcgen::CertifiedKey, PathBuf, PathBuf) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("self-signed certificate");
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, generated.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, generated.key_pair.serialize_pem()).expect("write key");
+    (generated, cert_path, key_path)
+}
+
 fn body_json(response: &str) -> Value {
     let (_, body) = response
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no header end: {response:?}"));
     serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {response:?}"))
+}
+
+#[tokio::test]
+async fn idle_http2_over_tls_is_closed_though_it_answers_pings() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let (generated, cert_path, key_path) = tls_files(tmp.path());
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+            "--tls-cert",
+            path_arg(&cert_path),
+            "--tls-key",
+            path_arg(&key_path),
+            "--header-timeout",
+            "1",
+        ],
+    ));
+    let mut tls = h2_connect(server.port, &generated.cert);
+    // A live peer: it acknowledges settings and answers every ping, and
+    // sends no request. The server must close it anyway (within 20 s for
+    // a 1 s limit).
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let mut pings = 0;
+    loop {
+        assert!(
+            Instant::now() < give_up,
+            "an idle HTTP/2 connection is still open after 20 s ({pings} pings answered)"
+        );
+        match h2_frame(&mut tls) {
+            Err(_) => break,
+            Ok((7, _, _)) => break, // GOAWAY
+            Ok((4, 0, _)) => {
+                let _ = tls.write_all(&[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+            }
+            Ok((6, 0, payload)) => {
+                pings += 1;
+                let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
+                ack.extend_from_slice(&payload);
+                let _ = tls.write_all(&ack);
+            }
+            Ok(_) => {}
+        }
+    }
+    server.process.stop();
 }
 
 #[tokio::test]
@@ -733,6 +841,14 @@ async fn tls_serves_https() {
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     assert_eq!(body_json(&response)["issuer"], server.issuer.as_str());
+
+    // HTTP/2 over TLS: at most 32 streams at once per connection.
+    const MAX_CONCURRENT_STREAMS: u16 = 3;
+    let settings = h2_server_settings(server.port, &generated.cert);
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 32)),
+        "{settings:?}"
+    );
 
     // Plain HTTP on the TLS port gets no answer.
     let plain = http().get(server.url("/healthz")).send().await;

@@ -4,6 +4,7 @@
 //! refused at start; PostgreSQL without a master key refused; `keys rewrap`.
 
 use crate::{expect_failure, gatehouse, kids, path_arg, Server};
+use gatehouse_core::model::SigningAlg;
 use gatehouse_core::sealing::{self, MasterKey};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -313,5 +314,46 @@ async fn rewrap_seals_the_keys_under_a_new_master_key() {
         "master.key after rewrap to another file",
         serve(tmp.path(), &data, &[]),
         "the master key does not match",
+    );
+}
+
+#[tokio::test]
+async fn a_plain_key_written_after_sealing_is_refused_by_serve_and_rewrap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let first = Server::start(serve(tmp.path(), &data, &[]));
+    first.process.stop();
+
+    // Someone with write access to the database adds their own key, in the
+    // plain format of earlier versions.
+    let url = format!("sqlite:{}", data.join("gatehouse.db").display());
+    let store = gatehouse_store::open(&url).await.unwrap();
+    let theirs = gatehouse_core::jose::KeyPair::generate(SigningAlg::RS256).unwrap();
+    store
+        .insert_signing_key(&gatehouse_store::StoredKey {
+            kid: theirs.kid().to_string(),
+            alg: SigningAlg::RS256,
+            state: "current".to_string(),
+            private_key: base64(theirs.pkcs8_der()),
+            cert_der: theirs.cert_der().to_vec(),
+            created_at: 0,
+            state_changed_at: 0,
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    refused(
+        "serve with a plain key after sealing",
+        serve(tmp.path(), &data, &[]),
+        theirs.kid(),
+    );
+    refused(
+        "rewrap with a plain key after sealing",
+        gatehouse(
+            tmp.path(),
+            &["keys", "rewrap", "--data-dir", path_arg(&data)],
+        ),
+        theirs.kid(),
     );
 }

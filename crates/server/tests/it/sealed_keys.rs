@@ -1,5 +1,6 @@
 //! Signing keys at rest: sealed under the master key. Rows in the plain
 //! format of earlier versions are sealed by the next start and keep signing;
+//! a plain row written after that refuses the start;
 //! a master key that does not open the stored keys is refused and changes
 //! nothing. Runs on the backend of `GATEHOUSE_TEST_BACKEND`.
 
@@ -10,10 +11,11 @@ use crate::support::{
 };
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::jose::KeyPair;
 use gatehouse_core::model::SigningAlg;
 use gatehouse_core::sealing::{self, MasterKey};
 use gatehouse_server::keys::{unseal_private_key, KeyRing};
-use gatehouse_store::{Store, StoredKey};
+use gatehouse_store::{server_values, Store, StoredKey};
 use std::sync::Arc;
 
 /// An empty store on the suite's backend, with what keeps it alive.
@@ -153,6 +155,63 @@ async fn a_sealed_key_moved_to_another_row_does_not_open() {
         Err(error) => error,
     };
     assert!(error.to_string().contains(&other.kid), "{error}");
+    if let Some(database) = database {
+        database.drop_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_plain_key_written_after_sealing_refuses_the_start() {
+    let (store, database, _dir) = empty_store().await;
+    for key in shared_keys().await.iter().map(plain) {
+        store.insert_signing_key(&key).await.unwrap();
+    }
+    // The first start after the upgrade seals the plain rows, once.
+    KeyRing::load_or_generate(store.as_ref(), test_master_key())
+        .await
+        .expect("the upgrade seals the plain rows");
+    assert!(store
+        .server_value(server_values::SIGNING_KEYS_SEALED)
+        .await
+        .unwrap()
+        .is_some());
+    KeyRing::load_or_generate(store.as_ref(), test_master_key())
+        .await
+        .expect("a second start loads the sealed keys");
+
+    // Someone with write access to the database adds their own key, in the
+    // plain format, to sign with.
+    let theirs = KeyPair::generate(SigningAlg::RS256).unwrap();
+    let now = gatehouse_core::time::now();
+    store
+        .insert_signing_key(&StoredKey {
+            kid: theirs.kid().to_string(),
+            alg: SigningAlg::RS256,
+            state: "current".to_string(),
+            private_key: STANDARD.encode(theirs.pkcs8_der()),
+            cert_der: theirs.cert_der().to_vec(),
+            created_at: now,
+            state_changed_at: now,
+        })
+        .await
+        .unwrap();
+    let error = match KeyRing::load_or_generate(store.as_ref(), test_master_key()).await {
+        Ok(_) => panic!("a plain key written after sealing was adopted"),
+        Err(error) => error,
+    };
+    assert!(error.to_string().contains(theirs.kid()), "{error}");
+    assert!(error.to_string().contains("unsealed"), "{error}");
+    let row = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kid == theirs.kid())
+        .unwrap();
+    assert!(
+        !sealing::is_sealed(&row.private_key),
+        "not sealed, not adopted"
+    );
     if let Some(database) = database {
         database.drop_now().await;
     }

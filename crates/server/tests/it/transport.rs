@@ -1,6 +1,7 @@
 //! Transport limits over raw TCP: header and body deadlines, idle keep-alive
 //! connections, the connection cap, body size limits answered before the
-//! body is sent, and no HSTS over plain HTTP.
+//! body is sent, HTTP/1.1 only on the plain listener, and no HSTS over plain
+//! HTTP.
 //!
 //! Deadlines are configured short (1 s); assertions only bound how long the
 //! server may take (generously), never how fast it must be.
@@ -119,6 +120,45 @@ async fn body_that_stops_gets_408_and_is_closed() {
         assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer:?}");
         assert!(answer.contains(format_marker), "{path}: {answer:?}");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chunked_body_that_stops_gets_408_and_is_closed() {
+    let server = TestServer::start_with_options(short_deadlines()).await;
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Transfer-Encoding: chunked\r\n\r\nb\r\ngrant_type=\r\n",
+        )
+        .await
+        .expect("write");
+    let answer = read_until_closed(&mut stream, "a chunked body that stops").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        answer.contains("\"error\":\"invalid_request\""),
+        "{answer:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn h2c_prior_knowledge_is_refused_on_the_plain_listener() {
+    let server = TestServer::start().await;
+    let mut stream = connect(&server).await;
+    // The client preface, then an empty SETTINGS frame.
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    stream.write_all(&opening).await.expect("write");
+    let answer = read_until_closed(&mut stream, "an HTTP/2 preface").await;
+    assert!(answer.starts_with("HTTP/1.1 505"), "{answer:?}");
+    // HTTP/1.1 on the same listener is still served.
+    let mut stream = connect(&server).await;
+    stream.write_all(HEALTHZ).await.expect("write");
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     server.stop().await;
 }
 
