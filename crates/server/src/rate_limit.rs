@@ -169,6 +169,48 @@ pub enum Hit {
     Over(Throttled),
 }
 
+/// The addresses this node saw fill the failed-client-authentication bucket,
+/// each until its window resets. A request presenting a client secret checks
+/// this map instead of the database, so successful client credentials (the hot
+/// path) cost no extra read; the database confirms a hit before a refusal. On
+/// several nodes each node learns of a full bucket from the first failure it
+/// counts itself.
+#[derive(Debug, Default)]
+pub struct ThrottledAddresses(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+impl ThrottledAddresses {
+    /// More than this many throttled addresses at once: expired ones are
+    /// dropped first, then new ones are not remembered (the database still
+    /// counts and refuses their failures).
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn remember(&self, ip: &str, until: i64, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, until| *until > now);
+        }
+        if map.len() < Self::MAX_ENTRIES {
+            map.insert(ip.to_string(), until);
+        }
+    }
+
+    pub fn is_throttled(&self, ip: &str, now: i64) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(ip) {
+            Some(until) if *until > now => true,
+            Some(_) => {
+                map.remove(ip);
+                false
+            }
+            None => false,
+        }
+    }
+
+    pub fn forget(&self, ip: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(ip);
+    }
+}
+
 /// The tenant's limits at one moment, for one request.
 pub struct RateLimiter<'a> {
     state: &'a AppState,
@@ -321,7 +363,18 @@ impl<'a> RateLimiter<'a> {
         &self,
         ip: &str,
     ) -> Result<Option<Throttled>, StoreError> {
-        Ok(match self.hit(Bucket::FailedAuthFromIp(ip)).await? {
+        let hit = self.hit(Bucket::FailedAuthFromIp(ip)).await?;
+        let full = match &hit {
+            Hit::Over(throttled) => Some(&throttled.window),
+            Hit::Within(Some(window)) if window.remaining == 0 => Some(window),
+            Hit::Within(_) => None,
+        };
+        if let Some(window) = full {
+            self.state
+                .throttled_addresses()
+                .remember(ip, window.resets_at, self.now);
+        }
+        Ok(match hit {
             Hit::Over(throttled) => Some(throttled),
             Hit::Within(_) => None,
         })
@@ -351,6 +404,27 @@ impl<'a> RateLimiter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_addresses_expire_and_are_bounded() {
+        let throttled = ThrottledAddresses::default();
+        throttled.remember("192.0.2.1", 100, 0);
+        assert!(throttled.is_throttled("192.0.2.1", 99));
+        assert!(!throttled.is_throttled("192.0.2.2", 99));
+        assert!(!throttled.is_throttled("192.0.2.1", 100));
+        throttled.remember("192.0.2.1", 100, 0);
+        throttled.forget("192.0.2.1");
+        assert!(!throttled.is_throttled("192.0.2.1", 1));
+        for i in 0..ThrottledAddresses::MAX_ENTRIES + 5 {
+            throttled.remember(&format!("ip{i}"), 10, 0);
+        }
+        assert!(!throttled.is_throttled("ip10004", 1), "over the bound");
+        throttled.remember("late", 50, 20);
+        assert!(
+            throttled.is_throttled("late", 21),
+            "expired entries made room"
+        );
+    }
 
     #[test]
     fn windows_and_headers() {

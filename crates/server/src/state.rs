@@ -16,6 +16,8 @@ pub struct Inner {
     pub issuer: String,
     /// Signs the pages' CSRF tokens ([`crate::session`]).
     pub csrf_key: hmac::Key,
+    /// Addresses over the failed-client-authentication limit, as this node saw.
+    pub throttled_addresses: crate::rate_limit::ThrottledAddresses,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             keys,
             issuer,
             csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_secret.as_bytes()),
+            throttled_addresses: Default::default(),
         }))
     }
 
@@ -55,6 +58,10 @@ impl AppState {
 
     pub fn csrf_key(&self) -> &hmac::Key {
         &self.0.csrf_key
+    }
+
+    pub fn throttled_addresses(&self) -> &crate::rate_limit::ThrottledAddresses {
+        &self.0.throttled_addresses
     }
 
     pub fn issuer(&self) -> &str {

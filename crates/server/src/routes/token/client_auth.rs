@@ -112,10 +112,12 @@ pub async fn authenticate_limited(
     let presents_proof = headers.contains_key(AUTHORIZATION)
         || params.get("client_secret").is_some()
         || params.get("client_assertion").is_some();
-    if presents_proof {
+    // Only an address this node saw fill its bucket costs a database read.
+    if presents_proof && state.throttled_addresses().is_throttled(&ip, now) {
         let limiter = RateLimiter::load(state, None, now).await?;
-        if let Some(throttled) = limiter.check(Bucket::FailedAuthFromIp(&ip)).await? {
-            return Err(ApiError::RateLimited(throttled));
+        match limiter.check(Bucket::FailedAuthFromIp(&ip)).await? {
+            Some(throttled) => return Err(ApiError::RateLimited(throttled)),
+            None => state.throttled_addresses().forget(&ip),
         }
     }
     match authenticate(state, headers, params, now).await {
