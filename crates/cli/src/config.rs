@@ -81,7 +81,7 @@ pub struct BootstrapArgs {
     /// client_id of the management (machine-to-machine) client created at first start
     #[arg(long, env = "GATEHOUSE_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
-    /// Its client secret (at least 16 characters)
+    /// Its client secret (at least 32 characters)
     #[arg(
         long,
         env = "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",

@@ -27,11 +27,7 @@ use gatehouse_core::ids;
 use gatehouse_core::model::{
     AppType, Client, ClientGrant, Permission, ResourceServer, Role, TenantSettings, User,
 };
-use gatehouse_core::secret::hash_token;
-
-/// The shortest `client_secret` a seed file may set: a secret is a password
-/// anyone who reaches the token endpoint can guess at.
-pub const MIN_CLIENT_SECRET_CHARS: usize = 32;
+use gatehouse_core::secret::{hash_token, MIN_CLIENT_SECRET_CHARS};
 use gatehouse_store::{Store, StoredClient, StoredUser};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

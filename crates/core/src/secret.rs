@@ -6,6 +6,12 @@
 
 use aws_lc_rs::digest::{digest, SHA256};
 
+/// The shortest client secret an operator may choose (seed files, bootstrap
+/// presets): a secret is a password anyone who reaches the token endpoint can
+/// guess at, and the fast hash above assumes it is not guessable. Generated
+/// secrets are far longer.
+pub const MIN_CLIENT_SECRET_CHARS: usize = 32;
+
 /// SHA-256 of a high-entropy secret, lowercase hex: what the store keeps.
 pub fn hash_token(secret: &str) -> String {
     digest(&SHA256, secret.as_bytes())

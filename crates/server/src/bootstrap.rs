@@ -18,7 +18,7 @@ use gatehouse_core::ids;
 use gatehouse_core::model::{
     AppType, Client, ClientGrant, Permission, ResourceServer, Role, SubjectType, User,
 };
-use gatehouse_core::secret::hash_token;
+use gatehouse_core::secret::{hash_token, MIN_CLIENT_SECRET_CHARS};
 use gatehouse_store::{Page, Store, StoreError, StoredClient, StoredUser};
 use serde::{Deserialize, Serialize};
 
@@ -101,10 +101,11 @@ pub async fn bootstrap(
     }
     let client_id = options.client_id.unwrap_or_else(ids::client_id);
     let client_secret = options.client_secret.unwrap_or_else(ids::client_secret);
-    if client_id.trim().is_empty() || client_secret.len() < 16 {
-        return Err(BootstrapError::Invalid(
-            "the bootstrap client id must not be empty and its secret must have at least 16 characters".into(),
-        ));
+    if client_id.trim().is_empty() || client_secret.chars().count() < MIN_CLIENT_SECRET_CHARS {
+        return Err(BootstrapError::Invalid(format!(
+            "the bootstrap client id must not be empty and its secret must have at least \
+             {MIN_CLIENT_SECRET_CHARS} characters"
+        )));
     }
     let admin_email = options
         .admin_email

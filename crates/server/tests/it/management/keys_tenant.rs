@@ -223,7 +223,7 @@ async fn bootstrap_is_idempotent_and_honours_presets() {
         &fresh.issuer,
         BootstrapOptions {
             client_id: Some("preset-client".into()),
-            client_secret: Some("preset-secret-0123456789".into()),
+            client_secret: Some("preset-secret-0123456789-0123456789".into()),
             admin_email: Some("ops@example.com".into()),
             admin_password: Some("preset password".into()),
         },
@@ -236,7 +236,7 @@ async fn bootstrap_is_idempotent_and_honours_presets() {
     let token = client_credentials(
         &fresh,
         "preset-client",
-        "preset-secret-0123456789",
+        "preset-secret-0123456789-0123456789",
         &creds.management_audience,
     )
     .await;
