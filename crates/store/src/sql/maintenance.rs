@@ -204,24 +204,12 @@ impl MaintenanceStore for SqlStore {
     }
 
     async fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
-        let start = window_start(now, window);
-        let (stored_start, hits): (i64, i64) = sqlx::query_as(
-            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN rate_limits.window_start >= excluded.window_start \
-                           THEN rate_limits.hits + 1 ELSE 1 END, \
-               window_start = CASE WHEN rate_limits.window_start >= excluded.window_start \
-                                   THEN rate_limits.window_start ELSE excluded.window_start END \
-             RETURNING window_start, hits",
-        )
-        .bind(key)
-        .bind(start)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(RateWindow {
-            hits,
-            resets_at: stored_start.max(start) + window.max(1),
-        })
+        // No window holds i64::MAX hits, so the hit is always counted.
+        let counted = count_hit(&self.pool, key, now, window, i64::MAX).await?;
+        Ok(counted.unwrap_or(RateWindow {
+            hits: i64::MAX,
+            resets_at: window_start(now, window) + window.max(1),
+        }))
     }
 
     async fn reserve_rate_limit(
@@ -231,28 +219,7 @@ impl MaintenanceStore for SqlStore {
         window: i64,
         limit: i64,
     ) -> StoreResult<Option<RateWindow>> {
-        let start = window_start(now, window);
-        // As hit_rate_limit, but the WHERE clause leaves a full current window
-        // alone (no row is then returned).
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN rate_limits.window_start >= excluded.window_start \
-                           THEN rate_limits.hits + 1 ELSE 1 END, \
-               window_start = CASE WHEN rate_limits.window_start >= excluded.window_start \
-                                   THEN rate_limits.window_start ELSE excluded.window_start END \
-             WHERE rate_limits.window_start < excluded.window_start OR rate_limits.hits < $3 \
-             RETURNING window_start, hits",
-        )
-        .bind(key)
-        .bind(start)
-        .bind(limit.max(1))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(stored_start, hits)| RateWindow {
-            hits,
-            resets_at: stored_start.max(start) + window.max(1),
-        }))
+        count_hit(&self.pool, key, now, window, limit.max(1)).await
     }
 
     async fn release_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<()> {
@@ -270,6 +237,38 @@ impl MaintenanceStore for SqlStore {
 
 /// The start of the fixed window of `window` seconds that contains `now`;
 /// windows are aligned to the epoch, so every node agrees on them.
+/// Counts one hit on rate-limit `key` in the window of `now`, in one atomic
+/// upsert that starts a fresh window when the stored one has passed and
+/// leaves a current window holding `limit` hits alone (then `None`).
+async fn count_hit(
+    pool: &sqlx::AnyPool,
+    key: &str,
+    now: i64,
+    window: i64,
+    limit: i64,
+) -> StoreResult<Option<RateWindow>> {
+    let start = window_start(now, window);
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                       THEN rate_limits.hits + 1 ELSE 1 END, \
+           window_start = CASE WHEN rate_limits.window_start >= excluded.window_start \
+                               THEN rate_limits.window_start ELSE excluded.window_start END \
+         WHERE rate_limits.window_start < excluded.window_start OR rate_limits.hits < $3 \
+         RETURNING window_start, hits",
+    )
+    .bind(key)
+    .bind(start)
+    .bind(limit)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(stored_start, hits)| RateWindow {
+        hits,
+        resets_at: stored_start.max(start) + window.max(1),
+    }))
+}
+
 fn window_start(now: i64, window: i64) -> i64 {
     let window = window.max(1);
     now - now.rem_euclid(window)
