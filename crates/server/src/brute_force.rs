@@ -9,9 +9,11 @@
 //! failure logs `limit_wc`, and a success clears the count and the block.
 
 use crate::audit::{self, codes, Event};
+use crate::password::verify_password_or_dummy;
+use crate::rate_limit::{RateLimiter, Throttled};
 use crate::state::AppState;
-use gatehouse_core::model::{BruteForceProtection, BRUTE_FORCE_BLOCK_SECONDS};
-use gatehouse_store::StoreError;
+use gatehouse_core::model::{BruteForceProtection, TenantSettings, BRUTE_FORCE_BLOCK_SECONDS};
+use gatehouse_store::{StoreError, StoredUser};
 
 /// Whether the attempt may go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,4 +134,98 @@ impl<'a> BruteForce<'a> {
         )
         .await;
     }
+}
+
+/// One email and password to check, and who is asking.
+pub struct PasswordAttempt<'a> {
+    pub client_id: Option<&'a str>,
+    /// The address the lockout and the rate limits count.
+    pub ip: &'a str,
+    pub connection: &'a str,
+    pub email: &'a str,
+    pub password: String,
+    /// The log description of a failure (`fu`/`fp`).
+    pub failure_description: &'a str,
+    pub now: i64,
+}
+
+/// What checking a password found.
+pub enum PasswordCheck {
+    /// The password is right (the user may still be blocked).
+    Verified(Box<StoredUser>),
+    /// Unknown email or wrong password; logged as `fu`/`fp`.
+    Wrong,
+    /// The (IP, email) pair is blocked: `too_many_attempts`.
+    Locked,
+    /// Too many failures from this address or for this account.
+    Throttled(Throttled),
+}
+
+/// Checks a password the way every login does: reserves a failure in the
+/// rate limits and an attempt in the lockout *before* verifying, verifies
+/// (against a dummy hash for unknown emails, so both cost the same), then
+/// logs and counts a failure or clears the lockout and gives the rate-limit
+/// hits back on success.
+pub async fn check_password(
+    state: &AppState,
+    tenant: &TenantSettings,
+    attempt: PasswordAttempt<'_>,
+) -> Result<PasswordCheck, StoreError> {
+    let identifier = attempt.email.to_lowercase();
+    let limiter = RateLimiter::new(state, tenant.rate_limits, attempt.client_id, attempt.now);
+    if let Some(throttled) = limiter
+        .reserve_authentication(attempt.ip, &identifier)
+        .await?
+    {
+        return Ok(PasswordCheck::Throttled(throttled));
+    }
+    let mut guard = BruteForce::new(
+        state,
+        attempt.client_id,
+        tenant.brute_force_protection,
+        attempt.ip,
+        identifier,
+        attempt.now,
+    );
+    if guard.reserve().await? == Verdict::Blocked {
+        limiter
+            .release_authentication(attempt.ip, &guard.identifier)
+            .await?;
+        return Ok(PasswordCheck::Locked);
+    }
+    let stored = if attempt.email.is_empty() {
+        None
+    } else {
+        state
+            .store()
+            .user_by_email(attempt.connection, attempt.email)
+            .await?
+    };
+    let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
+    let verified = verify_password_or_dummy(attempt.password, hash).await;
+    let stored = match stored {
+        Some(stored) if verified => Box::new(stored),
+        // The rate-limit hits reserved above stay counted.
+        other => {
+            let user_id = other.as_ref().map(|s| s.user.user_id.as_str());
+            let code = match user_id {
+                Some(_) => codes::WRONG_PASSWORD,
+                None => codes::UNKNOWN_USER,
+            };
+            return Ok(
+                match guard
+                    .failed(code, attempt.failure_description, user_id)
+                    .await?
+                {
+                    Verdict::Blocked => PasswordCheck::Locked,
+                    Verdict::Allowed => PasswordCheck::Wrong,
+                },
+            );
+        }
+    };
+    guard.succeeded().await?;
+    limiter
+        .release_authentication(attempt.ip, &guard.identifier)
+        .await?;
+    Ok(PasswordCheck::Verified(stored))
 }

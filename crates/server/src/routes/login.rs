@@ -13,10 +13,10 @@
 
 use super::authorize::{self, ConsentAnswer, Interaction, LOGIN_PATH, SIGNUP_PATH};
 use crate::audit::{self, Event};
-use crate::brute_force::{BruteForce, Verdict};
+use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::extract::{counted_ip, Params, PeerIp};
 use crate::pages;
-use crate::password::{hash_password_blocking, verify_password_or_dummy};
+use crate::password::hash_password_blocking;
 use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
 use crate::session;
 use crate::state::AppState;
@@ -243,69 +243,29 @@ pub async fn login_submit(
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
     let ip = counted_ip(peer);
-    let mut guard = BruteForce::new(
-        &state,
-        client_id.as_deref(),
-        tenant.brute_force_protection,
-        &ip,
-        email.to_lowercase(),
+    let attempt = PasswordAttempt {
+        client_id: client_id.as_deref(),
+        ip: &ip,
+        connection: &tenant.default_directory,
+        email,
+        password: password.to_string(),
+        failure_description: "Wrong email or password",
         now,
-    );
-    let limiter = RateLimiter::new(&state, tenant.rate_limits, client_id.as_deref(), now);
-    match limiter.reserve_authentication(&ip, &guard.identifier).await {
-        Ok(None) => {}
-        Ok(Some(throttled)) => {
+    };
+    let user = match check_password(&state, &tenant, attempt).await {
+        Ok(PasswordCheck::Verified(stored)) => stored.user,
+        Ok(PasswordCheck::Wrong) => {
+            return again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await
+        }
+        Ok(PasswordCheck::Locked) => {
+            return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
+        }
+        Ok(PasswordCheck::Throttled(throttled)) => {
             let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
             return with_limit_headers(page, &throttled);
         }
         Err(e) => return internal(&state, &e.to_string()),
-    }
-    match guard.reserve().await {
-        Ok(Verdict::Allowed) => {}
-        Ok(Verdict::Blocked) => {
-            if let Err(e) = limiter.release_authentication(&ip, &guard.identifier).await {
-                return internal(&state, &e.to_string());
-            }
-            return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await;
-        }
-        Err(e) => return internal(&state, &e.to_string()),
-    }
-    let user = match find_user(&state, &tenant.default_directory, email).await {
-        Ok(u) => u,
-        Err(e) => return internal(&state, &e.to_string()),
     };
-    let (hash, user) = match user {
-        Some(StoredUser {
-            user,
-            password_hash: Some(hash),
-        }) => (Some(hash), Some(user)),
-        _ => (None, None),
-    };
-    let known_user_id = user.as_ref().map(|u| u.user_id.clone());
-    let matches = verify_password_or_dummy(password.to_string(), hash).await;
-    let Some(user) = user.filter(|_| matches) else {
-        // Auth0's codes: `fu` for an unknown email, `fp` for a wrong password.
-        // The rate-limit hits reserved above stay counted.
-        let code = if known_user_id.is_some() {
-            audit::codes::WRONG_PASSWORD
-        } else {
-            audit::codes::UNKNOWN_USER
-        };
-        let verdict = guard
-            .failed(code, "Wrong email or password", known_user_id.as_deref())
-            .await;
-        return match verdict {
-            Err(e) => internal(&state, &e.to_string()),
-            Ok(Verdict::Blocked) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await,
-            Ok(Verdict::Allowed) => again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await,
-        };
-    };
-    if let Err(e) = guard.succeeded().await {
-        return internal(&state, &e.to_string());
-    }
-    if let Err(e) = limiter.release_authentication(&ip, &guard.identifier).await {
-        return internal(&state, &e.to_string());
-    }
     if user.blocked {
         return again(StatusCode::BAD_REQUEST, "This account is blocked.").await;
     }
@@ -458,17 +418,6 @@ async fn continue_after_login(
 fn with_limit_headers(mut page: Response, throttled: &Throttled) -> Response {
     throttled.set_headers(page.headers_mut());
     page
-}
-
-async fn find_user(
-    state: &AppState,
-    connection: &str,
-    email: &str,
-) -> Result<Option<StoredUser>, StoreError> {
-    if email.is_empty() {
-        return Ok(None);
-    }
-    state.store().user_by_email(connection, email).await
 }
 
 fn plausible_email(email: &str) -> bool {

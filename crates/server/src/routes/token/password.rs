@@ -4,11 +4,9 @@
 use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
 use crate::audit::codes;
-use crate::brute_force::{BruteForce, Verdict};
+use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
-use crate::password::verify_password_or_dummy;
-use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{
     TOO_MANY_ATTEMPTS, USER_IS_BLOCKED, WRONG_EMAIL_OR_PASSWORD,
@@ -65,11 +63,10 @@ pub async fn exchange(
     finish(state, codes, client, Some(&user.user_id), result).await
 }
 
-/// Finds the user in the connection and checks the password. Unknown users and
-/// wrong passwords get the same answer after the same argon2id work; the log
-/// tells them apart (`fu`, `fp`). Brute-force protection ([`BruteForce`])
-/// reserves the attempt per (IP, identifier), and [`RateLimiter`] a failure
-/// per IP and per account, before the password is checked.
+/// Finds the user in the connection and checks the password with
+/// [`check_password`] (lockout and rate limits reserved first). Unknown users
+/// and wrong passwords get the same answer after the same argon2id work; the
+/// log tells them apart (`fu`, `fp`).
 async fn authenticate_user(
     state: &AppState,
     client: &Client,
@@ -87,44 +84,23 @@ async fn authenticate_user(
         ))
         .into());
     }
-    let mut guard = BruteForce::new(
-        state,
-        Some(&client.client_id),
-        tenant.brute_force_protection,
-        &credentials.ip,
-        credentials.username.to_lowercase(),
+    let attempt = PasswordAttempt {
+        client_id: Some(&client.client_id),
+        ip: &credentials.ip,
+        connection: &connection,
+        email: &credentials.username,
+        password: credentials.password,
+        failure_description: WRONG_EMAIL_OR_PASSWORD,
         now,
-    );
-    let limiter = RateLimiter::new(state, tenant.rate_limits, Some(&client.client_id), now);
-    if let Some(throttled) = limiter
-        .reserve_authentication(&credentials.ip, &guard.identifier)
-        .await?
-    {
-        return Err(ApiError::RateLimited(throttled));
-    }
-    if guard.reserve().await? == Verdict::Blocked {
-        limiter
-            .release_authentication(&credentials.ip, &guard.identifier)
-            .await?;
-        return Err(too_many_attempts());
-    }
-    let stored = state
-        .store()
-        .user_by_email(&connection, &credentials.username)
-        .await?;
-    let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
-    let verified = verify_password_or_dummy(credentials.password, hash).await;
-    let Some(stored) = stored else {
-        return Err(failed(&guard, codes::UNKNOWN_USER, None).await);
     };
-    if !verified {
-        let user_id = Some(stored.user.user_id.as_str());
-        return Err(failed(&guard, codes::WRONG_PASSWORD, user_id).await);
-    }
-    guard.succeeded().await?;
-    limiter
-        .release_authentication(&credentials.ip, &guard.identifier)
-        .await?;
+    let stored = match check_password(state, &tenant, attempt).await? {
+        PasswordCheck::Verified(stored) => *stored,
+        PasswordCheck::Wrong => {
+            return Err(OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into())
+        }
+        PasswordCheck::Locked => return Err(too_many_attempts()),
+        PasswordCheck::Throttled(throttled) => return Err(ApiError::RateLimited(throttled)),
+    };
     if stored.user.blocked {
         return Err(OAuthError::invalid_grant(USER_IS_BLOCKED).into());
     }
@@ -133,15 +109,4 @@ async fn authenticate_user(
 
 fn too_many_attempts() -> ApiError {
     OAuthError::new(ErrorCode::TooManyAttempts, TOO_MANY_ATTEMPTS).into()
-}
-
-/// The answer to a failed attempt (its rate-limit hits were reserved
-/// before the check and stay counted): `invalid_grant`; `too_many_attempts`
-/// once the pair is blocked.
-async fn failed(guard: &BruteForce<'_>, code: &'static str, user_id: Option<&str>) -> ApiError {
-    match guard.failed(code, WRONG_EMAIL_OR_PASSWORD, user_id).await {
-        Err(e) => e.into(),
-        Ok(Verdict::Blocked) => too_many_attempts(),
-        Ok(Verdict::Allowed) => OAuthError::invalid_grant(WRONG_EMAIL_OR_PASSWORD).into(),
-    }
 }
