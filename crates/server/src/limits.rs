@@ -12,10 +12,10 @@
 //! Both refusals close the connection.
 
 use crate::error::oauth_error_response;
+use crate::pages::{paths, PageError};
 use crate::routes::management::error::ManagementError;
-use crate::state::AppState;
 use axum::body::{Body, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CONNECTION, CONTENT_LENGTH};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -42,16 +42,12 @@ pub enum Surface {
 
 impl Surface {
     pub fn of(path: &str) -> Self {
-        let under = |base: &str| {
-            path.strip_prefix(base)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
-        if under(crate::routes::MANAGEMENT_BASE) {
+        let management = path
+            .strip_prefix(crate::routes::MANAGEMENT_BASE)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if management {
             Surface::Management
-        } else if path.starts_with("/u/")
-            || under(crate::routes::activate::ACTIVATE_PATH)
-            || under(gatehouse_core::discovery::END_SESSION)
-        {
+        } else if paths::is_page(path) {
             Surface::Page
         } else {
             Surface::OAuth
@@ -65,14 +61,14 @@ impl Surface {
         }
     }
 
-    fn refuse(self, state: &AppState, status: StatusCode, message: &str) -> Response {
+    fn refuse(self, status: StatusCode, message: &str) -> Response {
         let mut response = match self {
             Surface::OAuth => {
                 let mut response = oauth_error_response(&OAuthError::invalid_request(message));
                 *response.status_mut() = status;
                 response
             }
-            Surface::Page => crate::pages::error_page(state, status, "invalid_request", message),
+            Surface::Page => PageError::new(status, "invalid_request", message).into_response(),
             Surface::Management => {
                 let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
                     "payload_too_large"
@@ -89,12 +85,12 @@ impl Surface {
         response
     }
 
-    fn too_large(self, state: &AppState) -> Response {
+    fn too_large(self) -> Response {
         let message = match self {
             Surface::Management => "Payload too large: the limit is 1 MB.",
             Surface::OAuth | Surface::Page => "The request body is too large: the limit is 64 kB.",
         };
-        self.refuse(state, StatusCode::PAYLOAD_TOO_LARGE, message)
+        self.refuse(StatusCode::PAYLOAD_TOO_LARGE, message)
     }
 }
 
@@ -105,7 +101,7 @@ enum BodyFailure {
 }
 
 /// The middleware; see the module docs.
-pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn limit_body(req: Request, next: Next) -> Response {
     let surface = Surface::of(req.uri().path());
     let limit = surface.max_body_bytes();
     let declared = req
@@ -114,7 +110,7 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return surface.too_large(&state);
+        return surface.too_large();
     }
     if !has_body(&req) {
         return next.run(req).await;
@@ -129,14 +125,12 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(BodyFailure::TooLarge)) => surface.too_large(&state),
+        Ok(Err(BodyFailure::TooLarge)) => surface.too_large(),
         Ok(Err(BodyFailure::Broken)) => surface.refuse(
-            &state,
             StatusCode::BAD_REQUEST,
             "The request body could not be read.",
         ),
         Err(_) => surface.refuse(
-            &state,
             StatusCode::REQUEST_TIMEOUT,
             "The request body did not arrive in time.",
         ),

@@ -4,18 +4,30 @@
 //!
 //! Templates are MiniJinja files embedded in the binary (`templates/`), with
 //! HTML auto-escaping; one small stylesheet (`style.css`, served at
-//! [`STYLESHEET`]); no external assets. Every page is sent with
+//! [`paths::STYLESHEET_PATH`]); no external assets. Every page is sent with
 //! `Cache-Control: no-store` and, except the two response pages, with a
 //! Content-Security-Policy that forbids scripts and framing.
+//!
+//! - [`paths`]: where the pages live.
+//! - [`PageError`]: the one error of every page handler, rendered as the error page.
+//! - [`PostedForm`]: a form posted back by a page, its CSRF token checked.
 
-use crate::state::AppState;
+pub mod error;
+pub mod form;
+pub mod paths;
+
+pub use error::PageError;
+pub use form::PostedForm;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-pub const STYLESHEET: &str = "/u/style.css";
+/// The tenant's display name, on every page (the templates' `tenant`).
+pub const TENANT_NAME: &str = "Gatehouse";
+
 const CSS: &str = include_str!("style.css");
 
 /// CSP of the interactive pages: own stylesheet only, no scripts, no framing.
@@ -41,6 +53,7 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.add_global("tenant", TENANT_NAME);
         for (name, source) in TEMPLATES {
             // The templates are part of the binary; a syntax error is caught
             // by the unit test below and renders as a plain error page.
@@ -52,13 +65,9 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-/// Renders `name` with `ctx`; a failure is logged and becomes a plain 500 page
-/// (only a broken template can cause one).
-pub fn render(name: &str, ctx: impl Serialize) -> Result<String, String> {
-    env()
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| format!("template {name}: {e}"))
+/// Renders `name` with `ctx`; only a broken template can fail.
+fn render(name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+    env().get_template(name).and_then(|t| t.render(ctx))
 }
 
 /// An HTML response with the page headers.
@@ -66,11 +75,13 @@ pub fn html(status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
     html_with_csp(status, name, ctx, PAGE_CSP)
 }
 
+/// An HTML response with its own Content-Security-Policy (the two response
+/// pages run one inline script).
 pub fn html_with_csp(status: StatusCode, name: &str, ctx: impl Serialize, csp: &str) -> Response {
     let (status, body) = match render(name, ctx) {
         Ok(body) => (status, body),
         Err(e) => {
-            tracing::error!(error = %e, "page rendering failed");
+            tracing::error!(template = name, error = %e, "page rendering failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_string(),
@@ -88,26 +99,6 @@ pub fn html_with_csp(status: StatusCode, name: &str, ctx: impl Serialize, csp: &
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     response
-}
-
-/// The error page: shown instead of redirecting when the redirect target
-/// cannot be trusted (bad client, unregistered redirect URI), and for page errors.
-pub fn error_page(
-    state: &AppState,
-    status: StatusCode,
-    error: &str,
-    description: &str,
-) -> Response {
-    html(
-        status,
-        "error.html",
-        minijinja::context! { tenant => tenant_name(state), error, description },
-    )
-}
-
-/// The tenant's display name on every page.
-pub fn tenant_name(_state: &AppState) -> &'static str {
-    "Gatehouse"
 }
 
 /// `GET /u/style.css`.
@@ -136,9 +127,10 @@ mod tests {
         }
         let out = render(
             "error.html",
-            minijinja::context! { tenant => "T", error => "<b>", description => "\"x\"" },
+            minijinja::context! { error => "<b>", description => "\"x\"" },
         )
         .unwrap();
+        assert!(out.contains(TENANT_NAME));
         assert!(out.contains("&lt;b&gt;"));
         assert!(!out.contains("<b>:"));
     }

@@ -3,8 +3,10 @@
 //! asks for what, and approves or denies; the device's next poll of
 //! `/oauth/token` then gets tokens or `access_denied`.
 
-use super::login::{device_login_page, internal, PostedForm};
-use crate::pages;
+use super::authorize::respond::redirect;
+use super::login::device_login_page;
+use crate::pages::paths::ACTIVATE_PATH;
+use crate::pages::{self, PageError, PostedForm};
 use crate::session;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
@@ -12,8 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_store::{DeviceCode, DeviceStatus};
 use std::collections::HashMap;
-
-pub use super::device::ACTIVATE_PATH;
 
 /// `BCDF-GHJK` from what a person typed (any case, spaces, with or without dash).
 pub fn normalize_user_code(raw: &str) -> String {
@@ -61,7 +61,6 @@ fn render(
         status,
         "activate.html",
         minijinja::context! {
-            tenant => pages::tenant_name(state),
             user,
             user_code => v.user_code,
             error => v.error,
@@ -81,15 +80,11 @@ async fn pending(
     state: &AppState,
     user_code: &str,
     now: i64,
-) -> Result<Option<(DeviceCode, String)>, String> {
+) -> Result<Option<(DeviceCode, String)>, PageError> {
     if user_code.is_empty() {
         return Ok(None);
     }
-    let code = state
-        .store()
-        .device_code_by_user_code(user_code)
-        .await
-        .map_err(|e| e.to_string())?;
+    let code = state.store().device_code_by_user_code(user_code).await?;
     let Some(code) = code.filter(|c| c.status == DeviceStatus::Pending && c.expires_at > now)
     else {
         return Ok(None);
@@ -97,8 +92,7 @@ async fn pending(
     let name = state
         .store()
         .client(&code.client_id)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .map(|c| c.client.name)
         .unwrap_or_else(|| code.client_id.clone());
     Ok(Some((code, name)))
@@ -109,20 +103,15 @@ pub async fn activate_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params =
         crate::extract::Params::from_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
     let now = gatehouse_core::time::now();
-    let user = match logged_in_user(&state, &headers, now).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return device_login_page(&state, &headers, &user_code).await,
-        Err(e) => return internal(&state, &e),
+    let Some(user) = logged_in_user(&state, &headers, now).await? else {
+        return device_login_page(&state, &headers, &user_code).await;
     };
-    let found = match pending(&state, &user_code, now).await {
-        Ok(f) => f,
-        Err(e) => return internal(&state, &e),
-    };
+    let found = pending(&state, &user_code, now).await?;
     let error = (!user_code.is_empty() && found.is_none())
         .then_some("That code is not valid or has expired. Check your device and try again.");
     let status = if error.is_some() {
@@ -130,7 +119,7 @@ pub async fn activate_page(
     } else {
         StatusCode::OK
     };
-    render(
+    Ok(render(
         &state,
         &headers,
         &user,
@@ -141,7 +130,7 @@ pub async fn activate_page(
             device: found.as_ref().map(|(d, n)| (d, n.clone())),
             done: None,
         },
-    )
+    ))
 }
 
 /// `POST /activate`: `decision=lookup` (go to the confirmation), `approve` or `deny`.
@@ -149,23 +138,19 @@ pub async fn activate_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
-) -> Response {
+) -> Result<Response, PageError> {
     let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
     let lookup = format!("{ACTIVATE_PATH}?user_code={user_code}");
     let decision = params.get("decision").unwrap_or("lookup");
     if decision != "approve" && decision != "deny" {
-        return super::authorize::respond::redirect(&lookup);
+        return Ok(redirect(&lookup));
     }
     let now = gatehouse_core::time::now();
-    let session = match session::current(&state, &headers, now).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return super::authorize::respond::redirect(&lookup),
-        Err(e) => return internal(&state, &format!("{e:?}")),
+    let Some(session) = session::current(&state, &headers, now).await? else {
+        return Ok(redirect(&lookup));
     };
-    let found = match pending(&state, &user_code, now).await {
-        Ok(Some(f)) => f,
-        Ok(None) => return super::authorize::respond::redirect(&lookup),
-        Err(e) => return internal(&state, &e),
+    let Some(found) = pending(&state, &user_code, now).await? else {
+        return Ok(redirect(&lookup));
     };
     let approve = decision == "approve";
     let to = if approve {
@@ -173,7 +158,7 @@ pub async fn activate_submit(
     } else {
         DeviceStatus::Denied
     };
-    match state
+    let transitioned = state
         .store()
         .transition_device_code(
             &found.0.device_code_hash,
@@ -181,18 +166,16 @@ pub async fn activate_submit(
             to,
             Some(&session.user_id),
         )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return super::authorize::respond::redirect(&lookup),
-        Err(e) => return internal(&state, &e.to_string()),
+        .await?;
+    if !transitioned {
+        return Ok(redirect(&lookup));
     }
     let user = logged_in_user(&state, &headers, now)
         .await
         .ok()
         .flatten()
         .unwrap_or_default();
-    render(
+    Ok(render(
         &state,
         &headers,
         &user,
@@ -203,7 +186,7 @@ pub async fn activate_submit(
             device: None,
             done: Some(approve),
         },
-    )
+    ))
 }
 
 /// The display name of the session's user.
@@ -211,18 +194,11 @@ async fn logged_in_user(
     state: &AppState,
     headers: &HeaderMap,
     now: i64,
-) -> Result<Option<String>, String> {
-    let Some(s) = session::current(state, headers, now)
-        .await
-        .map_err(|e| format!("{e:?}"))?
-    else {
+) -> Result<Option<String>, PageError> {
+    let Some(s) = session::current(state, headers, now).await? else {
         return Ok(None);
     };
-    let user = state
-        .store()
-        .user(&s.user_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let user = state.store().user(&s.user_id).await?;
     Ok(user
         .filter(|u| !u.user.blocked)
         .map(|u| u.user.display_name().to_string()))

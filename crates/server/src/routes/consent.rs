@@ -4,8 +4,7 @@
 //! Decline answers `access_denied`.
 
 use super::authorize::{self, ConsentAnswer, Interaction};
-use super::login::{internal, PostedForm};
-use crate::pages;
+use crate::pages::{self, PageError, PostedForm};
 use crate::session;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
@@ -37,13 +36,10 @@ pub async fn consent_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
     let now = gatehouse_core::time::now();
-    let session = match session::current(&state, &headers, now).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, &format!("{e:?}")),
-    };
+    let session = session::current(&state, &headers, now).await?;
     let ix = Interaction {
         session,
         fresh_login: false,
@@ -51,11 +47,11 @@ pub async fn consent_page(
     };
     let ready = match authorize::prepare(&state, &query, ix, now).await {
         Ok(ready) => ready,
-        Err(response) => return response,
+        Err(response) => return Ok(response),
     };
     let decision = &ready.decided.decision;
     if !decision.consent_required {
-        return authorize::respond::redirect(&format!("/authorize?{query}"));
+        return Ok(authorize::respond::redirect(&format!("/authorize?{query}")));
     }
     let api = ready.decided.api.as_ref();
     let scopes: Vec<ScopeLine> = decision
@@ -78,7 +74,6 @@ pub async fn consent_page(
         StatusCode::OK,
         "consent.html",
         minijinja::context! {
-            tenant => pages::tenant_name(&state),
             client_name => ready.req.client.name,
             api_name => api.map(|a| a.name.clone()),
             user => ready.user.display_name(),
@@ -89,7 +84,7 @@ pub async fn consent_page(
         },
     );
     csrf.set_cookie(&state, &mut response);
-    response
+    Ok(response)
 }
 
 /// `POST /u/consent`: `decision=accept` or `deny`.
@@ -97,12 +92,9 @@ pub async fn consent_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
-) -> Response {
+) -> Result<Response, PageError> {
     let now = gatehouse_core::time::now();
-    let session = match session::current(&state, &headers, now).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, &format!("{e:?}")),
-    };
+    let session = session::current(&state, &headers, now).await?;
     let consent = if params.get("decision") == Some("accept") {
         ConsentAnswer::Granted
     } else {
@@ -113,5 +105,5 @@ pub async fn consent_submit(
         fresh_login: false,
         consent,
     };
-    authorize::run(&state, params.get("authorize").unwrap_or(""), ix, now).await
+    Ok(authorize::run(&state, params.get("authorize").unwrap_or(""), ix, now).await)
 }

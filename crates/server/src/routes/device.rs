@@ -4,6 +4,7 @@ use super::token::client_auth::authenticate_limited;
 use crate::cors;
 use crate::error::ApiError;
 use crate::extract::{Params, PeerIp};
+use crate::pages::paths::ACTIVATE_PATH;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,8 +19,6 @@ use serde_json::json;
 /// How long a device code lives, and the minimum polling interval (seconds).
 pub const DEVICE_CODE_LIFETIME: i64 = 900;
 pub const POLL_INTERVAL: i64 = 5;
-/// Where the user enters the code (served by the browser-flows pages).
-pub const ACTIVATE_PATH: &str = "/activate";
 
 pub async fn device_code(
     State(state): State<AppState>,

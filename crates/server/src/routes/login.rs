@@ -11,19 +11,19 @@
 //! (`options.disable_signup`, as in Auth0); otherwise neither the page nor
 //! its form creates anyone.
 
-use super::authorize::{self, ConsentAnswer, Interaction, LOGIN_PATH, SIGNUP_PATH};
+use super::authorize::{self, ConsentAnswer, Interaction};
 use crate::audit::{self, Event};
 use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::extract::{counted_ip, Params, PeerIp};
-use crate::pages;
+use crate::pages::paths::{ACTIVATE_PATH, LOGIN_PATH, SIGNUP_PATH};
+use crate::pages::{self, PageError, PostedForm};
 use crate::password::hash_password_blocking;
 use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
 use crate::session;
 use crate::state::AppState;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, RawQuery, Request, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
 use gatehouse_core::model::User;
 use gatehouse_store::{StoreError, StoredUser};
@@ -34,21 +34,21 @@ pub const SIGNUP_DISABLED: &str = "public signup is disabled";
 
 /// The response to send instead of the signup page or its result, if any:
 /// see the module docs.
-async fn signup_refused(state: &AppState, authorize: &str) -> Option<Response> {
+async fn signup_refused(state: &AppState, authorize: &str) -> Result<Option<Response>, PageError> {
     if let Err(response) = authorize::check_request(state, authorize).await {
-        return Some(response);
+        return Ok(Some(response));
     }
-    match super::management::connections::database_options(state).await {
-        Ok(options) if options.disable_signup => Some(pages::error_page(
-            state,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            SIGNUP_DISABLED,
-        )),
-        Ok(_) => None,
-        Err(e) => Some(internal(state, &e.to_string())),
+    if super::management::connections::database_options(state)
+        .await?
+        .disable_signup
+    {
+        return Err(PageError::bad_request(SIGNUP_DISABLED));
     }
+    Ok(None)
 }
+
+/// Shown when a page is opened without the application's request.
+const START_AGAIN: &str = "Start again from your application.";
 
 /// What a login or signup page shows.
 struct Form<'a> {
@@ -73,46 +73,40 @@ impl<'a> Form<'a> {
 }
 
 /// Renders the login or signup page with a CSRF token.
-async fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, f: Form<'_>) -> Response {
+async fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    f: Form<'_>,
+) -> Result<Response, PageError> {
     let params = Params::from_form(f.authorize.as_bytes()).unwrap_or_default();
     let client_name = match params.get("client_id") {
+        // A store failure reads as an unknown client too: the person can only start again.
         Some(id) => match state.store().client(id).await {
             Ok(Some(c)) => c.client.name,
             _ => {
-                return pages::error_page(
-                    state,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
+                return Err(PageError::bad_request(
                     "Unknown client. Start again from your application.",
-                )
+                ))
             }
         },
         None if !f.user_code.is_empty() || f.template == "login.html" => "your device".into(),
-        None => {
-            return pages::error_page(
-                state,
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "Start again from your application.",
-            )
-        }
+        None => return Err(PageError::bad_request(START_AGAIN)),
     };
     let email = if f.email.is_empty() {
         params.get("login_hint").unwrap_or("")
     } else {
         f.email
     };
-    let signup_open = match super::management::connections::database_options(state).await {
-        Ok(options) => !options.disable_signup,
-        Err(e) => return internal(state, &e.to_string()),
-    };
+    let signup_open = !super::management::connections::database_options(state)
+        .await?
+        .disable_signup;
     let csrf = session::csrf_token(state, headers);
     let with_query = |path: &str| format!("{path}?{}", f.authorize);
     let mut response = pages::html(
         status,
         f.template,
         minijinja::context! {
-            tenant => pages::tenant_name(state),
             client_name,
             csrf => &csrf.field,
             authorize => f.authorize,
@@ -124,11 +118,15 @@ async fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, f: Form
         },
     );
     csrf.set_cookie(state, &mut response);
-    response
+    Ok(response)
 }
 
 /// The login page for the device flow (from `/activate`).
-pub async fn device_login_page(state: &AppState, headers: &HeaderMap, user_code: &str) -> Response {
+pub async fn device_login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_code: &str,
+) -> Result<Response, PageError> {
     page(
         state,
         headers,
@@ -143,15 +141,10 @@ pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
     if query.is_empty() {
-        return pages::error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Start again from your application.",
-        );
+        return Err(PageError::bad_request(START_AGAIN));
     }
     page(
         &state,
@@ -167,10 +160,10 @@ pub async fn signup_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
-    if let Some(refused) = signup_refused(&state, &query).await {
-        return refused;
+    if let Some(refused) = signup_refused(&state, &query).await? {
+        return Ok(refused);
     }
     page(
         &state,
@@ -181,45 +174,13 @@ pub async fn signup_page(
     .await
 }
 
-/// A form posted from one of the pages: parsed, with its CSRF token checked.
-/// The rejection is the error page to send.
-pub struct PostedForm(pub Params);
-
-impl FromRequest<AppState> for PostedForm {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let params = Params::from_form(&body).map_err(|e| {
-            pages::error_page(
-                state,
-                StatusCode::BAD_REQUEST,
-                e.error.as_str(),
-                &e.error_description,
-            )
-        })?;
-        if !session::csrf_ok(state, &headers, params.get("csrf")) {
-            return Err(pages::error_page(
-                state,
-                StatusCode::FORBIDDEN,
-                "invalid_request",
-                "This form expired or was sent from another site. Go back, reload the page and try again.",
-            ));
-        }
-        Ok(Self(params))
-    }
-}
-
 /// `POST /u/login`.
 pub async fn login_submit(
     State(state): State<AppState>,
     PeerIp(peer): PeerIp,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
-) -> Response {
+) -> Result<Response, PageError> {
     let authorize = params.get("authorize").unwrap_or("");
     let user_code = params.get("user_code").unwrap_or("");
     let email = params.get("email").unwrap_or("").trim();
@@ -235,10 +196,7 @@ pub async fn login_submit(
         page(&state, &headers, status, form)
     };
     let now = gatehouse_core::time::now();
-    let tenant = match state.store().tenant_settings().await {
-        Ok(t) => t,
-        Err(e) => return internal(&state, &e.to_string()),
-    };
+    let tenant = state.store().tenant_settings().await?;
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
@@ -252,26 +210,23 @@ pub async fn login_submit(
         failure_description: "Wrong email or password",
         now,
     };
-    let user = match check_password(&state, &tenant, attempt).await {
-        Ok(PasswordCheck::Verified(stored)) => stored.user,
-        Ok(PasswordCheck::Wrong) => {
+    let user = match check_password(&state, &tenant, attempt).await? {
+        PasswordCheck::Verified(stored) => stored.user,
+        PasswordCheck::Wrong => {
             return again(StatusCode::BAD_REQUEST, WRONG_EMAIL_OR_PASSWORD).await
         }
-        Ok(PasswordCheck::Locked) => {
+        PasswordCheck::Locked => {
             return again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).await
         }
-        Ok(PasswordCheck::Throttled(throttled)) => {
-            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await;
-            return with_limit_headers(page, &throttled);
+        PasswordCheck::Throttled(throttled) => {
+            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).await?;
+            return Ok(with_limit_headers(page, &throttled));
         }
-        Err(e) => return internal(&state, &e.to_string()),
     };
     if user.blocked {
         return again(StatusCode::BAD_REQUEST, "This account is blocked.").await;
     }
-    if let Err(e) = state.store().record_login(&user.user_id, now).await {
-        return internal(&state, &e.to_string());
-    }
+    state.store().record_login(&user.user_id, now).await?;
     log(
         &state,
         audit::codes::LOGIN_OK,
@@ -290,7 +245,7 @@ pub async fn signup_submit(
     PeerIp(peer): PeerIp,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
-) -> Response {
+) -> Result<Response, PageError> {
     let authorize = params.get("authorize").unwrap_or("");
     let email = params.get("email").unwrap_or("").trim();
     let password = params.get("password").unwrap_or("");
@@ -301,26 +256,19 @@ pub async fn signup_submit(
         email,
         error: Some(error),
     };
-    if let Some(refused) = signup_refused(&state, authorize).await {
-        return refused;
+    if let Some(refused) = signup_refused(&state, authorize).await? {
+        return Ok(refused);
     }
     let ip = counted_ip(peer);
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
-    let counted =
-        match RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await {
-            Ok(limiter) => limiter.hit(Bucket::SignupsFromIp(&ip)).await,
-            Err(e) => Err(e),
-        };
-    match counted {
-        Ok(Hit::Within(_)) => {}
-        Ok(Hit::Over(throttled)) => {
-            let form = again(TOO_MANY_REQUESTS);
-            let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await;
-            return with_limit_headers(page, &throttled);
-        }
-        Err(e) => return internal(&state, &e.to_string()),
+    let limiter =
+        RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await?;
+    if let Hit::Over(throttled) = limiter.hit(Bucket::SignupsFromIp(&ip)).await? {
+        let form = again(TOO_MANY_REQUESTS);
+        let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await?;
+        return Ok(with_limit_headers(page, &throttled));
     }
     if !plausible_email(email) {
         return page(
@@ -341,13 +289,10 @@ pub async fn signup_submit(
         .await;
     }
     let now = gatehouse_core::time::now();
-    let Ok(hash) = hash_password_blocking(password.to_string()).await else {
-        return internal(&state, "argon2 failed");
-    };
-    let tenant = match state.store().tenant_settings().await {
-        Ok(t) => t,
-        Err(e) => return internal(&state, &e.to_string()),
-    };
+    let hash = hash_password_blocking(password.to_string())
+        .await
+        .map_err(PageError::internal)?;
+    let tenant = state.store().tenant_settings().await?;
     let mut user = User::new(gatehouse_core::ids::user_id(), email, now);
     user.connection = tenant.default_directory;
     let stored = StoredUser {
@@ -365,7 +310,7 @@ pub async fn signup_submit(
             )
             .await
         }
-        Err(e) => return internal(&state, &e.to_string()),
+        Err(e) => return Err(e.into()),
     }
     log(
         &state,
@@ -387,19 +332,13 @@ async fn continue_after_login(
     authorize: &str,
     user_code: &str,
     now: i64,
-) -> Response {
-    if let Err(e) = session::end(state, headers, now).await {
-        return internal(state, &format!("{e:?}"));
-    }
-    let (cookie, new_session) = match session::start(state, &user.user_id, now).await {
-        Ok(s) => s,
-        Err(e) => return internal(state, &format!("{e:?}")),
-    };
+) -> Result<Response, PageError> {
+    session::end(state, headers, now).await?;
+    let (cookie, new_session) = session::start(state, &user.user_id, now).await?;
     let max_age = new_session.expires_at - now;
     let mut response = if authorize.is_empty() {
         let target = format!(
-            "{}?user_code={}",
-            super::activate::ACTIVATE_PATH,
+            "{ACTIVATE_PATH}?user_code={}",
             form_urlencoded::byte_serialize(user_code.as_bytes()).collect::<String>()
         );
         super::authorize::respond::redirect(&target)
@@ -412,7 +351,7 @@ async fn continue_after_login(
         authorize::run(state, authorize, ix, now).await
     };
     session::set_session_cookie(state, &mut response, &cookie, max_age);
-    response
+    Ok(response)
 }
 
 fn with_limit_headers(mut page: Response, throttled: &Throttled) -> Response {
@@ -449,17 +388,6 @@ async fn log(
         },
     )
     .await;
-}
-
-pub fn internal(state: &AppState, cause: &str) -> Response {
-    tracing::error!(%cause, "page failed");
-    let e = gatehouse_core::OAuthError::server_error();
-    pages::error_page(
-        state,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        e.error.as_str(),
-        &e.error_description,
-    )
 }
 
 #[cfg(test)]

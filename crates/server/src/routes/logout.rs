@@ -10,10 +10,9 @@
 //!   without a hint the person confirms first (`POST /oidc/logout/confirm`).
 
 use super::authorize::respond::{redirect, with_query};
-use super::login::{internal, PostedForm};
 use crate::audit::{self, Event};
 use crate::extract::Params;
-use crate::pages;
+use crate::pages::{self, PageError, PostedForm};
 use crate::session;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -31,46 +30,40 @@ pub fn return_to_not_allowed(url: &str) -> String {
     )
 }
 
-fn bad_request(state: &AppState, description: &str) -> Response {
-    pages::error_page(
-        state,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        description,
-    )
-}
-
-fn signed_out_page(state: &AppState) -> Response {
+fn signed_out_page() -> Response {
     pages::html(
         StatusCode::OK,
         "logout.html",
-        minijinja::context! { tenant => pages::tenant_name(state), done => true },
+        minijinja::context! { done => true },
     )
 }
 
-async fn find_client(state: &AppState, client_id: &str) -> Result<Option<Client>, String> {
-    Ok(state
-        .store()
-        .client(client_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|c| c.client))
+async fn find_client(state: &AppState, client_id: &str) -> Result<Option<Client>, PageError> {
+    Ok(state.store().client(client_id).await?.map(|c| c.client))
 }
 
-/// Whether `url` is an allowed logout URL of `client` (or of the tenant).
-async fn allowed(state: &AppState, client: Option<&Client>, url: &str) -> Result<bool, String> {
+/// A client the request names: it must exist.
+async fn named_client(state: &AppState, client_id: &str) -> Result<Client, PageError> {
+    find_client(state, client_id)
+        .await?
+        .ok_or_else(|| PageError::bad_request(format!("Unknown client: {client_id}")))
+}
+
+/// `url` when it is an allowed logout URL of `client` (or of the tenant).
+async fn allowed_return(
+    state: &AppState,
+    client: Option<&Client>,
+    url: &str,
+) -> Result<String, PageError> {
     let list = match client {
         Some(c) => c.allowed_logout_urls.clone(),
-        None => {
-            state
-                .store()
-                .tenant_settings()
-                .await
-                .map_err(|e| e.to_string())?
-                .allowed_logout_urls
-        }
+        None => state.store().tenant_settings().await?.allowed_logout_urls,
     };
-    Ok(list.iter().any(|u| u == url))
+    if list.iter().any(|u| u == url) {
+        Ok(url.to_string())
+    } else {
+        Err(PageError::bad_request(return_to_not_allowed(url)))
+    }
 }
 
 /// Ends the session, clears the cookie on `response`, logs `slo`.
@@ -79,30 +72,25 @@ async fn end_session(
     headers: &HeaderMap,
     client_id: Option<&str>,
     mut response: Response,
-) -> Response {
+) -> Result<Response, PageError> {
     let now = gatehouse_core::time::now();
-    match session::end(state, headers, now).await {
-        Ok(ended) => {
-            if let Some(s) = ended {
-                audit::record(
-                    state,
-                    Event {
-                        code: audit::codes::LOGOUT_OK,
-                        description: "Successful logout".into(),
-                        client_id,
-                        user_id: Some(&s.user_id),
-                        jti: None,
-                        trace: None,
-                        extra: json!({}),
-                    },
-                )
-                .await;
-            }
-        }
-        Err(e) => return internal(state, &format!("{e:?}")),
+    if let Some(s) = session::end(state, headers, now).await? {
+        audit::record(
+            state,
+            Event {
+                code: audit::codes::LOGOUT_OK,
+                description: "Successful logout".into(),
+                client_id,
+                user_id: Some(&s.user_id),
+                jti: None,
+                trace: None,
+                extra: json!({}),
+            },
+        )
+        .await;
     }
     session::clear_session_cookie(state, &mut response);
-    response
+    Ok(response)
 }
 
 /// `GET /v2/logout`.
@@ -110,34 +98,28 @@ pub async fn v2_logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
-    let params = match Params::from_form(query.unwrap_or_default().as_bytes()) {
-        Ok(p) => p,
-        Err(e) => return bad_request(&state, &e.error_description),
-    };
+) -> Result<Response, PageError> {
+    let params = parse(query.unwrap_or_default().as_bytes())?;
     let client = match params.get("client_id") {
-        Some(id) => match find_client(&state, id).await {
-            Ok(Some(c)) => Some(c),
-            Ok(None) => return bad_request(&state, &format!("Unknown client: {id}")),
-            Err(e) => return internal(&state, &e),
-        },
+        Some(id) => Some(named_client(&state, id).await?),
         None => None,
     };
     let target = match params.get("returnTo") {
-        Some(url) => match allowed(&state, client.as_ref(), url).await {
-            Ok(true) => Some(url.to_string()),
-            Ok(false) => return bad_request(&state, &return_to_not_allowed(url)),
-            Err(e) => return internal(&state, &e),
-        },
+        Some(url) => Some(allowed_return(&state, client.as_ref(), url).await?),
         None => client
             .as_ref()
             .and_then(|c| c.allowed_logout_urls.first().cloned()),
     };
     let response = match target {
         Some(url) => redirect(&url),
-        None => signed_out_page(&state),
+        None => signed_out_page(),
     };
     end_session(&state, &headers, params.get("client_id"), response).await
+}
+
+/// The request's parameters; a malformed one is `invalid_request`.
+fn parse(source: &[u8]) -> Result<Params, PageError> {
+    Params::from_form(source).map_err(|e| PageError::bad_request(e.error_description))
 }
 
 /// The claims of an ID token Gatehouse signed (expired ones included: a
@@ -177,69 +159,59 @@ pub async fn oidc_logout(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let source = if body.is_empty() {
         query.unwrap_or_default().into_bytes()
     } else {
         body.to_vec()
     };
-    let params = match Params::from_form(&source) {
-        Ok(p) => p,
-        Err(e) => return bad_request(&state, &e.error_description),
-    };
+    let params = parse(&source)?;
     let uri = params.get("post_logout_redirect_uri");
     let Some(hint) = params.get("id_token_hint") else {
         return confirmation_page(&state, &headers, &params).await;
     };
     let Some(claims) = verify_hint(&state, hint) else {
-        return bad_request(
-            &state,
+        return Err(PageError::bad_request(
             "The id_token_hint is not a valid ID token issued by this server.",
-        );
+        ));
     };
     let Some(client_id) = hint_client_id(&claims) else {
-        return bad_request(&state, "The id_token_hint has no audience.");
+        return Err(PageError::bad_request("The id_token_hint has no audience."));
     };
     if params.get("client_id").is_some_and(|c| c != client_id) {
-        return bad_request(
-            &state,
+        return Err(PageError::bad_request(
             "client_id does not match the audience of the id_token_hint.",
-        );
+        ));
     }
     if let Some(logout_hint) = params.get("logout_hint") {
         if claims.get("sid").and_then(Value::as_str) != Some(logout_hint) {
-            return bad_request(
-                &state,
+            return Err(PageError::bad_request(
                 "logout_hint does not match the session of the id_token_hint.",
-            );
+            ));
         }
     }
-    let client = match find_client(&state, &client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return bad_request(&state, &format!("Unknown client: {client_id}")),
-        Err(e) => return internal(&state, &e),
-    };
+    let client = named_client(&state, &client_id).await?;
     let response = match uri {
         Some(url) if client.allowed_logout_urls.iter().any(|u| u == url) => {
             redirect(&with_state(url, params.get("state")))
         }
         Some(url) => {
-            return bad_request(
-                &state,
-                &format!("The post_logout_redirect_uri \"{url}\" is not in the Allowed Logout URLs of client {client_id}."),
-            )
+            return Err(PageError::bad_request(format!(
+                "The post_logout_redirect_uri \"{url}\" is not in the Allowed Logout URLs of client {client_id}."
+            )))
         }
-        None => signed_out_page(&state),
+        None => signed_out_page(),
     };
     end_session(&state, &headers, Some(&client_id), response).await
 }
 
-async fn confirmation_page(state: &AppState, headers: &HeaderMap, params: &Params) -> Response {
+async fn confirmation_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, PageError> {
     let client_name = match params.get("client_id") {
-        Some(id) => match find_client(state, id).await {
-            Ok(c) => c.map(|c| c.name),
-            Err(e) => return internal(state, &e),
-        },
+        Some(id) => find_client(state, id).await?.map(|c| c.name),
         None => None,
     };
     let csrf = session::csrf_token(state, headers);
@@ -247,7 +219,6 @@ async fn confirmation_page(state: &AppState, headers: &HeaderMap, params: &Param
         StatusCode::OK,
         "logout.html",
         minijinja::context! {
-            tenant => pages::tenant_name(state),
             done => false,
             client_name,
             client_id => params.get("client_id").unwrap_or(""),
@@ -257,7 +228,7 @@ async fn confirmation_page(state: &AppState, headers: &HeaderMap, params: &Param
         },
     );
     csrf.set_cookie(state, &mut response);
-    response
+    Ok(response)
 }
 
 /// `POST /oidc/logout/confirm`: `decision=logout` ends the session.
@@ -265,36 +236,31 @@ pub async fn oidc_logout_confirm(
     State(state): State<AppState>,
     headers: HeaderMap,
     PostedForm(params): PostedForm,
-) -> Response {
+) -> Result<Response, PageError> {
     let client = match params.get("client_id") {
-        Some(id) => match find_client(&state, id).await {
-            Ok(c) => c,
-            Err(e) => return internal(&state, &e),
-        },
+        Some(id) => find_client(&state, id).await?,
         None => None,
     };
     let target = match params.get("post_logout_redirect_uri") {
-        Some(url) => match allowed(&state, client.as_ref(), url).await {
-            Ok(true) => Some(with_state(url, params.get("state"))),
-            Ok(false) => return bad_request(&state, &return_to_not_allowed(url)),
-            Err(e) => return internal(&state, &e),
-        },
+        Some(url) => {
+            let url = allowed_return(&state, client.as_ref(), url).await?;
+            Some(with_state(&url, params.get("state")))
+        }
         None => None,
     };
     if params.get("decision") != Some("logout") {
-        return match target {
+        return Ok(match target {
             Some(url) => redirect(&url),
-            None => pages::error_page(
-                &state,
+            None => pages::error::error_page(
                 StatusCode::OK,
                 "logout_cancelled",
                 "You are still logged in.",
             ),
-        };
+        });
     }
     let response = match target {
         Some(url) => redirect(&url),
-        None => signed_out_page(&state),
+        None => signed_out_page(),
     };
     end_session(&state, &headers, params.get("client_id"), response).await
 }

@@ -15,6 +15,7 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use crate::pages::paths::{ACTIVATE_PATH, CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH, STYLESHEET_PATH};
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
@@ -55,20 +56,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(LOGIN_PATH, get(login::login_page).post(login::login_submit))
         .route(
-            authorize::LOGIN_PATH,
-            get(login::login_page).post(login::login_submit),
-        )
-        .route(
-            authorize::SIGNUP_PATH,
+            SIGNUP_PATH,
             get(login::signup_page).post(login::signup_submit),
         )
         .route(
-            authorize::CONSENT_PATH,
+            CONSENT_PATH,
             get(consent::consent_page).post(consent::consent_submit),
         )
         .route(
-            activate::ACTIVATE_PATH,
+            ACTIVATE_PATH,
             get(activate::activate_page).post(activate::activate_submit),
         )
         .route(paths::V2_LOGOUT, get(logout::v2_logout))
@@ -80,15 +78,12 @@ pub fn router(state: AppState) -> Router {
             paths::END_SESSION_CONFIRM,
             post(logout::oidc_logout_confirm),
         )
-        .route(crate::pages::STYLESHEET, get(crate::pages::stylesheet))
+        .route(STYLESHEET_PATH, get(crate::pages::stylesheet))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::limits::limit_body,
-        ))
+        .layer(axum::middleware::from_fn(crate::limits::limit_body))
         .layer(axum::middleware::from_fn(crate::middleware::request_log))
         .with_state(state)
 }

@@ -21,23 +21,19 @@ mod grant;
 pub mod respond;
 
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
-use crate::pages;
+use crate::pages::paths::{CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH};
+use crate::pages::PageError;
 use crate::session;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use checks::{AuthorizeRequest, Invalid};
 use gatehouse_core::claims::userinfo_audience;
 use gatehouse_core::grant::{ConsentFacts, Flow};
 use gatehouse_core::model::User;
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::SsoSession;
-
-/// Where the login and consent pages live; they take the `/authorize` query.
-pub const LOGIN_PATH: &str = "/u/login";
-pub const SIGNUP_PATH: &str = "/u/signup";
-pub const CONSENT_PATH: &str = "/u/consent";
 
 /// The person's answer on the consent page, if they were just there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +64,7 @@ pub async fn authorize(
     let now = gatehouse_core::time::now();
     let session = match session::current(&state, &headers, now).await {
         Ok(s) => s,
-        Err(e) => return internal_page(&state, &format!("{e:?}")),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let ix = Interaction {
         session,
@@ -101,9 +97,9 @@ pub async fn run(state: &AppState, query: &str, ix: Interaction, now: i64) -> Re
 pub async fn check_request(state: &AppState, query: &str) -> Result<AuthorizeRequest, Response> {
     match checks::validate(state, query).await {
         Ok(req) => Ok(req),
-        Err(Invalid::Page(e)) => Err(error_page(state, &e)),
+        Err(Invalid::Page(e)) => Err(PageError::oauth(e).into_response()),
         Err(Invalid::Respond(target, e)) => Err(respond::error(&target, &e)),
-        Err(Invalid::Internal(cause)) => Err(internal_page(state, &cause)),
+        Err(Invalid::Internal(cause)) => Err(PageError::internal(cause).into_response()),
     }
 }
 
@@ -280,24 +276,4 @@ fn consent_audience(state: &AppState, decided: &Decided) -> String {
         .audience
         .clone()
         .unwrap_or_else(|| userinfo_audience(state.issuer()))
-}
-
-fn error_page(state: &AppState, e: &OAuthError) -> Response {
-    pages::error_page(
-        state,
-        StatusCode::BAD_REQUEST,
-        e.error.as_str(),
-        &e.error_description,
-    )
-}
-
-fn internal_page(state: &AppState, cause: &str) -> Response {
-    tracing::error!(%cause, "authorize failed");
-    let e = OAuthError::server_error();
-    pages::error_page(
-        state,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        e.error.as_str(),
-        &e.error_description,
-    )
 }
