@@ -3,7 +3,7 @@
 //! §6): `page`/`per_page` (auth0-python v4) and the checkpoint `from`/`take`
 //! (v5), replying `{next, client_grants}`.
 
-use super::error::{deleted, ManagementError, MgmtResult};
+use super::error::{deleted, written, Managed, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging, MAX_PER_PAGE};
 use super::render::check_id;
@@ -13,11 +13,21 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_core::ids;
 use gatehouse_core::model::{ClientGrant, ResourceServer, SubjectType};
-use gatehouse_store::{Page, StoreError};
+use gatehouse_store::Page;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const NOT_FOUND: &str = "inexistent_client_grant";
+impl Managed for ClientGrant {
+    fn missing() -> ManagementError {
+        ManagementError::not_found("The client grant does not exist", "inexistent_client_grant")
+    }
+    fn duplicate(&self) -> ManagementError {
+        ManagementError::conflict(
+            "A client grant for this client and audience already exists.",
+            "client_grant_conflict",
+        )
+    }
+}
 
 /// `POST /client-grants`.
 #[derive(Debug, Deserialize)]
@@ -141,7 +151,7 @@ async fn find(state: &AppState, id: &str) -> MgmtResult<ClientGrant> {
         .store()
         .client_grant(id)
         .await?
-        .ok_or_else(|| ManagementError::not_found("The client grant does not exist", NOT_FOUND))
+        .ok_or_else(ClientGrant::missing)
 }
 
 pub async fn get_one(
@@ -185,18 +195,9 @@ pub async fn create(
         subject_type: body.subject_type.unwrap_or_default(),
         allow_all_scopes: body.allow_all_scopes.unwrap_or(false),
     };
-    match state
-        .store()
-        .create_client_grant(&grant, gatehouse_core::time::now())
-        .await
-    {
-        Ok(()) => Ok((StatusCode::CREATED, Json(render(&grant)))),
-        Err(StoreError::Conflict(_)) => Err(ManagementError::conflict(
-            "A client grant for this client and audience already exists.",
-            "client_grant_conflict",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let now = gatehouse_core::time::now();
+    written(state.store().create_client_grant(&grant, now).await, &grant)?;
+    Ok((StatusCode::CREATED, Json(render(&grant))))
 }
 
 pub async fn update(
@@ -226,7 +227,7 @@ pub async fn update(
     if let Some(v) = body.allow_all_scopes {
         grant.allow_all_scopes = v;
     }
-    state.store().update_client_grant(&grant).await?;
+    written(state.store().update_client_grant(&grant).await, &grant)?;
     Ok(Json(render(&grant)))
 }
 

@@ -2,7 +2,7 @@
 //! hashes, so the plaintext `client_secret` appears exactly once: in the
 //! reply to create and to `POST /clients/{id}/rotate-secret`.
 
-use super::error::{deleted, ManagementError, MgmtResult};
+use super::error::{deleted, written, Managed, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{check_id, FieldsQuery};
@@ -16,11 +16,15 @@ use gatehouse_core::model::{
     TokenEndpointAuthMethod,
 };
 use gatehouse_core::secret::hash_token;
-use gatehouse_store::{Page, StoreError, StoredClient};
+use gatehouse_store::{Page, StoredClient};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const NOT_FOUND: &str = "inexistent_client";
+impl Managed for StoredClient {
+    fn missing() -> ManagementError {
+        ManagementError::not_found("The client does not exist", "inexistent_client")
+    }
+}
 
 /// The grant types Gatehouse implements.
 pub const KNOWN_GRANT_TYPES: &[&str] = &[
@@ -131,7 +135,7 @@ async fn find(state: &AppState, id: &str) -> MgmtResult<StoredClient> {
         .store()
         .client(id)
         .await?
-        .ok_or_else(|| ManagementError::not_found("The client does not exist", NOT_FOUND))
+        .ok_or_else(StoredClient::missing)
 }
 
 pub async fn get_one(
@@ -182,10 +186,8 @@ pub async fn create(
         client: client.clone(),
         secret_hash: secret.as_deref().map(hash_token),
     };
-    state
-        .store()
-        .create_client(&stored, gatehouse_core::time::now())
-        .await?;
+    let now = gatehouse_core::time::now();
+    written(state.store().create_client(&stored, now).await, &stored)?;
     Ok((
         StatusCode::CREATED,
         Json(render(&client, secret.as_deref())),
@@ -205,14 +207,8 @@ pub async fn update(
     if let Some(secret) = &secret {
         stored.secret_hash = Some(hash_token(secret));
     }
-    match state.store().update_client(&stored).await {
-        Ok(()) => Ok(Json(render(&stored.client, secret.as_deref()))),
-        Err(StoreError::NotFound) => Err(ManagementError::not_found(
-            "The client does not exist",
-            NOT_FOUND,
-        )),
-        Err(e) => Err(e.into()),
-    }
+    written(state.store().update_client(&stored).await, &stored)?;
+    Ok(Json(render(&stored.client, secret.as_deref())))
 }
 
 pub async fn delete(

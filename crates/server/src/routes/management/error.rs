@@ -1,9 +1,13 @@
 //! The Management API's error, rendered in one place as Auth0 does:
 //! `{statusCode, error, message, errorCode}` (auth0-compat.md §6).
 //!
-//! Internal causes (store failures) are logged and answered with a generic
-//! 500; their text never reaches the client.
+//! A store's `NotFound` is a 404 and its `Conflict` a 409 wherever they
+//! happen; [`written`] and the [`Managed`] kinds of object refine them into
+//! Auth0's `inexistent_*` and `*_conflict` answers. Internal causes (other
+//! store failures) are logged and answered with a generic 500; their text
+//! never reaches the client.
 
+use crate::error::ApiError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -32,6 +36,33 @@ pub struct ManagementError {
 }
 
 pub type MgmtResult<T> = Result<T, ManagementError>;
+
+/// A kind of object the Management API manages, with Auth0's answers for
+/// an id that names none (404) and for a write that would duplicate another
+/// one (409).
+pub trait Managed {
+    /// 404 with the `inexistent_*` code.
+    fn missing() -> ManagementError;
+    /// 409 for a unique name, identifier or pair already taken.
+    fn duplicate(&self) -> ManagementError {
+        ManagementError::conflict(CONFLICT_MESSAGE, "conflict")
+    }
+}
+
+/// The answer to a create or update of `object`: the store's `NotFound` and
+/// `Conflict` become its [`Managed`] 404 and 409.
+pub fn written<T: Managed>(result: Result<(), StoreError>, object: &T) -> MgmtResult<()> {
+    result.map_err(|e| match e {
+        StoreError::NotFound => T::missing(),
+        StoreError::Conflict(_) => object.duplicate(),
+        e => e.into(),
+    })
+}
+
+/// The 404 of an object that is not one of the [`Managed`] kinds.
+const NOT_FOUND_MESSAGE: &str = "The object does not exist.";
+/// The 409 of an object that is not one of the [`Managed`] kinds.
+const CONFLICT_MESSAGE: &str = "The object conflicts with an existing one.";
 
 impl ManagementError {
     pub fn new(status: StatusCode, message: impl Into<String>, code: &'static str) -> Self {
@@ -99,15 +130,31 @@ pub fn deleted(result: Result<(), StoreError>) -> MgmtResult<axum::http::StatusC
 impl From<StoreError> for ManagementError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::NotFound => Self::not_found(NOT_FOUND_MESSAGE, "not_found"),
+            StoreError::Conflict(_) => Self::conflict(CONFLICT_MESSAGE, "conflict"),
             StoreError::InvalidText => Self::invalid_body(crate::error::NUL_MESSAGE),
             e => Self::internal(format!("store: {e}")),
         }
     }
 }
 
-impl From<crate::error::ApiError> for ManagementError {
-    fn from(e: crate::error::ApiError) -> Self {
-        Self::internal(format!("{e:?}"))
+/// An OAuth error keeps its code and description: 401 for a token or client
+/// that does not authenticate, 400 for any other client error.
+impl From<ApiError> for ManagementError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::OAuth(e) if e.status() == 401 => Self::new(
+                StatusCode::UNAUTHORIZED,
+                e.error_description,
+                e.error.as_str(),
+            ),
+            ApiError::OAuth(e) if e.status() < 500 => Self::new(
+                StatusCode::BAD_REQUEST,
+                e.error_description,
+                e.error.as_str(),
+            ),
+            e => Self::internal(format!("{e:?}")),
+        }
     }
 }
 
@@ -146,5 +193,60 @@ mod tests {
         );
         assert_eq!(e.error_code, Some("insufficient_scope"));
         assert_eq!(messages::USER_EXISTS, "The user already exists.");
+    }
+
+    #[test]
+    fn store_and_oauth_errors_keep_their_status() {
+        use gatehouse_core::OAuthError;
+        let status = |e: ManagementError| (e.status.as_u16(), e.error_code);
+        assert_eq!(
+            status(StoreError::NotFound.into()),
+            (404, Some("not_found"))
+        );
+        assert_eq!(
+            status(StoreError::Conflict("role name".into()).into()),
+            (409, Some("conflict"))
+        );
+        assert_eq!(
+            status(StoreError::InvalidText.into()),
+            (400, Some("invalid_body"))
+        );
+        let bad_token = OAuthError::new(gatehouse_core::ErrorCode::InvalidToken, "x");
+        assert_eq!(
+            status(ApiError::OAuth(bad_token).into()),
+            (401, Some("invalid_token"))
+        );
+        assert_eq!(
+            status(ApiError::OAuth(OAuthError::invalid_request("x")).into()),
+            (400, Some("invalid_request"))
+        );
+        assert_eq!(
+            status(ApiError::OAuth(OAuthError::server_error()).into()),
+            (500, None)
+        );
+    }
+
+    #[test]
+    fn written_answers_as_the_kind_of_object() {
+        struct Thing;
+        impl Managed for Thing {
+            fn missing() -> ManagementError {
+                ManagementError::not_found("gone", "inexistent_thing")
+            }
+        }
+        let answer = |r| written(r, &Thing).map_err(|e| (e.status.as_u16(), e.error_code));
+        assert_eq!(answer(Ok(())), Ok(()));
+        assert_eq!(
+            answer(Err(StoreError::NotFound)),
+            Err((404, Some("inexistent_thing")))
+        );
+        assert_eq!(
+            answer(Err(StoreError::Conflict("x".into()))),
+            Err((409, Some("conflict")))
+        );
+        assert_eq!(
+            answer(Err(StoreError::Corrupt("x".into()))),
+            Err((500, None))
+        );
     }
 }

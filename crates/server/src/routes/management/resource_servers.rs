@@ -2,7 +2,7 @@
 //! changes; HS256 APIs get a generated `signing_secret`; the system API
 //! (`<issuer>api/v2/`) cannot be changed or deleted.
 
-use super::error::{deleted, ManagementError, MgmtResult};
+use super::error::{deleted, written, Managed, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::check_id;
@@ -15,11 +15,24 @@ use gatehouse_core::model::{
     ResourceServer, ScopeDefinition, SigningAlg, SubjectTypeAuthorization, TokenDialect,
     MAX_ACCESS_TOKEN_LIFETIME,
 };
-use gatehouse_store::{Page, StoreError};
+use gatehouse_store::Page;
 use serde::Deserialize;
 use serde_json::Value;
 
-const NOT_FOUND: &str = "inexistent_resource_server";
+impl Managed for ResourceServer {
+    fn missing() -> ManagementError {
+        ManagementError::not_found(
+            "The resource server does not exist",
+            "inexistent_resource_server",
+        )
+    }
+    fn duplicate(&self) -> ManagementError {
+        ManagementError::conflict(
+            "A resource server with the same identifier already exists",
+            "resource_server_conflict",
+        )
+    }
+}
 
 /// `POST /resource-servers`.
 #[derive(Debug, Deserialize)]
@@ -78,7 +91,7 @@ pub async fn find(state: &AppState, id: &str) -> MgmtResult<ResourceServer> {
         .store()
         .resource_server_by_identifier(id)
         .await?
-        .ok_or_else(|| ManagementError::not_found("The resource server does not exist", NOT_FOUND))
+        .ok_or_else(ResourceServer::missing)
 }
 
 pub async fn get_one(
@@ -116,18 +129,9 @@ pub async fn create(
         },
     )?;
     validate(&api)?;
-    match state
-        .store()
-        .create_resource_server(&api, gatehouse_core::time::now())
-        .await
-    {
-        Ok(()) => Ok((StatusCode::CREATED, Json(api))),
-        Err(StoreError::Conflict(_)) => Err(ManagementError::conflict(
-            "A resource server with the same identifier already exists",
-            "resource_server_conflict",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let now = gatehouse_core::time::now();
+    written(state.store().create_resource_server(&api, now).await, &api)?;
+    Ok((StatusCode::CREATED, Json(api)))
 }
 
 pub async fn update(
@@ -163,14 +167,8 @@ pub async fn update(
         },
     )?;
     validate(&api)?;
-    match state.store().update_resource_server(&api).await {
-        Ok(()) => Ok(Json(api)),
-        Err(StoreError::NotFound) => Err(ManagementError::not_found(
-            "The resource server does not exist",
-            NOT_FOUND,
-        )),
-        Err(e) => Err(e.into()),
-    }
+    written(state.store().update_resource_server(&api).await, &api)?;
+    Ok(Json(api))
 }
 
 pub async fn delete(

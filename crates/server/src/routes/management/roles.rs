@@ -1,6 +1,6 @@
 //! `/api/v2/roles`: roles, their permissions and their users.
 
-use super::error::{ManagementError, MgmtResult};
+use super::error::{deleted, written, Managed, ManagementError, MgmtResult};
 use super::extract::{require_items, MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{self, check_id};
@@ -10,11 +10,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_core::ids;
 use gatehouse_core::model::{Permission, Role};
-use gatehouse_store::{Page, StoreError};
+use gatehouse_store::Page;
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-const NOT_FOUND: &str = "inexistent_role";
 
 /// `POST /roles`.
 #[derive(Debug, Deserialize)]
@@ -80,18 +78,19 @@ pub async fn list(
 /// A role by id, or 404 `inexistent_role`.
 pub async fn find(state: &AppState, id: &str) -> MgmtResult<Role> {
     check_id(id, "id")?;
-    state
-        .store()
-        .role(id)
-        .await?
-        .ok_or_else(|| ManagementError::not_found("The role does not exist.", NOT_FOUND))
+    state.store().role(id).await?.ok_or_else(Role::missing)
 }
 
-fn name_conflict(name: &str) -> ManagementError {
-    ManagementError::conflict(
-        format!("A role with the name '{name}' already exists."),
-        "role_conflict",
-    )
+impl Managed for Role {
+    fn missing() -> ManagementError {
+        ManagementError::not_found("The role does not exist.", "inexistent_role")
+    }
+    fn duplicate(&self) -> ManagementError {
+        ManagementError::conflict(
+            format!("A role with the name '{}' already exists.", self.name),
+            "role_conflict",
+        )
+    }
 }
 
 fn check_name(name: &str) -> MgmtResult<()> {
@@ -113,15 +112,9 @@ pub async fn create(
         name: body.name,
         description: body.description.unwrap_or_default(),
     };
-    match state
-        .store()
-        .create_role(&role, gatehouse_core::time::now())
-        .await
-    {
-        Ok(()) => Ok(Json(role)),
-        Err(StoreError::Conflict(_)) => Err(name_conflict(&role.name)),
-        Err(e) => Err(e.into()),
-    }
+    let now = gatehouse_core::time::now();
+    written(state.store().create_role(&role, now).await, &role)?;
+    Ok(Json(role))
 }
 
 pub async fn get_one(
@@ -144,15 +137,8 @@ pub async fn update(
     if let Some(description) = body.description {
         role.description = description;
     }
-    match state.store().update_role(&role).await {
-        Ok(()) => Ok(Json(role)),
-        Err(StoreError::Conflict(_)) => Err(name_conflict(&role.name)),
-        Err(StoreError::NotFound) => Err(ManagementError::not_found(
-            "The role does not exist.",
-            NOT_FOUND,
-        )),
-        Err(e) => Err(e.into()),
-    }
+    written(state.store().update_role(&role).await, &role)?;
+    Ok(Json(role))
 }
 
 pub async fn delete(
@@ -160,10 +146,9 @@ pub async fn delete(
     MPath(id): MPath<String>,
 ) -> MgmtResult<StatusCode> {
     find(&state, &id).await?;
-    match state.store().delete_role(&id).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(StatusCode::OK),
-        Err(e) => Err(e.into()),
-    }
+    // Auth0 answers 200 here, not 204.
+    deleted(state.store().delete_role(&id).await)?;
+    Ok(StatusCode::OK)
 }
 
 pub async fn permissions(

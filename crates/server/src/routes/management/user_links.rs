@@ -15,7 +15,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_core::model::Permission;
+use gatehouse_core::model::{Permission, PermissionSource};
 use gatehouse_store::Page;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -75,36 +75,38 @@ pub async fn permissions(
 ) -> MgmtResult<Json<Value>> {
     let window = paging.window()?;
     find(&state, &id).await?;
-    let apis = state.store().resource_servers(Page::ALL).await?;
-    let mut merged: Vec<(Permission, Vec<Value>)> = Vec::new();
-    let mut add = |p: Permission, source: Value| match merged.iter_mut().find(|(q, _)| q == &p) {
-        Some((_, sources)) => sources.push(source),
-        None => merged.push((p, vec![source])),
-    };
-    for p in state.store().user_direct_permissions(&id).await? {
-        add(
-            p,
-            json!({"source_id": "", "source_name": "", "source_type": "DIRECT"}),
-        );
-    }
-    for role in state.store().user_roles(&id).await? {
-        for p in state.store().role_permissions(&role.id).await? {
-            add(
-                p,
-                json!({"source_id": role.id, "source_name": role.name, "source_type": "ROLE"}),
-            );
+    let mut apis = state.store().resource_servers(Page::ALL).await?;
+    apis.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let mut all = Vec::new();
+    // The same reads the grant decision makes, so the answer is what it sees.
+    for api in &apis {
+        for effective in state
+            .store()
+            .effective_permissions(&id, &api.identifier)
+            .await?
+        {
+            let permission = Permission {
+                resource_server_identifier: api.identifier.clone(),
+                permission_name: effective.permission_name,
+            };
+            let mut value = render::permission(&permission, &apis);
+            value["sources"] = effective.sources.iter().map(source).collect();
+            all.push(value);
         }
     }
-    merged.sort_by(|a, b| a.0.cmp(&b.0));
-    let all: Vec<Value> = merged
-        .into_iter()
-        .map(|(p, sources)| {
-            let mut value = render::permission(&p, &apis);
-            value["sources"] = Value::Array(sources);
-            value
-        })
-        .collect();
     Ok(Json(paginate(all, window, "permissions")))
+}
+
+/// Where a permission comes from, as Auth0 writes it.
+fn source(source: &PermissionSource) -> Value {
+    match source {
+        PermissionSource::Direct => {
+            json!({"source_id": "", "source_name": "", "source_type": "DIRECT"})
+        }
+        PermissionSource::Role { role_id, role_name } => {
+            json!({"source_id": role_id, "source_name": role_name, "source_type": "ROLE"})
+        }
+    }
 }
 
 pub async fn add_permissions(

@@ -4,7 +4,7 @@
 //! of `blocked`. Search and sort are in [`super::user_search`].
 
 use super::auth::SelfService;
-use super::error::{deleted, messages, ManagementError, MgmtResult};
+use super::error::{deleted, messages, written, Managed, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{paginate, Paging};
 use super::render::{self, check_id, FieldsQuery};
@@ -17,11 +17,10 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
-use gatehouse_store::{Page, StoreError, StoredUser};
+use gatehouse_store::{Page, StoredUser};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-const NOT_FOUND: &str = "inexistent_user";
 /// Auth0's "fair" policy floor.
 pub const MIN_PASSWORD_LENGTH: usize = 8;
 
@@ -117,7 +116,7 @@ pub async fn find(state: &AppState, id: &str) -> MgmtResult<StoredUser> {
         .store()
         .user(id)
         .await?
-        .ok_or_else(|| ManagementError::not_found("The user does not exist.", NOT_FOUND))
+        .ok_or_else(StoredUser::missing)
 }
 
 pub async fn get_one(
@@ -170,6 +169,15 @@ async fn hash(password: &str) -> MgmtResult<String> {
 
 fn conflict() -> ManagementError {
     ManagementError::conflict(messages::USER_EXISTS, "auth0_idp_error")
+}
+
+impl Managed for StoredUser {
+    fn missing() -> ManagementError {
+        ManagementError::not_found("The user does not exist.", "inexistent_user")
+    }
+    fn duplicate(&self) -> ManagementError {
+        conflict()
+    }
 }
 
 pub async fn create(
@@ -233,11 +241,8 @@ pub async fn create(
         user,
         password_hash: Some(password_hash),
     };
-    match state.store().create_user(&stored).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(render::user(&stored.user)))),
-        Err(StoreError::Conflict(_)) => Err(conflict()),
-        Err(e) => Err(e.into()),
-    }
+    written(state.store().create_user(&stored).await, &stored)?;
+    Ok((StatusCode::CREATED, Json(render::user(&stored.user))))
 }
 
 /// Merges metadata as Auth0 does: top-level keys are set, `null` deletes a
@@ -343,23 +348,14 @@ pub async fn update(
     body.password = None;
     apply(&mut stored.user, body);
     stored.user.updated_at = gatehouse_core::time::now();
-    match state.store().update_user(&stored).await {
-        Ok(()) => {
-            if password_changed {
-                // A password change lifts brute-force blocks, as in Auth0.
-                for email in [previous_email, stored.user.email.clone()].iter().flatten() {
-                    super::user_blocks::unblock(&state, email).await?;
-                }
-            }
-            Ok(Json(render::user(&stored.user)))
+    written(state.store().update_user(&stored).await, &stored)?;
+    if password_changed {
+        // A password change lifts brute-force blocks, as in Auth0.
+        for email in [previous_email, stored.user.email.clone()].iter().flatten() {
+            super::user_blocks::unblock(&state, email).await?;
         }
-        Err(StoreError::Conflict(_)) => Err(conflict()),
-        Err(StoreError::NotFound) => Err(ManagementError::not_found(
-            "The user does not exist.",
-            NOT_FOUND,
-        )),
-        Err(e) => Err(e.into()),
     }
+    Ok(Json(render::user(&stored.user)))
 }
 
 pub async fn delete(
