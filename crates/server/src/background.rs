@@ -3,6 +3,7 @@
 //! time, the holder of the `purge` lease, in small batches.
 
 use crate::state::AppState;
+use gatehouse_store::PurgeReport;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -67,30 +68,30 @@ pub async fn purge_pass(
         return Ok(0);
     }
     let retention = i64::try_from(config.log_retention.as_secs()).unwrap_or(i64::MAX / 4);
-    let mut total = 0;
+    let mut deleted = PurgeReport::default().per_table();
     for _ in 0..MAX_BATCHES_PER_PASS {
         let report = state
             .store()
             .purge_expired(gatehouse_core::time::now(), retention, config.purge_batch)
             .await?;
-        total += report.total();
-        let full = [
-            report.authorization_codes,
-            report.opaque_tokens,
-            report.device_codes,
-            report.used_jtis,
-            report.refresh_families,
-            report.log_events,
-        ]
-        .iter()
-        .any(|n| i64::try_from(*n).unwrap_or(0) >= config.purge_batch);
+        let mut full = false;
+        for ((_, sum), (_, n)) in deleted.iter_mut().zip(report.per_table()) {
+            *sum += n;
+            full |= i64::try_from(n).unwrap_or(i64::MAX) >= config.purge_batch;
+        }
         if !full {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let total: u64 = deleted.iter().map(|(_, n)| n).sum();
     if total > 0 {
-        tracing::info!(deleted = total, "purged expired data");
+        let tables: Vec<String> = deleted
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(table, n)| format!("{table}={n}"))
+            .collect();
+        tracing::info!(deleted = total, tables = %tables.join(" "), "purged expired data");
     }
     Ok(total)
 }
