@@ -756,3 +756,80 @@ async fn login_page_blocks_after_repeated_failures() {
     assert_eq!(blocks.len(), 1, "{events:?}");
     assert_eq!(blocks[0].client_id.as_deref(), Some(s.web_id.as_str()));
 }
+
+/// Every page surface refuses with the one HTML error page: its status,
+/// `no-store`, the page CSP and a description for the person (never JSON,
+/// never a blank body).
+#[tokio::test]
+async fn every_page_surface_refuses_with_the_error_page() {
+    let (server, s) = start().await;
+    let browser = server.browser();
+    let unknown_client = web_query(&s, &[("client_id", "no-such-client")]);
+    let expired = "This form expired or was sent from another site.";
+    let gets = [
+        (
+            "/u/login".to_string(),
+            400,
+            "Start again from your application.",
+        ),
+        (
+            format!("/u/signup?{unknown_client}"),
+            400,
+            "invalid_request",
+        ),
+        (
+            format!("/u/consent?{unknown_client}"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v2/logout?client_id=nope".to_string(),
+            400,
+            "Unknown client: nope",
+        ),
+        (
+            "/oidc/logout?id_token_hint=junk".to_string(),
+            400,
+            "The id_token_hint is not a valid ID token issued by this server.",
+        ),
+    ];
+    let mut replies = Vec::new();
+    for (path, status, text) in gets {
+        replies.push((
+            path.clone(),
+            status,
+            text,
+            get(&browser, &server.url(&path)).await,
+        ));
+    }
+    for path in [
+        "/u/login",
+        "/u/signup",
+        "/u/consent",
+        "/activate",
+        "/oidc/logout/confirm",
+    ] {
+        let reply = post(&browser, &server.url(path), &[("csrf", "forged")]).await;
+        replies.push((format!("POST {path}"), 403, expired, reply));
+    }
+    for (case, status, text, reply) in replies {
+        assert_eq!(reply.status().as_u16(), status, "{case}");
+        let header = |name: &str| {
+            reply
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(header("content-type").starts_with("text/html"), "{case}");
+        assert_eq!(header("cache-control"), "no-store", "{case}");
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "{case}"
+        );
+        let body = reply.text().await.unwrap();
+        assert!(body.contains(text), "{case}: {body}");
+        assert!(body.contains("Gatehouse"), "{case}: {body}");
+    }
+}

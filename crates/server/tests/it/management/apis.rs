@@ -368,3 +368,56 @@ async fn client_grants_with_both_paginations() {
         assert_mgmt_error(&r, 404, "inexistent_client_grant");
     }
 }
+
+/// Auth0's whole body for a missing and a duplicate client grant: the 404
+/// of an unknown id at every verb (PATCH included) and the 409 of a second
+/// grant for the same client and audience.
+#[tokio::test]
+async fn client_grant_errors_carry_auth0s_body() {
+    let m = Mgmt::start().await;
+    let api = "https://grants.example/";
+    let r = m
+        .post(
+            "/resource-servers",
+            json!({"identifier": api, "scopes": [{"value": "read:x"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = m
+        .post(
+            "/clients",
+            json!({"name": "m2m", "app_type": "non_interactive"}),
+        )
+        .await;
+    let client_id = r.body["client_id"].as_str().unwrap().to_string();
+
+    let missing = json!({
+        "statusCode": 404,
+        "error": "Not Found",
+        "message": "The client grant does not exist",
+        "errorCode": "inexistent_client_grant",
+    });
+    for r in [
+        m.patch("/client-grants/cgr_unknown", json!({"scope": ["read:x"]}))
+            .await,
+        m.get("/client-grants/cgr_unknown").await,
+        m.delete("/client-grants/cgr_unknown").await,
+    ] {
+        assert_eq!(r.body, missing, "{}", r.text);
+    }
+
+    let grant = json!({"client_id": client_id, "audience": api, "scope": ["read:x"]});
+    assert_eq!(m.post("/client-grants", grant.clone()).await.status, 201);
+    let r = m.post("/client-grants", grant).await;
+    assert_eq!(
+        r.body,
+        json!({
+            "statusCode": 409,
+            "error": "Conflict",
+            "message": "A client grant for this client and audience already exists.",
+            "errorCode": "client_grant_conflict",
+        }),
+        "{}",
+        r.text
+    );
+}

@@ -2,7 +2,7 @@
 //! `{statusCode, error, message, errorCode}`, never a 500 or plain text.
 
 use super::{assert_mgmt_error, Mgmt};
-use gatehouse_core::jose::sign_jwt;
+use gatehouse_core::jose::{sign_jwt, sign_jwt_hs256};
 use gatehouse_core::model::SigningAlg;
 use reqwest::Method;
 use serde_json::json;
@@ -24,6 +24,55 @@ fn signed(m: &Mgmt, aud: &str, exp_offset: i64, scope: &str) -> String {
         }),
     )
     .unwrap()
+}
+
+/// An HS256 token names, in its unverified `aud`, the API whose secret
+/// verifies it, so that text reaches the store before any signature check.
+/// A NUL in it (which PostgreSQL cannot compare) is an invalid token at the
+/// Management API, `/userinfo` and introspection, never a server error.
+#[tokio::test]
+async fn a_nul_in_an_unverified_audience_is_an_invalid_token() {
+    let m = Mgmt::start().await;
+    let now = gatehouse_core::time::now();
+    let forged = sign_jwt_hs256(
+        b"a guessed secret",
+        "JWT",
+        &json!({
+            "iss": m.server.issuer, "sub": "auth0|x", "aud": "https://api\u{0}.example/",
+            "azp": "x", "iat": now, "exp": now + 300, "scope": "openid read:users",
+        }),
+    )
+    .unwrap();
+
+    let r = m.call_as(Some(&forged), Method::GET, "/users", None).await;
+    assert_mgmt_error(&r, 401, "invalid_token");
+    assert_eq!(r.body["message"], "Invalid token");
+
+    let r = m
+        .server
+        .http
+        .get(m.server.url("/userinfo"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+
+    let r = m
+        .server
+        .post_form(
+            "/oauth/introspect",
+            &[
+                ("client_id", &m.creds.management_client_id),
+                ("client_secret", &m.creds.management_client_secret),
+                ("token", &forged),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!({"active": false}));
 }
 
 #[tokio::test]
