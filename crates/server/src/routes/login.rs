@@ -81,10 +81,9 @@ async fn page(
 ) -> Result<Response, PageError> {
     let params = Params::from_form(f.authorize.as_bytes()).unwrap_or_default();
     let client_name = match params.get("client_id") {
-        // A store failure reads as an unknown client too: the person can only start again.
-        Some(id) => match state.store().client(id).await {
-            Ok(Some(c)) => c.client.name,
-            _ => {
+        Some(id) => match state.store().client(id).await? {
+            Some(c) => c.client.name,
+            None => {
                 return Err(PageError::bad_request(
                     "Unknown client. Start again from your application.",
                 ))
