@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_core::ids;
 use gatehouse_core::model::{ClientGrant, ResourceServer, SubjectType};
-use gatehouse_store::Page;
+use gatehouse_store::{Page, StoredClient};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -170,10 +170,7 @@ pub async fn create(
         body.allow_any_organization,
     )?;
     if state.store().client(&body.client_id).await?.is_none() {
-        return Err(ManagementError::not_found(
-            "The client does not exist",
-            "inexistent_client",
-        ));
+        return Err(StoredClient::missing());
     }
     let api = state
         .store()
