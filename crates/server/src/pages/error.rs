@@ -57,11 +57,6 @@ impl PageError {
             )
         }
     }
-
-    /// The status the page is sent with.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<StoreError> for PageError {
@@ -108,10 +103,10 @@ mod tests {
     #[test]
     fn store_failures_are_internal_except_nul_text() {
         let nul = PageError::from(StoreError::InvalidText);
-        assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(nul.status, StatusCode::BAD_REQUEST);
         assert_eq!(nul.description, NUL_MESSAGE);
         let corrupt = PageError::from(StoreError::Corrupt("secret detail".into()));
-        assert_eq!(corrupt.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(corrupt.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(corrupt.description, SERVER_ERROR);
         assert!(corrupt.cause.is_some_and(|c| c.contains("secret detail")));
     }
