@@ -25,7 +25,7 @@ pub const MANAGEMENT_BASE: &str = "/api/v2";
 
 /// Every route Gatehouse serves, with its middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(
             paths::OPENID_CONFIGURATION,
             get(discovery::openid_configuration),
@@ -88,9 +88,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::limits::limit_body,
-        ))
-        .layer(axum::middleware::from_fn(crate::middleware::request_log))
-        .with_state(state)
+        ));
+    crate::middleware::wrap(routes).with_state(state)
 }
 
 async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
