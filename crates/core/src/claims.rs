@@ -24,19 +24,29 @@ pub fn gty_for(grant_type: &str) -> Option<&'static str> {
 
 /// Inputs of an API access token.
 pub struct AccessTokenClaims<'a> {
+    /// The `iss` claim: the issuer URL, ending with `/`.
     pub issuer: &'a str,
     /// user_id, or `<client_id>@clients` for client credentials.
     pub subject: &'a str,
+    /// The client the token is issued to (`azp` or `client_id`).
     pub client_id: &'a str,
+    /// The API identifier (`aud`).
     pub audience: &'a str,
     /// Adds the userinfo audience (`openid` granted and a multi-audience alg).
     pub with_userinfo_audience: bool,
+    /// The granted scopes (`scope`).
     pub scope: &'a ScopeSet,
+    /// The `permissions` claim, when the API adds RBAC permissions to tokens.
     pub permissions: Option<&'a [String]>,
+    /// The API's token profile (Auth0 or RFC 9068 claim names).
     pub dialect: TokenDialect,
+    /// The grant that issued the token (for `gty`).
     pub grant_type: &'a str,
+    /// `iat`, epoch seconds.
     pub issued_at: i64,
+    /// `exp`, epoch seconds.
     pub expires_at: i64,
+    /// The token id (`jti`).
     pub jti: &'a str,
 }
 
@@ -50,6 +60,7 @@ impl AccessTokenClaims<'_> {
         }
     }
 
+    /// The claim set as a JSON object.
     pub fn to_json(&self) -> Value {
         let aud = if self.with_userinfo_audience {
             json!([self.audience, userinfo_audience(self.issuer)])
@@ -109,21 +120,32 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
 
 /// Inputs of an ID token.
 pub struct IdTokenClaims<'a> {
+    /// The `iss` claim: the issuer URL, ending with `/`.
     pub issuer: &'a str,
+    /// The user the token describes (`sub` and the profile claims).
     pub user: &'a User,
+    /// The client the token is for (`aud`).
     pub client_id: &'a str,
+    /// The granted scopes; they choose the profile claims.
     pub scope: &'a ScopeSet,
+    /// The `nonce` of the authorization request, echoed.
     pub nonce: Option<&'a str>,
+    /// The SSO session id (`sid`), for logout.
     pub sid: Option<&'a str>,
     /// Present after `prompt=login`, `max_age`, or when the client asked.
     pub auth_time: Option<i64>,
+    /// Hash of the access token issued beside it (`at_hash`).
     pub at_hash: Option<String>,
+    /// Hash of the authorization code issued beside it (`c_hash`).
     pub c_hash: Option<String>,
+    /// `iat`, epoch seconds.
     pub issued_at: i64,
+    /// `exp`, epoch seconds.
     pub expires_at: i64,
 }
 
 impl IdTokenClaims<'_> {
+    /// The claim set as a JSON object.
     pub fn to_json(&self) -> Value {
         let mut claims = profile_claims(self.user, self.scope);
         claims.insert("iss".into(), json!(self.issuer));

@@ -6,28 +6,47 @@
 
 use serde_json::{json, Value};
 
+/// The OpenID discovery document.
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+/// The same document under RFC 8414's name.
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+/// The public signing keys.
 pub const JWKS: &str = "/.well-known/jwks.json";
+/// The token endpoint, every grant.
 pub const TOKEN: &str = "/oauth/token";
+/// The device authorization endpoint (RFC 8628).
 pub const DEVICE_CODE: &str = "/oauth/device/code";
+/// OpenID Connect userinfo.
 pub const USERINFO: &str = "/userinfo";
+/// Refresh-token revocation (RFC 7009).
 pub const REVOKE: &str = "/oauth/revoke";
+/// Token introspection (RFC 7662).
 pub const INTROSPECT: &str = "/oauth/introspect";
+/// The authorization endpoint; it leads to the login and consent pages.
 pub const AUTHORIZE: &str = "/authorize";
+/// Auth0's logout.
 pub const V2_LOGOUT: &str = "/v2/logout";
+/// OpenID Connect RP-Initiated Logout.
 pub const END_SESSION: &str = "/oidc/logout";
+/// Where the logout confirmation page posts.
 pub const END_SESSION_CONFIRM: &str = "/oidc/logout/confirm";
+/// Liveness: the process answers.
 pub const HEALTHZ: &str = "/healthz";
+/// Readiness: the database answers.
 pub const READYZ: &str = "/readyz";
 
 /// Which optional endpoints this build serves; each flips on with its route.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Served {
+    /// [`TOKEN`] and the grants it serves.
     pub token: bool,
+    /// [`DEVICE_CODE`] and the device-code grant.
     pub device: bool,
+    /// [`USERINFO`].
     pub userinfo: bool,
+    /// [`REVOKE`].
     pub revoke: bool,
+    /// [`INTROSPECT`].
     pub introspect: bool,
     /// `/authorize` and its pages.
     pub authorize: bool,
@@ -75,9 +94,10 @@ pub fn document(issuer: &str, served: Served) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     });
+    let mut entries: Vec<(&str, Value)> = Vec::new();
     let mut grant_types = Vec::new();
     if served.token {
-        doc["token_endpoint"] = url(TOKEN).into();
+        entries.push(("token_endpoint", url(TOKEN).into()));
         grant_types.extend([
             "authorization_code",
             "refresh_token",
@@ -87,39 +107,49 @@ pub fn document(issuer: &str, served: Served) -> Value {
         ]);
     }
     if served.device {
-        doc["device_authorization_endpoint"] = url(DEVICE_CODE).into();
+        entries.push(("device_authorization_endpoint", url(DEVICE_CODE).into()));
         grant_types.push("urn:ietf:params:oauth:grant-type:device_code");
     }
     if !grant_types.is_empty() {
-        doc["grant_types_supported"] = json!(grant_types);
+        if served.authorize {
+            grant_types.push("implicit");
+        }
+        entries.push(("grant_types_supported", json!(grant_types)));
     }
     if served.userinfo {
-        doc["userinfo_endpoint"] = url(USERINFO).into();
+        entries.push(("userinfo_endpoint", url(USERINFO).into()));
     }
     if served.revoke {
-        doc["revocation_endpoint"] = url(REVOKE).into();
+        entries.push(("revocation_endpoint", url(REVOKE).into()));
     }
     if served.introspect {
-        doc["introspection_endpoint"] = url(INTROSPECT).into();
+        entries.push(("introspection_endpoint", url(INTROSPECT).into()));
     }
     if served.authorize {
-        doc["authorization_endpoint"] = url(AUTHORIZE).into();
+        entries.push(("authorization_endpoint", url(AUTHORIZE).into()));
         // auth0-compat.md §5 spells two combinations in this word order.
-        doc["response_types_supported"] = json!([
-            "code",
-            "token",
-            "id_token",
-            "code token",
-            "code id_token",
-            "token id_token",
-            "code token id_token"
-        ]);
-        if let Some(Value::Array(grants)) = doc.get_mut("grant_types_supported") {
-            grants.push("implicit".into());
-        }
+        entries.push((
+            "response_types_supported",
+            json!([
+                "code",
+                "token",
+                "id_token",
+                "code token",
+                "code id_token",
+                "token id_token",
+                "code token id_token"
+            ]),
+        ));
     }
     if served.end_session {
-        doc["end_session_endpoint"] = url(END_SESSION).into();
+        entries.push(("end_session_endpoint", url(END_SESSION).into()));
+    }
+    if let Value::Object(fields) = &mut doc {
+        fields.extend(
+            entries
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value)),
+        );
     }
     doc
 }

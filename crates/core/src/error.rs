@@ -12,26 +12,47 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// A parameter is missing, repeated or malformed.
     InvalidRequest,
+    /// Client authentication failed.
     InvalidClient,
+    /// The code, refresh token, device code or password is invalid or expired.
     InvalidGrant,
+    /// The client may not use this grant type.
     UnauthorizedClient,
+    /// The grant type is unknown.
     UnsupportedGrantType,
+    /// The `/authorize` response type is unknown or not allowed.
     UnsupportedResponseType,
+    /// A requested scope is unknown or not allowed.
     InvalidScope,
+    /// The user, the API or the client grant refuses the request.
     AccessDenied,
+    /// An internal failure; the cause is logged, not sent.
     ServerError,
+    /// The server cannot answer now (e.g. its database is down).
     TemporarilyUnavailable,
+    /// Device flow: the user has not approved yet.
     AuthorizationPending,
+    /// Device flow: the client polls too fast.
     SlowDown,
+    /// Device flow: the device code expired.
     ExpiredToken,
+    /// A bearer token is missing, malformed or expired.
     InvalidToken,
+    /// A bearer token lacks a scope the endpoint needs.
     InsufficientScope,
+    /// `prompt=none` without a session.
     LoginRequired,
+    /// `prompt=none` without the consent it needs.
     ConsentRequired,
+    /// `prompt=none` when the user must act.
     InteractionRequired,
+    /// The account is blocked after failed logins.
     TooManyAttempts,
+    /// A rate limit refused the request.
     TooManyRequests,
+    /// The user must complete multi-factor authentication.
     MfaRequired,
 }
 
@@ -99,18 +120,28 @@ pub mod messages {
     /// auth0-spa-js falls back to the iframe when the description contains
     /// `invalid refresh token` (case-insensitive).
     pub const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
+    /// A failed password check, whether the email or the password is wrong.
     pub const WRONG_EMAIL_OR_PASSWORD: &str = "Wrong email or password.";
     /// auth0-spa-js logs the user out when the description contains `user is blocked`.
     pub const USER_IS_BLOCKED: &str = "user is blocked";
+    /// An unknown, used, expired or foreign authorization code.
     pub const INVALID_AUTHORIZATION_CODE: &str = "Invalid authorization code";
+    /// A PKCE verifier that does not match the challenge.
     pub const INVALID_CODE_VERIFIER: &str = "Failed to verify code verifier";
+    /// [`super::ErrorCode::AuthorizationPending`].
     pub const AUTHORIZATION_PENDING: &str = "User has yet to authorize device code.";
+    /// [`super::ErrorCode::SlowDown`].
     pub const SLOW_DOWN: &str = "You are polling faster than allowed. Try again in 10 seconds.";
+    /// [`super::ErrorCode::ExpiredToken`].
     pub const EXPIRED_TOKEN: &str = "The device code has expired.";
+    /// An unknown or used device code.
     pub const INVALID_DEVICE_CODE: &str = "Invalid or expired device code.";
+    /// [`super::ErrorCode::TooManyAttempts`].
     pub const TOO_MANY_ATTEMPTS: &str =
         "Your account has been blocked after multiple consecutive login attempts.";
+    /// [`super::ErrorCode::InvalidClient`], whatever the cause.
     pub const CLIENT_AUTH_FAILED: &str = "Client authentication failed.";
+    /// [`super::ErrorCode::ServerError`].
     pub const SERVER_ERROR: &str =
         "Something went wrong on our side. The incident has been logged.";
 }
@@ -119,8 +150,10 @@ pub mod messages {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{error}: {error_description}")]
 pub struct OAuthError {
+    /// The `error` member.
     #[serde(serialize_with = "serialize_code")]
     pub error: ErrorCode,
+    /// The `error_description` member.
     pub error_description: String,
 }
 
@@ -129,24 +162,30 @@ fn serialize_code<S: serde::Serializer>(code: &ErrorCode, s: S) -> Result<S::Ok,
 }
 
 impl OAuthError {
+    /// An error with `error` and its description.
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             error,
             error_description: description.into(),
         }
     }
+    /// `invalid_request`.
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
     }
+    /// `invalid_client`.
     pub fn invalid_client(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidClient, d)
     }
+    /// `invalid_grant`.
     pub fn invalid_grant(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidGrant, d)
     }
+    /// `access_denied`.
     pub fn access_denied(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::AccessDenied, d)
     }
+    /// `invalid_scope`.
     pub fn invalid_scope(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidScope, d)
     }
@@ -167,9 +206,11 @@ impl OAuthError {
             "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
         ))
     }
+    /// `server_error` with [`messages::SERVER_ERROR`].
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError, messages::SERVER_ERROR)
     }
+    /// The HTTP status of this error ([`ErrorCode::http_status`]).
     pub fn status(&self) -> u16 {
         self.error.http_status()
     }

@@ -34,19 +34,32 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// The device-flow user code's alphabet: consonants without look-alikes.
+const USER_CODE_LETTERS: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// `len` characters drawn uniformly from `alphabet` (at most 256 symbols):
+/// random bytes from the last incomplete round of the alphabet are skipped,
+/// which would otherwise favour its first symbols.
+fn random_from(alphabet: &[u8], len: usize) -> String {
+    let unbiased_below = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let missing = len - out.len();
+        out.extend(
+            random_bytes(len)
+                .into_iter()
+                .filter(|&b| usize::from(b) < unbiased_below)
+                .filter_map(|b| alphabet.get(usize::from(b) % alphabet.len()))
+                .map(|&symbol| char::from(symbol))
+                .take(missing),
+        );
+    }
+    out
+}
 
 /// A random alphanumeric string of `len` characters (unbiased).
 pub fn random_alphanumeric(len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        for b in random_bytes(len) {
-            // 248 = 62 * 4: reject the tail to avoid modulo bias.
-            if b < 248 && out.len() < len {
-                out.push(ALPHANUMERIC[usize::from(b) % 62] as char);
-            }
-        }
-    }
-    out
+    random_from(ALPHANUMERIC, len)
 }
 
 /// Object id with Auth0's prefix style, e.g. `rol_` + 16 alphanumerics.
@@ -71,21 +84,8 @@ pub fn client_secret() -> String {
 
 /// A device-flow user code: 8 letters from an alphabet without look-alikes, as `ABCD-EFGH`.
 pub fn user_code() -> String {
-    const LETTERS: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
-    let mut code = String::with_capacity(9);
-    let mut n = 0;
-    while n < 8 {
-        for b in random_bytes(16) {
-            // 240 = 20 * 12
-            if b < 240 && n < 8 {
-                if n == 4 {
-                    code.push('-');
-                }
-                code.push(LETTERS[usize::from(b) % 20] as char);
-                n += 1;
-            }
-        }
-    }
+    let mut code = random_from(USER_CODE_LETTERS, 8);
+    code.insert(4, '-');
     code
 }
 
@@ -105,5 +105,26 @@ mod tests {
         assert_eq!(&code[4..5], "-");
         assert_ne!(random_token(32), random_token(32));
         assert!(prefixed("rol").starts_with("rol_"));
+    }
+
+    #[test]
+    fn draws_cover_their_alphabet_and_nothing_else() {
+        let drawn = random_from(USER_CODE_LETTERS, 2000);
+        assert_eq!(drawn.len(), 2000);
+        assert!(drawn.bytes().all(|b| USER_CODE_LETTERS.contains(&b)));
+        let unseen: Vec<char> = USER_CODE_LETTERS
+            .iter()
+            .map(|&b| char::from(b))
+            .filter(|&c| !drawn.contains(c))
+            .collect();
+        assert!(unseen.is_empty(), "{unseen:?}");
+        let code = user_code();
+        assert_eq!(code.as_bytes()[4], b'-', "{code}");
+        let letters = code.replacen('-', "", 1);
+        assert_eq!(letters.len(), 8, "{code}");
+        assert!(
+            letters.bytes().all(|b| USER_CODE_LETTERS.contains(&b)),
+            "{code}"
+        );
     }
 }

@@ -14,6 +14,7 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct TenantSettings {
+    /// The tenant's display name.
     pub friendly_name: String,
     /// Audience used when a request names none (auth0-compat.md §3).
     pub default_audience: Option<String>,
@@ -26,10 +27,13 @@ pub struct TenantSettings {
     pub session_lifetime: u64,
     /// SSO session idle lifetime in hours.
     pub idle_session_lifetime: u64,
+    /// Where logout may return to when the request names no client.
     pub allowed_logout_urls: Vec<String>,
+    /// Blocking an IP for a user after failed logins.
     pub brute_force_protection: BruteForceProtection,
     /// Gatehouse's rate limits (auth0-compat.md §7 "Rate limits").
     pub rate_limits: RateLimits,
+    /// Auth0's tenant flags.
     pub flags: TenantFlags,
 }
 
@@ -48,6 +52,7 @@ pub struct TenantFlags {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct BruteForceProtection {
+    /// Whether failed logins are counted and blocked.
     pub enabled: bool,
     /// 1 to 100; Auth0's default is 10.
     pub max_attempts: u32,
@@ -70,11 +75,17 @@ impl Default for BruteForceProtection {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct RateLimits {
+    /// Whether the limits apply.
     pub enabled: bool,
+    /// The length of one counting window.
     pub window_seconds: u32,
+    /// Failed password checks one IP may make per window.
     pub failed_logins_per_ip: u32,
+    /// Failed password checks against one account per window, from any IP.
     pub failed_logins_per_account: u32,
+    /// Signups one IP may attempt per window.
     pub signups_per_ip: u32,
+    /// Management API requests one client may make per window.
     pub management_requests_per_client: u32,
 }
 
@@ -114,14 +125,20 @@ impl Default for TenantSettings {
 /// JWS algorithms Gatehouse signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
+    /// RSASSA-PSS with SHA-256.
     PS256,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// Ed25519.
     EdDSA,
+    /// HMAC-SHA256 under the API's signing secret.
     HS256,
 }
 
 impl SigningAlg {
+    /// The JOSE `alg` name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
@@ -131,6 +148,7 @@ impl SigningAlg {
             Self::HS256 => "HS256",
         }
     }
+    /// The algorithm a JOSE `alg` names, if Gatehouse signs with it.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "RS256" => Self::RS256,
@@ -149,11 +167,15 @@ impl SigningAlg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenDialect {
+    /// Auth0's claims (`azp`, `gty`, `scope`).
     #[default]
     AccessToken,
+    /// Auth0's claims plus `permissions`.
     AccessTokenAuthz,
+    /// RFC 9068 claims (`client_id`, `typ: at+jwt`).
     #[serde(rename = "rfc9068_profile")]
     Rfc9068Profile,
+    /// RFC 9068 claims plus `permissions`.
     #[serde(rename = "rfc9068_profile_authz")]
     Rfc9068ProfileAuthz,
 }
@@ -163,14 +185,18 @@ impl TokenDialect {
     pub fn includes_permissions(self) -> bool {
         matches!(self, Self::AccessTokenAuthz | Self::Rfc9068ProfileAuthz)
     }
+    /// The RFC 9068 dialects use its claim names and `typ`.
     pub fn is_rfc9068(self) -> bool {
         matches!(self, Self::Rfc9068Profile | Self::Rfc9068ProfileAuthz)
     }
 }
 
+/// A scope an API defines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeDefinition {
+    /// The scope's name.
     pub value: String,
+    /// What the consent page shows for it.
     #[serde(default)]
     pub description: String,
 }
@@ -179,9 +205,12 @@ pub struct ScopeDefinition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum UserAccessPolicy {
+    /// Every client may get user tokens for the API.
     #[default]
     AllowAll,
+    /// Only clients with a user client grant may.
     RequireClientGrant,
+    /// No client may.
     DenyAll,
 }
 
@@ -189,26 +218,34 @@ pub enum UserAccessPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAccessPolicy {
+    /// Only clients with a client grant may.
     #[default]
     RequireClientGrant,
+    /// No client may.
     DenyAll,
 }
 
+/// `subject_type_authorization.user`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct UserPolicy {
+    /// Who may get user tokens for the API.
     pub policy: UserAccessPolicy,
 }
 
+/// `subject_type_authorization.client`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ClientPolicy {
+    /// Who may get client-credentials tokens for the API.
     pub policy: ClientAccessPolicy,
 }
 
 /// An API's access policy for user flows and for client credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SubjectTypeAuthorization {
+    /// Policy for user flows.
     #[serde(default)]
     pub user: UserPolicy,
+    /// Policy for client credentials.
     #[serde(default)]
     pub client: ClientPolicy,
 }
@@ -216,32 +253,44 @@ pub struct SubjectTypeAuthorization {
 /// A resource server (an API) that access tokens are issued for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceServer {
+    /// Auth0's object id.
     pub id: String,
+    /// The display name.
     pub name: String,
     /// The audience; immutable once created.
     pub identifier: String,
+    /// The built-in Management API; not editable.
     #[serde(default)]
     pub is_system: bool,
+    /// The scopes the API defines.
     #[serde(default)]
     pub scopes: Vec<ScopeDefinition>,
+    /// How its access tokens are signed.
     #[serde(default = "default_rs_alg")]
     pub signing_alg: SigningAlg,
     /// Only for HS256 APIs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<String>,
+    /// Whether `offline_access` yields refresh tokens for it.
     #[serde(default)]
     pub allow_offline_access: bool,
+    /// First-party clients on a verifiable host skip the consent page.
     #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// Access-token lifetime in seconds.
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime: u64,
+    /// Access-token lifetime in seconds for the implicit flow, capped at
+    /// `token_lifetime`.
     #[serde(default = "default_token_lifetime_for_web")]
     pub token_lifetime_for_web: u64,
     /// RBAC: user flows get requested ∩ the user's permissions.
     #[serde(default)]
     pub enforce_policies: bool,
+    /// The access-token claim layout.
     #[serde(default)]
     pub token_dialect: TokenDialect,
+    /// Which clients may get tokens for it, per subject type.
     #[serde(default)]
     pub subject_type_authorization: SubjectTypeAuthorization,
 }
@@ -249,7 +298,9 @@ pub struct ResourceServer {
 fn default_rs_alg() -> SigningAlg {
     SigningAlg::RS256
 }
+/// Auth0's default access-token lifetime: one day.
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u64 = 86_400;
+/// The longest access-token lifetime Auth0 accepts: 30 days.
 pub const MAX_ACCESS_TOKEN_LIFETIME: u64 = 2_592_000;
 fn default_token_lifetime() -> u64 {
     DEFAULT_ACCESS_TOKEN_LIFETIME
@@ -283,44 +334,61 @@ impl ResourceServer {
         }
     }
 
+    /// Whether the API defines `scope`.
     pub fn defines_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s.value == scope)
     }
 }
 
+/// The kind of application, which sets its defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
+    /// Single-page application: public, in a browser.
     Spa,
+    /// Mobile or desktop application: public.
     Native,
+    /// Server-side web application: confidential.
     #[default]
     RegularWeb,
+    /// Machine to machine: client credentials only.
     NonInteractive,
 }
 
+/// How a client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
+    /// A public client: no authentication.
     None,
+    /// `client_secret` in the body.
     #[default]
     ClientSecretPost,
+    /// `client_secret` in HTTP Basic.
     ClientSecretBasic,
+    /// A JWT signed with a registered key (RFC 7523).
     PrivateKeyJwt,
 }
 
+/// Whether a refresh token is replaced at each use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum RotationType {
+    /// Each use returns a new refresh token and retires the old one.
     #[serde(rename = "rotating")]
     Rotating,
+    /// The same refresh token serves every use.
     #[default]
     #[serde(rename = "non-rotating")]
     NonRotating,
 }
 
+/// Whether refresh tokens expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum ExpirationType {
+    /// The lifetimes of [`RefreshTokenSettings`] apply.
     #[serde(rename = "expiring")]
     Expiring,
+    /// Refresh tokens live until revoked.
     #[default]
     #[serde(rename = "non-expiring")]
     NonExpiring,
@@ -330,19 +398,25 @@ pub enum ExpirationType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RefreshTokenSettings {
+    /// Whether a refresh token is replaced at each use.
     pub rotation_type: RotationType,
+    /// Whether refresh tokens expire.
     pub expiration_type: ExpirationType,
     /// Seconds a rotated token may still be reused (only the immediate predecessor).
     pub leeway: u64,
     /// Absolute lifetime in seconds, not extended by rotation.
     pub token_lifetime: u64,
+    /// Ignore `token_lifetime`.
     pub infinite_token_lifetime: bool,
     /// Seconds of inactivity after which the family expires.
     pub idle_token_lifetime: u64,
+    /// Ignore `idle_token_lifetime`.
     pub infinite_idle_token_lifetime: bool,
 }
 
+/// Auth0's default absolute refresh-token lifetime: 30 days.
 pub const DEFAULT_REFRESH_TOKEN_LIFETIME: u64 = 2_592_000;
+/// The longest refresh-token lifetime Auth0 accepts: one year.
 pub const MAX_REFRESH_TOKEN_LIFETIME: u64 = 31_557_600;
 
 impl Default for RefreshTokenSettings {
@@ -376,10 +450,13 @@ impl RefreshTokenSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JwtConfiguration {
+    /// How ID tokens are signed.
     pub alg: SigningAlg,
+    /// ID-token lifetime.
     pub lifetime_in_seconds: u64,
 }
 
+/// Auth0's default ID-token lifetime: ten hours.
 pub const DEFAULT_ID_TOKEN_LIFETIME: u64 = 36_000;
 
 impl Default for JwtConfiguration {
@@ -394,6 +471,7 @@ impl Default for JwtConfiguration {
 /// A public key registered for `private_key_jwt` client authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientAuthenticationKey {
+    /// The key id a client assertion names in its header.
     #[serde(default)]
     pub kid: Option<String>,
     /// The public key as a JWK object.
@@ -403,33 +481,47 @@ pub struct ClientAuthenticationKey {
 /// An application (`/api/v2/clients`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
+    /// The public client id.
     pub client_id: String,
+    /// The display name.
     pub name: String,
+    /// Free text.
     #[serde(default)]
     pub description: String,
+    /// The kind of application.
     #[serde(default)]
     pub app_type: AppType,
+    /// First-party clients belong to the tenant; third-party ones need client grants and consent.
     #[serde(default = "yes")]
     pub is_first_party: bool,
+    /// How it authenticates at the token endpoint.
     #[serde(default)]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The grant types it may use.
     #[serde(default)]
     pub grant_types: Vec<String>,
+    /// Allowed `redirect_uri` values.
     #[serde(default)]
     pub callbacks: Vec<String>,
+    /// Where logout may return to.
     #[serde(default)]
     pub allowed_logout_urls: Vec<String>,
+    /// Origins allowed for silent authentication (`web_message`).
     #[serde(default)]
     pub web_origins: Vec<String>,
+    /// Origins allowed to call the token endpoints (CORS).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// ID-token signing and lifetime.
     #[serde(default)]
     pub jwt_configuration: JwtConfiguration,
+    /// Refresh-token rotation and lifetimes.
     #[serde(default)]
     pub refresh_token: RefreshTokenSettings,
     /// Gatehouse extension: accept PKCE `plain` (S256 only by default).
     #[serde(default)]
     pub allow_plain_pkce: bool,
+    /// Public keys for `private_key_jwt`.
     #[serde(default)]
     pub client_authentication_keys: Vec<ClientAuthenticationKey>,
     /// Auth0's setting: the end user's IP in `auth0-forwarded-for` is
@@ -444,6 +536,7 @@ fn yes() -> bool {
 }
 
 impl Client {
+    /// A new client with Auth0's defaults for `app_type`.
     pub fn new(client_id: impl Into<String>, name: impl Into<String>, app_type: AppType) -> Self {
         let refresh_token = if app_type == AppType::Spa {
             RefreshTokenSettings::for_spa()
@@ -474,6 +567,7 @@ impl Client {
         }
     }
 
+    /// Whether `grant_type` is in the client's `grant_types`.
     pub fn allows_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }
@@ -512,28 +606,37 @@ pub fn default_grant_types(app_type: AppType) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// Whom a client grant's tokens are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectType {
+    /// The client itself (client credentials).
     #[default]
     Client,
+    /// A user (the user flows).
     User,
 }
 
 /// A client grant: which scopes of an API a client may get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientGrant {
+    /// Auth0's object id.
     pub id: String,
+    /// The client it applies to; `None` for a `default_for` grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// `third_party_clients`: applies to every third-party client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_for: Option<String>,
+    /// The API identifier.
     pub audience: String,
+    /// The scopes granted.
     #[serde(default)]
     pub scope: Vec<String>,
+    /// Whether it serves client credentials or user flows.
     #[serde(default)]
     pub subject_type: SubjectType,
+    /// Grants every scope the API defines, now and later.
     #[serde(default)]
     pub allow_all_scopes: bool,
 }
@@ -560,26 +663,41 @@ impl ClientGrant {
 /// A user of the database connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
+    /// `auth0|` and 24 hex digits.
     pub user_id: String,
+    /// The database connection's name.
     pub connection: String,
+    /// The login identifier.
     pub email: Option<String>,
+    /// Whether the email was verified.
     #[serde(default)]
     pub email_verified: bool,
+    /// Profile: full name.
     pub name: Option<String>,
+    /// Profile: nickname.
     pub nickname: Option<String>,
+    /// Profile: given name.
     pub given_name: Option<String>,
+    /// Profile: family name.
     pub family_name: Option<String>,
+    /// Profile: picture URL.
     pub picture: Option<String>,
+    /// A blocked user cannot log in or refresh.
     #[serde(default)]
     pub blocked: bool,
+    /// Data the application owns; the user cannot change it.
     #[serde(default = "empty_object")]
     pub app_metadata: serde_json::Value,
+    /// Data the user may change.
     #[serde(default = "empty_object")]
     pub user_metadata: serde_json::Value,
     /// Seconds since the epoch.
     pub created_at: i64,
+    /// Seconds since the epoch.
     pub updated_at: i64,
+    /// Seconds since the epoch.
     pub last_login: Option<i64>,
+    /// Successful logins.
     #[serde(default)]
     pub logins_count: i64,
 }
@@ -621,15 +739,20 @@ impl User {
 /// A permission: a scope of one API.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct Permission {
+    /// The API identifier.
     pub resource_server_identifier: String,
+    /// A scope the API defines.
     pub permission_name: String,
 }
 
 /// A role: a named bundle of permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
+    /// Auth0's object id.
     pub id: String,
+    /// The display name.
     pub name: String,
+    /// Free text.
     #[serde(default)]
     pub description: String,
 }
@@ -638,13 +761,22 @@ pub struct Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PermissionSource {
+    /// Assigned to the user directly.
     Direct,
-    Role { role_id: String, role_name: String },
+    /// Through a role.
+    Role {
+        /// The role's id.
+        role_id: String,
+        /// The role's name.
+        role_name: String,
+    },
 }
 
 /// One of a user's effective permissions on an API, with its sources.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectivePermission {
+    /// A scope the API defines.
     pub permission_name: String,
+    /// Every way the user holds it.
     pub sources: Vec<PermissionSource>,
 }

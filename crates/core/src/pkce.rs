@@ -8,11 +8,14 @@ use base64::Engine;
 /// The challenge methods; `plain` only when the client allows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `BASE64URL(SHA-256(verifier))`.
     S256,
+    /// The verifier itself.
     Plain,
 }
 
 impl Method {
+    /// The method named by `code_challenge_method`, if known.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "S256" => Some(Self::S256),

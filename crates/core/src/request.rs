@@ -8,41 +8,63 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::grant::AudienceParam;
 use crate::scope::ScopeSet;
 
+/// `grant_type` of the authorization-code grant.
 pub const AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type` of the refresh-token grant.
 pub const REFRESH_TOKEN: &str = "refresh_token";
+/// `grant_type` of the client-credentials grant.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+/// `grant_type` of the resource-owner password grant.
 pub const PASSWORD: &str = "password";
+/// Auth0's password grant with a `realm` (connection).
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+/// `grant_type` of the device-code grant (RFC 8628).
 pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// One parsed token request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GrantRequest {
+    /// Redeems a code from `/authorize`.
     AuthorizationCode {
+        /// The authorization code.
         code: String,
+        /// Must repeat the `redirect_uri` of the authorization request, if it had one.
         redirect_uri: Option<String>,
+        /// The PKCE verifier, when the request carried a challenge.
         code_verifier: Option<String>,
     },
+    /// Exchanges a refresh token for new tokens.
     RefreshToken {
+        /// The refresh token.
         refresh_token: String,
         /// An optional narrower scope.
         scope: Option<ScopeSet>,
     },
+    /// A client acting for itself.
     ClientCredentials {
+        /// The API asked for; `None` means the tenant's default audience.
         audience: Option<AudienceParam>,
+        /// The scopes asked for; `None` means all the client grant allows.
         scope: Option<ScopeSet>,
     },
+    /// A user's email and password, sent by a trusted client.
     Password {
+        /// The user's email.
         username: String,
+        /// The user's password.
         password: String,
         /// The connection for password-realm; `None` means the tenant default.
         realm: Option<String>,
+        /// The API asked for; `None` means the tenant's default audience.
         audience: Option<AudienceParam>,
+        /// The scopes asked for.
         scope: ScopeSet,
         /// Which of the two grant type names was used.
         grant_type: &'static str,
     },
+    /// Polls for the tokens of a device authorization.
     DeviceCode {
+        /// The device code the device authorization endpoint issued.
         device_code: String,
     },
 }

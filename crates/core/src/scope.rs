@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone"];
 /// Asks for a refresh token.
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Makes a request an OpenID Connect one (an ID token, `/userinfo`).
 pub const OPENID: &str = "openid";
 
 /// True for the scopes that belong to OpenID Connect itself (not to an API).
@@ -16,10 +17,12 @@ pub fn is_oidc_scope(scope: &str) -> bool {
     OIDC_SCOPES.contains(&scope)
 }
 
+/// A set of scopes in the order first seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet(Vec<String>);
 
 impl ScopeSet {
+    /// The empty set.
     pub fn new() -> Self {
         Self(Vec::new())
     }
@@ -33,6 +36,7 @@ impl ScopeSet {
         set
     }
 
+    /// Adds `scope`; false when it was there already.
     pub fn insert(&mut self, scope: &str) -> bool {
         if self.contains(scope) {
             return false;
@@ -41,18 +45,22 @@ impl ScopeSet {
         true
     }
 
+    /// Whether `scope` is in the set.
     pub fn contains(&self, scope: &str) -> bool {
         self.0.iter().any(|s| s == scope)
     }
 
+    /// Whether the set has no scope.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The number of scopes.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// The scopes in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
@@ -62,6 +70,7 @@ impl ScopeSet {
         self.iter().all(|s| other.contains(s))
     }
 
+    /// The scopes in order, owned.
     pub fn to_vec(&self) -> Vec<String> {
         self.0.clone()
     }

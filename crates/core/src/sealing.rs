@@ -19,14 +19,17 @@ pub const SEALED_PREFIX: &str = "sealed:v1:";
 const MASTER_KEY_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 
+/// Why a value could not be unsealed or a master key not read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
     /// The tag did not verify: another master key, another context, or a
     /// changed ciphertext.
     #[error("the master key does not match the one the signing keys were sealed with")]
     Mismatch,
+    /// Not in the sealed format; says which part is wrong.
     #[error("not a sealed value ({0})")]
     Malformed(&'static str),
+    /// The master key's text is neither of its two forms.
     #[error("the master key must be 32 bytes as base64url (43 characters) or hex (64 digits)")]
     BadMasterKey,
 }
@@ -57,6 +60,7 @@ impl MasterKey {
         Self(bytes)
     }
 
+    /// A key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; MASTER_KEY_LEN]) -> Self {
         Self(bytes)
     }

@@ -5,32 +5,31 @@
 //! Management API objects carry ISO-8601 strings (`updated_at` is a string in
 //! Auth0's ID tokens, not a number).
 
-/// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SS.000Z`.
-pub fn iso8601(epoch_seconds: i64) -> String {
-    let days = epoch_seconds.div_euclid(86_400);
-    let secs_of_day = epoch_seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60,
-        secs_of_day % 60
-    )
-}
+use std::num::NonZeroU8;
+use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
+use time::format_description::well_known::Iso8601;
+use time::OffsetDateTime;
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day); the
-/// standard era-based conversion (H. Hinnant, "chrono-compatible low-level date algorithms").
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// ISO 8601 with milliseconds and `Z`, as Auth0 writes it.
+const AUTH0_FORMAT: EncodedConfig = Config::DEFAULT
+    .set_time_precision(TimePrecision::Second {
+        decimal_digits: NonZeroU8::new(3),
+    })
+    .encode();
+
+/// The instants a four-digit year can show: 0000-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59Z.
+const FIRST_SHOWN: i64 = -62_167_219_200;
+const LAST_SHOWN: i64 = 253_402_300_799;
+
+/// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SS.000Z`; instants beyond the
+/// four-digit years show as the nearest one within them.
+pub fn iso8601(epoch_seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch_seconds.clamp(FIRST_SHOWN, LAST_SHOWN))
+        .ok()
+        .and_then(|instant| instant.format(&Iso8601::<AUTH0_FORMAT>).ok())
+        // Unreachable: every instant in the clamped range formats.
+        .unwrap_or_default()
 }
 
 /// The current time in epoch seconds. Only the edges (HTTP handlers, CLI) call this.
@@ -51,5 +50,14 @@ mod tests {
         assert_eq!(iso8601(1_597_184_817), "2020-08-11T22:26:57.000Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601(4_102_444_799), "2099-12-31T23:59:59.000Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn clamps_to_four_digit_years() {
+        assert_eq!(iso8601(FIRST_SHOWN), "0000-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(LAST_SHOWN), "9999-12-31T23:59:59.000Z");
+        assert_eq!(iso8601(i64::MIN), "0000-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59.000Z");
     }
 }

@@ -27,8 +27,7 @@
 //!   request in flight for `header_timeout` is closed (for HTTP/1.1 this
 //!   coincides with hyper's header timer).
 
-use axum::http::HeaderValue;
-use axum::response::Response;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use axum_server::accept::Accept;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
@@ -46,6 +45,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -138,7 +138,11 @@ pub async fn serve_with(
         )))
         .layer(axum::Extension(options.trusted_proxies.clone()));
     if tls.is_some() {
-        app = app.layer(axum::middleware::map_response(strict_transport_security));
+        // Over TLS, browsers are told to use https only for a year.
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
     }
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let gate = ConnectionGate::new(&options, tls.is_none());
@@ -165,15 +169,6 @@ pub async fn serve_with(
         None => server.acceptor(gate).serve(service).await?,
     }
     Ok(())
-}
-
-/// Over TLS, browsers are told to use https only for a year.
-async fn strict_transport_security(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        "strict-transport-security",
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    response
 }
 
 /// Admits at most `max_connections` connections at once; see the module docs.

@@ -28,6 +28,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 use gatehouse_core::ids;
 use gatehouse_core::secret::{constant_time_eq, hash_token};
 use gatehouse_store::SsoSession;
@@ -55,47 +57,54 @@ fn secure(state: &AppState) -> bool {
     state.issuer().starts_with("https://")
 }
 
-/// Appends a `Set-Cookie` header.
-fn set_cookie(response: &mut Response, value: String) {
-    if let Ok(value) = HeaderValue::from_str(&value) {
+/// Appends `cookie` as a `Set-Cookie` header.
+fn set_cookie(response: &mut Response, cookie: Cookie<'_>) {
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
 
-/// The session cookie's `SameSite` (and `Secure`) flags; the module doc says why.
-fn session_cookie_flags(state: &AppState) -> &'static str {
-    if secure(state) {
-        "SameSite=None; Secure"
+/// The session cookie with its flags, `secure` over https (the module doc
+/// says why these).
+fn session_cookie(secure: bool, value: &str, max_age: i64) -> Cookie<'_> {
+    let same_site = if secure {
+        SameSite::None
     } else {
-        "SameSite=Lax"
-    }
+        SameSite::Lax
+    };
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .max_age(Duration::seconds(max_age.max(0)))
+        .build()
+}
+
+/// The CSRF cookie holding a new pre-session id, `secure` over https.
+fn csrf_cookie(secure: bool, binding: &str) -> Cookie<'_> {
+    Cookie::build((csrf_cookie_name(secure), binding))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
 }
 
 /// Sets the SSO session cookie; it lives as long as the session's absolute
 /// lifetime (so it survives a browser restart), the server enforcing both
 /// lifetimes and logout.
 pub fn set_session_cookie(state: &AppState, response: &mut Response, id: &str, max_age: i64) {
-    let flags = session_cookie_flags(state);
-    set_cookie(
-        response,
-        format!(
-            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; {flags}; Max-Age={}",
-            max_age.max(0)
-        ),
-    );
+    set_cookie(response, session_cookie(secure(state), id, max_age));
 }
 
 /// Removes the SSO session cookie.
 pub fn clear_session_cookie(state: &AppState, response: &mut Response) {
-    let flags = session_cookie_flags(state);
-    set_cookie(
-        response,
-        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; {flags}; Max-Age=0"),
-    );
+    set_cookie(response, session_cookie(secure(state), "", 0));
 }
 
-fn csrf_cookie_name(state: &AppState) -> &'static str {
-    if secure(state) {
+fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
         SECURE_CSRF_COOKIE
     } else {
         CSRF_COOKIE
@@ -104,7 +113,7 @@ fn csrf_cookie_name(state: &AppState) -> &'static str {
 
 /// A pre-session id as the CSRF cookie holds it (32 random bytes, base64url).
 fn csrf_binding<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
-    cookie(headers, csrf_cookie_name(state)).filter(|b| b.len() == 43)
+    cookie(headers, csrf_cookie_name(secure(state))).filter(|b| b.len() == 43)
 }
 
 /// The `csrf` field for a pre-session id and the SSO session cookie's value.
@@ -129,12 +138,7 @@ impl CsrfToken {
         let Some(binding) = &self.new_binding else {
             return;
         };
-        let name = csrf_cookie_name(state);
-        let secure = if secure(state) { "; Secure" } else { "" };
-        set_cookie(
-            response,
-            format!("{name}={binding}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-        );
+        set_cookie(response, csrf_cookie(secure(state), binding));
     }
 }
 
@@ -242,6 +246,30 @@ mod tests {
         assert_eq!(cookie(&h, "a"), Some("1"));
         assert_eq!(cookie(&h, "b"), None);
         assert_eq!(cookie(&h, CSRF_COOKIE), Some("xyz"));
+    }
+
+    #[test]
+    fn cookies_carry_their_flags() {
+        assert_eq!(
+            session_cookie(false, "abc", 60).to_string(),
+            "gatehouse_session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=60"
+        );
+        assert_eq!(
+            session_cookie(true, "abc", 60).to_string(),
+            "gatehouse_session=abc; HttpOnly; SameSite=None; Secure; Path=/; Max-Age=60"
+        );
+        assert_eq!(
+            session_cookie(true, "", -5).to_string(),
+            "gatehouse_session=; HttpOnly; SameSite=None; Secure; Path=/; Max-Age=0"
+        );
+        assert_eq!(
+            csrf_cookie(false, "b").to_string(),
+            "gatehouse_csrf=b; HttpOnly; SameSite=Lax; Path=/"
+        );
+        assert_eq!(
+            csrf_cookie(true, "b").to_string(),
+            "__Host-gatehouse_csrf=b; HttpOnly; SameSite=Lax; Secure; Path=/"
+        );
     }
 
     #[test]

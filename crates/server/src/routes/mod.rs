@@ -26,7 +26,7 @@ pub const MANAGEMENT_BASE: &str = "/api/v2";
 
 /// Every route Gatehouse serves, with its middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(
             paths::OPENID_CONFIGURATION,
             get(discovery::openid_configuration),
@@ -83,9 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::limits::limit_body))
-        .layer(axum::middleware::from_fn(crate::middleware::request_log))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(crate::limits::limit_body));
+    crate::middleware::wrap(routes).with_state(state)
 }
 
 async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
