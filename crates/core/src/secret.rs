@@ -21,12 +21,10 @@ pub fn hash_token(secret: &str) -> String {
         .collect()
 }
 
-/// Compares in time independent of where the inputs differ.
+/// Compares in time independent of where the inputs differ (aws-lc's
+/// `CRYPTO_memcmp`); only the lengths, which are public, may show.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 /// Checks a presented secret against its stored hash.
@@ -48,5 +46,8 @@ mod tests {
         assert!(verify_token("abc", &h));
         assert!(!verify_token("abd", &h));
         assert!(!constant_time_eq(b"a", b"ab"));
+        assert!(!constant_time_eq(b"ab", b"ac"));
+        assert!(constant_time_eq(b"ab", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 }

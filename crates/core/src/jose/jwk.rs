@@ -2,22 +2,31 @@
 //!
 //! A [`VerifyingKey`] is parsed once from a JWK (a client's registered key for
 //! `private_key_jwt`, a key from a fetched JWKS, or one of our own keys) and
-//! then verifies any number of tokens. Parsing checks everything it can up
-//! front: key type, curve, component lengths, that the point is on the curve,
-//! that an RSA modulus has at least 2048 bits, and that the key is meant for
-//! signatures (`use`/`key_ops`). [`parse_jwks`] and [`select_key`] pick the key
-//! a token's `kid` names.
+//! then verifies any number of tokens through `jsonwebtoken`.
+//!
+//! `jsonwebtoken`'s own JWK parsing (`DecodingKey::from_jwk`) checks nothing
+//! and refuses padded base64url, so parsing here checks what it leaves out, up
+//! front: the key is meant for signatures (`use`/`key_ops`), the key type and
+//! curve are supported, the components have their lengths, an RSA modulus has
+//! 2048 to 8192 bits, and aws-lc-rs accepts the key (a point is on its curve).
+//! The checked key is kept as a `jsonwebtoken` [`Jwk`] in canonical form
+//! (unpadded base64url, no leading zeros): that is what two keys compare by,
+//! and what the `DecodingKey` is made from. [`parse_jwks`] and [`select_key`]
+//! pick the key a token's `kid` names.
 
-use aws_lc_rs::signature::{
-    self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, UnparsedPublicKey,
-    VerificationAlgorithm,
-};
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, OctetKeyPairParameters, OctetKeyPairType, RSAKeyParameters,
+    RSAKeyType,
+};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
-use super::JoseError;
+use super::{b64url, verify_with, JoseError};
 
 /// base64url for JWK members: padding tolerated, as some publishers add it.
 const JWK_B64: GeneralPurpose = GeneralPurpose::new(
@@ -32,93 +41,25 @@ const MIN_RSA_MODULUS_LEN: usize = 256;
 /// Largest RSA modulus accepted, in bytes (8192 bits).
 const MAX_RSA_MODULUS_LEN: usize = 1024;
 
-/// The JWS algorithms Gatehouse can verify (RFC 7518 §3.1, RFC 8037).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum JwsAlg {
-    HS256,
-    RS256,
-    RS384,
-    RS512,
-    PS256,
-    PS384,
-    PS512,
-    ES256,
-    ES384,
-    EdDSA,
-}
-
-impl JwsAlg {
-    /// Parse a header `alg`; `none` and anything unknown give `None`.
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "HS256" => Self::HS256,
-            "RS256" => Self::RS256,
-            "RS384" => Self::RS384,
-            "RS512" => Self::RS512,
-            "PS256" => Self::PS256,
-            "PS384" => Self::PS384,
-            "PS512" => Self::PS512,
-            "ES256" => Self::ES256,
-            "ES384" => Self::ES384,
-            "EdDSA" => Self::EdDSA,
-            _ => return None,
-        })
-    }
-
-    fn rsa_params(self) -> Option<&'static RsaParameters> {
-        Some(match self {
-            Self::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Self::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            Self::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            Self::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-            Self::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-            Self::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-            _ => return None,
-        })
-    }
-}
-
-/// Elliptic curves for `kty: "EC"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Curve {
-    P256,
-    P384,
-}
-
-impl Curve {
-    fn coordinate_len(self) -> usize {
-        match self {
-            Self::P256 => 32,
-            Self::P384 => 48,
-        }
-    }
-
-    fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
-        match self {
-            Self::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Self::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-        }
-    }
-}
-
-/// The key material.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Material {
-    /// Modulus and exponent, big-endian without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    /// Uncompressed point `0x04 || x || y`.
-    Ec { curve: Curve, point: Vec<u8> },
-    /// The 32-byte public key.
-    Ed25519 { x: Vec<u8> },
-}
-
 /// A public key to verify JWS signatures with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct VerifyingKey {
-    kid: Option<String>,
+    /// The JWK's `alg`, kept as written: a token must name exactly this one.
     alg: Option<String>,
-    material: Material,
+    /// The checked key in canonical form, with its `kid`.
+    jwk: Jwk,
+    key: DecodingKey,
 }
+
+/// Keys are equal when their `alg`, `kid` and public key are; the
+/// `DecodingKey` is derived from the `Jwk`.
+impl PartialEq for VerifyingKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.alg == other.alg && self.jwk == other.jwk
+    }
+}
+
+impl Eq for VerifyingKey {}
 
 impl VerifyingKey {
     /// Parse a public JWK: `RSA` (`n`, `e`), `EC` on P-256 or P-384 (`x`, `y`),
@@ -129,33 +70,31 @@ impl VerifyingKey {
             .as_object()
             .ok_or_else(|| invalid("JWK is not a JSON object"))?;
         let kty = opt_str(obj, "kty")?.ok_or_else(|| invalid("JWK has no kty"))?;
-        if let Some(usage) = opt_str(obj, "use")? {
-            if usage != "sig" {
-                return Err(invalid("JWK use is not sig"));
-            }
-        }
-        if let Some(ops) = obj.get("key_ops") {
-            let ops = ops
-                .as_array()
-                .ok_or_else(|| invalid("JWK key_ops is not an array"))?;
-            if !ops.iter().any(|op| op.as_str() == Some("verify")) {
-                return Err(invalid("JWK key_ops lacks verify"));
-            }
-        }
-        let kid = opt_str(obj, "kid")?.map(str::to_owned);
-        let alg = opt_str(obj, "alg")?.map(str::to_owned);
-        let material = match kty {
-            "RSA" => rsa_material(obj)?,
-            "EC" => ec_material(obj)?,
-            "OKP" => okp_material(obj)?,
+        check_signature_use(obj)?;
+        let params = match kty {
+            "RSA" => rsa_params(obj)?,
+            "EC" => ec_params(obj)?,
+            "OKP" => okp_params(obj)?,
             other => return Err(invalid(&format!("unsupported kty {other}"))),
         };
-        Ok(Self { kid, alg, material })
+        let jwk = Jwk {
+            common: CommonParameters {
+                key_id: opt_str(obj, "kid")?.map(str::to_owned),
+                ..CommonParameters::default()
+            },
+            algorithm: params,
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| invalid(&e.to_string()))?;
+        Ok(Self {
+            alg: opt_str(obj, "alg")?.map(str::to_owned),
+            jwk,
+            key,
+        })
     }
 
     /// The JWK's `kid`, if it has one.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.jwk.common.key_id.as_deref()
     }
 
     /// The JWK's `alg`, if it has one; a token must then use exactly this algorithm.
@@ -165,42 +104,40 @@ impl VerifyingKey {
 
     /// The JWK key type: `RSA`, `EC` or `OKP`.
     pub fn kty(&self) -> &'static str {
-        match self.material {
-            Material::Rsa { .. } => "RSA",
-            Material::Ec { .. } => "EC",
-            Material::Ed25519 { .. } => "OKP",
+        match self.jwk.algorithm {
+            AlgorithmParameters::RSA(_) => "RSA",
+            AlgorithmParameters::EllipticCurve(_) => "EC",
+            AlgorithmParameters::OctetKeyPair(_) => "OKP",
+            AlgorithmParameters::OctetKey(_) => "oct",
         }
     }
 
-    /// Verify `signature` over `message` with `alg`, which must fit the key type.
+    /// Whether `alg` is one this key can verify: its family, and for ECDSA its curve.
+    fn fits(&self, alg: Algorithm) -> bool {
+        match (&self.jwk.algorithm, alg) {
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
+                ec.curve == EllipticCurve::P256
+            }
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
+                ec.curve == EllipticCurve::P384
+            }
+            (AlgorithmParameters::EllipticCurve(_), _) => false,
+            _ => alg.family() == self.key.family(),
+        }
+    }
+
+    /// Verify the base64url `signature` over `message` with `alg`, which must
+    /// fit the key type.
     pub(crate) fn verify_signature(
         &self,
-        alg: JwsAlg,
+        alg: Algorithm,
         message: &[u8],
-        signature: &[u8],
+        signature: &str,
     ) -> Result<(), JoseError> {
-        let mismatch = || JoseError::KeyAlgMismatch(format!("{alg:?}"));
-        let verified = match (&self.material, alg) {
-            (Material::Rsa { n, e }, _) => {
-                let params = alg.rsa_params().ok_or_else(mismatch)?;
-                RsaPublicKeyComponents { n, e }.verify(params, message, signature)
-            }
-            (Material::Ec { curve, point }, JwsAlg::ES256 | JwsAlg::ES384) => {
-                let fits = matches!(
-                    (curve, alg),
-                    (Curve::P256, JwsAlg::ES256) | (Curve::P384, JwsAlg::ES384)
-                );
-                if !fits {
-                    return Err(mismatch());
-                }
-                UnparsedPublicKey::new(curve.verification(), point).verify(message, signature)
-            }
-            (Material::Ed25519 { x }, JwsAlg::EdDSA) => {
-                UnparsedPublicKey::new(&signature::ED25519, x).verify(message, signature)
-            }
-            _ => return Err(mismatch()),
-        };
-        verified.map_err(|_| JoseError::BadSignature)
+        if !self.fits(alg) {
+            return Err(JoseError::KeyAlgMismatch(format!("{alg:?}")));
+        }
+        verify_with(&self.key, alg, message, signature)
     }
 }
 
@@ -244,6 +181,25 @@ fn invalid(why: &str) -> JoseError {
     JoseError::InvalidKey(why.to_owned())
 }
 
+/// RFC 7517 §4.2–4.3: a `use` other than `sig`, or `key_ops` without
+/// `verify`, means the key is not for verifying signatures.
+fn check_signature_use(obj: &Map<String, Value>) -> Result<(), JoseError> {
+    if let Some(usage) = opt_str(obj, "use")? {
+        if usage != "sig" {
+            return Err(invalid("JWK use is not sig"));
+        }
+    }
+    if let Some(ops) = obj.get("key_ops") {
+        let ops = ops
+            .as_array()
+            .ok_or_else(|| invalid("JWK key_ops is not an array"))?;
+        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+            return Err(invalid("JWK key_ops lacks verify"));
+        }
+    }
+    Ok(())
+}
+
 /// An optional string member; present with another type is an error.
 fn opt_str<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, JoseError> {
     match obj.get(name) {
@@ -267,7 +223,7 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-fn rsa_material(obj: &Map<String, Value>) -> Result<Material, JoseError> {
+fn rsa_params(obj: &Map<String, Value>) -> Result<AlgorithmParameters, JoseError> {
     let n = strip_leading_zeros(b64_member(obj, "n")?);
     let e = strip_leading_zeros(b64_member(obj, "e")?);
     if n.len() < MIN_RSA_MODULUS_LEN {
@@ -282,28 +238,38 @@ fn rsa_material(obj: &Map<String, Value>) -> Result<Material, JoseError> {
     RsaPublicKeyComponents { n: &n, e: &e }
         .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
         .map_err(|_| invalid("RSA key rejected"))?;
-    Ok(Material::Rsa { n, e })
+    Ok(AlgorithmParameters::RSA(RSAKeyParameters {
+        key_type: RSAKeyType::RSA,
+        n: b64url(&n),
+        e: b64url(&e),
+    }))
 }
 
-fn ec_material(obj: &Map<String, Value>) -> Result<Material, JoseError> {
-    let curve = match opt_str(obj, "crv")? {
-        Some("P-256") => Curve::P256,
-        Some("P-384") => Curve::P384,
+fn ec_params(obj: &Map<String, Value>) -> Result<AlgorithmParameters, JoseError> {
+    let (curve, len, verification) = match opt_str(obj, "crv")? {
+        Some("P-256") => (EllipticCurve::P256, 32, &signature::ECDSA_P256_SHA256_FIXED),
+        Some("P-384") => (EllipticCurve::P384, 48, &signature::ECDSA_P384_SHA384_FIXED),
         Some(other) => return Err(invalid(&format!("unsupported EC curve {other}"))),
         None => return Err(invalid("JWK has no crv")),
     };
     let x = b64_member(obj, "x")?;
     let y = b64_member(obj, "y")?;
-    let len = curve.coordinate_len();
     if x.len() != len || y.len() != len {
         return Err(invalid("EC coordinates have the wrong length"));
     }
-    let point = [&[4u8][..], &x, &y].concat();
-    parse_check(curve.verification(), &point)?;
-    Ok(Material::Ec { curve, point })
+    // X9.62 uncompressed point: 0x04 || x || y.
+    parse_check(verification, &[&[4u8][..], &x, &y].concat())?;
+    Ok(AlgorithmParameters::EllipticCurve(
+        EllipticCurveKeyParameters {
+            key_type: EllipticCurveKeyType::EC,
+            curve,
+            x: b64url(&x),
+            y: b64url(&y),
+        },
+    ))
 }
 
-fn okp_material(obj: &Map<String, Value>) -> Result<Material, JoseError> {
+fn okp_params(obj: &Map<String, Value>) -> Result<AlgorithmParameters, JoseError> {
     match opt_str(obj, "crv")? {
         Some("Ed25519") => {}
         Some(other) => return Err(invalid(&format!("unsupported OKP curve {other}"))),
@@ -314,7 +280,11 @@ fn okp_material(obj: &Map<String, Value>) -> Result<Material, JoseError> {
         return Err(invalid("Ed25519 key has the wrong length"));
     }
     parse_check(&signature::ED25519, &x)?;
-    Ok(Material::Ed25519 { x })
+    Ok(AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+        key_type: OctetKeyPairType::OctetKeyPair,
+        curve: EllipticCurve::Ed25519,
+        x: b64url(&x),
+    }))
 }
 
 /// Let the backend validate the key (e.g. the point is on the curve).
@@ -428,14 +398,20 @@ mod tests {
     #[test]
     fn alg_must_fit_key_type() {
         let ec = VerifyingKey::from(&KeyPair::generate(SigningAlg::ES256).unwrap());
-        for alg in [JwsAlg::RS256, JwsAlg::ES384, JwsAlg::EdDSA, JwsAlg::HS256] {
+        let zeros = b64url(&[0; 64]);
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+            Algorithm::HS256,
+        ] {
             assert!(matches!(
-                ec.verify_signature(alg, b"m", &[0; 64]),
+                ec.verify_signature(alg, b"m", &zeros),
                 Err(JoseError::KeyAlgMismatch(_))
             ));
         }
         assert_eq!(
-            ec.verify_signature(JwsAlg::ES256, b"m", &[0; 64]),
+            ec.verify_signature(Algorithm::ES256, b"m", &zeros),
             Err(JoseError::BadSignature)
         );
     }

@@ -12,17 +12,26 @@
 //! 5. the claims are a JSON object.
 //!
 //! Claim checks (`exp`, `nbf`, `iss`, `aud`, …) are the caller's job.
+//!
+//! The signatures themselves are made and checked by `jsonwebtoken`
+//! (`crypto::sign`, `crypto::verify`), except asymmetric signing, which uses
+//! the key [`KeyPair`] parsed once (see [`KeyPair::sign`] for why). The compact
+//! serialization around them stays here, small as it is, because
+//! `jsonwebtoken`'s `encode` writes the header members in another order (the
+//! tokens would change), its `Header` type refuses header members that are not
+//! strings, and its `decode` cannot name `alg: none` or a `crit` header as the
+//! reason it refuses a token.
 
-use aws_lc_rs::{digest, hmac};
+use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::jwk::JwsAlg;
 pub use super::jwk::VerifyingKey;
 use super::keys::KeyPair;
-use super::{b64url, JoseError};
+use super::{b64url, verify_with, JoseError};
 use crate::model::SigningAlg;
 
 /// The JOSE header fields Gatehouse reads.
@@ -85,14 +94,12 @@ impl<'a> Parts<'a> {
         format!("{}.{}", self.header_b64, self.payload_b64)
     }
 
-    fn signature(&self) -> Result<Vec<u8>, JoseError> {
-        let sig = URL_SAFE_NO_PAD
-            .decode(self.signature_b64)
-            .map_err(|_| JoseError::Malformed)?;
-        if sig.is_empty() {
+    /// The base64url signature; an empty one (an unsigned token) is malformed.
+    fn signature(&self) -> Result<&'a str, JoseError> {
+        if self.signature_b64.is_empty() {
             return Err(JoseError::Malformed);
         }
-        Ok(sig)
+        Ok(self.signature_b64)
     }
 
     fn claims(&self) -> Result<Value, JoseError> {
@@ -148,9 +155,10 @@ pub fn sign_jwt_hs256(secret: &[u8], typ: &str, claims: &Value) -> Result<String
         return Err(JoseError::InvalidKey("empty HS256 secret".into()));
     }
     let input = signing_input(SigningAlg::HS256.as_str(), typ, None, claims)?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-    let tag = hmac::sign(&key, input.as_bytes());
-    Ok(format!("{input}.{}", b64url(tag.as_ref())))
+    let key = EncodingKey::from_secret(secret);
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256)
+        .map_err(|_| JoseError::Crypto)?;
+    Ok(format!("{input}.{signature}"))
 }
 
 /// Decode the header and claims WITHOUT verifying anything, to find out which
@@ -162,9 +170,12 @@ pub fn decode_unverified(token: &str) -> Result<(Header, Value), JoseError> {
     Ok((parts.header, claims))
 }
 
-/// Parse the header `alg` and check it against the allow-list.
-fn check_alg(alg: &str, allowed: &[&str]) -> Result<JwsAlg, JoseError> {
-    let parsed = JwsAlg::parse(alg).ok_or_else(|| JoseError::UnsupportedAlg(alg.to_owned()))?;
+/// Parse the header `alg` and check it against the allow-list. `jsonwebtoken`
+/// knows no `none`, so it is never implemented.
+fn check_alg(alg: &str, allowed: &[&str]) -> Result<Algorithm, JoseError> {
+    let parsed: Algorithm = alg
+        .parse()
+        .map_err(|_| JoseError::UnsupportedAlg(alg.to_owned()))?;
     if !allowed.contains(&alg) {
         return Err(JoseError::AlgNotAllowed(alg.to_owned()));
     }
@@ -184,8 +195,7 @@ pub fn verify_jwt(token: &str, key: &VerifyingKey, allowed: &[&str]) -> Result<V
     if key.alg().is_some_and(|a| a != parts.header.alg) {
         return Err(JoseError::KeyAlgMismatch(parts.header.alg.clone()));
     }
-    let signature = parts.signature()?;
-    key.verify_signature(alg, parts.signing_input().as_bytes(), &signature)?;
+    key.verify_signature(alg, parts.signing_input().as_bytes(), parts.signature()?)?;
     parts.claims()
 }
 
@@ -196,11 +206,14 @@ pub fn verify_jwt_hs256(token: &str, secret: &[u8]) -> Result<Value, JoseError> 
         return Err(JoseError::InvalidKey("empty HS256 secret".into()));
     }
     let parts = Parts::split(token)?;
-    check_alg(&parts.header.alg, &[SigningAlg::HS256.as_str()])?;
-    let signature = parts.signature()?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-    hmac::verify(&key, parts.signing_input().as_bytes(), &signature)
-        .map_err(|_| JoseError::BadSignature)?;
+    let alg = check_alg(&parts.header.alg, &[SigningAlg::HS256.as_str()])?;
+    let key = DecodingKey::from_secret(secret);
+    verify_with(
+        &key,
+        alg,
+        parts.signing_input().as_bytes(),
+        parts.signature()?,
+    )?;
     parts.claims()
 }
 
@@ -300,6 +313,41 @@ mod tests {
             let ours = verify_jwt(&token, &vk, &[alg.as_str()]).unwrap();
             assert_eq!(ours, claims(), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn verifies_tokens_jsonwebtoken_signed() {
+        for alg in [SigningAlg::ES256, SigningAlg::EdDSA] {
+            let key = key(alg);
+            let encoding = match alg {
+                SigningAlg::ES256 => EncodingKey::from_ec_der(key.pkcs8_der()),
+                _ => EncodingKey::from_ed_der(key.pkcs8_der()),
+            };
+            let mut header = jsonwebtoken::Header::new(jwt_alg(alg));
+            header.kid = Some(key.kid().to_owned());
+            let token = jsonwebtoken::encode(&header, &claims(), &encoding).unwrap();
+            let ours = verify_jwt(&token, key.verifying_key(), &[alg.as_str()]).unwrap();
+            assert_eq!(ours, claims(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn header_members_of_any_json_type_are_accepted() {
+        // jsonwebtoken's Header takes string members only: why the compact
+        // serialization is parsed here.
+        let key = key(SigningAlg::ES256);
+        let header = b64url(br#"{"alg":"ES256","typ":"JWT","iat":1,"x-ok":true}"#);
+        let input = format!(
+            "{header}.{}",
+            b64url(&serde_json::to_vec(&claims()).unwrap())
+        );
+        let signature = key.sign(input.as_bytes()).unwrap();
+        let token = format!("{input}.{}", b64url(&signature));
+        assert!(jsonwebtoken::decode_header(&token).is_err());
+        assert_eq!(
+            verify_jwt(&token, key.verifying_key(), &["ES256"]).unwrap(),
+            claims()
+        );
     }
 
     #[test]

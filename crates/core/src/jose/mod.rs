@@ -1,8 +1,10 @@
 //! JOSE: signing keys, JWKS, and compact JWS/JWT signing and verification.
 //!
-//! Everything cryptographic goes through `aws-lc-rs` (key generation, signing,
-//! verification, hashing, randomness); the self-signed certificates published
-//! as `x5c` are built with `rcgen` on the same backend.
+//! Signatures are checked, and HS256 signatures made, by `jsonwebtoken` on its
+//! `aws-lc-rs` backend, which also supplies the JWK model and thumbprints. Key
+//! generation, parsing of private keys, asymmetric signing with a key parsed
+//! once, and hashing stay with `aws-lc-rs`; the self-signed certificates
+//! published as `x5c` are built with `rcgen` on the same backend.
 //!
 //! - [`keys`]: [`KeyPair`], a tenant signing key (RS256, PS256, ES256 or EdDSA)
 //!   with its `kid`, PKCS#8 private key, self-signed certificate and public JWK;
@@ -74,6 +76,22 @@ pub enum JoseError {
     /// The crypto backend failed (key generation, signing, certificate building).
     #[error("cryptographic operation failed")]
     Crypto,
+}
+
+/// Check a JWS signature (base64url, as in the token) over `message` with
+/// `jsonwebtoken`. The caller has checked that `alg` fits `key`.
+pub(crate) fn verify_with(
+    key: &jsonwebtoken::DecodingKey,
+    alg: jsonwebtoken::Algorithm,
+    message: &[u8],
+    signature: &str,
+) -> Result<(), JoseError> {
+    use jsonwebtoken::errors::ErrorKind;
+    match jsonwebtoken::crypto::verify(signature, message, key, alg) {
+        Ok(true) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::Base64(_)) => Err(JoseError::Malformed),
+        Ok(false) | Err(_) => Err(JoseError::BadSignature),
+    }
 }
 
 /// base64url without padding, as JOSE uses everywhere (RFC 7515 §2).
