@@ -6,6 +6,7 @@
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::AudienceParam;
+use crate::redact::Secret;
 use crate::scope::ScopeSet;
 
 pub const AUTHORIZATION_CODE: &str = "authorization_code";
@@ -19,12 +20,12 @@ pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 #[derive(Debug, Clone, PartialEq)]
 pub enum GrantRequest {
     AuthorizationCode {
-        code: String,
+        code: Secret<String>,
         redirect_uri: Option<String>,
-        code_verifier: Option<String>,
+        code_verifier: Option<Secret<String>>,
     },
     RefreshToken {
-        refresh_token: String,
+        refresh_token: Secret<String>,
         /// An optional narrower scope.
         scope: Option<ScopeSet>,
     },
@@ -34,7 +35,7 @@ pub enum GrantRequest {
     },
     Password {
         username: String,
-        password: String,
+        password: Secret<String>,
         /// The connection for password-realm; `None` means the tenant default.
         realm: Option<String>,
         audience: Option<AudienceParam>,
@@ -43,7 +44,7 @@ pub enum GrantRequest {
         grant_type: &'static str,
     },
     DeviceCode {
-        device_code: String,
+        device_code: Secret<String>,
     },
 }
 
@@ -74,12 +75,12 @@ impl GrantRequest {
         let scope = get("scope").map(|s| ScopeSet::parse(&s));
         Ok(match grant_type.as_str() {
             AUTHORIZATION_CODE => Self::AuthorizationCode {
-                code: require("code")?,
+                code: require("code")?.into(),
                 redirect_uri: get("redirect_uri"),
-                code_verifier: get("code_verifier"),
+                code_verifier: get("code_verifier").map(Secret::new),
             },
             REFRESH_TOKEN => Self::RefreshToken {
-                refresh_token: require("refresh_token")?,
+                refresh_token: require("refresh_token")?.into(),
                 scope,
             },
             CLIENT_CREDENTIALS => Self::ClientCredentials {
@@ -88,7 +89,7 @@ impl GrantRequest {
             },
             PASSWORD | PASSWORD_REALM => Self::Password {
                 username: require("username")?,
-                password: require("password")?,
+                password: require("password")?.into(),
                 realm: if grant_type == PASSWORD_REALM {
                     Some(require("realm")?)
                 } else {
@@ -103,7 +104,7 @@ impl GrantRequest {
                 },
             },
             DEVICE_CODE => Self::DeviceCode {
-                device_code: require("device_code")?,
+                device_code: require("device_code")?.into(),
             },
             other => {
                 return Err(OAuthError::new(
@@ -181,5 +182,34 @@ mod tests {
             ("resource", "b")
         ])
         .is_err());
+    }
+
+    #[test]
+    fn secrets_in_a_request_never_print() {
+        let requests = [
+            parse(&[
+                ("grant_type", "authorization_code"),
+                ("code", "the-code-value"),
+                ("code_verifier", "the-verifier-value"),
+            ]),
+            parse(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "the-refresh-value"),
+            ]),
+            parse(&[
+                ("grant_type", "password"),
+                ("username", "alice@example.com"),
+                ("password", "the-password-value"),
+            ]),
+            parse(&[
+                ("grant_type", DEVICE_CODE),
+                ("device_code", "the-device-value"),
+            ]),
+        ];
+        for request in requests {
+            let shown = format!("{:?}", request.unwrap());
+            assert!(!shown.contains("-value"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Timestamps as Auth0 writes them.
 //!
 //! Gatehouse keeps time as seconds since the Unix epoch everywhere; the clock
-//! is read by the caller and passed in. This module only formats: ID tokens and
+//! ([`crate::clock`]) is read by the caller and passed in. This module only formats: ID tokens and
 //! Management API objects carry ISO-8601 strings (`updated_at` is a string in
 //! Auth0's ID tokens, not a number).
 
@@ -31,14 +31,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
-}
-
-/// The current time in epoch seconds. Only the edges (HTTP handlers, CLI) call this.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

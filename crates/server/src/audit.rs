@@ -50,12 +50,8 @@ pub async fn record(state: &AppState, event: Event<'_>) {
         target.extend(extra);
     }
     let record = LogEvent {
-        log_id: format!(
-            "{}{}",
-            gatehouse_core::time::now(),
-            gatehouse_core::ids::random_hex(12)
-        ),
-        date: gatehouse_core::time::now(),
+        log_id: format!("{}{}", state.now(), gatehouse_core::ids::random_hex(12)),
+        date: state.now(),
         event_type: event.code.to_string(),
         client_id: event.client_id.map(str::to_string),
         user_id: event.user_id.map(str::to_string),

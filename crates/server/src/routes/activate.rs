@@ -113,7 +113,7 @@ pub async fn activate_page(
     let params =
         crate::extract::Params::from_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let user = match logged_in_user(&state, &headers, now).await {
         Ok(Some(u)) => u,
         Ok(None) => return device_login_page(&state, &headers, &user_code).await,
@@ -156,7 +156,7 @@ pub async fn activate_submit(
     if decision != "approve" && decision != "deny" {
         return super::authorize::respond::redirect(&lookup);
     }
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = match session::current(&state, &headers, now).await {
         Ok(Some(s)) => s,
         Ok(None) => return super::authorize::respond::redirect(&lookup),

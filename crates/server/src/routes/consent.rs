@@ -39,7 +39,7 @@ pub async fn consent_page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = match session::current(&state, &headers, now).await {
         Ok(s) => s,
         Err(e) => return internal(&state, &format!("{e:?}")),
@@ -98,7 +98,7 @@ pub async fn consent_submit(
     headers: HeaderMap,
     PostedForm(params): PostedForm,
 ) -> Response {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = match session::current(&state, &headers, now).await {
         Ok(s) => s,
         Err(e) => return internal(&state, &format!("{e:?}")),

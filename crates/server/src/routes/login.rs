@@ -234,7 +234,7 @@ pub async fn login_submit(
         };
         page(&state, &headers, status, form)
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let tenant = match state.store().tenant_settings().await {
         Ok(t) => t,
         Err(e) => return internal(&state, &e.to_string()),
@@ -248,7 +248,7 @@ pub async fn login_submit(
         ip: &ip,
         connection: &tenant.default_directory,
         email,
-        password: password.to_string(),
+        password: password.into(),
         failure_description: "Wrong email or password",
         now,
     };
@@ -308,11 +308,10 @@ pub async fn signup_submit(
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
-    let counted =
-        match RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await {
-            Ok(limiter) => limiter.hit(Bucket::SignupsFromIp(&ip)).await,
-            Err(e) => Err(e),
-        };
+    let counted = match RateLimiter::load(&state, client_id.as_deref(), state.now()).await {
+        Ok(limiter) => limiter.hit(Bucket::SignupsFromIp(&ip)).await,
+        Err(e) => Err(e),
+    };
     match counted {
         Ok(Hit::Within(_)) => {}
         Ok(Hit::Over(throttled)) => {
@@ -340,7 +339,7 @@ pub async fn signup_submit(
         )
         .await;
     }
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let Ok(hash) = hash_password_blocking(password.to_string()).await else {
         return internal(&state, "argon2 failed");
     };

@@ -80,7 +80,7 @@ async fn end_session(
     client_id: Option<&str>,
     mut response: Response,
 ) -> Response {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     match session::end(state, headers, now).await {
         Ok(ended) => {
             if let Some(s) = ended {

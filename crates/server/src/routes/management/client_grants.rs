@@ -185,11 +185,7 @@ pub async fn create(
         subject_type: body.subject_type.unwrap_or_default(),
         allow_all_scopes: body.allow_all_scopes.unwrap_or(false),
     };
-    match state
-        .store()
-        .create_client_grant(&grant, gatehouse_core::time::now())
-        .await
-    {
+    match state.store().create_client_grant(&grant, state.now()).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(render(&grant)))),
         Err(StoreError::Conflict(_)) => Err(ManagementError::conflict(
             "A client grant for this client and audience already exists.",

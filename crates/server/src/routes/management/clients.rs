@@ -182,10 +182,7 @@ pub async fn create(
         client: client.clone(),
         secret_hash: secret.as_deref().map(hash_token),
     };
-    state
-        .store()
-        .create_client(&stored, gatehouse_core::time::now())
-        .await?;
+    state.store().create_client(&stored, state.now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(render(&client, secret.as_deref())),

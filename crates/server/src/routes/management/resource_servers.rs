@@ -118,7 +118,7 @@ pub async fn create(
     validate(&api)?;
     match state
         .store()
-        .create_resource_server(&api, gatehouse_core::time::now())
+        .create_resource_server(&api, state.now())
         .await
     {
         Ok(()) => Ok((StatusCode::CREATED, Json(api))),

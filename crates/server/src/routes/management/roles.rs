@@ -113,11 +113,7 @@ pub async fn create(
         name: body.name,
         description: body.description.unwrap_or_default(),
     };
-    match state
-        .store()
-        .create_role(&role, gatehouse_core::time::now())
-        .await
-    {
+    match state.store().create_role(&role, state.now()).await {
         Ok(()) => Ok(Json(role)),
         Err(StoreError::Conflict(_)) => Err(name_conflict(&role.name)),
         Err(e) => Err(e.into()),

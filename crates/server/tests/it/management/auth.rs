@@ -14,7 +14,7 @@ fn signed(m: &Mgmt, aud: &str, exp_offset: i64, scope: &str) -> String {
         .keys()
         .signing_key(SigningAlg::RS256)
         .unwrap();
-    let now = gatehouse_core::time::now();
+    let now = m.server.state.now();
     sign_jwt(
         &key,
         "JWT",
@@ -242,7 +242,7 @@ async fn tokens_whose_nbf_is_in_the_future_are_refused() {
         .keys()
         .signing_key(SigningAlg::RS256)
         .unwrap();
-    let now = gatehouse_core::time::now();
+    let now = m.server.state.now();
     let userinfo = format!("{}userinfo", m.server.issuer);
     let token = |nbf: i64| {
         sign_jwt(
