@@ -1,6 +1,7 @@
 //! Lifetimes, tested by moving the server's clock instead of waiting:
 //! authorization codes, refresh tokens (idle and absolute lifetimes, reuse
-//! leeway) and access tokens expire at the second they should, not before.
+//! leeway), access tokens and device codes expire at the second they should,
+//! not before, and device polling is paced by the same clock.
 
 use crate::fixtures::{seed, Seeded, SPA_ORIGIN};
 use crate::support::{Reply, TestServer};
@@ -203,5 +204,40 @@ async fn an_access_token_stops_working_when_it_expires() {
     assert_eq!(userinfo().await.status, 200);
     server.clock.advance(1);
     assert_eq!(userinfo().await.status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn device_polling_speed_and_expiry_follow_the_clock() {
+    let (server, s) = start().await;
+    let started = server
+        .post_form(
+            "/oauth/device/code",
+            &[("client_id", &s.spa_id), ("scope", "openid")],
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let device_code = started.body["device_code"].as_str().unwrap().to_string();
+    let interval = started.body["interval"].as_i64().expect("interval");
+    let lifetime = started.body["expires_in"].as_i64().expect("expires_in");
+    let poll = || async {
+        server
+            .post_form(
+                "/oauth/token",
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("client_id", &s.spa_id),
+                    ("device_code", &device_code),
+                ],
+            )
+            .await
+    };
+    let error_of = |reply: Reply| reply.body["error"].as_str().unwrap_or_default().to_string();
+    assert_eq!(error_of(poll().await), "authorization_pending");
+    assert_eq!(error_of(poll().await), "slow_down");
+    server.clock.advance(interval);
+    assert_eq!(error_of(poll().await), "authorization_pending");
+    server.clock.advance(lifetime);
+    assert_eq!(error_of(poll().await), "expired_token");
     server.stop().await;
 }
