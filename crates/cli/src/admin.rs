@@ -10,8 +10,10 @@
 
 use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
 use clap::{Args, Subcommand};
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_core::redact::Secret;
 use gatehouse_server::password::hash_password_blocking;
 use gatehouse_store::{Page, Store, StoredUser};
 use serde_json::{json, Value};
@@ -45,10 +47,13 @@ pub enum UsersCommand {
         #[arg(long)]
         email: String,
         #[arg(long)]
-        password: Option<String>,
+        password: Option<Secret<String>>,
     },
     /// Set a user's password (by email or user_id)
-    SetPassword { user: String, password: String },
+    SetPassword {
+        user: String,
+        password: Secret<String>,
+    },
     /// Block a user (by email or user_id); --unblock lifts it
     Block {
         user: String,
@@ -181,6 +186,7 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
             );
         }
         UsersCommand::Add { email, password } => {
+            let password = password.map(Secret::into_inner);
             if !email.contains('@') {
                 return Err(format!("{email:?} is not an email address"));
             }
@@ -190,7 +196,7 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
                 return Err("the password needs at least 8 characters".into());
             }
             let hash = hash_password_blocking(password.clone()).await?;
-            let mut user = User::new(ids::user_id(), &email, gatehouse_core::time::now());
+            let mut user = User::new(ids::user_id(), &email, SystemClock.now());
             user.email_verified = true;
             store
                 .create_user(&StoredUser {
@@ -213,12 +219,13 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
             output(&common, &cols, vec![row]);
         }
         UsersCommand::SetPassword { user, password } => {
+            let password = password.into_inner();
             if password.chars().count() < 8 {
                 return Err("the password needs at least 8 characters".into());
             }
             let mut stored = find_user(store.as_ref(), &user).await?;
             stored.password_hash = Some(hash_password_blocking(password).await?);
-            stored.user.updated_at = gatehouse_core::time::now();
+            stored.user.updated_at = SystemClock.now();
             store.update_user(&stored).await.map_err(store_err)?;
             // A password change lifts brute-force blocks, as in Auth0.
             if let Some(email) = stored.user.email.as_deref() {
@@ -232,7 +239,7 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
         UsersCommand::Block { user, unblock } => {
             let mut stored = find_user(store.as_ref(), &user).await?;
             stored.user.blocked = !unblock;
-            stored.user.updated_at = gatehouse_core::time::now();
+            stored.user.updated_at = SystemClock.now();
             store.update_user(&stored).await.map_err(store_err)?;
             output(&common, &columns, vec![user_row(&stored.user)]);
         }
@@ -346,7 +353,7 @@ pub async fn keys(common: Common, command: KeysCommand) -> Result<(), String> {
             gatehouse_server::routes::management::keys::rotate_all(
                 store.as_ref(),
                 &master_key.key,
-                gatehouse_core::time::now(),
+                SystemClock.now(),
             )
             .await
             .map_err(|e| e.message)?;
@@ -449,7 +456,7 @@ mod tests {
         };
         let add = |password: Option<&str>| UsersCommand::Add {
             email: "ops@example.com".into(),
-            password: password.map(str::to_string),
+            password: password.map(Secret::from),
         };
         users(common(), add(Some("long password"))).await.unwrap();
         let err = users(common(), add(None)).await.unwrap_err();
@@ -531,7 +538,7 @@ mod tests {
         };
         users(common(), add).await.unwrap();
         let store = gatehouse_store::open(&url).await.unwrap();
-        let now = gatehouse_core::time::now();
+        let now = SystemClock.now();
         // The reservation that uses up the last attempt blocks the pair.
         assert_eq!(
             store

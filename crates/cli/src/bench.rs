@@ -17,6 +17,7 @@
 //! 127.0.0.1; every loop and every wait is bounded in time.
 
 use clap::Args;
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::jose::{sign_jwt, KeyPair};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
@@ -238,7 +239,7 @@ async fn seed(dir: &std::path::Path, users: usize) -> Result<(), String> {
     let store = gatehouse_store::open(&format!("sqlite:{}", database.display()))
         .await
         .map_err(|e| e.to_string())?;
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     let mut api = ResourceServer::new("rs_bench", "Bench", API);
     api.scopes = vec![ScopeDefinition {
         value: "read".into(),

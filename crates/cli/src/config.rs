@@ -3,6 +3,7 @@
 //! what neither set. Unknown keys in the file are rejected.
 
 use clap::Args;
+use gatehouse_core::redact::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,7 @@ pub struct BootstrapArgs {
         env = "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
         hide_env_values = true
     )]
-    pub bootstrap_client_secret: Option<String>,
+    pub bootstrap_client_secret: Option<Secret<String>>,
     /// Email of the admin user created at first start [default: admin@<host>]
     #[arg(long, env = "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")]
     pub bootstrap_admin_email: Option<String>,
@@ -97,7 +98,7 @@ pub struct BootstrapArgs {
         env = "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
         hide_env_values = true
     )]
-    pub bootstrap_admin_password: Option<String>,
+    pub bootstrap_admin_password: Option<Secret<String>>,
 }
 
 impl BootstrapArgs {

@@ -26,6 +26,7 @@ mod seed;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
+use gatehouse_core::clock::{Clock, SystemClock};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -183,7 +184,7 @@ async fn seed_command(args: SeedArgs) -> Result<(), String> {
     let store = gatehouse_store::open(&url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let summary = seed::apply(store.as_ref(), file, gatehouse_core::time::now()).await?;
+    let summary = seed::apply(store.as_ref(), file, SystemClock.now()).await?;
     println!("{summary}");
     Ok(())
 }
@@ -228,7 +229,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         store.as_ref(),
         &issuer,
         bootstrap_options,
-        gatehouse_core::time::now(),
+        SystemClock.now(),
     )
     .await
     .map_err(|e| e.to_string())?;

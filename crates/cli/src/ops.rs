@@ -3,6 +3,7 @@
 
 use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
 use clap::Args;
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_store::transfer::{self, TenantDump};
 use std::io::Write;
 use std::path::PathBuf;
@@ -85,7 +86,7 @@ pub async fn import(db: DatabaseArgs, file: PathBuf) -> Result<(), String> {
     let dump: TenantDump = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a Gatehouse export: {e}", file.display()))?;
     let store = db.open().await?;
-    let counts = transfer::import(store.as_ref(), &dump, gatehouse_core::time::now())
+    let counts = transfer::import(store.as_ref(), &dump, SystemClock.now())
         .await
         .map_err(|e| format!("import failed (is the target database empty?): {e}"))?;
     println!(

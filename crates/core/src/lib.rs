@@ -15,6 +15,8 @@
 //! - [`secret`]: hashing high-entropy secrets, constant-time comparison.
 //! - [`sealing`]: AES-256-GCM sealing of private keys at rest under the master key.
 //! - [`time`]: timestamps as Auth0 writes them.
+//! - [`clock`]: where the current time comes from (the system, or a test's hand).
+//! - [`redact`]: [`redact::Secret`], secrets in memory that never print.
 //! - [`ids`]: random identifiers and secrets.
 
 #![deny(missing_docs)]
@@ -25,6 +27,7 @@
 )]
 
 pub mod claims;
+pub mod clock;
 pub mod discovery;
 pub mod error;
 // lints: being rewritten on another branch
@@ -46,6 +49,7 @@ pub mod ids;
 pub mod jose;
 pub mod model;
 pub mod pkce;
+pub mod redact;
 pub mod request;
 pub mod scope;
 pub mod sealing;

@@ -6,6 +6,7 @@
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::AudienceParam;
+use crate::redact::Secret;
 use crate::scope::ScopeSet;
 
 /// `grant_type` of the authorization-code grant.
@@ -27,16 +28,16 @@ pub enum GrantRequest {
     /// Redeems a code from `/authorize`.
     AuthorizationCode {
         /// The authorization code.
-        code: String,
+        code: Secret<String>,
         /// Must repeat the `redirect_uri` of the authorization request, if it had one.
         redirect_uri: Option<String>,
         /// The PKCE verifier, when the request carried a challenge.
-        code_verifier: Option<String>,
+        code_verifier: Option<Secret<String>>,
     },
     /// Exchanges a refresh token for new tokens.
     RefreshToken {
         /// The refresh token.
-        refresh_token: String,
+        refresh_token: Secret<String>,
         /// An optional narrower scope.
         scope: Option<ScopeSet>,
     },
@@ -52,7 +53,7 @@ pub enum GrantRequest {
         /// The user's email.
         username: String,
         /// The user's password.
-        password: String,
+        password: Secret<String>,
         /// The connection for password-realm; `None` means the tenant default.
         realm: Option<String>,
         /// The API asked for; `None` means the tenant's default audience.
@@ -65,7 +66,7 @@ pub enum GrantRequest {
     /// Polls for the tokens of a device authorization.
     DeviceCode {
         /// The device code the device authorization endpoint issued.
-        device_code: String,
+        device_code: Secret<String>,
     },
 }
 
@@ -96,12 +97,12 @@ impl GrantRequest {
         let scope = get("scope").map(|s| ScopeSet::parse(&s));
         Ok(match grant_type.as_str() {
             AUTHORIZATION_CODE => Self::AuthorizationCode {
-                code: require("code")?,
+                code: require("code")?.into(),
                 redirect_uri: get("redirect_uri"),
-                code_verifier: get("code_verifier"),
+                code_verifier: get("code_verifier").map(Secret::new),
             },
             REFRESH_TOKEN => Self::RefreshToken {
-                refresh_token: require("refresh_token")?,
+                refresh_token: require("refresh_token")?.into(),
                 scope,
             },
             CLIENT_CREDENTIALS => Self::ClientCredentials {
@@ -110,7 +111,7 @@ impl GrantRequest {
             },
             PASSWORD | PASSWORD_REALM => Self::Password {
                 username: require("username")?,
-                password: require("password")?,
+                password: require("password")?.into(),
                 realm: if grant_type == PASSWORD_REALM {
                     Some(require("realm")?)
                 } else {
@@ -125,7 +126,7 @@ impl GrantRequest {
                 },
             },
             DEVICE_CODE => Self::DeviceCode {
-                device_code: require("device_code")?,
+                device_code: require("device_code")?.into(),
             },
             other => {
                 return Err(OAuthError::new(
@@ -203,5 +204,34 @@ mod tests {
             ("resource", "b")
         ])
         .is_err());
+    }
+
+    #[test]
+    fn secrets_in_a_request_never_print() {
+        let requests = [
+            parse(&[
+                ("grant_type", "authorization_code"),
+                ("code", "the-code-value"),
+                ("code_verifier", "the-verifier-value"),
+            ]),
+            parse(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "the-refresh-value"),
+            ]),
+            parse(&[
+                ("grant_type", "password"),
+                ("username", "alice@example.com"),
+                ("password", "the-password-value"),
+            ]),
+            parse(&[
+                ("grant_type", DEVICE_CODE),
+                ("device_code", "the-device-value"),
+            ]),
+        ];
+        for request in requests {
+            let shown = format!("{:?}", request.unwrap());
+            assert!(!shown.contains("-value"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Timestamps as Auth0 writes them.
 //!
 //! Gatehouse keeps time as seconds since the Unix epoch everywhere; the clock
-//! is read by the caller and passed in. This module only formats: ID tokens and
+//! ([`crate::clock`]) is read by the caller and passed in. This module only formats: ID tokens and
 //! Management API objects carry ISO-8601 strings (`updated_at` is a string in
 //! Auth0's ID tokens, not a number).
 
@@ -30,14 +30,6 @@ pub fn iso8601(epoch_seconds: i64) -> String {
         .and_then(|instant| instant.format(&Iso8601::<AUTH0_FORMAT>).ok())
         // Unreachable: every instant in the clamped range formats.
         .unwrap_or_default()
-}
-
-/// The current time in epoch seconds. Only the edges (HTTP handlers, CLI) call this.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

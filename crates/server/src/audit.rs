@@ -49,13 +49,10 @@ pub async fn record(state: &AppState, event: Event<'_>) {
     if let (Value::Object(target), Value::Object(extra)) = (&mut details, event.extra) {
         target.extend(extra);
     }
+    let now = state.now();
     let record = LogEvent {
-        log_id: format!(
-            "{}{}",
-            gatehouse_core::time::now(),
-            gatehouse_core::ids::random_hex(12)
-        ),
-        date: gatehouse_core::time::now(),
+        log_id: format!("{now}{}", gatehouse_core::ids::random_hex(12)),
+        date: now,
         event_type: event.code.to_string(),
         client_id: event.client_id.map(str::to_string),
         user_id: event.user_id.map(str::to_string),

@@ -62,7 +62,7 @@ pub async fn purge_pass(
     node: &str,
     config: &BackgroundConfig,
 ) -> Result<u64, gatehouse_store::StoreError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let ttl = i64::try_from(config.purge_every.as_secs()).unwrap_or(60) * 2;
     if !state.store().try_lease(PURGE_LEASE, node, now, ttl).await? {
         return Ok(0);
@@ -72,7 +72,7 @@ pub async fn purge_pass(
     for _ in 0..MAX_BATCHES_PER_PASS {
         let report = state
             .store()
-            .purge_expired(gatehouse_core::time::now(), retention, config.purge_batch)
+            .purge_expired(state.now(), retention, config.purge_batch)
             .await?;
         let mut full = false;
         for ((_, sum), (_, n)) in deleted.iter_mut().zip(report.per_table()) {

@@ -18,6 +18,7 @@ use gatehouse_core::ids;
 use gatehouse_core::model::{
     AppType, Client, ClientGrant, Permission, ResourceServer, Role, SubjectType, User,
 };
+use gatehouse_core::redact::Secret;
 use gatehouse_core::secret::{hash_token, MIN_CLIENT_SECRET_CHARS};
 use gatehouse_store::{Page, Store, StoreError, StoredClient, StoredUser};
 use serde::{Deserialize, Serialize};
@@ -26,9 +27,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Clone)]
 pub struct BootstrapOptions {
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret<String>>,
     pub admin_email: Option<String>,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret<String>>,
 }
 
 /// What a fresh tenant's operator needs, shown once; the shape of
@@ -100,7 +101,9 @@ pub async fn bootstrap(
         return Ok(None);
     }
     let client_id = options.client_id.unwrap_or_else(ids::client_id);
-    let client_secret = options.client_secret.unwrap_or_else(ids::client_secret);
+    let client_secret = options
+        .client_secret
+        .map_or_else(ids::client_secret, Secret::into_inner);
     if client_id.trim().is_empty() || client_secret.chars().count() < MIN_CLIENT_SECRET_CHARS {
         return Err(BootstrapError::Invalid(format!(
             "the bootstrap client id must not be empty and its secret must have at least \
@@ -112,7 +115,7 @@ pub async fn bootstrap(
         .unwrap_or_else(|| default_admin_email(issuer));
     let admin_password = options
         .admin_password
-        .unwrap_or_else(|| ids::random_alphanumeric(24));
+        .map_or_else(|| ids::random_alphanumeric(24), Secret::into_inner);
     if admin_password.len() < 8 {
         return Err(BootstrapError::Invalid(
             "the bootstrap admin password must have at least 8 characters".into(),
@@ -255,5 +258,19 @@ mod tests {
             default_admin_email("http://localhost:3000/"),
             "admin@localhost"
         );
+    }
+
+    #[test]
+    fn presets_never_print() {
+        let options = BootstrapOptions {
+            client_id: Some("preset-client".into()),
+            client_secret: Some("preset-secret-0123456789-0123456789".into()),
+            admin_email: Some("ops@example.com".into()),
+            admin_password: Some("preset password".into()),
+        };
+        let shown = format!("{options:?}");
+        assert!(shown.contains("preset-client"), "{shown}");
+        assert!(!shown.contains("preset-secret"), "{shown}");
+        assert!(!shown.contains("preset password"), "{shown}");
     }
 }

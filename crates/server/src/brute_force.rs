@@ -13,6 +13,7 @@ use crate::password::verify_password_or_dummy;
 use crate::rate_limit::{RateLimiter, Throttled};
 use crate::state::AppState;
 use gatehouse_core::model::{BruteForceProtection, TenantSettings, BRUTE_FORCE_BLOCK_SECONDS};
+use gatehouse_core::redact::Secret;
 use gatehouse_store::{StoreError, StoredUser};
 
 /// Whether the attempt may go on.
@@ -143,7 +144,7 @@ pub struct PasswordAttempt<'a> {
     pub ip: &'a str,
     pub connection: &'a str,
     pub email: &'a str,
-    pub password: String,
+    pub password: Secret<String>,
     /// The log description of a failure (`fu`/`fp`).
     pub failure_description: &'a str,
     pub now: i64,
@@ -202,7 +203,7 @@ pub async fn check_password(
             .await?
     };
     let hash = stored.as_ref().and_then(|s| s.password_hash.clone());
-    let verified = verify_password_or_dummy(attempt.password, hash).await;
+    let verified = verify_password_or_dummy(attempt.password.into_inner(), hash).await;
     let stored = match stored {
         Some(stored) if verified => Box::new(stored),
         // The rate-limit hits reserved above stay counted.

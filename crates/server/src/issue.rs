@@ -8,6 +8,7 @@ use gatehouse_core::claims::{AccessTokenClaims, IdTokenClaims};
 use gatehouse_core::grant::TokenFormat;
 use gatehouse_core::jose::{half_hash, sign_jwt, sign_jwt_hs256};
 use gatehouse_core::model::{Client, ExpirationType, SigningAlg, User};
+use gatehouse_core::redact::Secret;
 use gatehouse_core::secret::hash_token;
 use gatehouse_core::{ids, ScopeSet};
 use gatehouse_store::{OpaqueToken, RefreshFamily};
@@ -21,7 +22,7 @@ pub const MAX_ACTIVE_REFRESH_TOKENS: i64 = 200;
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
@@ -59,7 +60,7 @@ pub async fn mint(state: &AppState, m: Mint<'_>) -> Result<Minted, ApiError> {
     Ok(Minted {
         response: TokenResponse {
             access_token,
-            refresh_token: m.refresh_token.clone(),
+            refresh_token: m.refresh_token.clone().map(Secret::new),
             id_token,
             scope: decision.scope.to_string(),
             expires_in: decision.expires_in,

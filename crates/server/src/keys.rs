@@ -89,6 +89,7 @@ impl KeyRing {
     pub async fn load_or_generate(
         store: &dyn Store,
         master_key: MasterKey,
+        now: i64,
     ) -> Result<Self, KeyRingError> {
         // Read before the keys: another node may seal them meanwhile.
         let already_sealed = store
@@ -109,7 +110,7 @@ impl KeyRing {
                     .iter()
                     .any(|k| k.alg == alg && k.state == state.as_str());
                 if !present {
-                    stored.push(generate_and_store(store, &master_key, alg, state).await?);
+                    stored.push(generate_and_store(store, &master_key, alg, state, now).await?);
                 }
             }
         }
@@ -300,12 +301,13 @@ async fn generate_and_store(
     master_key: &MasterKey,
     alg: SigningAlg,
     state: KeyState,
+    now: i64,
 ) -> Result<StoredKey, KeyRingError> {
     let key = KeyPair::generate(alg).map_err(|source| KeyRingError::Generate {
         alg: alg.as_str(),
         source,
     })?;
-    let record = sealed_record(&key, master_key, state, gatehouse_core::time::now());
+    let record = sealed_record(&key, master_key, state, now);
     store.insert_signing_key(&record).await?;
     tracing::info!(
         kid = key.kid(),

@@ -32,6 +32,7 @@ use axum::Router;
 use axum_server::accept::Accept;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use axum_server::Handle;
+use gatehouse_core::clock::{Clock, SystemClock};
 use std::future::Future;
 use std::io;
 use std::net::TcpListener;
@@ -198,7 +199,7 @@ impl ConnectionGate {
     }
 
     fn warn_cap_reached(&self) {
-        let now = gatehouse_core::time::now().max(0) as u64;
+        let now = SystemClock.now().max(0) as u64;
         let last = self.last_warning.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= CAP_WARNING_INTERVAL_SECS
             && self

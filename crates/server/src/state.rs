@@ -2,6 +2,7 @@
 
 use crate::keys::KeyRing;
 use aws_lc_rs::hmac;
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_store::{server_values, Store};
 use std::sync::Arc;
 
@@ -18,34 +19,54 @@ pub struct Inner {
     pub csrf_key: hmac::Key,
     /// Addresses over the failed-client-authentication limit, as this node saw.
     pub throttled_addresses: crate::rate_limit::ThrottledAddresses,
+    /// Where handlers and background work read the current time.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, keys: KeyRing, issuer: String, csrf_secret: &str) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: KeyRing,
+        issuer: String,
+        csrf_secret: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self(Arc::new(Inner {
             store,
             keys,
             issuer,
             csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_secret.as_bytes()),
             throttled_addresses: Default::default(),
+            clock,
         }))
     }
 
     /// Loads (or, on first start, generates) the signing keys, sealed under
-    /// `master_key`, and the CSRF key, and builds the state.
+    /// `master_key`, and the CSRF key, and builds the state on the system clock.
     pub async fn load(
         store: Arc<dyn Store>,
         issuer: String,
         master_key: gatehouse_core::sealing::MasterKey,
     ) -> Result<Self, crate::keys::KeyRingError> {
-        let keys = KeyRing::load_or_generate(store.as_ref(), master_key).await?;
+        Self::load_with_clock(store, issuer, master_key, Arc::new(SystemClock)).await
+    }
+
+    /// [`AppState::load`] on the given clock (tests move time with a
+    /// [`gatehouse_core::clock::ManualClock`]).
+    pub async fn load_with_clock(
+        store: Arc<dyn Store>,
+        issuer: String,
+        master_key: gatehouse_core::sealing::MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, crate::keys::KeyRingError> {
+        let keys = KeyRing::load_or_generate(store.as_ref(), master_key, clock.now()).await?;
         let csrf_secret = store
             .server_value_or_insert(
                 server_values::CSRF_KEY,
                 &gatehouse_core::ids::random_hex(32),
             )
             .await?;
-        Ok(Self::new(store, keys, issuer, &csrf_secret))
+        Ok(Self::new(store, keys, issuer, &csrf_secret, clock))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -62,6 +83,15 @@ impl AppState {
 
     pub fn throttled_addresses(&self) -> &crate::rate_limit::ThrottledAddresses {
         &self.0.throttled_addresses
+    }
+
+    /// The current time in epoch seconds, from the state's clock.
+    pub fn now(&self) -> i64 {
+        self.0.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
     }
 
     pub fn issuer(&self) -> &str {

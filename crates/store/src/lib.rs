@@ -10,7 +10,8 @@
 //! - [`records`]: records that are not Management API objects (keys, codes,
 //!   refresh-token families, device codes, SSO sessions, log events).
 //! - [`error`]: the one error type, [`StoreError`].
-//! - [`testing`]: throwaway PostgreSQL databases for the workspace's tests.
+//! - `testing` (behind the `testing` feature, for test builds only): throwaway
+//!   PostgreSQL databases for the workspace's tests.
 //!
 //! The conformance suite in `tests/` runs against SQLite always and against
 //! PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set.
@@ -18,6 +19,7 @@
 pub mod error;
 pub mod records;
 pub mod sql;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod transfer;
 

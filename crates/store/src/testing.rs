@@ -4,8 +4,9 @@
 //! drops it `WITH (FORCE)` at the end, also when the test panics first. Best
 //! effort either way: a leftover `gh_*` database is harmless.
 //!
-//! Not used by the server itself; it lives here so that every crate's tests
-//! share one implementation.
+//! Not used by the server itself, and compiled only with the `testing`
+//! feature, which the crates' dev-dependencies enable: every crate's tests
+//! share one implementation, and production builds carry none of it.
 
 use sqlx::{Connection, Executor};
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! their database connections being cut.
 
 use crate::{gatehouse, get_json, http, Server};
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
@@ -18,7 +19,7 @@ const SECRET: &str = "multinode-secret-0123456789-0123456789";
 const PASSWORD: &str = "multinode password";
 
 async fn seed(store: &dyn Store) {
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     let mut api = ResourceServer::new("rs_orders", "Orders", API);
     api.scopes = vec![ScopeDefinition {
         value: "read:orders".into(),

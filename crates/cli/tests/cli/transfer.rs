@@ -3,6 +3,7 @@
 //! SQLite file) with its keys, clients and users intact.
 
 use crate::{gatehouse, get_json, http, Server};
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
 use gatehouse_store::testing::{TestDatabase, DATABASE_URL_VAR};
@@ -34,7 +35,7 @@ async fn export_from_sqlite_import_elsewhere_keeps_keys_and_logins() {
     let store = gatehouse_store::open(&format!("sqlite:{}", source.join("gatehouse.db").display()))
         .await
         .unwrap();
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     let mut web = Client::new("moved-web", "Web", AppType::RegularWeb);
     web.grant_types.push("password".into());
     store

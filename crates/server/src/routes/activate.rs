@@ -107,7 +107,7 @@ pub async fn activate_page(
     let params =
         crate::extract::Params::from_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let user_code = normalize_user_code(params.get("user_code").unwrap_or(""));
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let Some(user) = logged_in_user(&state, &headers, now).await? else {
         return device_login_page(&state, &headers, &user_code).await;
     };
@@ -145,7 +145,7 @@ pub async fn activate_submit(
     if decision != "approve" && decision != "deny" {
         return Ok(redirect(&lookup));
     }
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let Some(session) = session::current(&state, &headers, now).await? else {
         return Ok(redirect(&lookup));
     };

@@ -38,7 +38,7 @@ pub async fn consent_page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = session::current(&state, &headers, now).await?;
     let ix = Interaction {
         session,
@@ -93,7 +93,7 @@ pub async fn consent_submit(
     headers: HeaderMap,
     PostedForm(params): PostedForm,
 ) -> Result<Response, PageError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = session::current(&state, &headers, now).await?;
     let consent = if params.get("decision") == Some("accept") {
         ConsentAnswer::Granted

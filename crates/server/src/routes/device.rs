@@ -27,7 +27,7 @@ pub async fn device_code(
     params: Params,
 ) -> Response {
     let origin = cors::request_origin(&headers);
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     match start(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => {
             let mut response = Json(body).into_response();

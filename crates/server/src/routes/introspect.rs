@@ -40,7 +40,7 @@ async fn run(
     params: &Params,
     peer: Option<std::net::IpAddr>,
 ) -> Result<Value, ApiError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let token = params.require("token")?.to_string();
     let client = authenticate_limited(state, headers, params, peer, now).await?;
     if client.is_public() {

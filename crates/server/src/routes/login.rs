@@ -194,7 +194,7 @@ pub async fn login_submit(
         };
         page(&state, &headers, status, form)
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let tenant = state.store().tenant_settings().await?;
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
@@ -205,7 +205,7 @@ pub async fn login_submit(
         ip: &ip,
         connection: &tenant.default_directory,
         email,
-        password: password.to_string(),
+        password: password.into(),
         failure_description: "Wrong email or password",
         now,
     };
@@ -263,7 +263,7 @@ pub async fn signup_submit(
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
     let limiter =
-        RateLimiter::load(&state, client_id.as_deref(), gatehouse_core::time::now()).await?;
+        RateLimiter::load(&state, client_id.as_deref(), state.now()).await?;
     if let Hit::Over(throttled) = limiter.hit(Bucket::SignupsFromIp(&ip)).await? {
         let form = again(TOO_MANY_REQUESTS);
         let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await?;
@@ -287,7 +287,7 @@ pub async fn signup_submit(
         )
         .await;
     }
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let hash = hash_password_blocking(password.to_string())
         .await
         .map_err(PageError::internal)?;

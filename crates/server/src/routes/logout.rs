@@ -73,7 +73,7 @@ async fn end_session(
     client_id: Option<&str>,
     mut response: Response,
 ) -> Result<Response, PageError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     if let Some(s) = session::end(state, headers, now).await? {
         audit::record(
             state,

@@ -36,7 +36,7 @@ async fn run(
     params: &Params,
     peer: Option<std::net::IpAddr>,
 ) -> Result<gatehouse_core::model::Client, ApiError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let token = params.require("token")?.to_string();
     let client = authenticate_limited(state, headers, params, peer, now).await?;
     if let Some((_, family)) = state.store().refresh_token(&hash_token(&token)).await? {

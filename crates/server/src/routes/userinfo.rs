@@ -47,7 +47,7 @@ async fn answer(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiEr
     let Some(token) = bearer_token(headers) else {
         return Ok(unauthorized("Missing access token"));
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let Some(access) = bearer::validate(state, token, now).await? else {
         return Ok(unauthorized("Invalid or expired access token"));
     };

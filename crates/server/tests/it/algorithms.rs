@@ -11,7 +11,7 @@ const SECRET: &str = "alg-client-secret-0123456789-0123456789";
 
 /// An API with `alg` and `dialect`, and a machine client granted all of it.
 async fn api_with(server: &TestServer, id: &str, alg: SigningAlg, dialect: TokenDialect) -> String {
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     let identifier = format!("https://{id}.example/");
     let mut api = ResourceServer::new(format!("rs_{id}"), id, identifier.clone());
     api.signing_alg = alg;

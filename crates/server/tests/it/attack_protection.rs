@@ -8,6 +8,7 @@
 use crate::authorize::{encode, get, WEB_CALLBACK};
 use crate::fixtures::{seed, Seeded, API, PASSWORD, SPA_ORIGIN};
 use crate::support::{Reply, TestServer};
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::model::RateLimits;
 use gatehouse_store::Page;
 
@@ -175,7 +176,7 @@ async fn abandoned_attempts_end_in_a_visible_removable_block() {
             .brute_force_protection
             .max_attempts,
     );
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     for _ in 0..limit {
         let reserved = server
             .store
@@ -374,7 +375,7 @@ fn assert_limit_headers(reply: &Reply, limit: i64) {
     };
     assert_eq!(number("x-ratelimit-limit"), limit);
     assert_eq!(number("x-ratelimit-remaining"), 0);
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     let reset = number("x-ratelimit-reset");
     assert!(
         reset > now && reset <= now + 86_400,

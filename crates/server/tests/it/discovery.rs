@@ -225,7 +225,7 @@ fn sign(server: &TestServer, alg: SigningAlg) -> String {
         .keys()
         .signing_key(alg)
         .unwrap_or_else(|| panic!("a current {} key", alg.as_str()));
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     let claims = json!({
         "iss": server.issuer,
         "sub": "test|foundation",

@@ -3,6 +3,7 @@
 //! machine client with a client grant, an SPA, a web app, and two users —
 //! alice with the role `reader`, bob with nothing.
 
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::model::*;
 use gatehouse_core::secret::hash_token;
 use gatehouse_server::password::hash_password;
@@ -31,7 +32,7 @@ fn scope(value: &str) -> ScopeDefinition {
 }
 
 pub async fn seed(store: &dyn Store) -> Seeded {
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     let mut api = ResourceServer::new("rs_measure", "Measurements", API);
     api.scopes = vec![scope("read:measurements"), scope("write:measurements")];
     api.enforce_policies = true;

@@ -392,7 +392,7 @@ async fn crlf_in_redirect_parameters_never_injects_a_header() {
 
 /// A code for the SPA, issued with S256 PKCE, inserted as `/authorize` would.
 async fn insert_code(server: &TestServer, s: &Seeded, code: &str) {
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     server
         .store
         .insert_authorization_code(
@@ -645,7 +645,7 @@ async fn forged_tokens(m: &Mgmt) -> Vec<(String, String)> {
         .unwrap()
         .clone();
     let kid = ours["kid"].as_str().unwrap().to_string();
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     let claims = json!({
         "iss": server.issuer,
         "sub": "auth0|attacker",
@@ -1241,7 +1241,7 @@ async fn client_assertions_with_absurd_times_are_refused() {
         jwk: key.public_jwk(),
     }];
     server.store.update_client(&m2m).await.unwrap();
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     let token_url = format!("{}oauth/token", server.issuer);
     for (i, (iat, exp)) in [
         (json!(i64::MIN), json!(now + 60)),

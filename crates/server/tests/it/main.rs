@@ -6,6 +6,8 @@
 //! - [`fixtures`]: the seeded tenant of seed 000 and seed 001.
 //! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
+//! - [`expiry`]: codes, refresh tokens and access tokens expiring under the
+//!   server's manual clock.
 //! - [`management`]: the Management API v2.
 //! - [`properties`]: property tests of the parsers (bounded, like a brief fuzz).
 //! - [`hostile`]: the attacker's suite: malformed, forged and injected input
@@ -22,6 +24,7 @@ mod attack_protection;
 mod authorize;
 mod client_ip;
 mod discovery;
+mod expiry;
 mod fixtures;
 mod hostile;
 mod maintenance;

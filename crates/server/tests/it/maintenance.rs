@@ -7,7 +7,7 @@ use gatehouse_store::OpaqueToken;
 #[tokio::test]
 async fn only_the_lease_holder_purges() {
     let server = TestServer::start().await;
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     for i in 0..3 {
         server
             .store

@@ -11,6 +11,7 @@ use crate::support::{
 };
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::jose::KeyPair;
 use gatehouse_core::model::SigningAlg;
 use gatehouse_core::sealing::{self, MasterKey};
@@ -108,10 +109,13 @@ async fn a_master_key_that_does_not_open_the_keys_is_refused_and_changes_nothing
         .into_iter()
         .map(|k| k.private_key)
         .collect();
-    let error = match KeyRing::load_or_generate(store.as_ref(), MasterKey::generate()).await {
-        Ok(_) => panic!("a wrong master key loaded the keys"),
-        Err(error) => error,
-    };
+    let error =
+        match KeyRing::load_or_generate(store.as_ref(), MasterKey::generate(), SystemClock.now())
+            .await
+        {
+            Ok(_) => panic!("a wrong master key loaded the keys"),
+            Err(error) => error,
+        };
     assert!(error.is_master_key_mismatch(), "{error}");
     assert!(
         error
@@ -150,10 +154,12 @@ async fn a_sealed_key_moved_to_another_row_does_not_open() {
         .replace_signing_key_private_keys(&[(other.kid.clone(), rs256.private_key.clone())])
         .await
         .unwrap();
-    let error = match KeyRing::load_or_generate(store.as_ref(), test_master_key()).await {
-        Ok(_) => panic!("a swapped sealed key was accepted"),
-        Err(error) => error,
-    };
+    let error =
+        match KeyRing::load_or_generate(store.as_ref(), test_master_key(), SystemClock.now()).await
+        {
+            Ok(_) => panic!("a swapped sealed key was accepted"),
+            Err(error) => error,
+        };
     assert!(error.to_string().contains(&other.kid), "{error}");
     if let Some(database) = database {
         database.drop_now().await;
@@ -167,7 +173,7 @@ async fn a_plain_key_written_after_sealing_refuses_the_start() {
         store.insert_signing_key(&key).await.unwrap();
     }
     // The first start after the upgrade seals the plain rows, once.
-    KeyRing::load_or_generate(store.as_ref(), test_master_key())
+    KeyRing::load_or_generate(store.as_ref(), test_master_key(), SystemClock.now())
         .await
         .expect("the upgrade seals the plain rows");
     assert!(store
@@ -175,14 +181,14 @@ async fn a_plain_key_written_after_sealing_refuses_the_start() {
         .await
         .unwrap()
         .is_some());
-    KeyRing::load_or_generate(store.as_ref(), test_master_key())
+    KeyRing::load_or_generate(store.as_ref(), test_master_key(), SystemClock.now())
         .await
         .expect("a second start loads the sealed keys");
 
     // Someone with write access to the database adds their own key, in the
     // plain format, to sign with.
     let theirs = KeyPair::generate(SigningAlg::RS256).unwrap();
-    let now = gatehouse_core::time::now();
+    let now = SystemClock.now();
     store
         .insert_signing_key(&StoredKey {
             kid: theirs.kid().to_string(),
@@ -195,10 +201,12 @@ async fn a_plain_key_written_after_sealing_refuses_the_start() {
         })
         .await
         .unwrap();
-    let error = match KeyRing::load_or_generate(store.as_ref(), test_master_key()).await {
-        Ok(_) => panic!("a plain key written after sealing was adopted"),
-        Err(error) => error,
-    };
+    let error =
+        match KeyRing::load_or_generate(store.as_ref(), test_master_key(), SystemClock.now()).await
+        {
+            Ok(_) => panic!("a plain key written after sealing was adopted"),
+            Err(error) => error,
+        };
     assert!(error.to_string().contains(theirs.kid()), "{error}");
     assert!(error.to_string().contains("unsealed"), "{error}");
     let row = store

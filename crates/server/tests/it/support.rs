@@ -16,6 +16,8 @@
 //! first-start path: use them to test key generation and restarts.
 //! - [`postgres_url_for_test`]: a fresh PostgreSQL database as a
 //!   [`TestDatabase`] guard, for tests that start several servers on it.
+//! - [`TestServer::clock`]: the server's clock, a [`ManualClock`] that stands
+//!   at the server's start time until a test advances it.
 //! - [`TestServer::stop`]: graceful shutdown, bounded in time.
 //! - [`TestServer::get`], [`TestServer::get_json`], [`TestServer::post_form`],
 //!   [`TestServer::post_json`] and [`Reply::read`]: requests and their replies.
@@ -23,6 +25,7 @@
 // Each module of the binary uses a different part of the harness.
 #![allow(dead_code)]
 
+use gatehouse_core::clock::{Clock, ManualClock, SystemClock};
 use gatehouse_server::keys::KeyRing;
 use gatehouse_server::{AppState, ServeError};
 use gatehouse_store::{Store, StoredKey};
@@ -92,6 +95,9 @@ pub struct TestServer {
     pub issuer: String,
     pub store: Arc<dyn Store>,
     pub state: AppState,
+    /// The server's clock: still until [`ManualClock::advance`] moves it, so
+    /// tests let time pass without waiting.
+    pub clock: Arc<ManualClock>,
     /// A client with a request timeout; keeps connections alive like SDKs do.
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -182,9 +188,15 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
         let issuer = format!("{base_url}/");
-        let state = AppState::load(store.clone(), issuer.clone(), test_master_key())
-            .await
-            .expect("load the key ring");
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = AppState::load_with_clock(
+            store.clone(),
+            issuer.clone(),
+            test_master_key(),
+            clock.clone(),
+        )
+        .await
+        .expect("load the key ring");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = gatehouse_server::router(state.clone());
         let shutdown = async {
@@ -199,6 +211,7 @@ impl TestServer {
             issuer,
             store,
             state,
+            clock,
             http,
             shutdown: Some(tx),
             task: Some(task),
@@ -300,7 +313,7 @@ pub async fn shared_keys() -> &'static [StoredKey] {
     KEYS.get_or_init(|| async {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(&format!("sqlite:{}", dir.path().join("keys.db").display())).await;
-        KeyRing::load_or_generate(store.as_ref(), test_master_key())
+        KeyRing::load_or_generate(store.as_ref(), test_master_key(), SystemClock.now())
             .await
             .expect("generate signing keys");
         store.signing_keys().await.expect("read signing keys")

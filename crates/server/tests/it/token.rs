@@ -493,7 +493,7 @@ async fn insert_code(
     resource: Option<&str>,
     scope: &str,
 ) {
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     server
         .store
         .insert_authorization_code(
@@ -912,7 +912,7 @@ async fn device_flow_polling_errors() {
     assert!(done.body["refresh_token"].is_string());
     assert_error(&poll().await, 403, "invalid_grant", None);
     // An expired code answers expired_token once, then invalid_grant.
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     server
         .store
         .insert_device_code(&gatehouse_store::DeviceCode {
@@ -1030,7 +1030,7 @@ async fn private_key_jwt_client_authentication() {
         jwk: key.public_jwk(),
     }];
     server.store.update_client(&m2m).await.unwrap();
-    let now = gatehouse_core::time::now();
+    let now = server.state.now();
     // auth0-python builds aud as https://<domain>/ even over http.
     let host = server.base_url.trim_start_matches("http://");
     let assertion = |jti: &str| {

@@ -18,6 +18,7 @@ mod sessions;
 mod tokens;
 
 use crate::error::{StoreError, StoreResult};
+use gatehouse_core::clock::{Clock, SystemClock};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -242,7 +243,7 @@ impl SqlStore {
             (&mut *tx).execute(*sql).await.map_err(fail)?;
             sqlx::query("INSERT INTO gatehouse_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
-                .bind(gatehouse_core::time::now())
+                .bind(SystemClock.now())
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;

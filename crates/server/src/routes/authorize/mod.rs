@@ -61,7 +61,7 @@ pub async fn authorize(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let session = match session::current(&state, &headers, now).await {
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),

@@ -105,7 +105,7 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
 /// client credentials, else the (client, user) pair's, so one end user of an
 /// application cannot use up the application's limit.
 async fn count_request(state: &AppState, token: &AccessToken) -> Result<Hit, StoreError> {
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let client_id = token.client_id.as_str();
     let limiter = RateLimiter::load(state, Some(client_id), now).await?;
     let bucket = if is_client_credentials(token) {
@@ -154,7 +154,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> MgmtResult<Acces
         })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ManagementError::unauthorized(messages::BAD_AUTH_HEADER))?;
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let Some(access) = bearer::validate(state, token, now).await? else {
         let message = if is_expired(state, token, now).await {
             messages::EXPIRED_TOKEN

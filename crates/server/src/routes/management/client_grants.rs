@@ -192,7 +192,7 @@ pub async fn create(
         subject_type: body.subject_type.unwrap_or_default(),
         allow_all_scopes: body.allow_all_scopes.unwrap_or(false),
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     written(state.store().create_client_grant(&grant, now).await, &grant)?;
     Ok((StatusCode::CREATED, Json(render(&grant))))
 }

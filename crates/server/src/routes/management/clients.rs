@@ -186,7 +186,7 @@ pub async fn create(
         client: client.clone(),
         secret_hash: secret.as_deref().map(hash_token),
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     written(state.store().create_client(&stored, now).await, &stored)?;
     Ok((
         StatusCode::CREATED,

@@ -141,12 +141,7 @@ pub async fn rotate_all(store: &dyn Store, master_key: &MasterKey, now: i64) -> 
 
 /// Rotates every algorithm's key; answers with the new RS256 current key.
 pub async fn rotate(State(state): State<AppState>) -> MgmtResult<(StatusCode, Json<Value>)> {
-    let kid = rotate_all(
-        state.store(),
-        state.keys().master_key(),
-        gatehouse_core::time::now(),
-    )
-    .await?;
+    let kid = rotate_all(state.store(), state.keys().master_key(), state.now()).await?;
     state
         .keys()
         .reload(state.store())
@@ -177,11 +172,7 @@ pub async fn revoke(
     }
     state
         .store()
-        .set_signing_key_state(
-            &kid,
-            KeyState::Revoked.as_str(),
-            gatehouse_core::time::now(),
-        )
+        .set_signing_key_state(&kid, KeyState::Revoked.as_str(), state.now())
         .await?;
     state
         .keys()

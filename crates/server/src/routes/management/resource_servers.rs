@@ -129,7 +129,7 @@ pub async fn create(
         },
     )?;
     validate(&api)?;
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     written(state.store().create_resource_server(&api, now).await, &api)?;
     Ok((StatusCode::CREATED, Json(api)))
 }

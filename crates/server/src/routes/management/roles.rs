@@ -112,7 +112,7 @@ pub async fn create(
         name: body.name,
         description: body.description.unwrap_or_default(),
     };
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     written(state.store().create_role(&role, now).await, &role)?;
     Ok(Json(role))
 }

@@ -42,7 +42,7 @@ pub async fn unblock(state: &AppState, identifier: &str) -> MgmtResult<()> {
 
 async fn blocked_for(state: &AppState, identifier: &str) -> MgmtResult<Json<Value>> {
     let key = identifier.trim().to_lowercase();
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let ips = state.store().login_blocks(&key, now).await?;
     let blocks: Vec<Value> = ips
         .into_iter()

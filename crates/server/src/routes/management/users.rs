@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_core::redact::Secret;
 use gatehouse_store::{Page, StoredUser};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -30,7 +31,7 @@ pub const MIN_PASSWORD_LENGTH: usize = 8;
 pub struct CreateUser {
     pub connection: Option<String>,
     pub email: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret<String>>,
     /// Without the `auth0|` prefix, as Auth0 takes it.
     pub user_id: Option<String>,
     pub email_verified: Option<bool>,
@@ -52,7 +53,7 @@ pub struct CreateUser {
 pub struct UpdateUser {
     pub connection: Option<String>,
     pub email: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret<String>>,
     pub email_verified: Option<bool>,
     pub verify_email: Option<bool>,
     pub name: Option<String>,
@@ -191,11 +192,15 @@ pub async fn create(
         )
     })?;
     check_email(email)?;
-    let password = body.password.as_deref().ok_or_else(|| {
-        ManagementError::invalid_body(
-            "Payload validation error: 'Missing required property: password'.",
-        )
-    })?;
+    let password = body
+        .password
+        .as_ref()
+        .map(Secret::expose_str)
+        .ok_or_else(|| {
+            ManagementError::invalid_body(
+                "Payload validation error: 'Missing required property: password'.",
+            )
+        })?;
     let user_id =
         match body.user_id.as_deref() {
             None => ids::user_id(),
@@ -221,7 +226,7 @@ pub async fn create(
         return Err(conflict());
     }
     let password_hash = hash(password).await?;
-    let mut user = User::new(user_id, email, gatehouse_core::time::now());
+    let mut user = User::new(user_id, email, state.now());
     apply(
         &mut user,
         UpdateUser {
@@ -340,14 +345,14 @@ pub async fn update(
         stored.user.email = Some(email.to_string());
     }
     let password_changed = body.password.is_some();
-    if let Some(password) = body.password.as_deref() {
+    if let Some(password) = body.password.as_ref().map(Secret::expose_str) {
         stored.password_hash = Some(hash(password).await?);
     }
     let mut body = body;
     body.email = None;
     body.password = None;
     apply(&mut stored.user, body);
-    stored.user.updated_at = gatehouse_core::time::now();
+    stored.user.updated_at = state.now();
     written(state.store().update_user(&stored).await, &stored)?;
     if password_changed {
         // A password change lifts brute-force blocks, as in Auth0.

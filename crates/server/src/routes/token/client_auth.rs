@@ -16,6 +16,7 @@ use base64::Engine;
 use gatehouse_core::error::messages::CLIENT_AUTH_FAILED;
 use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
 use gatehouse_core::model::{Client, TokenEndpointAuthMethod};
+use gatehouse_core::redact::Secret;
 use gatehouse_core::secret::verify_token;
 use gatehouse_core::{ErrorCode, OAuthError};
 use serde_json::Value;
@@ -29,10 +30,20 @@ const ASSERTION_ALGS: &[&str] = &["RS256", "RS384", "PS256"];
 
 /// What the request presented.
 enum Presented {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
-    Assertion { assertion: String },
-    None { client_id: String },
+    Basic {
+        client_id: String,
+        secret: Secret<String>,
+    },
+    Post {
+        client_id: String,
+        secret: Secret<String>,
+    },
+    Assertion {
+        assertion: String,
+    },
+    None {
+        client_id: String,
+    },
 }
 
 fn invalid_client() -> OAuthError {
@@ -74,7 +85,10 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
                 "client_id in the body does not match the Authorization header.",
             ));
         }
-        return Ok(Presented::Basic { client_id, secret });
+        return Ok(Presented::Basic {
+            client_id,
+            secret: secret.into(),
+        });
     }
     if let Some(assertion) = params.get("client_assertion") {
         if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
@@ -90,7 +104,7 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     Ok(match params.get("client_secret") {
         Some(secret) => Presented::Post {
             client_id,
-            secret: secret.to_string(),
+            secret: secret.into(),
         },
         None => Presented::None { client_id },
     })
@@ -179,7 +193,7 @@ pub async fn authenticate(
             ) =>
         {
             let hash = stored.secret_hash.as_deref().ok_or_else(invalid_client)?;
-            if !verify_token(&secret, hash) {
+            if !verify_token(secret.expose(), hash) {
                 return Err(invalid_client().into());
             }
         }

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::grant::Trace;
 use gatehouse_core::model::Client;
+use gatehouse_core::redact::Secret;
 use gatehouse_core::request::{GrantRequest, PASSWORD, PASSWORD_REALM};
 use gatehouse_core::OAuthError;
 
@@ -43,7 +44,7 @@ pub async fn token(
     params: Params,
 ) -> Response {
     let origin = cors::request_origin(&headers);
-    let now = gatehouse_core::time::now();
+    let now = state.now();
     let (mut response, client) = match handle(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => (success(body), Some(client)),
         Err((error, client)) => (error.into_response(), client),
@@ -88,9 +89,9 @@ async fn handle(
             authorization_code::exchange(
                 state,
                 &client,
-                &code,
+                code.expose(),
                 redirect_uri.as_deref(),
-                code_verifier.as_deref(),
+                code_verifier.as_ref().map(Secret::expose_str),
                 now,
             )
             .await
@@ -98,7 +99,7 @@ async fn handle(
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::exchange(state, &client, &refresh_token, scope, now).await,
+        } => refresh_token::exchange(state, &client, refresh_token.expose(), scope, now).await,
         GrantRequest::Password {
             username,
             password,
@@ -124,7 +125,7 @@ async fn handle(
             .await
         }
         GrantRequest::DeviceCode { device_code } => {
-            device_code::exchange(state, &client, &device_code, now).await
+            device_code::exchange(state, &client, device_code.expose(), now).await
         }
     };
     match result {

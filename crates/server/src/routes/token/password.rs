@@ -13,11 +13,12 @@ use gatehouse_core::error::messages::{
 };
 use gatehouse_core::grant::{AudienceParam, Flow};
 use gatehouse_core::model::{Client, User, DEFAULT_CONNECTION};
+use gatehouse_core::redact::Secret;
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 
 pub struct Credentials {
     pub username: String,
-    pub password: String,
+    pub password: Secret<String>,
     /// The connection named by password-realm; else the tenant's default directory.
     pub realm: Option<String>,
     /// The end user's IP, for brute-force protection.

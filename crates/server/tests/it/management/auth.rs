@@ -14,7 +14,7 @@ fn signed(m: &Mgmt, aud: &str, exp_offset: i64, scope: &str) -> String {
         .keys()
         .signing_key(SigningAlg::RS256)
         .unwrap();
-    let now = gatehouse_core::time::now();
+    let now = m.server.state.now();
     sign_jwt(
         &key,
         "JWT",
@@ -33,7 +33,7 @@ fn signed(m: &Mgmt, aud: &str, exp_offset: i64, scope: &str) -> String {
 #[tokio::test]
 async fn a_nul_in_an_unverified_audience_is_an_invalid_token() {
     let m = Mgmt::start().await;
-    let now = gatehouse_core::time::now();
+    let now = m.server.state.now();
     let forged = sign_jwt_hs256(
         b"a guessed secret",
         "JWT",
@@ -291,7 +291,7 @@ async fn tokens_whose_nbf_is_in_the_future_are_refused() {
         .keys()
         .signing_key(SigningAlg::RS256)
         .unwrap();
-    let now = gatehouse_core::time::now();
+    let now = m.server.state.now();
     let userinfo = format!("{}userinfo", m.server.issuer);
     let token = |nbf: i64| {
         sign_jwt(

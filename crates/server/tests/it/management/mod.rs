@@ -38,7 +38,7 @@ impl Mgmt {
             server.store.as_ref(),
             &server.issuer,
             BootstrapOptions::default(),
-            gatehouse_core::time::now(),
+            server.state.now(),
         )
         .await
         .expect("bootstrap")
@@ -61,7 +61,7 @@ impl Mgmt {
     pub async fn token_with(&self, scopes: &[&str]) -> String {
         let id = gatehouse_core::ids::client_id();
         let secret = "a-test-secret-with-enough-entropy-0123456789";
-        let now = gatehouse_core::time::now();
+        let now = self.server.state.now();
         let store = self.server.store.as_ref();
         store
             .create_client(
