@@ -12,6 +12,7 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Tenant-wide settings (`GET /api/v2/tenants/settings`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantSettings {
     pub friendly_name: String,
@@ -35,6 +36,7 @@ pub struct TenantSettings {
 
 /// Auth0's tenant flags that change what Gatehouse serves.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantFlags {
     /// List `end_session_endpoint` (`/oidc/logout`) in discovery
@@ -46,6 +48,7 @@ pub struct TenantFlags {
 /// failed logins from one IP for one identifier, that IP is blocked for that
 /// user for 30 days or until a successful password change.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct BruteForceProtection {
     pub enabled: bool,
@@ -68,6 +71,7 @@ impl Default for BruteForceProtection {
 /// per IP and per account from any IP (password spraying); signup attempts
 /// count per IP (signup enumeration); Management API requests per client.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RateLimits {
     pub enabled: bool,
@@ -113,6 +117,7 @@ impl Default for TenantSettings {
 
 /// JWS algorithms Gatehouse signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
     RS256,
     PS256,
@@ -147,6 +152,7 @@ impl SigningAlg {
 
 /// The access-token claim layout of an API (auth0-compat.md §3, "Token dialects").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenDialect {
     #[default]
@@ -169,6 +175,7 @@ impl TokenDialect {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeDefinition {
     pub value: String,
     #[serde(default)]
@@ -177,6 +184,7 @@ pub struct ScopeDefinition {
 
 /// `subject_type_authorization.user.policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserAccessPolicy {
     #[default]
@@ -187,6 +195,7 @@ pub enum UserAccessPolicy {
 
 /// `subject_type_authorization.client.policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAccessPolicy {
     #[default]
@@ -195,17 +204,20 @@ pub enum ClientAccessPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserPolicy {
     pub policy: UserAccessPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientPolicy {
     pub policy: ClientAccessPolicy,
 }
 
 /// An API's access policy for user flows and for client credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubjectTypeAuthorization {
     #[serde(default)]
     pub user: UserPolicy,
@@ -215,6 +227,7 @@ pub struct SubjectTypeAuthorization {
 
 /// A resource server (an API) that access tokens are issued for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceServer {
     pub id: String,
     pub name: String,
@@ -289,6 +302,7 @@ impl ResourceServer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
     Spa,
@@ -299,6 +313,7 @@ pub enum AppType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
     None,
@@ -309,6 +324,7 @@ pub enum TokenEndpointAuthMethod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RotationType {
     #[serde(rename = "rotating")]
     Rotating,
@@ -318,6 +334,7 @@ pub enum RotationType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ExpirationType {
     #[serde(rename = "expiring")]
     Expiring,
@@ -328,6 +345,7 @@ pub enum ExpirationType {
 
 /// The client's `refresh_token` settings (auth0-compat.md §2, "Refresh tokens").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RefreshTokenSettings {
     pub rotation_type: RotationType,
@@ -374,6 +392,7 @@ impl RefreshTokenSettings {
 
 /// `jwt_configuration`: ID token signing and lifetime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct JwtConfiguration {
     pub alg: SigningAlg,
@@ -393,6 +412,7 @@ impl Default for JwtConfiguration {
 
 /// A public key registered for `private_key_jwt` client authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientAuthenticationKey {
     #[serde(default)]
     pub kid: Option<String>,
@@ -402,6 +422,7 @@ pub struct ClientAuthenticationKey {
 
 /// An application (`/api/v2/clients`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     pub client_id: String,
     pub name: String,
@@ -513,6 +534,7 @@ pub fn default_grant_types(app_type: AppType) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectType {
     #[default]
@@ -522,6 +544,7 @@ pub enum SubjectType {
 
 /// A client grant: which scopes of an API a client may get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientGrant {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -627,6 +650,7 @@ pub struct Permission {
 
 /// A role: a named bundle of permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     pub id: String,
     pub name: String,

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 const NOT_FOUND: &str = "inexistent_client_grant";
 
 /// `POST /client-grants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGrant {
     pub client_id: String,
@@ -35,7 +35,7 @@ pub struct CreateGrant {
 }
 
 /// `PATCH /client-grants/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGrant {
     pub scope: Option<Vec<String>>,

@@ -22,7 +22,7 @@ use serde_json::Value;
 const NOT_FOUND: &str = "inexistent_resource_server";
 
 /// `POST /resource-servers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateResourceServer {
     pub identifier: String,
@@ -41,7 +41,7 @@ pub struct CreateResourceServer {
 }
 
 /// `PATCH /resource-servers/{id}`: everything but the identifier.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateResourceServer {
     /// Present only to answer a clear 400: identifiers are immutable.

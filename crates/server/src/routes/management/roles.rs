@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 const NOT_FOUND: &str = "inexistent_role";
 
 /// `POST /roles`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRole {
     pub name: String,
@@ -25,7 +25,7 @@ pub struct CreateRole {
 }
 
 /// `PATCH /roles/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRole {
     pub name: Option<String>,
@@ -33,7 +33,7 @@ pub struct UpdateRole {
 }
 
 /// One permission in an assignment body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionRef {
     pub resource_server_identifier: String,
@@ -41,14 +41,14 @@ pub struct PermissionRef {
 }
 
 /// `{"permissions": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionsBody {
     pub permissions: Vec<PermissionRef>,
 }
 
 /// `{"users": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsersBody {
     pub users: Vec<String>,

@@ -26,7 +26,7 @@ const NOT_FOUND: &str = "inexistent_user";
 pub const MIN_PASSWORD_LENGTH: usize = 8;
 
 /// `POST /users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub connection: Option<String>,
@@ -43,12 +43,14 @@ pub struct CreateUser {
     pub family_name: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
+    #[schema(value_type = Option<Object>)]
     pub app_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
     pub user_metadata: Option<Map<String, Value>>,
 }
 
 /// `PATCH /users/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub connection: Option<String>,
@@ -62,7 +64,9 @@ pub struct UpdateUser {
     pub family_name: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
+    #[schema(value_type = Option<Object>)]
     pub app_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
     pub user_metadata: Option<Map<String, Value>>,
 }
 
