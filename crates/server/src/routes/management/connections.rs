@@ -76,6 +76,7 @@ pub struct Connection {
 
 /// A connection's `options`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionOptions)]
 pub struct ConnectionOptionsView {
     /// Always on.
     pub brute_force_protection: bool,

@@ -99,6 +99,7 @@ pub fn user(u: &User) -> Value {
 /// A permission with its API's name and the scope's description; a user's
 /// permissions also carry their `sources`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Permission)]
 pub struct PermissionView {
     pub resource_server_identifier: String,
     pub permission_name: String,
@@ -111,6 +112,7 @@ pub struct PermissionView {
 
 /// One source of a user's permission.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PermissionSource)]
 pub struct PermissionSourceView {
     /// The role's id; empty for a direct assignment.
     pub source_id: String,

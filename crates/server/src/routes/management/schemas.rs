@@ -36,6 +36,7 @@ pub struct ClientWithSecret {
 /// A client grant with Auth0's organization fields (organizations are not
 /// supported, so they are always `deny` and `false`).
 #[derive(Debug, ToSchema)]
+#[schema(as = ClientGrantWithOrganizations)]
 pub struct ClientGrantView {
     #[serde(flatten)]
     pub grant: ClientGrant,
