@@ -6,6 +6,7 @@ The binary is $GATEHOUSE_BIN (default: target/debug/gatehouse). It runs with
 `<tmp>/bootstrap.json`.
 """
 
+import contextlib
 import json
 import os
 import pathlib
@@ -29,8 +30,9 @@ class Gatehouse:
         self.data_dir = data_dir
 
 
-@pytest.fixture(scope="session")
-def gatehouse():
+@contextlib.contextmanager
+def running_gatehouse():
+    """Starts a Gatehouse on a fresh data dir; stops it on exit."""
     binary = os.environ.get("GATEHOUSE_BIN", str(ROOT / "target" / "debug" / "gatehouse"))
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, GATEHOUSE_LOG="warn")
@@ -67,9 +69,26 @@ def gatehouse():
     bootstrap = pathlib.Path(data_dir) / "bootstrap.json"
     creds = json.loads(bootstrap.read_text())
     assert oct(bootstrap.stat().st_mode & 0o777) == "0o600"
-    yield Gatehouse(found["domain"], found["issuer"], creds, data_dir)
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Gatehouse(found["domain"], found["issuer"], creds, data_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def gatehouse():
+    """The Gatehouse the whole session shares."""
+    with running_gatehouse() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_gatehouse():
+    """A Gatehouse of the module's own, for tests that create, rotate and delete
+    what the shared one counts."""
+    with running_gatehouse() as server:
+        yield server

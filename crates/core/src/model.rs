@@ -12,6 +12,7 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Tenant-wide settings (`GET /api/v2/tenants/settings`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantSettings {
     /// The tenant's display name.
@@ -39,6 +40,7 @@ pub struct TenantSettings {
 
 /// Auth0's tenant flags that change what Gatehouse serves.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantFlags {
     /// List `end_session_endpoint` (`/oidc/logout`) in discovery
@@ -50,6 +52,7 @@ pub struct TenantFlags {
 /// failed logins from one IP for one identifier, that IP is blocked for that
 /// user for 30 days or until a successful password change.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct BruteForceProtection {
     /// Whether failed logins are counted and blocked.
@@ -73,6 +76,7 @@ impl Default for BruteForceProtection {
 /// per IP and per account from any IP (password spraying); signup attempts
 /// count per IP (signup enumeration); Management API requests per client.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RateLimits {
     /// Whether the limits apply.
@@ -124,6 +128,7 @@ impl Default for TenantSettings {
 
 /// JWS algorithms Gatehouse signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
@@ -165,6 +170,7 @@ impl SigningAlg {
 
 /// The access-token claim layout of an API (auth0-compat.md §3, "Token dialects").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenDialect {
     /// Auth0's claims (`azp`, `gty`, `scope`).
@@ -193,6 +199,7 @@ impl TokenDialect {
 
 /// A scope an API defines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeDefinition {
     /// The scope's name.
     pub value: String,
@@ -203,6 +210,7 @@ pub struct ScopeDefinition {
 
 /// `subject_type_authorization.user.policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserAccessPolicy {
     /// Every client may get user tokens for the API.
@@ -216,6 +224,7 @@ pub enum UserAccessPolicy {
 
 /// `subject_type_authorization.client.policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAccessPolicy {
     /// Only clients with a client grant may.
@@ -227,6 +236,7 @@ pub enum ClientAccessPolicy {
 
 /// `subject_type_authorization.user`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserPolicy {
     /// Who may get user tokens for the API.
     pub policy: UserAccessPolicy,
@@ -234,6 +244,7 @@ pub struct UserPolicy {
 
 /// `subject_type_authorization.client`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientPolicy {
     /// Who may get client-credentials tokens for the API.
     pub policy: ClientAccessPolicy,
@@ -241,6 +252,7 @@ pub struct ClientPolicy {
 
 /// An API's access policy for user flows and for client credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubjectTypeAuthorization {
     /// Policy for user flows.
     #[serde(default)]
@@ -252,6 +264,7 @@ pub struct SubjectTypeAuthorization {
 
 /// A resource server (an API) that access tokens are issued for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceServer {
     /// Auth0's object id.
     pub id: String,
@@ -342,6 +355,7 @@ impl ResourceServer {
 
 /// The kind of application, which sets its defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
     /// Single-page application: public, in a browser.
@@ -357,6 +371,7 @@ pub enum AppType {
 
 /// How a client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
     /// A public client: no authentication.
@@ -372,6 +387,7 @@ pub enum TokenEndpointAuthMethod {
 
 /// Whether a refresh token is replaced at each use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RotationType {
     /// Each use returns a new refresh token and retires the old one.
     #[serde(rename = "rotating")]
@@ -384,6 +400,7 @@ pub enum RotationType {
 
 /// Whether refresh tokens expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ExpirationType {
     /// The lifetimes of [`RefreshTokenSettings`] apply.
     #[serde(rename = "expiring")]
@@ -396,6 +413,7 @@ pub enum ExpirationType {
 
 /// The client's `refresh_token` settings (auth0-compat.md §2, "Refresh tokens").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RefreshTokenSettings {
     /// Whether a refresh token is replaced at each use.
@@ -448,6 +466,7 @@ impl RefreshTokenSettings {
 
 /// `jwt_configuration`: ID token signing and lifetime.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct JwtConfiguration {
     /// How ID tokens are signed.
@@ -470,6 +489,7 @@ impl Default for JwtConfiguration {
 
 /// A public key registered for `private_key_jwt` client authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientAuthenticationKey {
     /// The key id a client assertion names in its header.
     #[serde(default)]
@@ -480,6 +500,7 @@ pub struct ClientAuthenticationKey {
 
 /// An application (`/api/v2/clients`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     /// The public client id.
     pub client_id: String,
@@ -608,6 +629,7 @@ pub fn default_grant_types(app_type: AppType) -> Vec<String> {
 
 /// Whom a client grant's tokens are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectType {
     /// The client itself (client credentials).
@@ -619,6 +641,7 @@ pub enum SubjectType {
 
 /// A client grant: which scopes of an API a client may get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientGrant {
     /// Auth0's object id.
     pub id: String,
@@ -747,6 +770,7 @@ pub struct Permission {
 
 /// A role: a named bundle of permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     /// Auth0's object id.
     pub id: String,

@@ -30,7 +30,7 @@ impl Managed for ClientGrant {
 }
 
 /// `POST /client-grants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGrant {
     pub client_id: String,
@@ -45,7 +45,7 @@ pub struct CreateGrant {
 }
 
 /// `PATCH /client-grants/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGrant {
     pub scope: Option<Vec<String>>,

@@ -38,7 +38,7 @@ pub const KNOWN_GRANT_TYPES: &[&str] = &[
 ];
 
 /// `POST /clients`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
     pub name: String,
@@ -60,7 +60,7 @@ pub struct CreateClient {
 }
 
 /// `PATCH /clients/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClient {
     pub name: Option<String>,

@@ -13,7 +13,8 @@ use axum::Json;
 use gatehouse_core::model::DEFAULT_CONNECTION;
 use gatehouse_store::{server_values, Page, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 /// The built-in connection's fixed id.
 pub const DEFAULT_CONNECTION_ID: &str = "con_Gatehouse0Database";
@@ -46,17 +47,40 @@ pub async fn database_options(state: &AppState) -> Result<ConnectionOptions, Sto
 }
 
 /// `PATCH /connections/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConnection {
     pub options: Option<UpdateOptions>,
 }
 
 /// `options` in `PATCH /connections/{id}`: the options Gatehouse acts on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOptions {
     pub disable_signup: Option<bool>,
+}
+
+/// A connection as the Management API renders it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Connection {
+    pub id: String,
+    pub name: String,
+    /// Always `auth0` (a database connection).
+    pub strategy: String,
+    /// Every client: the connection is enabled for all of them.
+    pub enabled_clients: Vec<String>,
+    pub realms: Vec<String>,
+    pub is_domain_connection: bool,
+    pub options: ConnectionOptionsView,
+}
+
+/// A connection's `options`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionOptions)]
+pub struct ConnectionOptionsView {
+    /// Always on.
+    pub brute_force_protection: bool,
+    pub disable_signup: bool,
 }
 
 async fn builtin(state: &AppState) -> MgmtResult<Value> {
@@ -68,15 +92,19 @@ async fn builtin(state: &AppState) -> MgmtResult<Value> {
         .into_iter()
         .map(|c| c.client.client_id)
         .collect();
-    Ok(json!({
-        "id": DEFAULT_CONNECTION_ID,
-        "name": DEFAULT_CONNECTION,
-        "strategy": "auth0",
-        "enabled_clients": clients,
-        "realms": [DEFAULT_CONNECTION],
-        "is_domain_connection": false,
-        "options": {"brute_force_protection": true, "disable_signup": options.disable_signup},
-    }))
+    let connection = Connection {
+        id: DEFAULT_CONNECTION_ID.into(),
+        name: DEFAULT_CONNECTION.into(),
+        strategy: "auth0".into(),
+        enabled_clients: clients,
+        realms: vec![DEFAULT_CONNECTION.into()],
+        is_domain_connection: false,
+        options: ConnectionOptionsView {
+            brute_force_protection: true,
+            disable_signup: options.disable_signup,
+        },
+    };
+    serde_json::to_value(connection).map_err(ManagementError::internal)
 }
 
 pub async fn list(

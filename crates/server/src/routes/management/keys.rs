@@ -21,7 +21,9 @@ use gatehouse_core::model::SigningAlg;
 use gatehouse_core::sealing::MasterKey;
 use gatehouse_core::time::iso8601;
 use gatehouse_store::{Store, StoredKey};
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 /// The certificate as PEM.
 fn pem(der: &[u8]) -> String {
@@ -35,29 +37,62 @@ fn pem(der: &[u8]) -> String {
     out
 }
 
-/// A key as Auth0 renders it (plus Gatehouse's `alg`).
+/// A signing key as Auth0 renders it (plus Gatehouse's `alg`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SigningKey)]
+pub struct SigningKeyView {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// The self-signed certificate as PEM.
+    pub cert: String,
+    /// SHA-1 of the certificate, colon-separated uppercase hex.
+    pub fingerprint: String,
+    /// SHA-1 of the certificate, lowercase hex.
+    pub thumbprint: String,
+    pub current: bool,
+    pub next: bool,
+    pub previous: bool,
+    pub revoked: bool,
+    /// ISO 8601; only on the current key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_since: Option<String>,
+    /// ISO 8601; only on a previous key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_until: Option<String>,
+    /// ISO 8601; only on a revoked key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+/// The reply to a rotation or a revocation: the key's id and certificate.
+#[derive(Debug, ToSchema)]
+pub struct KeyCertificate {
+    pub kid: String,
+    /// The certificate as PEM.
+    pub cert: String,
+}
+
+/// A key as JSON (see [`SigningKeyView`]).
 pub fn render(key: &StoredKey) -> Value {
     let sha1 = digest(&SHA1_FOR_LEGACY_USE_ONLY, &key.cert_der);
     let hex: Vec<String> = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
     let state = key.state.as_str();
-    let mut value = json!({
-        "kid": key.kid,
-        "alg": key.alg.as_str(),
-        "cert": pem(&key.cert_der),
-        "fingerprint": hex.join(":"),
-        "thumbprint": hex.concat().to_lowercase(),
-        "current": state == "current",
-        "next": state == "next",
-        "previous": state == "previous",
-        "revoked": state == "revoked",
-    });
-    match state {
-        "current" => value["current_since"] = json!(iso8601(key.state_changed_at)),
-        "previous" => value["current_until"] = json!(iso8601(key.state_changed_at)),
-        "revoked" => value["revoked_at"] = json!(iso8601(key.state_changed_at)),
-        _ => {}
-    }
-    value
+    let changed = || Some(iso8601(key.state_changed_at));
+    let view = SigningKeyView {
+        kid: key.kid.clone(),
+        alg: key.alg,
+        cert: pem(&key.cert_der),
+        fingerprint: hex.join(":"),
+        thumbprint: hex.concat().to_lowercase(),
+        current: state == "current",
+        next: state == "next",
+        previous: state == "previous",
+        revoked: state == "revoked",
+        current_since: if state == "current" { changed() } else { None },
+        current_until: if state == "previous" { changed() } else { None },
+        revoked_at: if state == "revoked" { changed() } else { None },
+    };
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 pub async fn list(State(state): State<AppState>) -> MgmtResult<Json<Vec<Value>>> {

@@ -11,18 +11,38 @@ use axum::extract::State;
 use axum::Json;
 use gatehouse_core::time::iso8601;
 use gatehouse_store::{LogEvent, Page};
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+/// A log event as the Management API renders it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LogEvent)]
+pub struct LogEventView {
+    pub log_id: String,
+    /// ISO 8601.
+    pub date: String,
+    /// Auth0's event code, e.g. `seccft` or `fp`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub description: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    /// For issuances, the decision trace.
+    pub details: Value,
+}
 
 fn render(e: &LogEvent) -> Value {
-    json!({
-        "log_id": e.log_id,
-        "date": iso8601(e.date),
-        "type": e.event_type,
-        "description": e.description,
-        "client_id": e.client_id,
-        "user_id": e.user_id,
-        "details": e.details,
-    })
+    let view = LogEventView {
+        log_id: e.log_id.clone(),
+        date: iso8601(e.date),
+        event_type: e.event_type.clone(),
+        description: e.description.clone(),
+        client_id: e.client_id.clone(),
+        user_id: e.user_id.clone(),
+        details: e.details.clone(),
+    };
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 pub async fn list(

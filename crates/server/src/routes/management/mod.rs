@@ -1,8 +1,10 @@
 //! The Management API v2 under `/api/v2/` (auth0-compat.md §6 and §8).
 //!
-//! - [`routes()`]: the route table — method, path, accepted scopes, summary
-//!   and handler of every endpoint. The router and the OpenAPI description
-//!   ([`openapi`]) are both generated from it, so they cannot drift.
+//! - [`routes()`]: the route table — method, path, accepted scopes, summary,
+//!   request and reply types and handler of every endpoint. The router and
+//!   the OpenAPI description ([`openapi`], schemas derived with utoipa from
+//!   the types, [`schemas`] for replies assembled as JSON) are both generated
+//!   from it, so they cannot drift.
 //! - [`auth`]: Bearer tokens for `<issuer>api/v2/` and the per-route scope guard.
 //! - [`error`]: `{statusCode, error, message, errorCode}`, rendered in one place.
 //! - [`extract`]: JSON body, query and path extractors with that error shape.
@@ -25,6 +27,7 @@ pub mod pagination;
 pub mod render;
 pub mod resource_servers;
 pub mod roles;
+pub mod schemas;
 pub mod scopes;
 pub mod tenants;
 pub mod user_blocks;
@@ -88,6 +91,10 @@ pub struct Endpoint {
     pub status: u16,
     /// Whether the endpoint takes a JSON body.
     pub body: bool,
+    /// The body's schema (when `body`).
+    pub request: Option<openapi::SchemaFn>,
+    /// What the success reply carries.
+    pub reply: openapi::Reply,
     /// Query parameters it reads.
     pub query: &'static [&'static str],
 }
@@ -112,10 +119,11 @@ where
 const PAGING: &[&str] = &["page", "per_page", "include_totals"];
 
 macro_rules! ep {
-    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:literal, query = $query:expr, $summary:literal) => {
-        ep!($method $path, $scopes, $status, body = $body, query = $query, $summary, self_service = &[])
+    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:expr, reply = $reply:expr, query = $query:expr, $summary:literal) => {
+        ep!($method $path, $scopes, $status, body = $body, reply = $reply, query = $query, $summary, self_service = &[])
     };
-    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:literal, query = $query:expr, $summary:literal, self_service = $self_service:expr) => {
+    ($method:ident $path:literal, $scopes:expr, $status:literal, body = $body:expr, reply = $reply:expr, query = $query:expr, $summary:literal, self_service = $self_service:expr) => {{
+        let request: Option<openapi::SchemaFn> = $body;
         Endpoint {
             method: Method::$method,
             path: $path,
@@ -123,239 +131,246 @@ macro_rules! ep {
             self_service: $self_service,
             summary: $summary,
             status: $status,
-            body: $body,
+            body: request.is_some(),
+            request,
+            reply: $reply,
             query: $query,
         }
-    };
+    }};
 }
 
 /// Every endpoint of the Management API.
 pub fn routes() -> Vec<Route> {
     use client_grants as cg;
+    use gatehouse_core::model::{Client, ResourceServer, Role, TenantSettings};
+    use openapi::schema as s;
+    use openapi::Reply::{Array, Checkpointed, Empty, One, Paged};
+    use render::{PermissionView, UserView};
     use resource_servers as rs;
+    use schemas::{ClientGrantView, ClientWithSecret, RoleMember, UserBlocks};
     const READ_USERS: &[&str] = &["read:users"];
     const UPDATE_USERS: &[&str] = &["update:users"];
     vec![
         // Users
         route(
-            ep!(Get "/users", READ_USERS, 200, body = false,
+            ep!(Get "/users", READ_USERS, 200, body = None, reply = Paged(s::<UserView>, "users"),
             query = &["q", "search_engine", "sort", "fields", "include_fields", "connection", "page", "per_page", "include_totals"],
             "List or search users"),
             users::list,
         ),
         route(
-            ep!(Post "/users", &["create:users"], 201, body = true, query = &[], "Create a user"),
+            ep!(Post "/users", &["create:users"], 201, body = Some(s::<users::CreateUser>), reply = One(s::<UserView>), query = &[], "Create a user"),
             users::create,
         ),
         route(
-            ep!(Get "/users/{id}", READ_USERS, 200, body = false, query = &["fields", "include_fields"], "Get a user",
+            ep!(Get "/users/{id}", READ_USERS, 200, body = None, reply = One(s::<UserView>), query = &["fields", "include_fields"], "Get a user",
             self_service = &["read:current_user"]),
             users::get_one,
         ),
         route(
-            ep!(Patch "/users/{id}", &["update:users", "update:users_app_metadata"], 200, body = true, query = &[], "Update a user",
+            ep!(Patch "/users/{id}", &["update:users", "update:users_app_metadata"], 200, body = Some(s::<users::UpdateUser>), reply = One(s::<UserView>), query = &[], "Update a user",
             self_service = &["create:current_user_metadata", "update:current_user_metadata", "delete:current_user_metadata"]),
             users::update,
         ),
         route(
-            ep!(Delete "/users/{id}", &["delete:users"], 204, body = false, query = &[], "Delete a user"),
+            ep!(Delete "/users/{id}", &["delete:users"], 204, body = None, reply = Empty, query = &[], "Delete a user"),
             users::delete,
         ),
         route(
-            ep!(Get "/users/{id}/roles", &["read:users", "read:roles", "read:role_members"], 200, body = false, query = PAGING, "List a user's roles"),
+            ep!(Get "/users/{id}/roles", &["read:users", "read:roles", "read:role_members"], 200, body = None, reply = Paged(s::<Role>, "roles"), query = PAGING, "List a user's roles"),
             user_links::roles,
         ),
         route(
-            ep!(Post "/users/{id}/roles", &["update:users", "create:role_members"], 200, body = true, query = &[], "Assign roles to a user"),
+            ep!(Post "/users/{id}/roles", &["update:users", "create:role_members"], 200, body = Some(s::<user_links::RolesBody>), reply = Empty, query = &[], "Assign roles to a user"),
             user_links::assign_roles,
         ),
         route(
-            ep!(Delete "/users/{id}/roles", &["update:users", "delete:role_members"], 200, body = true, query = &[], "Remove roles from a user"),
+            ep!(Delete "/users/{id}/roles", &["update:users", "delete:role_members"], 200, body = Some(s::<user_links::RolesBody>), reply = Empty, query = &[], "Remove roles from a user"),
             user_links::remove_roles,
         ),
         route(
-            ep!(Get "/users/{id}/permissions", READ_USERS, 200, body = false, query = PAGING, "List a user's permissions"),
+            ep!(Get "/users/{id}/permissions", READ_USERS, 200, body = None, reply = Paged(s::<PermissionView>, "permissions"), query = PAGING, "List a user's permissions"),
             user_links::permissions,
         ),
         route(
-            ep!(Post "/users/{id}/permissions", UPDATE_USERS, 200, body = true, query = &[], "Assign permissions to a user"),
+            ep!(Post "/users/{id}/permissions", UPDATE_USERS, 200, body = Some(s::<roles::PermissionsBody>), reply = Empty, query = &[], "Assign permissions to a user"),
             user_links::add_permissions,
         ),
         route(
-            ep!(Delete "/users/{id}/permissions", UPDATE_USERS, 200, body = true, query = &[], "Remove permissions from a user"),
+            ep!(Delete "/users/{id}/permissions", UPDATE_USERS, 200, body = Some(s::<roles::PermissionsBody>), reply = Empty, query = &[], "Remove permissions from a user"),
             user_links::remove_permissions,
         ),
         // User blocks (brute-force protection)
         route(
-            ep!(Get "/user-blocks", READ_USERS, 200, body = false, query = &["identifier"], "List the blocks of an identifier"),
+            ep!(Get "/user-blocks", READ_USERS, 200, body = None, reply = One(s::<UserBlocks>), query = &["identifier"], "List the blocks of an identifier"),
             user_blocks::get_for_identifier,
         ),
         route(
-            ep!(Delete "/user-blocks", UPDATE_USERS, 204, body = false, query = &["identifier"], "Remove the blocks of an identifier"),
+            ep!(Delete "/user-blocks", UPDATE_USERS, 204, body = None, reply = Empty, query = &["identifier"], "Remove the blocks of an identifier"),
             user_blocks::delete_for_identifier,
         ),
         route(
-            ep!(Get "/user-blocks/{id}", READ_USERS, 200, body = false, query = &[], "List a user's blocks"),
+            ep!(Get "/user-blocks/{id}", READ_USERS, 200, body = None, reply = One(s::<UserBlocks>), query = &[], "List a user's blocks"),
             user_blocks::get_for_user,
         ),
         route(
-            ep!(Delete "/user-blocks/{id}", UPDATE_USERS, 204, body = false, query = &[], "Remove a user's blocks"),
+            ep!(Delete "/user-blocks/{id}", UPDATE_USERS, 204, body = None, reply = Empty, query = &[], "Remove a user's blocks"),
             user_blocks::delete_for_user,
         ),
         // Roles
         route(
-            ep!(Get "/roles", &["read:roles"], 200, body = false, query = &["name_filter", "page", "per_page", "include_totals"], "List roles"),
+            ep!(Get "/roles", &["read:roles"], 200, body = None, reply = Paged(s::<Role>, "roles"), query = &["name_filter", "page", "per_page", "include_totals"], "List roles"),
             roles::list,
         ),
         route(
-            ep!(Post "/roles", &["create:roles"], 200, body = true, query = &[], "Create a role"),
+            ep!(Post "/roles", &["create:roles"], 200, body = Some(s::<roles::CreateRole>), reply = One(s::<Role>), query = &[], "Create a role"),
             roles::create,
         ),
         route(
-            ep!(Get "/roles/{id}", &["read:roles"], 200, body = false, query = &[], "Get a role"),
+            ep!(Get "/roles/{id}", &["read:roles"], 200, body = None, reply = One(s::<Role>), query = &[], "Get a role"),
             roles::get_one,
         ),
         route(
-            ep!(Patch "/roles/{id}", &["update:roles"], 200, body = true, query = &[], "Update a role"),
+            ep!(Patch "/roles/{id}", &["update:roles"], 200, body = Some(s::<roles::UpdateRole>), reply = One(s::<Role>), query = &[], "Update a role"),
             roles::update,
         ),
         route(
-            ep!(Delete "/roles/{id}", &["delete:roles"], 200, body = false, query = &[], "Delete a role"),
+            ep!(Delete "/roles/{id}", &["delete:roles"], 200, body = None, reply = Empty, query = &[], "Delete a role"),
             roles::delete,
         ),
         route(
-            ep!(Get "/roles/{id}/permissions", &["read:roles"], 200, body = false, query = PAGING, "List a role's permissions"),
+            ep!(Get "/roles/{id}/permissions", &["read:roles"], 200, body = None, reply = Paged(s::<PermissionView>, "permissions"), query = PAGING, "List a role's permissions"),
             roles::permissions,
         ),
         route(
-            ep!(Post "/roles/{id}/permissions", &["update:roles"], 200, body = true, query = &[], "Add permissions to a role"),
+            ep!(Post "/roles/{id}/permissions", &["update:roles"], 200, body = Some(s::<roles::PermissionsBody>), reply = Empty, query = &[], "Add permissions to a role"),
             roles::add_permissions,
         ),
         route(
-            ep!(Delete "/roles/{id}/permissions", &["update:roles"], 200, body = true, query = &[], "Remove permissions from a role"),
+            ep!(Delete "/roles/{id}/permissions", &["update:roles"], 200, body = Some(s::<roles::PermissionsBody>), reply = Empty, query = &[], "Remove permissions from a role"),
             roles::remove_permissions,
         ),
         route(
-            ep!(Get "/roles/{id}/users", &["read:roles", "read:role_members", "read:users"], 200, body = false, query = PAGING, "List a role's users"),
+            ep!(Get "/roles/{id}/users", &["read:roles", "read:role_members", "read:users"], 200, body = None, reply = Paged(s::<RoleMember>, "users"), query = PAGING, "List a role's users"),
             roles::users,
         ),
         route(
-            ep!(Post "/roles/{id}/users", &["update:roles", "create:role_members"], 200, body = true, query = &[], "Assign users to a role"),
+            ep!(Post "/roles/{id}/users", &["update:roles", "create:role_members"], 200, body = Some(s::<roles::UsersBody>), reply = Empty, query = &[], "Assign users to a role"),
             roles::assign_users,
         ),
         // Resource servers
         route(
-            ep!(Get "/resource-servers", &["read:resource_servers"], 200, body = false, query = PAGING, "List APIs"),
+            ep!(Get "/resource-servers", &["read:resource_servers"], 200, body = None, reply = Paged(s::<ResourceServer>, "resource_servers"), query = PAGING, "List APIs"),
             rs::list,
         ),
         route(
-            ep!(Post "/resource-servers", &["create:resource_servers"], 201, body = true, query = &[], "Create an API"),
+            ep!(Post "/resource-servers", &["create:resource_servers"], 201, body = Some(s::<rs::CreateResourceServer>), reply = One(s::<ResourceServer>), query = &[], "Create an API"),
             rs::create,
         ),
         route(
-            ep!(Get "/resource-servers/{id}", &["read:resource_servers"], 200, body = false, query = &[], "Get an API (by id or identifier)"),
+            ep!(Get "/resource-servers/{id}", &["read:resource_servers"], 200, body = None, reply = One(s::<ResourceServer>), query = &[], "Get an API (by id or identifier)"),
             rs::get_one,
         ),
         route(
-            ep!(Patch "/resource-servers/{id}", &["update:resource_servers"], 200, body = true, query = &[], "Update an API"),
+            ep!(Patch "/resource-servers/{id}", &["update:resource_servers"], 200, body = Some(s::<rs::UpdateResourceServer>), reply = One(s::<ResourceServer>), query = &[], "Update an API"),
             rs::update,
         ),
         route(
-            ep!(Delete "/resource-servers/{id}", &["delete:resource_servers"], 204, body = false, query = &[], "Delete an API"),
+            ep!(Delete "/resource-servers/{id}", &["delete:resource_servers"], 204, body = None, reply = Empty, query = &[], "Delete an API"),
             rs::delete,
         ),
         // Clients
         route(
-            ep!(Get "/clients", &["read:clients"], 200, body = false, query = &["app_type", "is_first_party", "fields", "include_fields", "page", "per_page", "include_totals"], "List applications"),
+            ep!(Get "/clients", &["read:clients"], 200, body = None, reply = Paged(s::<Client>, "clients"), query = &["app_type", "is_first_party", "fields", "include_fields", "page", "per_page", "include_totals"], "List applications"),
             clients::list,
         ),
         route(
-            ep!(Post "/clients", &["create:clients"], 201, body = true, query = &[], "Create an application"),
+            ep!(Post "/clients", &["create:clients"], 201, body = Some(s::<clients::CreateClient>), reply = One(s::<ClientWithSecret>), query = &[], "Create an application"),
             clients::create,
         ),
         route(
-            ep!(Get "/clients/{id}", &["read:clients"], 200, body = false, query = &["fields", "include_fields"], "Get an application"),
+            ep!(Get "/clients/{id}", &["read:clients"], 200, body = None, reply = One(s::<Client>), query = &["fields", "include_fields"], "Get an application"),
             clients::get_one,
         ),
         route(
-            ep!(Patch "/clients/{id}", &["update:clients"], 200, body = true, query = &[], "Update an application"),
+            ep!(Patch "/clients/{id}", &["update:clients"], 200, body = Some(s::<clients::UpdateClient>), reply = One(s::<ClientWithSecret>), query = &[], "Update an application"),
             clients::update,
         ),
         route(
-            ep!(Delete "/clients/{id}", &["delete:clients"], 204, body = false, query = &[], "Delete an application"),
+            ep!(Delete "/clients/{id}", &["delete:clients"], 204, body = None, reply = Empty, query = &[], "Delete an application"),
             clients::delete,
         ),
         route(
-            ep!(Post "/clients/{id}/rotate-secret", &["update:client_keys"], 200, body = false, query = &[], "Rotate an application's secret"),
+            ep!(Post "/clients/{id}/rotate-secret", &["update:client_keys"], 200, body = None, reply = One(s::<ClientWithSecret>), query = &[], "Rotate an application's secret"),
             clients::rotate_secret,
         ),
         // Client grants
         route(
-            ep!(Get "/client-grants", &["read:client_grants"], 200, body = false, query = &["audience", "client_id", "page", "per_page", "include_totals", "from", "take"], "List client grants"),
+            ep!(Get "/client-grants", &["read:client_grants"], 200, body = None, reply = Checkpointed(s::<ClientGrantView>, "client_grants"), query = &["audience", "client_id", "page", "per_page", "include_totals", "from", "take"], "List client grants"),
             cg::list,
         ),
         route(
-            ep!(Post "/client-grants", &["create:client_grants"], 201, body = true, query = &[], "Create a client grant"),
+            ep!(Post "/client-grants", &["create:client_grants"], 201, body = Some(s::<cg::CreateGrant>), reply = One(s::<ClientGrantView>), query = &[], "Create a client grant"),
             cg::create,
         ),
         route(
-            ep!(Get "/client-grants/{id}", &["read:client_grants"], 200, body = false, query = &[], "Get a client grant"),
+            ep!(Get "/client-grants/{id}", &["read:client_grants"], 200, body = None, reply = One(s::<ClientGrantView>), query = &[], "Get a client grant"),
             cg::get_one,
         ),
         route(
-            ep!(Patch "/client-grants/{id}", &["update:client_grants"], 200, body = true, query = &[], "Update a client grant"),
+            ep!(Patch "/client-grants/{id}", &["update:client_grants"], 200, body = Some(s::<cg::UpdateGrant>), reply = One(s::<ClientGrantView>), query = &[], "Update a client grant"),
             cg::update,
         ),
         route(
-            ep!(Delete "/client-grants/{id}", &["delete:client_grants"], 204, body = false, query = &[], "Delete a client grant"),
+            ep!(Delete "/client-grants/{id}", &["delete:client_grants"], 204, body = None, reply = Empty, query = &[], "Delete a client grant"),
             cg::delete,
         ),
         // Connections
         route(
-            ep!(Get "/connections", &["read:connections"], 200, body = false, query = &["name", "strategy", "page", "per_page", "include_totals"], "List connections"),
+            ep!(Get "/connections", &["read:connections"], 200, body = None, reply = Paged(s::<connections::Connection>, "connections"), query = &["name", "strategy", "page", "per_page", "include_totals"], "List connections"),
             connections::list,
         ),
         route(
-            ep!(Get "/connections/{id}", &["read:connections"], 200, body = false, query = &[], "Get a connection"),
+            ep!(Get "/connections/{id}", &["read:connections"], 200, body = None, reply = One(s::<connections::Connection>), query = &[], "Get a connection"),
             connections::get_one,
         ),
         route(
-            ep!(Patch "/connections/{id}", &["update:connections"], 200, body = true, query = &[], "Update a connection"),
+            ep!(Patch "/connections/{id}", &["update:connections"], 200, body = Some(s::<connections::UpdateConnection>), reply = One(s::<connections::Connection>), query = &[], "Update a connection"),
             connections::update,
         ),
         // Signing keys
         route(
-            ep!(Get "/keys/signing", &["read:signing_keys"], 200, body = false, query = &[], "List signing keys"),
+            ep!(Get "/keys/signing", &["read:signing_keys"], 200, body = None, reply = Array(s::<keys::SigningKeyView>), query = &[], "List signing keys"),
             keys::list,
         ),
         route(
-            ep!(Get "/keys/signing/{kid}", &["read:signing_keys"], 200, body = false, query = &[], "Get a signing key"),
+            ep!(Get "/keys/signing/{kid}", &["read:signing_keys"], 200, body = None, reply = One(s::<keys::SigningKeyView>), query = &[], "Get a signing key"),
             keys::get_one,
         ),
         route(
-            ep!(Post "/keys/signing/rotate", &["create:signing_keys", "update:signing_keys"], 201, body = false, query = &[], "Rotate the signing keys"),
+            ep!(Post "/keys/signing/rotate", &["create:signing_keys", "update:signing_keys"], 201, body = None, reply = One(s::<keys::KeyCertificate>), query = &[], "Rotate the signing keys"),
             keys::rotate,
         ),
         route(
-            ep!(Put "/keys/signing/{kid}/revoke", &["update:signing_keys"], 200, body = false, query = &[], "Revoke a previous signing key"),
+            ep!(Put "/keys/signing/{kid}/revoke", &["update:signing_keys"], 200, body = None, reply = One(s::<keys::KeyCertificate>), query = &[], "Revoke a previous signing key"),
             keys::revoke,
         ),
         // Logs
         route(
-            ep!(Get "/logs", &["read:logs"], 200, body = false, query = PAGING, "List log events, newest first"),
+            ep!(Get "/logs", &["read:logs"], 200, body = None, reply = Paged(s::<logs::LogEventView>, "logs"), query = PAGING, "List log events, newest first"),
             logs::list,
         ),
         route(
-            ep!(Get "/logs/{id}", &["read:logs"], 200, body = false, query = &[], "Get a log event"),
+            ep!(Get "/logs/{id}", &["read:logs"], 200, body = None, reply = One(s::<logs::LogEventView>), query = &[], "Get a log event"),
             logs::get_one,
         ),
         // Tenant settings
         route(
-            ep!(Get "/tenants/settings", &["read:tenant_settings"], 200, body = false, query = &["fields", "include_fields"], "Get tenant settings"),
+            ep!(Get "/tenants/settings", &["read:tenant_settings"], 200, body = None, reply = One(s::<TenantSettings>), query = &["fields", "include_fields"], "Get tenant settings"),
             tenants::get_settings,
         ),
         route(
-            ep!(Patch "/tenants/settings", &["update:tenant_settings"], 200, body = true, query = &[], "Update tenant settings"),
+            ep!(Patch "/tenants/settings", &["update:tenant_settings"], 200, body = Some(s::<tenants::UpdateSettings>), reply = One(s::<TenantSettings>), query = &[], "Update tenant settings"),
             tenants::update_settings,
         ),
     ]

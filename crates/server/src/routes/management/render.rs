@@ -5,49 +5,129 @@
 use super::error::{ManagementError, MgmtResult};
 use gatehouse_core::model::{Permission, ResourceServer, User};
 use gatehouse_core::time::iso8601;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-/// A user: `user_id`, profile, metadata, `identities`, times as ISO strings.
+/// A user as the Management API renders it: times as ISO-8601 strings, the
+/// database identity in `identities`, and unset profile fields left out
+/// rather than sent as null (as Auth0 does).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
+pub struct UserView {
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    pub blocked: bool,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    #[schema(value_type = Object)]
+    pub app_metadata: Value,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    #[schema(value_type = Object)]
+    pub user_metadata: Value,
+    /// ISO 8601.
+    pub created_at: String,
+    /// ISO 8601.
+    pub updated_at: String,
+    /// ISO 8601; absent before the first login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
+    pub logins_count: i64,
+    pub identities: Vec<Identity>,
+}
+
+/// The one identity of a database user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Identity {
+    pub connection: String,
+    /// Always `auth0`.
+    pub provider: String,
+    /// The user id without the `auth0|` prefix.
+    pub user_id: String,
+    #[serde(rename = "isSocial")]
+    pub is_social: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        let hex = u
+            .user_id
+            .split_once('|')
+            .map_or(u.user_id.as_str(), |(_, id)| id);
+        Self {
+            user_id: u.user_id.clone(),
+            email: u.email.clone(),
+            email_verified: u.email_verified,
+            name: u.name.clone(),
+            nickname: u.nickname.clone(),
+            given_name: u.given_name.clone(),
+            family_name: u.family_name.clone(),
+            picture: u.picture.clone(),
+            blocked: u.blocked,
+            app_metadata: u.app_metadata.clone(),
+            user_metadata: u.user_metadata.clone(),
+            created_at: iso8601(u.created_at),
+            updated_at: iso8601(u.updated_at),
+            last_login: u.last_login.map(iso8601),
+            logins_count: u.logins_count,
+            identities: vec![Identity {
+                connection: u.connection.clone(),
+                provider: "auth0".into(),
+                user_id: hex.to_string(),
+                is_social: false,
+            }],
+        }
+    }
+}
+
+/// A user as JSON (see [`UserView`]).
 pub fn user(u: &User) -> Value {
-    let hex = u
-        .user_id
-        .split_once('|')
-        .map_or(u.user_id.as_str(), |(_, id)| id);
-    json!({
-        "user_id": u.user_id,
-        "email": u.email,
-        "email_verified": u.email_verified,
-        "name": u.name,
-        "nickname": u.nickname,
-        "given_name": u.given_name,
-        "family_name": u.family_name,
-        "picture": u.picture,
-        "blocked": u.blocked,
-        "app_metadata": u.app_metadata,
-        "user_metadata": u.user_metadata,
-        "created_at": iso8601(u.created_at),
-        "updated_at": iso8601(u.updated_at),
-        "last_login": u.last_login.map(iso8601),
-        "logins_count": u.logins_count,
-        "identities": [{
-            "connection": u.connection,
-            "provider": "auth0",
-            "user_id": hex,
-            "isSocial": false,
-        }],
-    })
-    .as_object()
-    .map(|o| {
-        // Auth0 leaves unset profile fields out rather than sending null.
-        Value::Object(
-            o.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-    })
-    .unwrap_or(Value::Null)
+    serde_json::to_value(UserView::from(u)).unwrap_or(Value::Null)
+}
+
+/// A permission with its API's name and the scope's description; a user's
+/// permissions also carry their `sources`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Permission)]
+pub struct PermissionView {
+    pub resource_server_identifier: String,
+    pub permission_name: String,
+    pub resource_server_name: String,
+    pub description: String,
+    /// Only in a user's permissions: where the permission comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<PermissionSourceView>>,
+}
+
+/// One source of a user's permission.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PermissionSource)]
+pub struct PermissionSourceView {
+    /// The role's id; empty for a direct assignment.
+    pub source_id: String,
+    /// The role's name; empty for a direct assignment.
+    pub source_name: String,
+    pub source_type: PermissionSourceType,
+}
+
+/// Whether a permission was assigned to the user or comes with a role.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum PermissionSourceType {
+    #[serde(rename = "DIRECT")]
+    Direct,
+    #[serde(rename = "ROLE")]
+    Role,
 }
 
 /// A permission with `resource_server_name` and `description` from its API.
@@ -59,12 +139,14 @@ pub fn permission(p: &Permission, apis: &[ResourceServer]) -> Value {
         .and_then(|a| a.scopes.iter().find(|s| s.value == p.permission_name))
         .map(|s| s.description.clone())
         .unwrap_or_default();
-    json!({
-        "resource_server_identifier": p.resource_server_identifier,
-        "permission_name": p.permission_name,
-        "resource_server_name": api.map(|a| a.name.clone()).unwrap_or_default(),
-        "description": description,
-    })
+    let view = PermissionView {
+        resource_server_identifier: p.resource_server_identifier.clone(),
+        permission_name: p.permission_name.clone(),
+        resource_server_name: api.map(|a| a.name.clone()).unwrap_or_default(),
+        description,
+        sources: None,
+    };
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// `fields` (comma-separated) and `include_fields` (default true).

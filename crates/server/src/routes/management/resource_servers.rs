@@ -35,7 +35,7 @@ impl Managed for ResourceServer {
 }
 
 /// `POST /resource-servers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateResourceServer {
     pub identifier: String,
@@ -54,7 +54,7 @@ pub struct CreateResourceServer {
 }
 
 /// `PATCH /resource-servers/{id}`: everything but the identifier.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateResourceServer {
     /// Present only to answer a clear 400: identifiers are immutable.

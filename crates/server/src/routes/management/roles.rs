@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// `POST /roles`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRole {
     pub name: String,
@@ -23,7 +23,7 @@ pub struct CreateRole {
 }
 
 /// `PATCH /roles/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRole {
     pub name: Option<String>,
@@ -31,7 +31,7 @@ pub struct UpdateRole {
 }
 
 /// One permission in an assignment body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionRef {
     pub resource_server_identifier: String,
@@ -39,14 +39,14 @@ pub struct PermissionRef {
 }
 
 /// `{"permissions": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionsBody {
     pub permissions: Vec<PermissionRef>,
 }
 
 /// `{"users": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsersBody {
     pub users: Vec<String>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// `PATCH /tenants/settings`: any subset of the settings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
     pub friendly_name: Option<String>,
@@ -30,7 +30,7 @@ pub struct UpdateSettings {
 
 /// `rate_limits` in `PATCH /tenants/settings` (a Gatehouse extension): any
 /// subset; windows are 1 to 86400 seconds, limits 1 to 1000000 per window.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRateLimits {
     pub enabled: Option<bool>,
@@ -93,7 +93,7 @@ impl UpdateRateLimits {
 }
 
 /// `flags` in `PATCH /tenants/settings`: the flags Gatehouse acts on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateFlags {
     pub rp_logout_end_session_endpoint_discovery: Option<bool>,

@@ -26,11 +26,12 @@ use serde_json::{Map, Value};
 pub const MIN_PASSWORD_LENGTH: usize = 8;
 
 /// `POST /users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub connection: Option<String>,
     pub email: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub password: Option<Secret<String>>,
     /// Without the `auth0|` prefix, as Auth0 takes it.
     pub user_id: Option<String>,
@@ -43,16 +44,19 @@ pub struct CreateUser {
     pub family_name: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
+    #[schema(value_type = Option<Object>)]
     pub app_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
     pub user_metadata: Option<Map<String, Value>>,
 }
 
 /// `PATCH /users/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub connection: Option<String>,
     pub email: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub password: Option<Secret<String>>,
     pub email_verified: Option<bool>,
     pub verify_email: Option<bool>,
@@ -62,7 +66,9 @@ pub struct UpdateUser {
     pub family_name: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
+    #[schema(value_type = Option<Object>)]
     pub app_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
     pub user_metadata: Option<Map<String, Value>>,
 }
 
