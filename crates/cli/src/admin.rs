@@ -42,8 +42,11 @@ pub enum UsersCommand {
     List,
     /// Add a database user (a random password is printed when none is given)
     Add {
+        /// Email address the user logs in with (Username-Password-Authentication)
         #[arg(long)]
         email: String,
+        /// Password (at least 8 characters); a random one is generated and
+        /// printed when absent
         #[arg(long)]
         password: Option<String>,
     },

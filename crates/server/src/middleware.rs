@@ -40,7 +40,8 @@ pub async fn request_log(req: Request, next: Next) -> Response {
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+        // Three decimals (microseconds): an f64 field would print float noise.
+        ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         "request"
     );
     response
