@@ -7,7 +7,8 @@
 #
 # PostgreSQL tests run when GATEHOUSE_TEST_DATABASE_URL is set (CI sets it);
 # without it they print that they skipped. Each run uses fresh databases.
-# Idempotent: installs only what is missing.
+# Idempotent: installs only what is missing. `--print-binary` prints the
+# gatehouse binary the suites would start, and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +16,6 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is required (https://rustup.rs)" >&2
     exit 1
 fi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
-
 # One feature resolution serves every stage: each cargo command below selects
 # the whole workspace with its test targets, so dependencies (and their
 # features) are the same and nothing is compiled twice. Selecting one package
@@ -28,6 +27,11 @@ TARGET_DIR="$(cargo metadata --format-version 1 --no-deps --locked |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 # The binary both the Python and the browser suites start.
 export GATEHOUSE_BIN="$TARGET_DIR/debug/gatehouse"
+if [ "${1:-}" = "--print-binary" ]; then
+    echo "$GATEHOUSE_BIN"
+    exit 0
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

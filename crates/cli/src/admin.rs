@@ -104,9 +104,7 @@ async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
             format!("sqlite:{}", file.display())
         }
     };
-    gatehouse_store::open(&url)
-        .await
-        .map_err(|e| format!("cannot open the database: {e}"))
+    crate::database::open(&url).await
 }
 
 fn store_err(e: impl std::fmt::Display) -> String {
