@@ -39,13 +39,15 @@ fn readme_block(readme: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Whole commands (continuation lines joined), each followed by an END marker.
+/// Whole commands (a line ending in `\\`, `|` or `&&` goes on), each followed
+/// by an END marker.
 fn with_markers(block: &str) -> String {
     let mut script = String::new();
     for line in block.lines() {
         script.push_str(line);
         script.push('\n');
-        if !line.ends_with('\\') && !line.trim().is_empty() {
+        let continued = ["\\", "|", "&&"].iter().any(|end| line.ends_with(end));
+        if !continued && !line.trim().is_empty() {
             script.push_str(&format!("echo; echo {END}\n"));
         }
     }
@@ -168,7 +170,7 @@ fn follow_the_readme(target_dir: Option<&Path>, tmp: &Path) {
             .iter()
             .rev()
             .find(|o| !o.is_empty())
-            .expect("output"),
+            .unwrap_or_else(|| panic!("no output: {outputs:?}")),
     );
     assert_eq!(users["total"], 2, "admin and alice: {users}");
     drop(server);
