@@ -7,13 +7,29 @@
 #
 # PostgreSQL tests run when GATEHOUSE_TEST_DATABASE_URL is set (CI sets it);
 # without it they print that they skipped. Each run uses fresh databases.
-# Idempotent: installs only what is missing.
+# Idempotent: installs only what is missing. `--print-binary` prints the
+# gatehouse binary the suites would start, and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is required (https://rustup.rs)" >&2
     exit 1
+fi
+# One feature resolution serves every stage: each cargo command below selects
+# the whole workspace with its test targets, so dependencies (and their
+# features) are the same and nothing is compiled twice. Selecting one package
+# (`-p gatehouse-server`) or leaving out the test targets (`cargo build
+# --bins`) would resolve other features and rebuild a part of the tree.
+
+# Where cargo puts its output: honours CARGO_TARGET_DIR and .cargo/config.
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+# The binary both the Python and the browser suites start.
+export GATEHOUSE_BIN="$TARGET_DIR/debug/gatehouse"
+if [ "${1:-}" = "--print-binary" ]; then
+    echo "$GATEHOUSE_BIN"
+    exit 0
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
@@ -25,19 +41,21 @@ cargo test --workspace --locked
 
 if [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ]; then
     echo "== server integration tests again, on PostgreSQL"
-    GATEHOUSE_TEST_BACKEND=postgres cargo test -p gatehouse-server --test it --locked
+    GATEHOUSE_TEST_BACKEND=postgres cargo test --workspace --test it --locked
 fi
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== python: auth0-python against a fresh server"
-cargo build --workspace --locked --bins
+# `cargo test` built the binary already; this only makes sure of it.
+cargo test --workspace --locked --no-run
+test -x "$GATEHOUSE_BIN" || { echo "no binary at $GATEHOUSE_BIN" >&2; exit 1; }
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-GATEHOUSE_BIN="$PWD/target/debug/gatehouse" .venv/bin/python -m pytest -q tests/python
+.venv/bin/python -m pytest -q tests/python
 
 echo "== e2e: install Chromium and the npm packages if missing"
 if ! command -v chromium >/dev/null 2>&1; then
@@ -53,5 +71,4 @@ fi
 (cd e2e && { [ -d node_modules/playwright-core ] && [ -d node_modules/@auth0/auth0-spa-js ] || npm ci --no-audit --no-fund; })
 
 echo "== e2e: auth0-spa-js in Chromium"
-cargo build -p gatehouse --locked
 (cd e2e && npm test)

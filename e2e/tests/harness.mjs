@@ -5,13 +5,18 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
-const binary = process.env.GATEHOUSE_BIN || join(root, 'target', 'debug', 'gatehouse');
+// scripts/test.sh sets GATEHOUSE_BIN; run alone, this honours CARGO_TARGET_DIR
+// (relative to the working directory, as for cargo).
+const targetDir = process.env.CARGO_TARGET_DIR
+  ? resolvePath(process.env.CARGO_TARGET_DIR)
+  : join(root, 'target');
+const binary = process.env.GATEHOUSE_BIN || join(targetDir, 'debug', 'gatehouse');
 
 export function startGatehouse(dataDir) {
   return new Promise((resolve, reject) => {

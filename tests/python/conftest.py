@@ -1,6 +1,7 @@
 """Starts a fresh Gatehouse for the session and exposes its bootstrap credentials.
 
-The binary is $GATEHOUSE_BIN (default: target/debug/gatehouse). It runs with
+The binary is $GATEHOUSE_BIN (default: $CARGO_TARGET_DIR/debug/gatehouse, or
+target/debug/gatehouse). It runs with
 `serve --bind 127.0.0.1:0 --data-dir <tmp>`; the port is read from the line
 `Gatehouse is listening on 127.0.0.1:<port> — issuer …`, the credentials from
 `<tmp>/bootstrap.json`.
@@ -33,7 +34,8 @@ class Gatehouse:
 @contextlib.contextmanager
 def running_gatehouse():
     """Starts a Gatehouse on a fresh data dir; stops it on exit."""
-    binary = os.environ.get("GATEHOUSE_BIN", str(ROOT / "target" / "debug" / "gatehouse"))
+    target_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")).resolve()
+    binary = os.environ.get("GATEHOUSE_BIN", str(target_dir / "debug" / "gatehouse"))
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, GATEHOUSE_LOG="warn")
     proc = subprocess.Popen(

@@ -44,8 +44,11 @@ pub enum UsersCommand {
     List,
     /// Add a database user (a random password is printed when none is given)
     Add {
+        /// Email address the user logs in with (Username-Password-Authentication)
         #[arg(long)]
         email: String,
+        /// Password (at least 8 characters); a random one is generated and
+        /// printed when absent
         #[arg(long)]
         password: Option<Secret<String>>,
     },
@@ -106,9 +109,7 @@ async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
             format!("sqlite:{}", file.display())
         }
     };
-    gatehouse_store::open(&url)
-        .await
-        .map_err(|e| format!("cannot open the database: {e}"))
+    crate::database::open(&url).await
 }
 
 fn store_err(e: impl std::fmt::Display) -> String {

@@ -1,6 +1,8 @@
 //! `gatehouse serve` configuration, layered: defaults < TOML file < environment
-//! (`GATEHOUSE_*`) < flags. clap reads flags and environment; the file fills
-//! what neither set. Unknown keys in the file are rejected.
+//! (`GATEHOUSE_*`) < flags. One struct, [`ServeArgs`], is both the flags (clap
+//! reads flags and environment) and the file's shape (serde), so every flag is
+//! a key spelled with underscores and `--help` describes both. Unknown keys in
+//! the file are rejected; every file error names the line, column and key.
 
 use clap::Args;
 use gatehouse_core::redact::Secret;
@@ -13,8 +15,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./gatehouse-data";
 pub const DATABASE_FILE: &str = "gatehouse.db";
 
-/// Flags of `gatehouse serve`; each also reads `GATEHOUSE_<NAME>`.
-#[derive(Debug, Args, Default)]
+/// Flags of `gatehouse serve`; each also reads `GATEHOUSE_<NAME>` and is a key
+/// of the `--config` file.
+#[derive(Debug, Args, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "GATEHOUSE_BIND")]
@@ -65,24 +69,11 @@ pub struct ServeArgs {
     /// <data-dir>/master.key, generated at first start]
     #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
-    /// Optional TOML file with any of the keys above (bind, data_dir,
-    /// public_url, database_url, tls_cert, tls_key, header_timeout,
-    /// body_timeout, max_connections, trusted_proxies, master_key_file);
-    /// flags and environment win
-    #[arg(long, env = "GATEHOUSE_CONFIG")]
-    pub config: Option<PathBuf>,
-    #[command(flatten)]
-    pub bootstrap: BootstrapArgs,
-}
-
-/// Presets for the first start's management client and admin user; random
-/// values are generated for whatever is not given.
-#[derive(Debug, Args, Default, Clone)]
-pub struct BootstrapArgs {
-    /// client_id of the management (machine-to-machine) client created at first start
+    /// client_id of the management (machine-to-machine) client created at
+    /// first start [default: random]
     #[arg(long, env = "GATEHOUSE_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
-    /// Its client secret (at least 32 characters)
+    /// Its client secret (at least 32 characters) [default: random]
     #[arg(
         long,
         env = "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
@@ -92,42 +83,64 @@ pub struct BootstrapArgs {
     /// Email of the admin user created at first start [default: admin@<host>]
     #[arg(long, env = "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")]
     pub bootstrap_admin_email: Option<String>,
-    /// Password of that admin user (at least 8 characters)
+    /// Password of that admin user (at least 8 characters) [default: random]
     #[arg(
         long,
         env = "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
         hide_env_values = true
     )]
     pub bootstrap_admin_password: Option<Secret<String>>,
+    /// TOML file setting any of the options above, each spelled with
+    /// underscores (database_max_connections = 4, bootstrap_admin_email =
+    /// "…"); flags and environment win
+    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
 }
 
-impl BootstrapArgs {
-    pub fn options(&self) -> gatehouse_server::bootstrap::BootstrapOptions {
-        gatehouse_server::bootstrap::BootstrapOptions {
-            client_id: self.bootstrap_client_id.clone(),
-            client_secret: self.bootstrap_client_secret.clone(),
-            admin_email: self.bootstrap_admin_email.clone(),
-            admin_password: self.bootstrap_admin_password.clone(),
+impl ServeArgs {
+    /// Each option from the flags or environment, else from `file`. The
+    /// destructuring is exhaustive: a new option cannot be forgotten here.
+    fn or_file(self, file: ServeArgs) -> ServeArgs {
+        let ServeArgs {
+            bind,
+            data_dir,
+            public_url,
+            database_url,
+            database_max_connections,
+            tls_cert,
+            tls_key,
+            header_timeout,
+            body_timeout,
+            max_connections,
+            trusted_proxies,
+            master_key_file,
+            bootstrap_client_id,
+            bootstrap_client_secret,
+            bootstrap_admin_email,
+            bootstrap_admin_password,
+            config: _,
+        } = file;
+        ServeArgs {
+            bind: self.bind.or(bind),
+            data_dir: self.data_dir.or(data_dir),
+            public_url: self.public_url.or(public_url),
+            database_url: self.database_url.or(database_url),
+            database_max_connections: self.database_max_connections.or(database_max_connections),
+            tls_cert: self.tls_cert.or(tls_cert),
+            tls_key: self.tls_key.or(tls_key),
+            header_timeout: self.header_timeout.or(header_timeout),
+            body_timeout: self.body_timeout.or(body_timeout),
+            max_connections: self.max_connections.or(max_connections),
+            trusted_proxies: self.trusted_proxies.or(trusted_proxies),
+            master_key_file: self.master_key_file.or(master_key_file),
+            bootstrap_client_id: self.bootstrap_client_id.or(bootstrap_client_id),
+            bootstrap_client_secret: self.bootstrap_client_secret.or(bootstrap_client_secret),
+            bootstrap_admin_email: self.bootstrap_admin_email.or(bootstrap_admin_email),
+            bootstrap_admin_password: self.bootstrap_admin_password.or(bootstrap_admin_password),
+            config: self.config,
         }
     }
-}
-
-/// The TOML file's shape.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    bind: Option<String>,
-    data_dir: Option<PathBuf>,
-    public_url: Option<String>,
-    database_url: Option<String>,
-    database_max_connections: Option<u32>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    header_timeout: Option<u64>,
-    body_timeout: Option<u64>,
-    max_connections: Option<usize>,
-    trusted_proxies: Option<String>,
-    master_key_file: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -142,6 +155,8 @@ pub struct ServeConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub limits: gatehouse_server::ServeOptions,
     pub master_key_file: Option<PathBuf>,
+    /// Presets for the first start's management client and admin user.
+    pub bootstrap: gatehouse_server::bootstrap::BootstrapOptions,
 }
 
 impl ServeArgs {
@@ -149,34 +164,36 @@ impl ServeArgs {
     pub fn resolve(self) -> Result<ServeConfig, String> {
         let file = match &self.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => ServeArgs::default(),
         };
-        let bind_text = self
-            .bind
-            .or(file.bind)
-            .unwrap_or_else(|| DEFAULT_BIND.to_string());
+        self.or_file(file).validate()
+    }
+
+    fn validate(self) -> Result<ServeConfig, String> {
+        let bootstrap = gatehouse_server::bootstrap::BootstrapOptions {
+            client_id: self.bootstrap_client_id,
+            client_secret: self.bootstrap_client_secret,
+            admin_email: self.bootstrap_admin_email,
+            admin_password: self.bootstrap_admin_password,
+        };
+        let bind_text = self.bind.unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
             format!("--bind must be an address like 127.0.0.1:8080, not {bind_text:?}")
         })?;
         let data_dir = self
             .data_dir
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let tls = match (
-            self.tls_cert.or(file.tls_cert),
-            self.tls_key.or(file.tls_key),
-        ) {
+        let tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key must be given together".into()),
         };
-        let public_url = self.public_url.or(file.public_url);
+        let public_url = self.public_url;
         if let Some(url) = &public_url {
             issuer_from_public_url(url)?;
         }
         let database_url = self
             .database_url
-            .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join(DATABASE_FILE).display()));
         let defaults = gatehouse_server::ServeOptions::default();
         let seconds = |value: Option<u64>, default: Duration, flag: &str| match value {
@@ -186,21 +203,17 @@ impl ServeArgs {
         };
         let limits = gatehouse_server::ServeOptions {
             header_timeout: seconds(
-                self.header_timeout.or(file.header_timeout),
+                self.header_timeout,
                 defaults.header_timeout,
                 "header-timeout",
             )?,
-            body_timeout: seconds(
-                self.body_timeout.or(file.body_timeout),
-                defaults.body_timeout,
-                "body-timeout",
-            )?,
-            max_connections: match self.max_connections.or(file.max_connections) {
+            body_timeout: seconds(self.body_timeout, defaults.body_timeout, "body-timeout")?,
+            max_connections: match self.max_connections {
                 None => defaults.max_connections,
                 Some(0) => return Err("--max-connections must be at least 1".into()),
                 Some(n) => n,
             },
-            trusted_proxies: match self.trusted_proxies.or(file.trusted_proxies) {
+            trusted_proxies: match self.trusted_proxies {
                 Some(list) => gatehouse_server::client_ip::TrustedProxies::parse_list(&list)
                     .map_err(|e| format!("--trusted-proxies: {e}"))?,
                 None => defaults.trusted_proxies.clone(),
@@ -212,22 +225,64 @@ impl ServeArgs {
             data_dir,
             public_url,
             database_url,
-            database_max_connections: self
-                .database_max_connections
-                .or(file.database_max_connections),
+            database_max_connections: self.database_max_connections,
             tls,
-            master_key_file: self.master_key_file.or(file.master_key_file),
+            master_key_file: self.master_key_file,
+            bootstrap,
         })
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let reason = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-        format!("config file {}: {reason}", path.display())
-    })
+fn read_file(path: &Path) -> Result<ServeArgs, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read config file {}: {e} (check the --config path)",
+            path.display()
+        )
+    })?;
+    toml::from_str(&text).map_err(|e| file_error(path, &text, &e))
+}
+
+/// One line: the file, line and column, the key when there is one, what is
+/// wrong and what to do.
+fn file_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let reason = error
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let Some(start) = error.span().map(|span| span.start.min(text.len())) else {
+        return format!("config file {}: {reason}", path.display());
+    };
+    let before = text.get(..start).unwrap_or("");
+    let line_number = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).unwrap_or("").chars().count() + 1;
+    let line = text
+        .get(line_start..)
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .filter(|key| !key.is_empty() && !key.starts_with('['));
+    let location = format!(
+        "config file {} line {line_number}, column {column}",
+        path.display()
+    );
+    if reason.starts_with("unknown field") {
+        format!(
+            "{location}: {reason}; every key is a `gatehouse serve` flag spelled with underscores"
+        )
+    } else if let Some(key) =
+        key.filter(|_| reason.starts_with("invalid type") || reason.starts_with("invalid value"))
+    {
+        format!("{location}: key `{key}`: {reason}; see `gatehouse serve --help` for what it takes")
+    } else {
+        format!("{location}: {reason}; fix the TOML syntax (key = value, strings in quotes)")
+    }
 }
 
 impl ServeConfig {
@@ -363,5 +418,67 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn every_flag_is_a_file_key() {
+        let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+        let mut checked = 0;
+        for arg in command.get_arguments().filter(|a| a.get_long().is_some()) {
+            let key = arg.get_id().as_str();
+            // `true` is the wrong type for every option: the key is known.
+            let error = toml::from_str::<ServeArgs>(&format!("{key} = true")).unwrap_err();
+            let known = !error.message().starts_with("unknown field");
+            assert_eq!(known, key != "config", "{key}: {}", error.message());
+            checked += 1;
+        }
+        assert!(checked >= 17, "{checked}");
+    }
+
+    #[test]
+    fn file_sets_bootstrap_presets_and_pool_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("g.toml");
+        std::fs::write(
+            &file,
+            "bootstrap_admin_email = \"root@example.com\"\ndatabase_max_connections = 3\n",
+        )
+        .unwrap();
+        let resolved = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            resolved.bootstrap.admin_email.as_deref(),
+            Some("root@example.com")
+        );
+        assert_eq!(resolved.database_max_connections, Some(3));
+    }
+
+    #[test]
+    fn file_errors_name_line_column_and_key() {
+        let path = Path::new("g.toml");
+        let error_for = |text: &str| {
+            let error = toml::from_str::<ServeArgs>(text).unwrap_err();
+            file_error(path, text, &error)
+        };
+        let syntax = error_for("bind = \"x\"\nbody_timeout = \n");
+        assert!(
+            syntax.starts_with("config file g.toml line 2, column 16: "),
+            "{syntax}"
+        );
+        assert!(syntax.contains("fix the TOML syntax"), "{syntax}");
+        let wrong_type = error_for("\n  body_timeout = \"soon\"\n");
+        assert!(
+            wrong_type.starts_with("config file g.toml line 2, column 18: key `body_timeout`: "),
+            "{wrong_type}"
+        );
+        let negative = error_for("database_max_connections = -1\n");
+        assert!(
+            negative.contains("key `database_max_connections`"),
+            "{negative}"
+        );
     }
 }

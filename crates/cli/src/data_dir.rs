@@ -15,6 +15,22 @@ use std::path::Path;
 pub fn prepare(dir: &Path) -> Result<(), String> {
     let unusable =
         |e: std::io::Error| format!("data directory {} is not usable: {e}", dir.display());
+    if let Some(file) = file_in_the_way(dir) {
+        return Err(if file == dir {
+            format!(
+                "data directory {} is a file, not a directory; pass another --data-dir \
+                 (or move the file away)",
+                dir.display()
+            )
+        } else {
+            format!(
+                "data directory {} cannot be created: {} is a file, not a directory; \
+                 pass another --data-dir (or move the file away)",
+                dir.display(),
+                file.display()
+            )
+        });
+    }
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(unusable)?;
     }
@@ -54,6 +70,15 @@ pub fn prepare(dir: &Path) -> Result<(), String> {
     std::fs::write(&probe, b"ok").map_err(unusable)?;
     let _ = std::fs::remove_file(&probe);
     tighten_files(dir)
+}
+
+/// `dir` itself or the nearest existing ancestor of it, when that is not a
+/// directory (creating `dir` would fail with "File exists" or "Not a directory").
+fn file_in_the_way(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| std::fs::metadata(p).is_ok())
+        .filter(|p| !p.is_dir())
 }
 
 /// Sets every regular file directly in `dir` that group or others may
@@ -147,5 +172,20 @@ mod tests {
             assert!(err.contains("writable by group or others"), "{err}");
             assert_eq!(mode(&dir), loose, "left as it was");
         }
+    }
+
+    #[test]
+    fn a_file_in_the_way_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = prepare(&file).unwrap_err();
+        assert!(err.contains("is a file, not a directory"), "{err}");
+        assert!(err.contains("--data-dir"), "{err}");
+        let err = prepare(&file.join("a").join("b")).unwrap_err();
+        assert!(
+            err.contains(&format!("{} is a file, not a directory", file.display())),
+            "{err}"
+        );
     }
 }

@@ -11,6 +11,10 @@
 //!   the local database, no token needed ([`admin`]).
 //! - `gatehouse seed --file seed.json`: create APIs, clients, grants, roles and
 //!   users through the store ([`seed`]).
+//! - `gatehouse token --management`: print a Management API token ([`token`]).
+//! - `gatehouse doctor`: check a deployment, one line per check ([`doctor`]).
+//!
+//! [`database`] opens the store for all of them.
 //!
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
@@ -20,9 +24,12 @@ mod bench;
 mod bootstrap_file;
 mod config;
 mod data_dir;
+mod database;
+mod doctor;
 mod master_key;
 mod ops;
 mod seed;
+mod token;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
@@ -110,6 +117,11 @@ enum Command {
     },
     /// Create APIs, clients, client grants, roles and users from a JSON file
     Seed(SeedArgs),
+    /// Print an access token: `gatehouse token --management` for the Management API
+    Token(token::TokenArgs),
+    /// Check a deployment (data directory, database, keys, public URL, TLS,
+    /// email) with serve's settings; one line per check, with the fix
+    Doctor(ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +138,10 @@ struct SeedArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_failure(error),
+    };
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -149,12 +164,52 @@ fn main() -> ExitCode {
             Command::Grants { common, command } => admin::grants(common, command).await,
             Command::Keys { common, command } => admin::keys(common, command).await,
             Command::Seed(args) => seed_command(args).await,
+            Command::Token(args) => token::run(args).await,
+            Command::Doctor(args) => doctor::run(args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
     }
+}
+
+/// `--help` and `--version` print as usual; a wrong flag or value becomes
+/// the same one `gatehouse: error:` line as every other failure, with clap's
+/// tip and the `--help` to read.
+fn usage_failure(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    let text = error.render().to_string();
+    let mut message = text
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    if let Some(tip) = text.lines().find_map(|l| l.trim().strip_prefix("tip: ")) {
+        message.push_str(&format!(" ({tip})"));
+    }
+    let command = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|command| !command.is_empty())
+        .unwrap_or_else(|| "gatehouse".into());
+    fail(&format!("{message}; see `{command} --help`"))
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -181,16 +236,13 @@ async fn seed_command(args: SeedArgs) -> Result<(), String> {
     if url.starts_with("sqlite:") {
         data_dir::prepare(&args.data_dir)?;
     }
-    let store = gatehouse_store::open(&url)
-        .await
-        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let store = database::open(&url).await?;
     let summary = seed::apply(store.as_ref(), file, SystemClock.now()).await?;
     println!("{summary}");
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let bootstrap_options = args.bootstrap.options();
     let config = args.resolve()?;
     let tls = match &config.tls {
         Some((cert, key)) => Some(
@@ -216,9 +268,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_connections: config.database_max_connections,
         ..Default::default()
     };
-    let store = gatehouse_store::open_with(&config.database_url, &pool)
-        .await
-        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let store = database::open_with(&config.database_url, &pool).await?;
     // SQLite has created its -wal and -shm files by now.
     data_dir::tighten_files(&config.data_dir)?;
     let bound = listener
@@ -228,7 +278,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let credentials = gatehouse_server::bootstrap::bootstrap(
         store.as_ref(),
         &issuer,
-        bootstrap_options,
+        config.bootstrap.clone(),
         SystemClock.now(),
     )
     .await

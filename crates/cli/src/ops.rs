@@ -36,9 +36,7 @@ impl DatabaseArgs {
                 crate::data_dir::prepare(dir)?;
             }
         }
-        gatehouse_store::open(&self.url())
-            .await
-            .map_err(|e| format!("cannot open the database: {e}"))
+        crate::database::open(&self.url()).await
     }
 }
 

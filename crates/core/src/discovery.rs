@@ -82,7 +82,9 @@ pub fn document(issuer: &str, served: Served) -> Value {
         "scopes_supported": SCOPES_SUPPORTED,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256", "EdDSA"],
+        // HS256 is not listed: ID tokens are always signed asymmetrically
+        // (client secrets are stored only as hashes).
+        "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
         "code_challenge_methods_supported": ["S256", "plain"],

@@ -91,7 +91,7 @@ fn request_span(request: &Request) -> Span {
 fn log_response(response: &Response, latency: Duration, _: &Span) {
     tracing::info!(
         status = response.status().as_u16(),
-        ms = latency.as_secs_f64() * 1000.0,
+        ms = %format_args!("{:.3}", latency.as_secs_f64() * 1000.0),
         "response"
     );
 }

@@ -2,7 +2,8 @@
 //! reports, the issuer from flags, environment and config file (flag > env >
 //! file), keys kept across restarts, SIGTERM, one-line errors for bad
 //! configuration, and HTTPS. [`crash`]: `kill -9` under load loses no
-//! acknowledged write.
+//! acknowledged write. [`newcomer`]: the README from a clean clone, the
+//! first errors a newcomer meets, `gatehouse doctor`.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
@@ -10,6 +11,7 @@
 mod crash;
 mod master_key;
 mod multinode;
+mod newcomer;
 mod transfer;
 
 use serde_json::Value;

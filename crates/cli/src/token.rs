@@ -1,0 +1,152 @@
+//! `gatehouse token --management`: prints a Management API access token,
+//! so a newcomer gets from `gatehouse serve` to `curl …/api/v2/…` without
+//! copying secrets by hand.
+//!
+//! The token is issued by the server's own `/oauth/token` (client
+//! credentials), run in this process against the same database and keys a
+//! running server uses: no server needs to be reachable, and the token is
+//! exactly what that server would issue (same issuer, signing key and grant).
+//! The client is the bootstrap management client from
+//! `<data-dir>/bootstrap.json` unless `--client-id`/`--client-secret` say
+//! otherwise; the issuer is the one the Management API was created under.
+
+use crate::bootstrap_file;
+use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use gatehouse_server::bootstrap::BootstrapCredentials;
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+
+/// The path of the Management API under the issuer.
+const MANAGEMENT_PATH: &str = "api/v2/";
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Print an access token for the Management API (<issuer>api/v2/),
+    /// granted every scope of the client's grant
+    #[arg(long, required = true)]
+    management: bool,
+    /// Data directory of the server (bootstrap.json, master.key, SQLite)
+    /// [default: ./gatehouse-data]
+    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (overrides the SQLite file in --data-dir)
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// File holding the master key (as for serve) [default: GATEHOUSE_MASTER_KEY,
+    /// else <data-dir>/master.key]
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// A machine-to-machine client granted the Management API [default: the
+    /// bootstrap client in <data-dir>/bootstrap.json]
+    #[arg(long, requires = "client_secret")]
+    client_id: Option<String>,
+    /// Its secret
+    #[arg(long, env = "GATEHOUSE_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// The server's public URL, when the Management API is not at the one in
+    /// bootstrap.json [default: from bootstrap.json]
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+/// Prints the access token (alone on its line, for `TOKEN=$(…)`).
+pub async fn run(args: TokenArgs) -> Result<(), String> {
+    if !args.management {
+        return Err("say which token: --management".into());
+    }
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let (client_id, client_secret, issuer) = client(&args, &data_dir)?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", data_dir.join(DATABASE_FILE).display()));
+    if url.starts_with("sqlite:") && args.database_url.is_none() {
+        let file = data_dir.join(DATABASE_FILE);
+        if !file.exists() {
+            return Err(format!(
+                "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
+                file.display()
+            ));
+        }
+    }
+    let master_key =
+        crate::master_key::resolve(args.master_key_file.as_deref(), &data_dir, &url, false)?;
+    let store = crate::database::open(&url).await?;
+    let state = gatehouse_server::AppState::load(store, issuer.clone(), master_key.key)
+        .await
+        .map_err(|e| e.to_string())?;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", &client_id)
+        .append_pair("client_secret", &client_secret)
+        .append_pair("audience", &format!("{issuer}{MANAGEMENT_PATH}"))
+        .finish();
+    let request = Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .map_err(|e| e.to_string())?;
+    let response = gatehouse_server::router(state)
+        .oneshot(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .map_err(|e| e.to_string())?;
+    let reply: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if status != StatusCode::OK {
+        let why = reply["error_description"]
+            .as_str()
+            .or(reply["error"].as_str())
+            .unwrap_or("no reason given");
+        return Err(format!(
+            "the token request of client {client_id} was refused ({status}): {why}"
+        ));
+    }
+    let token = reply["access_token"]
+        .as_str()
+        .ok_or("the token response has no access_token")?;
+    println!("{token}");
+    Ok(())
+}
+
+/// (client_id, client_secret, issuer) from the flags, else bootstrap.json.
+fn client(args: &TokenArgs, data_dir: &Path) -> Result<(String, String, String), String> {
+    let bootstrap = if args.client_id.is_some() && args.public_url.is_some() {
+        None
+    } else {
+        Some(read_bootstrap(data_dir)?)
+    };
+    let issuer = match (&args.public_url, &bootstrap) {
+        (Some(url), _) => crate::config::issuer_from_public_url(url)?,
+        (None, Some(b)) => b
+            .management_audience
+            .strip_suffix(MANAGEMENT_PATH)
+            .unwrap_or(&b.management_audience)
+            .to_string(),
+        (None, None) => return Err("pass --public-url".into()),
+    };
+    match (&args.client_id, &args.client_secret, bootstrap) {
+        (Some(id), Some(secret), _) => Ok((id.clone(), secret.clone(), issuer)),
+        (_, _, Some(b)) => Ok((b.management_client_id, b.management_client_secret, issuer)),
+        _ => Err("pass --client-id together with --client-secret".into()),
+    }
+}
+
+fn read_bootstrap(data_dir: &Path) -> Result<BootstrapCredentials, String> {
+    let path = data_dir.join(bootstrap_file::FILE_NAME);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e}; it is written at the first start of `gatehouse serve` \
+             (pass --data-dir, or --client-id, --client-secret and --public-url)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a bootstrap file: {e}", path.display()))
+}
