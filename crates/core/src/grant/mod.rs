@@ -18,11 +18,20 @@
 //! requested scope with the rule, a sentence and the fix. The `_traced` variants
 //! return a [`Refusal`] on failure so the trace of a refused request can be logged too.
 //!
-//! No I/O and no clock: everything comes in through the inputs.
+//! Before the decision, each grant checks what it was presented, one pure
+//! file per grant: [`authorization_code`], [`refresh_token`], [`device_code`]
+//! at the token endpoint, [`authorize`] for `/authorize`; and every user flow
+//! refuses a blocked user ([`check_not_blocked`]).
+//!
+//! No I/O and no clock: everything, the time included, comes in through the inputs.
 
 mod audience;
+pub mod authorization_code;
+pub mod authorize;
 mod client_credentials;
 mod consent;
+pub mod device_code;
+pub mod refresh_token;
 mod system_api;
 mod trace;
 mod user_flow;
@@ -39,7 +48,8 @@ pub use audience::{
 pub use system_api::{is_end_user_scope, END_USER_SCOPES};
 pub use trace::{AudienceRule, AudienceTrace, ScopeRule, ScopeTrace, Trace};
 
-use crate::error::OAuthError;
+use crate::error::messages::USER_IS_BLOCKED;
+use crate::error::{ErrorCode, OAuthError};
 use crate::model::{
     Client, ClientGrant, EffectivePermission, ResourceServer, SigningAlg, TokenDialect, User,
     DEFAULT_ACCESS_TOKEN_LIFETIME,
@@ -198,6 +208,17 @@ impl Refusal {
 impl From<Refusal> for OAuthError {
     fn from(r: Refusal) -> Self {
         r.error
+    }
+}
+
+/// A blocked user gets nothing: `error` (`invalid_grant` at the token
+/// endpoint, `access_denied` at `/authorize`) with `user is blocked`, the
+/// words auth0-spa-js logs the user out on (auth0-compat.md §2).
+pub fn check_not_blocked(user: &User, error: ErrorCode) -> Result<(), OAuthError> {
+    if user.blocked {
+        Err(OAuthError::new(error, USER_IS_BLOCKED))
+    } else {
+        Ok(())
     }
 }
 
