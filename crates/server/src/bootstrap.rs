@@ -113,7 +113,7 @@ pub async fn bootstrap(
     let admin_password = options
         .admin_password
         .unwrap_or_else(|| ids::random_alphanumeric(24));
-    if admin_password.len() < 8 {
+    if !gatehouse_core::password_policy::is_long_enough(&admin_password) {
         return Err(BootstrapError::Invalid(
             "the bootstrap admin password must have at least 8 characters".into(),
         ));

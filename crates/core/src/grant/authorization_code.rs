@@ -53,7 +53,11 @@ fn check_redirect_uri(expected: Option<&str>, presented: Option<&str>) -> Result
 }
 
 /// RFC 7636 §4.6; public clients must have used PKCE, since they have no secret.
-fn check_pkce(code: &IssuedCode, client: &Client, verifier: Option<&str>) -> Result<(), OAuthError> {
+fn check_pkce(
+    code: &IssuedCode,
+    client: &Client,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
     match code.code_challenge {
         Some(challenge) => {
             let method = code
@@ -172,7 +176,11 @@ mod tests {
                 invalid_code,
             ),
             ("expired code", |e| e.expires_at = NOW - 1, invalid_code),
-            ("code expiring this second", |e| e.expires_at = NOW, invalid_code),
+            (
+                "code expiring this second",
+                |e| e.expires_at = NOW,
+                invalid_code,
+            ),
             (
                 "public client without PKCE",
                 |e| {

@@ -300,7 +300,11 @@ mod tests {
     fn flow_and_default_mode_follow_the_response_type() {
         let cases = [
             ("code", Flow::AuthorizationCode, ResponseMode::Query),
-            ("code id_token", Flow::AuthorizationCode, ResponseMode::Fragment),
+            (
+                "code id_token",
+                Flow::AuthorizationCode,
+                ResponseMode::Fragment,
+            ),
             ("code token", Flow::Implicit, ResponseMode::Fragment),
             ("id_token", Flow::Implicit, ResponseMode::Fragment),
             ("token", Flow::Implicit, ResponseMode::Fragment),
@@ -327,7 +331,10 @@ mod tests {
             Err(ErrorCode::UnsupportedResponseType)
         );
         let in_query = check_response_type(Some(rt("token")), "token", ResponseMode::Query);
-        assert_eq!(in_query.map_err(|e| e.error), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            in_query.map_err(|e| e.error),
+            Err(ErrorCode::InvalidRequest)
+        );
         assert!(check_response_type(Some(rt("code")), "code", ResponseMode::Query).is_ok());
     }
 
@@ -374,7 +381,10 @@ mod tests {
         client.grant_types = vec![AUTHORIZATION_CODE.into()];
         assert!(check_grant_type(&client, rt("code")).is_ok());
         let implicit = check_grant_type(&client, rt("id_token"));
-        assert_eq!(implicit.map_err(|e| e.error), Err(ErrorCode::UnauthorizedClient));
+        assert_eq!(
+            implicit.map_err(|e| e.error),
+            Err(ErrorCode::UnauthorizedClient)
+        );
         assert!(check_nonce(None, rt("code")).is_ok());
         assert!(check_nonce(None, rt("code id_token")).is_err());
         assert!(check_nonce(Some("n"), rt("id_token")).is_ok());

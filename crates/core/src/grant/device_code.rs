@@ -148,12 +148,32 @@ mod tests {
         let live = NOW + 60;
         let invalid = PollStep::Refuse(invalid_device_code());
         let cases = [
-            ("another client's code", code("other", Approved, live), invalid.clone()),
+            (
+                "another client's code",
+                code("other", Approved, live),
+                invalid.clone(),
+            ),
             ("consumed", code("tv", Consumed, live), invalid.clone()),
-            ("expiry reported before", code("tv", ExpiredReported, NOW - 1), invalid),
-            ("pending, expired", code("tv", Pending, NOW), PollStep::ReportExpiry),
-            ("approved, expired", code("tv", Approved, NOW - 1), PollStep::ReportExpiry),
-            ("denied, expired", code("tv", Denied, NOW - 1), PollStep::ReportExpiry),
+            (
+                "expiry reported before",
+                code("tv", ExpiredReported, NOW - 1),
+                invalid,
+            ),
+            (
+                "pending, expired",
+                code("tv", Pending, NOW),
+                PollStep::ReportExpiry,
+            ),
+            (
+                "approved, expired",
+                code("tv", Approved, NOW - 1),
+                PollStep::ReportExpiry,
+            ),
+            (
+                "denied, expired",
+                code("tv", Denied, NOW - 1),
+                PollStep::ReportExpiry,
+            ),
             ("pending", code("tv", Pending, live), PollStep::RecordPoll),
             (
                 "denied",

@@ -139,18 +139,30 @@ mod tests {
     fn refusals() {
         use RefreshRefusal::{Invalid, Reused};
         let cases: Vec<(&str, Tweak, RefreshRefusal)> = vec![
-            ("another client's token", |t, _| t.family_client_id = "web", Invalid),
+            (
+                "another client's token",
+                |t, _| t.family_client_id = "web",
+                Invalid,
+            ),
             ("revoked family", |t, _| t.family_revoked = true, Invalid),
-            ("absolute lifetime over", |t, _| t.family_expires_at = Some(NOW), Invalid),
+            (
+                "absolute lifetime over",
+                |t, _| t.family_expires_at = Some(NOW),
+                Invalid,
+            ),
             (
                 "idle lifetime over",
                 |t, _| t.issued_at = NOW - i64::try_from(IDLE).unwrap(),
                 Invalid,
             ),
-            ("rotated, no leeway", |t, c| {
-                c.refresh_token.leeway = 0;
-                t.rotated_at = Some(NOW);
-            }, Reused),
+            (
+                "rotated, no leeway",
+                |t, c| {
+                    c.refresh_token.leeway = 0;
+                    t.rotated_at = Some(NOW);
+                },
+                Reused,
+            ),
             (
                 "rotated, past the leeway",
                 |t, _| t.rotated_at = Some(NOW - i64::try_from(LEEWAY).unwrap() - 1),
@@ -160,7 +172,11 @@ mod tests {
         for (name, tweak, expected) in cases {
             let (mut token, mut client) = (live(), spa());
             tweak(&mut token, &mut client);
-            assert_eq!(check_refresh_token(&token, &client, NOW), Err(expected), "{name}");
+            assert_eq!(
+                check_refresh_token(&token, &client, NOW),
+                Err(expected),
+                "{name}"
+            );
         }
         let error = Reused.error();
         assert_eq!(error.error, ErrorCode::InvalidGrant);

@@ -22,16 +22,7 @@ use serde_json::{json, Value};
 
 const NOT_FOUND: &str = "inexistent_client";
 
-/// The grant types Gatehouse implements.
-pub const KNOWN_GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "implicit",
-    "refresh_token",
-    "client_credentials",
-    "password",
-    "http://auth0.com/oauth/grant-type/password-realm",
-    "urn:ietf:params:oauth:grant-type:device_code",
-];
+use gatehouse_core::request::GRANT_TYPES as KNOWN_GRANT_TYPES;
 
 /// `POST /clients`.
 #[derive(Debug, Deserialize)]
