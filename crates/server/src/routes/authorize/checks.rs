@@ -3,9 +3,10 @@
 //!
 //! 1. [`check_client`] and [`check_redirect_uri`]: until both pass, nothing
 //!    may redirect, so their failures are error pages ([`Invalid::Page`]).
-//! 2. [`check_response_mode`] (an unknown mode is answered in the default
-//!    one) and [`check_web_origin`] (a page on failure: without an allowed
-//!    origin nothing can be posted); then every other step answers through
+//! 2. the response mode ([`ResponseMode::from_param`]; an unknown mode is
+//!    answered in the default one) and [`check_web_origin`] (a page on
+//!    failure: without an allowed origin nothing can be posted); then every
+//!    other step answers through
 //!    the response mode ([`Invalid::Respond`]): the rules of
 //!    [`gatehouse_core::grant::authorize`] (response type, grant type, nonce,
 //!    PKCE, prompt, max_age, openid), then [`check_audience`] against the store.
