@@ -8,11 +8,14 @@ use base64::Engine;
 /// The challenge methods; `plain` only when the client allows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// The challenge is BASE64URL(SHA256(verifier)).
     S256,
+    /// The challenge is the verifier itself.
     Plain,
 }
 
 impl Method {
+    /// The method `code_challenge_method` names, if known.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "S256" => Some(Self::S256),
