@@ -193,7 +193,7 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
             }
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| ids::random_alphanumeric(20));
-            if password.chars().count() < 8 {
+            if !gatehouse_core::password_policy::is_long_enough(&password) {
                 return Err("the password needs at least 8 characters".into());
             }
             let hash = hash_password_blocking(password.clone()).await?;
@@ -221,7 +221,7 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
         }
         UsersCommand::SetPassword { user, password } => {
             let password = password.into_inner();
-            if password.chars().count() < 8 {
+            if !gatehouse_core::password_policy::is_long_enough(&password) {
                 return Err("the password needs at least 8 characters".into());
             }
             let mut stored = find_user(store.as_ref(), &user).await?;

@@ -12,6 +12,7 @@
 //! - [`discovery`]: the endpoint paths and the OpenID discovery document.
 //! - [`request`]: token requests parsed into one variant per grant.
 //! - [`pkce`]: RFC 7636 verifier checks.
+//! - [`password_policy`]: what a new password must be.
 //! - [`secret`]: hashing high-entropy secrets, constant-time comparison.
 //! - [`sealing`]: AES-256-GCM sealing of private keys at rest under the master key.
 //! - [`time`]: timestamps as Auth0 writes them.
@@ -48,6 +49,7 @@ pub mod ids;
 )]
 pub mod jose;
 pub mod model;
+pub mod password_policy;
 pub mod pkce;
 pub mod redact;
 pub mod request;

@@ -23,6 +23,14 @@ impl Method {
             _ => None,
         }
     }
+
+    /// The method as `code_challenge_method` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::S256 => "S256",
+            Self::Plain => "plain",
+        }
+    }
 }
 
 /// RFC 7636 §4.1: 43–128 characters of `[A-Z] [a-z] [0-9] - . _ ~`.

@@ -21,6 +21,19 @@ pub const PASSWORD: &str = "password";
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 /// `grant_type` of the device-code grant (RFC 8628).
 pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Tokens from `/authorize` (front channel); never a token request.
+pub const IMPLICIT: &str = "implicit";
+
+/// Every grant type Gatehouse implements, as a client's `grant_types` names them.
+pub const GRANT_TYPES: &[&str] = &[
+    AUTHORIZATION_CODE,
+    IMPLICIT,
+    REFRESH_TOKEN,
+    CLIENT_CREDENTIALS,
+    PASSWORD,
+    PASSWORD_REALM,
+    DEVICE_CODE,
+];
 
 /// One parsed token request.
 #[derive(Debug, Clone, PartialEq)]

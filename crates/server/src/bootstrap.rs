@@ -116,7 +116,7 @@ pub async fn bootstrap(
     let admin_password = options
         .admin_password
         .map_or_else(|| ids::random_alphanumeric(24), Secret::into_inner);
-    if admin_password.len() < 8 {
+    if !gatehouse_core::password_policy::is_long_enough(&admin_password) {
         return Err(BootstrapError::Invalid(
             "the bootstrap admin password must have at least 8 characters".into(),
         ));

@@ -105,38 +105,8 @@ pub struct OpaqueToken {
     pub expires_at: i64,
 }
 
-/// Device authorization state (RFC 8628).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceStatus {
-    Pending,
-    Approved,
-    Denied,
-    Consumed,
-    /// Expired and already reported once as `expired_token`.
-    ExpiredReported,
-}
-
-impl DeviceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Denied => "denied",
-            Self::Consumed => "consumed",
-            Self::ExpiredReported => "expired_reported",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "approved" => Self::Approved,
-            "denied" => Self::Denied,
-            "consumed" => Self::Consumed,
-            "expired_reported" => Self::ExpiredReported,
-            _ => return None,
-        })
-    }
-}
+/// Device authorization state (RFC 8628); its rules live in core.
+pub use gatehouse_core::grant::device_code::DeviceStatus;
 
 /// What `/oauth/device/code` recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,9 @@ use crate::scope::{is_oidc_scope, ScopeSet, OFFLINE_ACCESS};
 /// An empty value counts as not given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudienceParam {
+    /// The `audience` parameter (Auth0's).
     Audience(String),
+    /// The `resource` parameter (RFC 8707).
     Resource(String),
 }
 
@@ -45,7 +47,9 @@ impl AudienceParam {
 pub struct AudienceInput<'a> {
     /// The `audience` or `resource` parameter, if the request sent one.
     pub requested: Option<AudienceParam>,
+    /// The requested scopes, for inferring the API from them.
     pub requested_scopes: &'a ScopeSet,
+    /// The tenant's `default_audience` and inference setting.
     pub tenant: &'a TenantSettings,
     /// Every API the caller knows of that could match: at least the API whose
     /// identifier equals the requested or default audience, and all APIs when
@@ -58,7 +62,9 @@ pub struct AudienceInput<'a> {
 /// The APIs (identifiers) that define one requested custom scope, for fix texts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeOwners {
+    /// A requested scope.
     pub scope: String,
+    /// The identifiers of the APIs that define it.
     pub apis: Vec<String>,
 }
 

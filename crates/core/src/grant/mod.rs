@@ -18,11 +18,20 @@
 //! requested scope with the rule, a sentence and the fix. The `_traced` variants
 //! return a [`Refusal`] on failure so the trace of a refused request can be logged too.
 //!
-//! No I/O and no clock: everything comes in through the inputs.
+//! Before the decision, each grant checks what it was presented, one pure
+//! file per grant: [`authorization_code`], [`refresh_token`], [`device_code`]
+//! at the token endpoint, [`authorize`] for `/authorize`; and every user flow
+//! refuses a blocked user ([`check_not_blocked`]).
+//!
+//! No I/O and no clock: everything, the time included, comes in through the inputs.
 
 mod audience;
+pub mod authorization_code;
+pub mod authorize;
 mod client_credentials;
 mod consent;
+pub mod device_code;
+pub mod refresh_token;
 mod system_api;
 mod trace;
 mod user_flow;
@@ -39,7 +48,8 @@ pub use audience::{
 pub use system_api::{is_end_user_scope, END_USER_SCOPES};
 pub use trace::{AudienceRule, AudienceTrace, ScopeRule, ScopeTrace, Trace};
 
-use crate::error::OAuthError;
+use crate::error::messages::USER_IS_BLOCKED;
+use crate::error::{ErrorCode, OAuthError};
 use crate::model::{
     Client, ClientGrant, EffectivePermission, ResourceServer, SigningAlg, TokenDialect, User,
     DEFAULT_ACCESS_TOKEN_LIFETIME,
@@ -60,13 +70,17 @@ pub const OPAQUE_TOKEN_LIFETIME_FOR_WEB: u64 = 7_200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flow {
+    /// `grant_type=authorization_code` (the code from `/authorize`).
     AuthorizationCode,
     /// `/authorize` with `response_type` containing `token` (implicit and hybrid).
     Implicit,
+    /// `grant_type=refresh_token`.
     RefreshToken,
+    /// `grant_type=client_credentials`: a client for itself.
     ClientCredentials,
     /// `password` and `password-realm`.
     Password,
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
     DeviceCode,
 }
 
@@ -105,8 +119,11 @@ pub enum TokenFormat {
     /// A JWT for an API, signed with the API's algorithm, in the API's dialect.
     /// `lifetime` is `expires_in` in seconds.
     Jwt {
+        /// The API's signing algorithm.
         alg: SigningAlg,
+        /// Which claims the token carries.
         dialect: TokenDialect,
+        /// Seconds the token lives.
         lifetime: u64,
     },
     /// An opaque token usable only at `/userinfo` (no API audience).
@@ -116,6 +133,7 @@ pub enum TokenFormat {
 /// The user a user flow acts for, with their facts on the chosen API.
 #[derive(Debug, Clone, Copy)]
 pub struct UserFacts<'a> {
+    /// The user, loaded and not blocked.
     pub user: &'a User,
     /// The user's effective permissions ON THE CHOSEN API (direct ∪ via roles), with sources.
     pub permissions: &'a [EffectivePermission],
@@ -138,8 +156,11 @@ pub struct ConsentFacts<'a> {
 /// Everything phase 2 needs; the caller loaded the per-API facts after phase 1.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionInput<'a> {
+    /// The flow the token is issued by.
     pub flow: Flow,
+    /// The client the token is for.
     pub client: &'a Client,
+    /// The outcome of phase 1.
     pub audience: &'a AudienceChoice,
     /// The requested scopes. For the refresh grant: the originally granted scope,
     /// or the narrower `scope` parameter.
@@ -166,20 +187,24 @@ pub struct Decision {
     /// The `permissions` claim, sorted; `Some` only with RBAC on and an `_authz`
     /// dialect (auth0-compat.md §3 "Token dialects").
     pub permissions: Option<Vec<String>>,
+    /// JWT or opaque.
     pub token_format: TokenFormat,
     /// `expires_in` of the access token, JWT or opaque.
     pub expires_in: u64,
+    /// A refresh token is issued with the access token.
     pub issue_refresh_token: bool,
     /// `openid` was requested in a user flow.
     pub issue_id_token: bool,
     /// The consent screen is needed (`false` when consent was not evaluated).
     pub consent_required: bool,
+    /// Why each scope was granted or dropped, for the log event.
     pub trace: Trace,
 }
 
 /// A refused request: the error to send and the trace to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// The error to answer with.
     pub error: OAuthError,
     /// Boxed: a refusal travels in `Err`, which should stay small.
     pub trace: Box<Trace>,
@@ -198,6 +223,17 @@ impl Refusal {
 impl From<Refusal> for OAuthError {
     fn from(r: Refusal) -> Self {
         r.error
+    }
+}
+
+/// A blocked user gets nothing: `error` (`invalid_grant` at the token
+/// endpoint, `access_denied` at `/authorize`) with `user is blocked`, the
+/// words auth0-spa-js logs the user out on (auth0-compat.md §2).
+pub fn check_not_blocked(user: &User, error: ErrorCode) -> Result<(), OAuthError> {
+    if user.blocked {
+        Err(OAuthError::new(error, USER_IS_BLOCKED))
+    } else {
+        Ok(())
     }
 }
 

@@ -33,7 +33,9 @@ pub struct Trace {
 pub struct AudienceTrace {
     /// The API identifier chosen; `None` means the token is for `/userinfo` only.
     pub chosen: Option<String>,
+    /// The rule that chose it.
     pub rule: AudienceRule,
+    /// Why, in a sentence.
     pub explanation: String,
 }
 
@@ -56,8 +58,11 @@ pub enum AudienceRule {
 /// The decision on one scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeTrace {
+    /// The requested scope.
     pub scope: String,
+    /// Whether it is in the token.
     pub granted: bool,
+    /// The rule that granted or dropped it.
     pub rule: ScopeRule,
     /// A full sentence: what happened and because of whom (user, API, role, grant).
     pub explanation: String,

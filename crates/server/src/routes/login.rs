@@ -278,7 +278,7 @@ pub async fn signup_submit(
         )
         .await;
     }
-    if password.chars().count() < 8 || password.len() > 1024 {
+    if !gatehouse_core::password_policy::is_acceptable(password) {
         return page(
             &state,
             &headers,

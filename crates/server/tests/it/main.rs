@@ -5,6 +5,7 @@
 //! - [`support`]: [`support::TestServer`], a real server over real HTTP.
 //! - [`fixtures`]: the seeded tenant of seed 000 and seed 001.
 //! - [`token`]: `/oauth/token` and its neighbours; [`algorithms`]: token formats per API.
+//! - [`code_exchange`]: every refusal of the authorization code exchange.
 //! - [`discovery`]: discovery, JWKS, health, restarts; [`maintenance`]: purging.
 //! - [`expiry`]: codes, refresh tokens and access tokens expiring under the
 //!   server's manual clock.
@@ -23,6 +24,7 @@ mod algorithms;
 mod attack_protection;
 mod authorize;
 mod client_ip;
+mod code_exchange;
 mod discovery;
 mod expiry;
 mod fixtures;

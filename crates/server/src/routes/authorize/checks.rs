@@ -3,24 +3,28 @@
 //!
 //! 1. [`check_client`] and [`check_redirect_uri`]: until both pass, nothing
 //!    may redirect, so their failures are error pages ([`Invalid::Page`]).
-//! 2. [`check_response_mode`] (an unknown mode is answered in the default
-//!    one) and [`check_web_origin`] (a page on failure: without an allowed
-//!    origin nothing can be posted); then every other step answers through
-//!    the response mode ([`Invalid::Respond`]):
-//!    [`check_response_type`], [`check_grant_type`], [`check_nonce`],
-//!    [`check_pkce`], [`check_prompt`], [`check_max_age`], [`check_audience`].
+//! 2. the response mode ([`ResponseMode::from_param`]; an unknown mode is
+//!    answered in the default one) and [`check_web_origin`] (a page on
+//!    failure: without an allowed origin nothing can be posted); then every
+//!    other step answers through
+//!    the response mode ([`Invalid::Respond`]): the rules of
+//!    [`gatehouse_core::grant::authorize`] (response type, grant type, nonce,
+//!    PKCE, prompt, max_age, openid), then [`check_audience`] against the store.
 //!
 //! Unknown parameters are ignored.
 
-use super::respond::{ResponseMode, Target};
+use super::respond::Target;
 use crate::cors::origin_of;
 use crate::extract::Params;
 use crate::state::AppState;
+use gatehouse_core::grant::authorize::{
+    check_grant_type, check_nonce, check_openid, check_pkce, check_response_type, parse_max_age,
+    Prompt, ResponseMode, ResponseType,
+};
 use gatehouse_core::grant::AudienceParam;
 use gatehouse_core::model::Client;
-use gatehouse_core::pkce::Method;
-use gatehouse_core::request::{audience_param, AUTHORIZATION_CODE};
-use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
+use gatehouse_core::request::audience_param;
+use gatehouse_core::{OAuthError, ScopeSet};
 
 /// Why a request was refused, and how to tell.
 pub enum Invalid {
@@ -30,35 +34,6 @@ pub enum Invalid {
     Respond(Box<Target>, OAuthError),
     /// A store failure (logged; rendered as a server error).
     Internal(String),
-}
-
-/// `response_type` as an unordered set of words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ResponseType {
-    pub code: bool,
-    pub token: bool,
-    pub id_token: bool,
-}
-
-impl ResponseType {
-    /// Query for `code` alone, fragment whenever a token travels (Multiple
-    /// Response Types §2.1).
-    fn default_mode(self) -> ResponseMode {
-        if self.token || self.id_token {
-            ResponseMode::Fragment
-        } else {
-            ResponseMode::Query
-        }
-    }
-}
-
-/// `prompt` (OIDC Core §3.1.2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Prompt {
-    pub none: bool,
-    pub login: bool,
-    pub consent: bool,
-    pub select_account: bool,
 }
 
 /// A validated `/authorize` request.
@@ -86,12 +61,13 @@ pub async fn validate(state: &AppState, query: &str) -> Result<AuthorizeRequest,
     let client = check_client(state, &params).await?;
     let redirect_uri = check_redirect_uri(&client, &params)?;
     let raw_type = params.get("response_type").unwrap_or("");
-    let parsed_type = parse_response_type(raw_type);
+    let parsed_type = ResponseType::parse(raw_type);
     let default_mode = parsed_type.unwrap_or_default().default_mode();
-    let (mode, mode_error) = match check_response_mode(&params, default_mode) {
-        Ok(mode) => (mode, None),
-        Err(e) => (default_mode, Some(e)),
-    };
+    let (mode, mode_error) =
+        match ResponseMode::from_param(params.get("response_mode"), default_mode) {
+            Ok(mode) => (mode, None),
+            Err(e) => (default_mode, Some(e)),
+        };
     let target = Target {
         web_origin: check_web_origin(&client, &redirect_uri, mode)?,
         redirect_uri,
@@ -104,21 +80,23 @@ pub async fn validate(state: &AppState, query: &str) -> Result<AuthorizeRequest,
     }
     let response_type = check_response_type(parsed_type, raw_type, mode).map_err(respond)?;
     check_grant_type(&client, response_type).map_err(respond)?;
-    let nonce = check_nonce(&params, response_type).map_err(respond)?;
-    let (code_challenge, code_challenge_method) =
-        check_pkce(&client, &params, response_type).map_err(respond)?;
-    let prompt = check_prompt(&params).map_err(respond)?;
-    let max_age = check_max_age(&params).map_err(respond)?;
+    let nonce = params.get("nonce");
+    check_nonce(nonce, response_type).map_err(respond)?;
+    let challenge = check_pkce(
+        &client,
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+        response_type,
+    )
+    .map_err(respond)?;
+    let prompt = Prompt::parse(params.get("prompt")).map_err(respond)?;
+    let max_age = parse_max_age(params.get("max_age")).map_err(respond)?;
     let audience = check_audience(state, &params)
         .await
         .map_err(Invalid::Internal)?
         .map_err(respond)?;
     let scope = ScopeSet::parse(params.get("scope").unwrap_or("openid"));
-    if response_type.id_token && !scope.contains("openid") {
-        return Err(respond(OAuthError::invalid_request(
-            "The openid scope is required when response_type includes id_token.",
-        )));
-    }
+    check_openid(&scope, response_type).map_err(respond)?;
     Ok(AuthorizeRequest {
         loopback: is_loopback(&target.redirect_uri),
         client,
@@ -126,9 +104,9 @@ pub async fn validate(state: &AppState, query: &str) -> Result<AuthorizeRequest,
         response_type,
         scope,
         audience,
-        nonce,
-        code_challenge,
-        code_challenge_method,
+        nonce: nonce.map(str::to_string),
+        code_challenge: challenge.as_ref().map(|c| c.challenge.clone()),
+        code_challenge_method: challenge.map(|c| c.method.as_str().to_string()),
         prompt,
         max_age,
         screen_hint_signup: params.get("screen_hint") == Some("signup"),
@@ -163,30 +141,6 @@ fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Invali
     }
 }
 
-fn parse_response_type(raw: &str) -> Option<ResponseType> {
-    let mut t = ResponseType::default();
-    for word in raw.split(' ').filter(|w| !w.is_empty()) {
-        match word {
-            "code" => t.code = true,
-            "token" => t.token = true,
-            "id_token" => t.id_token = true,
-            _ => return None,
-        }
-    }
-    (t != ResponseType::default()).then_some(t)
-}
-
-/// `response_mode`: query, fragment, form_post or web_message; the default
-/// follows `response_type`. An unknown mode is answered in the default mode.
-fn check_response_mode(params: &Params, default: ResponseMode) -> Result<ResponseMode, OAuthError> {
-    match params.get("response_mode") {
-        None => Ok(default),
-        Some(raw) => ResponseMode::parse(raw).ok_or_else(|| {
-            OAuthError::invalid_request(format!("Unsupported response_mode: {raw}"))
-        }),
-    }
-}
-
 /// `web_message` posts to the redirect URI's origin, which must be one of the
 /// client's allowed web origins (auth0-compat.md §1 "Silent authentication").
 fn check_web_origin(
@@ -208,133 +162,6 @@ fn check_web_origin(
         ))));
     }
     Ok(origin)
-}
-
-/// `response_type`: any non-empty set of `code`, `token`, `id_token`; tokens
-/// never travel in the query (Multiple Response Types §2.1).
-fn check_response_type(
-    parsed: Option<ResponseType>,
-    raw: &str,
-    mode: ResponseMode,
-) -> Result<ResponseType, OAuthError> {
-    let t = parsed.ok_or_else(|| {
-        OAuthError::new(
-            ErrorCode::UnsupportedResponseType,
-            format!("Unsupported response type: {raw}"),
-        )
-    })?;
-    if mode == ResponseMode::Query && (t.token || t.id_token) {
-        return Err(OAuthError::invalid_request(format!(
-            "response_mode=query is not allowed with response_type={raw}."
-        )));
-    }
-    Ok(t)
-}
-
-/// The client must allow the grant: `authorization_code` for `code`,
-/// `implicit` for tokens from the front channel.
-fn check_grant_type(client: &Client, t: ResponseType) -> Result<(), OAuthError> {
-    if t.code && !client.allows_grant(AUTHORIZATION_CODE) {
-        return Err(OAuthError::grant_type_not_allowed(AUTHORIZATION_CODE));
-    }
-    if (t.token || t.id_token) && !client.allows_grant("implicit") {
-        return Err(OAuthError::grant_type_not_allowed("implicit"));
-    }
-    Ok(())
-}
-
-/// `nonce` is required whenever an ID token comes from the front channel
-/// (OIDC Core §3.2.2.1; auth0-compat.md §1).
-fn check_nonce(params: &Params, t: ResponseType) -> Result<Option<String>, OAuthError> {
-    let nonce = params.get("nonce").map(str::to_string);
-    if t.id_token && nonce.is_none() {
-        return Err(OAuthError::invalid_request(
-            "Missing required parameter: nonce",
-        ));
-    }
-    Ok(nonce)
-}
-
-/// PKCE (RFC 7636 §4.3): `S256`; `plain` (also the default method) only when
-/// the client allows it; public clients must send a challenge with `code`.
-fn check_pkce(
-    client: &Client,
-    params: &Params,
-    t: ResponseType,
-) -> Result<(Option<String>, Option<String>), OAuthError> {
-    let challenge = params.get("code_challenge");
-    let method = params.get("code_challenge_method");
-    let Some(challenge) = challenge else {
-        if method.is_some() {
-            return Err(OAuthError::invalid_request(
-                "Missing required parameter: code_challenge",
-            ));
-        }
-        if t.code && client.is_public() {
-            return Err(OAuthError::invalid_request(
-                "Missing required parameter: code_challenge (public clients must use PKCE)",
-            ));
-        }
-        return Ok((None, None));
-    };
-    let parsed = Method::parse(method.unwrap_or("plain")).ok_or_else(|| {
-        OAuthError::invalid_request(format!(
-            "Unsupported code_challenge_method: {}. Use S256.",
-            method.unwrap_or("")
-        ))
-    })?;
-    if parsed == Method::Plain && !client.allow_plain_pkce {
-        return Err(OAuthError::invalid_request(
-            "The plain code_challenge_method is not allowed for this client. Use S256.",
-        ));
-    }
-    if !gatehouse_core::pkce::is_valid_verifier(challenge) {
-        return Err(OAuthError::invalid_request(
-            "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
-        ));
-    }
-    let method = match parsed {
-        Method::S256 => "S256",
-        Method::Plain => "plain",
-    };
-    Ok((Some(challenge.to_string()), Some(method.to_string())))
-}
-
-/// `prompt`: none, login, consent, select_account; `none` stands alone.
-fn check_prompt(params: &Params) -> Result<Prompt, OAuthError> {
-    let mut p = Prompt::default();
-    let raw = params.get("prompt").unwrap_or("");
-    for word in raw.split(' ').filter(|w| !w.is_empty()) {
-        match word {
-            "none" => p.none = true,
-            "login" => p.login = true,
-            "consent" => p.consent = true,
-            "select_account" => p.select_account = true,
-            other => {
-                return Err(OAuthError::invalid_request(format!(
-                    "Unsupported prompt value: {other}"
-                )))
-            }
-        }
-    }
-    if p.none && (p.login || p.consent || p.select_account) {
-        return Err(OAuthError::invalid_request(
-            "prompt=none cannot be combined with other prompt values.",
-        ));
-    }
-    Ok(p)
-}
-
-/// `max_age`: seconds, a non-negative integer.
-fn check_max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
-    params
-        .get("max_age")
-        .map(|raw| {
-            raw.parse::<u32>()
-                .map(i64::from)
-                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer."))
-        })
-        .transpose()
 }
 
 /// `audience` (or `resource`) must name an API: otherwise `access_denied`
@@ -387,15 +214,6 @@ pub fn is_loopback(uri: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn response_type_is_a_set() {
-        let a = parse_response_type("id_token token").unwrap();
-        assert_eq!(a, parse_response_type("token id_token").unwrap());
-        assert!(parse_response_type("code  id_token").unwrap().id_token);
-        assert!(parse_response_type("").is_none());
-        assert!(parse_response_type("code foo").is_none());
-    }
 
     #[test]
     fn loopback_hosts() {

@@ -30,7 +30,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use checks::{AuthorizeRequest, Invalid};
 use gatehouse_core::claims::userinfo_audience;
-use gatehouse_core::grant::{ConsentFacts, Flow};
+use gatehouse_core::grant::authorize::session_is_fresh;
+use gatehouse_core::grant::{check_not_blocked, ConsentFacts, Flow};
 use gatehouse_core::model::User;
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::SsoSession;
@@ -143,17 +144,10 @@ pub async fn prepare(
         }
         Err(cause) => return Err(internal(cause)),
     };
-    if user.blocked {
-        return Err(fail(OAuthError::access_denied("user is blocked")));
-    }
+    check_not_blocked(&user, ErrorCode::AccessDenied).map_err(fail)?;
 
     // Step 3: the decision, then consent.
-    let flow = if req.response_type.token || (req.response_type.id_token && !req.response_type.code)
-    {
-        Flow::Implicit
-    } else {
-        Flow::AuthorizationCode
-    };
+    let flow = req.response_type.flow();
     let mut decided = match decide_with_consent(state, &req, &user, flow, None).await {
         Ok(d) => d,
         Err(DecisionFailure::Refused(r)) => return Err(fail(r.error)),
@@ -217,7 +211,7 @@ pub async fn prepare(
     })
 }
 
-/// The session's user when the session satisfies `prompt=login` and `max_age`.
+/// The session's user when the session is fresh enough ([`session_is_fresh`]).
 async fn logged_in(
     state: &AppState,
     req: &AuthorizeRequest,
@@ -228,13 +222,8 @@ async fn logged_in(
     let Some(session) = session else {
         return Ok(None);
     };
-    if !fresh_login {
-        if req.prompt.login {
-            return Ok(None);
-        }
-        if req.max_age.is_some_and(|max| now - session.auth_time > max) {
-            return Ok(None);
-        }
+    if !session_is_fresh(req.prompt, req.max_age, session.auth_time, fresh_login, now) {
+        return Ok(None);
     }
     let user = state
         .store()

@@ -12,26 +12,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::OAuthError;
 use serde_json::{Map, Value};
 
-/// `response_mode` (auth0-compat.md §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMode {
-    Query,
-    Fragment,
-    FormPost,
-    WebMessage,
-}
-
-impl ResponseMode {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "query" => Self::Query,
-            "fragment" => Self::Fragment,
-            "form_post" => Self::FormPost,
-            "web_message" => Self::WebMessage,
-            _ => return None,
-        })
-    }
-}
+pub use gatehouse_core::grant::authorize::ResponseMode;
 
 /// Where and how the response goes: a registered redirect URI, the mode, the
 /// `state` to echo and, for `web_message`, the origin allowed to receive it.

@@ -26,16 +26,7 @@ impl Managed for StoredClient {
     }
 }
 
-/// The grant types Gatehouse implements.
-pub const KNOWN_GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "implicit",
-    "refresh_token",
-    "client_credentials",
-    "password",
-    "http://auth0.com/oauth/grant-type/password-realm",
-    "urn:ietf:params:oauth:grant-type:device_code",
-];
+use gatehouse_core::request::GRANT_TYPES as KNOWN_GRANT_TYPES;
 
 /// `POST /clients`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -22,8 +22,7 @@ use gatehouse_store::{Page, StoredUser};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// Auth0's "fair" policy floor.
-pub const MIN_PASSWORD_LENGTH: usize = 8;
+use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS as MIN_PASSWORD_LENGTH};
 
 /// `POST /users`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -162,7 +161,7 @@ fn check_email(email: &str) -> MgmtResult<()> {
 }
 
 async fn hash(password: &str) -> MgmtResult<String> {
-    if password.chars().count() < MIN_PASSWORD_LENGTH {
+    if !is_long_enough(password) {
         return Err(ManagementError::new(
             StatusCode::BAD_REQUEST,
             format!("PasswordStrengthError: Password is too weak (at least {MIN_PASSWORD_LENGTH} characters)."),

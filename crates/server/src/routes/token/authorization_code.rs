@@ -1,6 +1,6 @@
-//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): a code
-//! from `/authorize` exchanged once, by the client it was issued to, with the
-//! same `redirect_uri` and the PKCE verifier.
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): redeem
+//! the code from `/authorize` once, check it with
+//! [`gatehouse_core::grant::authorization_code`], then issue.
 
 use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
@@ -9,13 +9,13 @@ use crate::decision::DecisionFailure;
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
 use crate::state::AppState;
-use gatehouse_core::error::messages::{INVALID_AUTHORIZATION_CODE, USER_IS_BLOCKED};
-use gatehouse_core::grant::{AudienceParam, Flow};
+use gatehouse_core::error::messages::INVALID_AUTHORIZATION_CODE;
+use gatehouse_core::grant::authorization_code::{check_code, IssuedCode};
+use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
 use gatehouse_core::model::{Client, User};
-use gatehouse_core::pkce::{check_code_verifier, Method};
 use gatehouse_core::request::AUTHORIZATION_CODE;
 use gatehouse_core::secret::hash_token;
-use gatehouse_core::{OAuthError, ScopeSet};
+use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::{AuthorizationCode, CodeRedemption};
 
 const CODES: fn() -> EventCodes = || EventCodes {
@@ -70,7 +70,8 @@ pub async fn exchange(
     finish(state, CODES(), client, Some(&user.user_id), result).await
 }
 
-/// Redeems the code (single use) and runs the checks of RFC 6749 §4.1.3.
+/// Redeems the code (single use; a reused code revokes what it issued) and
+/// checks it with [`check_code`].
 async fn redeem(
     state: &AppState,
     client: &Client,
@@ -97,65 +98,21 @@ async fn redeem(
             return Err(invalid());
         }
     };
-    if record.client_id != client.client_id || record.expires_at <= now {
-        return Err(invalid());
-    }
-    check_redirect_uri(&record, redirect_uri).map_err(DecisionFailure::oauth)?;
-    check_pkce(&record, client, code_verifier).map_err(DecisionFailure::oauth)?;
+    let issued = IssuedCode {
+        client_id: &record.client_id,
+        redirect_uri: record.redirect_uri.as_deref(),
+        code_challenge: record.code_challenge.as_deref(),
+        code_challenge_method: record.code_challenge_method.as_deref(),
+        expires_at: record.expires_at,
+    };
+    check_code(&issued, client, redirect_uri, code_verifier, now)
+        .map_err(DecisionFailure::oauth)?;
     let user = state
         .store()
         .user(&record.user_id)
         .await?
         .ok_or_else(invalid)?
         .user;
-    if user.blocked {
-        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(
-            USER_IS_BLOCKED,
-        )));
-    }
+    check_not_blocked(&user, ErrorCode::InvalidGrant).map_err(DecisionFailure::oauth)?;
     Ok((record, user))
-}
-
-/// RFC 6749 §4.1.3: the same `redirect_uri` as at `/authorize`, if one was sent there.
-fn check_redirect_uri(
-    record: &AuthorizationCode,
-    presented: Option<&str>,
-) -> Result<(), OAuthError> {
-    match (&record.redirect_uri, presented) {
-        (Some(expected), Some(got)) if expected == got => Ok(()),
-        (Some(_), _) => Err(OAuthError::invalid_grant(
-            "The redirect_uri does not match the one used at /authorize.",
-        )),
-        (None, _) => Ok(()),
-    }
-}
-
-/// RFC 7636 §4.6; public clients must have used PKCE, since they have no secret.
-fn check_pkce(
-    record: &AuthorizationCode,
-    client: &Client,
-    verifier: Option<&str>,
-) -> Result<(), OAuthError> {
-    match &record.code_challenge {
-        Some(challenge) => {
-            let method = record
-                .code_challenge_method
-                .as_deref()
-                .and_then(Method::parse)
-                .unwrap_or(Method::Plain);
-            if method == Method::Plain && !client.allow_plain_pkce {
-                return Err(OAuthError::invalid_grant(
-                    "The plain code_challenge_method is not allowed for this client.",
-                ));
-            }
-            check_code_verifier(challenge, method, verifier)
-        }
-        None if verifier.is_some() => Err(OAuthError::invalid_grant(
-            "A code_verifier was sent but no code_challenge was used at /authorize.",
-        )),
-        None if client.is_public() => Err(OAuthError::invalid_grant(
-            "Public clients must use PKCE (code_challenge at /authorize).",
-        )),
-        None => Ok(()),
-    }
 }

@@ -1,9 +1,7 @@
 //! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4–3.5):
-//! the device polls until the user approved at `/activate`.
-//!
-//! Auth0's polling answers: 403 `authorization_pending` while waiting, 429
-//! `slow_down` when polled faster than the interval, 403 `expired_token` once
-//! after expiry and `invalid_grant` after that.
+//! the device polls until the user approved at `/activate`. The answers
+//! (`authorization_pending`, `slow_down`, `expired_token` once) are
+//! [`gatehouse_core::grant::device_code`]'s; here: load, write, issue.
 
 use super::user_grant::{issue, UserGrant};
 use super::{finish, EventCodes};
@@ -12,12 +10,14 @@ use crate::decision::DecisionFailure;
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
 use crate::state::AppState;
-use gatehouse_core::error::messages;
-use gatehouse_core::grant::{AudienceParam, Flow};
+use gatehouse_core::grant::device_code::{
+    expiry_answer, invalid_device_code, pending_answer, poll_step, PollStep, PolledDeviceCode,
+};
+use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
 use gatehouse_core::model::{Client, User};
 use gatehouse_core::request::DEVICE_CODE;
 use gatehouse_core::secret::hash_token;
-use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
+use gatehouse_core::{ErrorCode, ScopeSet};
 use gatehouse_store::{DeviceCode, DeviceStatus};
 
 fn event_codes() -> EventCodes {
@@ -59,72 +59,47 @@ pub async fn exchange(
     finish(state, event_codes(), client, Some(&user.user_id), result).await
 }
 
-fn refuse(code: ErrorCode, description: &str) -> DecisionFailure {
-    DecisionFailure::oauth(OAuthError::new(code, description))
-}
-
-/// One poll: the state machine of RFC 8628 §3.5.
+/// One poll: the step [`poll_step`] decides, with its write.
 async fn poll(
     state: &AppState,
     client: &Client,
     hash: &str,
     now: i64,
 ) -> Result<(DeviceCode, User), DecisionFailure> {
-    let invalid = || refuse(ErrorCode::InvalidGrant, messages::INVALID_DEVICE_CODE);
+    let invalid = || DecisionFailure::oauth(invalid_device_code());
     let store = state.store();
     let Some(record) = store.device_code(hash).await? else {
         return Err(invalid());
     };
-    if record.client_id != client.client_id {
-        return Err(invalid());
-    }
-    if matches!(
-        record.status,
-        DeviceStatus::Consumed | DeviceStatus::ExpiredReported
-    ) {
-        return Err(invalid());
-    }
-    if record.expires_at <= now {
-        let first = store
-            .transition_device_code(hash, record.status, DeviceStatus::ExpiredReported, None)
-            .await?;
-        return Err(if first {
-            refuse(ErrorCode::ExpiredToken, messages::EXPIRED_TOKEN)
-        } else {
-            invalid()
-        });
-    }
-    match record.status {
-        DeviceStatus::Pending => {
+    let polled = PolledDeviceCode {
+        client_id: &record.client_id,
+        status: record.status,
+        expires_at: record.expires_at,
+    };
+    let answer = match poll_step(&polled, client, now) {
+        PollStep::Refuse(error) => error,
+        PollStep::ReportExpiry => {
+            let first = store
+                .transition_device_code(hash, record.status, DeviceStatus::ExpiredReported, None)
+                .await?;
+            expiry_answer(first)
+        }
+        PollStep::RecordPoll => {
             let previous = store.touch_device_code(hash, now).await?;
-            let too_fast = previous.is_some_and(|p| now - p < record.request.interval);
-            Err(if too_fast {
-                refuse(ErrorCode::SlowDown, messages::SLOW_DOWN)
-            } else {
-                refuse(
-                    ErrorCode::AuthorizationPending,
-                    messages::AUTHORIZATION_PENDING,
-                )
-            })
+            pending_answer(previous, record.request.interval, now)
         }
-        DeviceStatus::Denied => Err(refuse(
-            ErrorCode::AccessDenied,
-            "The user denied the authorization request.",
-        )),
-        DeviceStatus::Approved => {
-            if !store
+        PollStep::Consume => {
+            let consumed = store
                 .transition_device_code(hash, DeviceStatus::Approved, DeviceStatus::Consumed, None)
-                .await?
-            {
+                .await?;
+            let user_id = record.user_id.as_deref().filter(|_| consumed);
+            let Some(user_id) = user_id else {
                 return Err(invalid());
-            }
-            let user_id = record.user_id.clone().ok_or_else(invalid)?;
-            let user = store.user(&user_id).await?.ok_or_else(invalid)?.user;
-            if user.blocked {
-                return Err(refuse(ErrorCode::InvalidGrant, messages::USER_IS_BLOCKED));
-            }
-            Ok((record, user))
+            };
+            let user = store.user(user_id).await?.ok_or_else(invalid)?.user;
+            check_not_blocked(&user, ErrorCode::InvalidGrant).map_err(DecisionFailure::oauth)?;
+            return Ok((record, user));
         }
-        DeviceStatus::Consumed | DeviceStatus::ExpiredReported => Err(invalid()),
-    }
+    };
+    Err(DecisionFailure::oauth(answer))
 }

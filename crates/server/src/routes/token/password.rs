@@ -8,10 +8,8 @@ use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::error::ApiError;
 use crate::issue::TokenResponse;
 use crate::state::AppState;
-use gatehouse_core::error::messages::{
-    TOO_MANY_ATTEMPTS, USER_IS_BLOCKED, WRONG_EMAIL_OR_PASSWORD,
-};
-use gatehouse_core::grant::{AudienceParam, Flow};
+use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
+use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
 use gatehouse_core::model::{Client, User, DEFAULT_CONNECTION};
 use gatehouse_core::redact::Secret;
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
@@ -102,9 +100,7 @@ async fn authenticate_user(
         PasswordCheck::Locked => return Err(too_many_attempts()),
         PasswordCheck::Throttled(throttled) => return Err(ApiError::RateLimited(throttled)),
     };
-    if stored.user.blocked {
-        return Err(OAuthError::invalid_grant(USER_IS_BLOCKED).into());
-    }
+    check_not_blocked(&stored.user, ErrorCode::InvalidGrant)?;
     Ok(stored.user)
 }
 

@@ -1,9 +1,8 @@
 //! `grant_type=refresh_token` (RFC 6749 §6; auth0-compat.md §2 "Refresh tokens").
 //!
-//! Rotating clients get a new refresh token on every use and the old one dies;
-//! presenting a dead one revokes the whole family (`ferrt`), except the
-//! immediate predecessor within the client's `leeway`. Absolute lifetime is
-//! never extended by rotation; idle lifetime runs from the token's issuance.
+//! The rules (lifetimes, leeway, reuse, narrowing) are
+//! [`gatehouse_core::grant::refresh_token`]'s; here: load the token, revoke
+//! the family on reuse (`ferrt`), rotate for rotating clients, issue.
 
 use super::{finish, EventCodes};
 use crate::audit::{self, codes, Event};
@@ -11,13 +10,16 @@ use crate::decision::{decide, DecisionFailure, DecisionRequest};
 use crate::error::ApiError;
 use crate::issue::{mint, Mint, TokenResponse};
 use crate::state::AppState;
-use gatehouse_core::error::messages::{INVALID_REFRESH_TOKEN, USER_IS_BLOCKED};
-use gatehouse_core::grant::{AudienceParam, Flow};
-use gatehouse_core::model::{Client, ExpirationType, RotationType, User};
+use gatehouse_core::grant::refresh_token::{
+    check_refresh_token, invalid_refresh_token, leeway_start, narrowed_scope,
+    PresentedRefreshToken, RefreshRefusal,
+};
+use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
+use gatehouse_core::model::{Client, RotationType, User};
 use gatehouse_core::request::REFRESH_TOKEN;
 use gatehouse_core::secret::hash_token;
-use gatehouse_core::{ids, OAuthError, ScopeSet};
-use gatehouse_store::{RefreshFamily, RefreshTokenRecord};
+use gatehouse_core::{ids, ErrorCode, ScopeSet};
+use gatehouse_store::RefreshFamily;
 
 fn event_codes() -> EventCodes {
     EventCodes {
@@ -27,7 +29,7 @@ fn event_codes() -> EventCodes {
 }
 
 fn invalid() -> DecisionFailure {
-    DecisionFailure::oauth(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))
+    DecisionFailure::oauth(invalid_refresh_token())
 }
 
 pub async fn exchange(
@@ -43,7 +45,8 @@ pub async fn exchange(
         Err(failure) => return finish(state, event_codes(), client, None, Err(failure)).await,
     };
     let result = async {
-        let requested = narrowed_scope(&family, scope)?;
+        let requested = narrowed_scope(ScopeSet::parse(&family.scope), scope)
+            .map_err(DecisionFailure::oauth)?;
         let decided = decide(
             state,
             DecisionRequest {
@@ -78,22 +81,8 @@ pub async fn exchange(
     finish(state, event_codes(), client, Some(&user.user_id), result).await
 }
 
-/// A `scope` parameter may narrow the original grant, never widen it.
-fn narrowed_scope(
-    family: &RefreshFamily,
-    scope: Option<ScopeSet>,
-) -> Result<ScopeSet, DecisionFailure> {
-    let original = ScopeSet::parse(&family.scope);
-    match scope {
-        None => Ok(original),
-        Some(scope) if scope.is_subset_of(&original) => Ok(scope),
-        Some(_) => Err(DecisionFailure::oauth(OAuthError::invalid_scope(
-            "The requested scope exceeds the scope granted with the refresh token.",
-        ))),
-    }
-}
-
-/// Finds the token and checks family, client, lifetimes, reuse and the user.
+/// Finds the token, checks it with [`check_refresh_token`] (revoking the
+/// family on reuse) and loads the user.
 async fn check(
     state: &AppState,
     client: &Client,
@@ -103,17 +92,18 @@ async fn check(
     let Some((token, family)) = state.store().refresh_token(token_hash).await? else {
         return Err(invalid());
     };
-    if family.client_id != client.client_id || family.revoked_at.is_some() {
-        return Err(invalid());
-    }
-    if family.expires_at.is_some_and(|at| at <= now) || idle_expired(client, &token, now) {
-        return Err(invalid());
-    }
-    if let Some(rotated_at) = token.rotated_at {
-        if !within_leeway(client, rotated_at, now) {
+    let presented = PresentedRefreshToken {
+        family_client_id: &family.client_id,
+        family_revoked: family.revoked_at.is_some(),
+        family_expires_at: family.expires_at,
+        issued_at: token.created_at,
+        rotated_at: token.rotated_at,
+    };
+    if let Err(refusal) = check_refresh_token(&presented, client, now) {
+        if refusal == RefreshRefusal::Reused {
             reuse_detected(state, client, &family, now).await?;
-            return Err(invalid());
         }
+        return Err(DecisionFailure::oauth(refusal.error()));
     }
     let user = state
         .store()
@@ -121,27 +111,8 @@ async fn check(
         .await?
         .ok_or_else(invalid)?
         .user;
-    if user.blocked {
-        return Err(DecisionFailure::oauth(OAuthError::invalid_grant(
-            USER_IS_BLOCKED,
-        )));
-    }
+    check_not_blocked(&user, ErrorCode::InvalidGrant).map_err(DecisionFailure::oauth)?;
     Ok((family, user))
-}
-
-fn idle_expired(client: &Client, token: &RefreshTokenRecord, now: i64) -> bool {
-    let settings = &client.refresh_token;
-    settings.expiration_type == ExpirationType::Expiring
-        && !settings.infinite_idle_token_lifetime
-        && token
-            .created_at
-            .saturating_add(i64::try_from(settings.idle_token_lifetime).unwrap_or(i64::MAX / 2))
-            <= now
-}
-
-fn within_leeway(client: &Client, rotated_at: i64, now: i64) -> bool {
-    let leeway = i64::try_from(client.refresh_token.leeway).unwrap_or(0);
-    leeway > 0 && now - rotated_at <= leeway
 }
 
 /// A rotated token came back: revoke the family and log `ferrt`.
@@ -181,11 +152,14 @@ async fn rotate(
         return Ok(None);
     }
     let next = ids::random_token(32);
-    let leeway = i64::try_from(client.refresh_token.leeway).unwrap_or(0);
-    let leeway_since = (leeway > 0).then_some(now - leeway);
     let rotated = state
         .store()
-        .rotate_refresh_token(token_hash, &hash_token(&next), now, leeway_since)
+        .rotate_refresh_token(
+            token_hash,
+            &hash_token(&next),
+            now,
+            leeway_start(client, now),
+        )
         .await?;
     if !rotated {
         reuse_detected(state, client, family, now).await?;
