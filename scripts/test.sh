@@ -33,6 +33,20 @@ if [ "${1:-}" = "--print-binary" ]; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# Debian packages the suites use: the CLI suite runs the README's commands
+# (git, curl, jq); the e2e suite drives Debian's Chromium.
+missing=()
+for tool in git curl jq chromium; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== apt-get install ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -57,13 +71,7 @@ fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 .venv/bin/python -m pytest -q tests/python
 
-echo "== e2e: install Chromium and the npm packages if missing"
-if ! command -v chromium >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
+echo "== e2e: install the npm packages if missing"
 if ! command -v node >/dev/null 2>&1; then
     echo "node (>= 20) is required for the e2e suite" >&2
     exit 1

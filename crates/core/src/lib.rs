@@ -31,22 +31,8 @@ pub mod claims;
 pub mod clock;
 pub mod discovery;
 pub mod error;
-// lints: being rewritten on another branch
-#[allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
 pub mod grant;
 pub mod ids;
-// lints: being rewritten on another branch
-#[allow(
-    missing_docs,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
 pub mod jose;
 pub mod model;
 pub mod password_policy;

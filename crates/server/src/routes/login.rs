@@ -262,8 +262,7 @@ pub async fn signup_submit(
     let client_id = Params::from_form(authorize.as_bytes())
         .ok()
         .and_then(|p| p.get("client_id").map(str::to_string));
-    let limiter =
-        RateLimiter::load(&state, client_id.as_deref(), state.now()).await?;
+    let limiter = RateLimiter::load(&state, client_id.as_deref(), state.now()).await?;
     if let Hit::Over(throttled) = limiter.hit(Bucket::SignupsFromIp(&ip)).await? {
         let form = again(TOO_MANY_REQUESTS);
         let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await?;
