@@ -279,6 +279,12 @@ fn file_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
     } else if let Some(key) =
         key.filter(|_| reason.starts_with("invalid type") || reason.starts_with("invalid value"))
     {
+        // A secret's value must not reach a terminal or a log through the message.
+        let reason = if key.contains("secret") || key.contains("password") {
+            "wrong type or value (not repeated here: it is a secret)"
+        } else {
+            reason.as_str()
+        };
         format!("{location}: key `{key}`: {reason}; see `gatehouse serve --help` for what it takes")
     } else {
         format!("{location}: {reason}; fix the TOML syntax (key = value, strings in quotes)")
@@ -479,6 +485,11 @@ mod tests {
         assert!(
             negative.contains("key `database_max_connections`"),
             "{negative}"
+        );
+        let secret = error_for("bootstrap_admin_password = 12345678901\n");
+        assert!(
+            secret.contains("key `bootstrap_admin_password`") && !secret.contains("12345678901"),
+            "{secret}"
         );
     }
 }

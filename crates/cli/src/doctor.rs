@@ -7,7 +7,7 @@
 
 use crate::config::{ServeArgs, ServeConfig, DATABASE_FILE};
 use gatehouse_core::model::SigningAlg;
-use gatehouse_store::Store;
+use gatehouse_store::{ConfigStore, Store};
 use std::path::Path;
 use std::time::Duration;
 
@@ -88,7 +88,14 @@ async fn check_all(config: &ServeConfig) -> Vec<Finding> {
                 "database",
                 format!("reachable ({})", store.backend_name()),
             ));
-            findings.push(keys(config, store.as_ref()).await);
+            let schema = schema(&store).await;
+            let migrated = schema.level != Level::Fail;
+            findings.push(schema);
+            findings.push(if migrated {
+                keys(config, &store).await
+            } else {
+                Finding::fail("signing keys", "not checked: the schema is not up to date")
+            });
         }
         Err(finding) => {
             findings.push(finding);
@@ -196,7 +203,7 @@ fn permissions(dir: &Path, _metadata: &std::fs::Metadata) -> Finding {
 }
 
 /// Opens the database without creating a new SQLite file.
-async fn database(config: &ServeConfig) -> Result<std::sync::Arc<dyn Store>, Finding> {
+async fn database(config: &ServeConfig) -> Result<gatehouse_store::sql::SqlStore, Finding> {
     const CHECK: &str = "database";
     if let Some(path) = config.database_url.strip_prefix("sqlite:") {
         let path = path.split('?').next().unwrap_or(path);
@@ -215,9 +222,35 @@ async fn database(config: &ServeConfig) -> Result<std::sync::Arc<dyn Store>, Fin
             ));
         }
     }
-    crate::database::open(&config.database_url)
+    // Doctor only looks: it connects without applying migrations.
+    let settings = gatehouse_store::sql::PoolSettings {
+        apply_migrations: false,
+        ..Default::default()
+    };
+    crate::database::check_reachable(&config.database_url)
         .await
-        .map_err(|e| Finding::fail(CHECK, e))
+        .map_err(|e| Finding::fail(CHECK, e))?;
+    gatehouse_store::sql::SqlStore::connect_with(&config.database_url, &settings)
+        .await
+        .map_err(|e| Finding::fail(CHECK, format!("cannot open the database: {e}")))
+}
+
+/// The schema: every migration of this binary applied.
+async fn schema(store: &gatehouse_store::sql::SqlStore) -> Finding {
+    const CHECK: &str = "schema";
+    match store.pending_migrations().await {
+        Ok(pending) if pending.is_empty() => Finding::ok(CHECK, "every migration applied"),
+        Ok(pending) => Finding::fail(
+            CHECK,
+            format!(
+                "{} migration(s) not applied ({}); fix: run `gatehouse migrate` (or start \
+                 `gatehouse serve`, which applies them)",
+                pending.len(),
+                pending.join(", ")
+            ),
+        ),
+        Err(e) => Finding::fail(CHECK, format!("cannot read the applied migrations: {e}")),
+    }
 }
 
 /// A current signing key per algorithm, every private key sealed, and the

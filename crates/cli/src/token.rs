@@ -38,13 +38,12 @@ pub struct TokenArgs {
     /// else <data-dir>/master.key]
     #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
-    /// A machine-to-machine client granted the Management API [default: the
-    /// bootstrap client in <data-dir>/bootstrap.json]
-    #[arg(long, requires = "client_secret")]
+    /// A machine-to-machine client granted the Management API, its secret in
+    /// the GATEHOUSE_CLIENT_SECRET variable (never a flag: flags show in `ps`
+    /// and shell history) [default: the bootstrap client in
+    /// <data-dir>/bootstrap.json]
+    #[arg(long)]
     client_id: Option<String>,
-    /// Its secret
-    #[arg(long, env = "GATEHOUSE_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: Option<String>,
     /// The server's public URL, when the Management API is not at the one in
     /// bootstrap.json [default: from bootstrap.json]
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
@@ -115,6 +114,9 @@ pub async fn run(args: TokenArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Where `--client-id`'s secret comes from.
+const CLIENT_SECRET_VARIABLE: &str = "GATEHOUSE_CLIENT_SECRET";
+
 /// (client_id, client_secret, issuer) from the flags, else bootstrap.json.
 fn client(args: &TokenArgs, data_dir: &Path) -> Result<(String, String, String), String> {
     let bootstrap = if args.client_id.is_some() && args.public_url.is_some() {
@@ -131,10 +133,15 @@ fn client(args: &TokenArgs, data_dir: &Path) -> Result<(String, String, String),
             .to_string(),
         (None, None) => return Err("pass --public-url".into()),
     };
-    match (&args.client_id, &args.client_secret, bootstrap) {
-        (Some(id), Some(secret), _) => Ok((id.clone(), secret.clone(), issuer)),
-        (_, _, Some(b)) => Ok((b.management_client_id, b.management_client_secret, issuer)),
-        _ => Err("pass --client-id together with --client-secret".into()),
+    match (&args.client_id, bootstrap) {
+        (Some(id), _) => match std::env::var(CLIENT_SECRET_VARIABLE) {
+            Ok(secret) if !secret.is_empty() => Ok((id.clone(), secret, issuer)),
+            _ => Err(format!(
+                "--client-id needs the client's secret in {CLIENT_SECRET_VARIABLE}"
+            )),
+        },
+        (None, Some(b)) => Ok((b.management_client_id, b.management_client_secret, issuer)),
+        (None, None) => Err("pass --client-id (with its secret in GATEHOUSE_CLIENT_SECRET)".into()),
     }
 }
 
@@ -143,7 +150,7 @@ fn read_bootstrap(data_dir: &Path) -> Result<BootstrapCredentials, String> {
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!(
             "cannot read {}: {e}; it is written at the first start of `gatehouse serve` \
-             (pass --data-dir, or --client-id, --client-secret and --public-url)",
+             (pass --data-dir, or --client-id and --public-url with GATEHOUSE_CLIENT_SECRET)",
             path.display()
         )
     })?;

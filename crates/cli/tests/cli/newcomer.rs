@@ -478,3 +478,35 @@ fn doctor_names_the_fix_for_a_bad_data_dir_and_an_unreachable_database() {
         "{lines:#?}"
     );
 }
+
+/// Doctor only looks: on a database whose schema is behind it says which
+/// migrations are missing and how to apply them, and applies none itself
+/// (a second run finds the same ones missing).
+#[test]
+fn doctor_reports_pending_migrations_without_applying_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::write(data.join("gatehouse.db"), b"").expect("empty database");
+    let bind = format!("127.0.0.1:{}", free_port());
+    for run in 1..=2 {
+        let (ok, lines) = doctor(
+            tmp.path(),
+            &["--bind", &bind, "--data-dir", path_arg(&data)],
+        );
+        assert!(!ok, "run {run}: {lines:#?}");
+        let schema = line(&lines, "schema");
+        assert!(
+            schema.starts_with("FAIL")
+                && schema.contains("0001_")
+                && schema.contains("fix: run `gatehouse migrate`"),
+            "run {run}: {lines:#?}"
+        );
+        assert!(
+            line(&lines, "signing keys").contains("not checked"),
+            "run {run}: {lines:#?}"
+        );
+    }
+}

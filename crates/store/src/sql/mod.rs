@@ -112,8 +112,11 @@ impl Backend {
     }
 }
 
-/// Hides the password part of a database URL for messages.
+/// Hides the password of a database URL for messages: the one in
+/// `user:password@` and a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
+    let url = redact_password_parameter(url);
+    let url = url.as_str();
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
@@ -131,6 +134,22 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+fn redact_password_parameter(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                format!("{name}=[redacted]")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
 /// Connection-pool settings (`--database-max-connections` and friends).
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -140,6 +159,9 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout`.
     pub statement_timeout: Duration,
+    /// Apply pending migrations on connect (every command but `doctor`,
+    /// which only looks).
+    pub apply_migrations: bool,
 }
 
 impl Default for PoolSettings {
@@ -148,6 +170,7 @@ impl Default for PoolSettings {
             max_connections: None,
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(15),
+            apply_migrations: true,
         }
     }
 }
@@ -197,7 +220,9 @@ impl SqlStore {
             .connect(&url)
             .await?;
         let store = Self { pool, backend };
-        store.migrate().await?;
+        if settings.apply_migrations {
+            store.migrate().await?;
+        }
         Ok(store)
     }
 
@@ -253,6 +278,27 @@ impl SqlStore {
         Ok(())
     }
 
+    /// The migrations this binary has that the database has not recorded.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<&'static str>> {
+        let applied: Vec<String> =
+            match sqlx::query_scalar("SELECT version FROM gatehouse_migrations")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(applied) => applied,
+                // No table yet: nothing was ever applied.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+        Ok(self
+            .backend
+            .migrations()
+            .iter()
+            .map(|(version, _)| *version)
+            .filter(|version| !applied.iter().any(|a| a == version))
+            .collect())
+    }
+
     async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
@@ -301,5 +347,29 @@ pub(crate) fn expect_one(result: sqlx::any::AnyQueryResult) -> StoreResult<()> {
         Err(StoreError::NotFound)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_urls_lose_their_passwords() {
+        let cases = [
+            ("postgres://u:s3cret@db/x", "postgres://u:[redacted]@db/x"),
+            (
+                "postgres://u@db/x?sslmode=require&password=s3cret",
+                "postgres://u@db/x?sslmode=require&password=[redacted]",
+            ),
+            (
+                "postgres://u:a@db/x?PASSWORD=b",
+                "postgres://u:[redacted]@db/x?PASSWORD=[redacted]",
+            ),
+            ("sqlite:./gatehouse.db", "sqlite:./gatehouse.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 }

@@ -138,18 +138,13 @@ impl From<StoreError> for ManagementError {
     }
 }
 
-/// An OAuth error keeps its code and description: 401 for a token or client
-/// that does not authenticate, 400 for any other client error.
+/// An OAuth error keeps its code, description and client-error status (401
+/// for a token or client that does not authenticate, 403, 429, else 400).
 impl From<ApiError> for ManagementError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::OAuth(e) if e.status() == 401 => Self::new(
-                StatusCode::UNAUTHORIZED,
-                e.error_description,
-                e.error.as_str(),
-            ),
             ApiError::OAuth(e) if e.status() < 500 => Self::new(
-                StatusCode::BAD_REQUEST,
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
                 e.error_description,
                 e.error.as_str(),
             ),
