@@ -3,7 +3,7 @@
 //! host, port and the reason ("connection refused"), instead of the pool's
 //! "pool timed out" after its acquire timeout.
 
-use gatehouse_store::sql::PoolSettings;
+use gatehouse_store::sql::{PoolSettings, SqlStore};
 use gatehouse_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,14 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
 
 /// [`open`] with explicit pool settings.
 pub async fn open_with(url: &str, settings: &PoolSettings) -> Result<Arc<dyn Store>, String> {
+    Ok(Arc::new(connect(url, settings).await?))
+}
+
+/// Checks that the server is reachable, then connects (migrating when
+/// `settings` say so).
+pub async fn connect(url: &str, settings: &PoolSettings) -> Result<SqlStore, String> {
     check_reachable(url).await?;
-    gatehouse_store::open_with(url, settings)
+    SqlStore::connect_with(url, settings)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))
 }

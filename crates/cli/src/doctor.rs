@@ -227,12 +227,9 @@ async fn database(config: &ServeConfig) -> Result<gatehouse_store::sql::SqlStore
         apply_migrations: false,
         ..Default::default()
     };
-    crate::database::check_reachable(&config.database_url)
+    crate::database::connect(&config.database_url, &settings)
         .await
-        .map_err(|e| Finding::fail(CHECK, e))?;
-    gatehouse_store::sql::SqlStore::connect_with(&config.database_url, &settings)
-        .await
-        .map_err(|e| Finding::fail(CHECK, format!("cannot open the database: {e}")))
+        .map_err(|e| Finding::fail(CHECK, e))
 }
 
 /// The schema: every migration of this binary applied.

@@ -17,12 +17,11 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS};
 use gatehouse_core::redact::Secret;
 use gatehouse_store::{Page, StoredUser};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS as MIN_PASSWORD_LENGTH};
 
 /// `POST /users`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -164,7 +163,7 @@ async fn hash(password: &str) -> MgmtResult<String> {
     if !is_long_enough(password) {
         return Err(ManagementError::new(
             StatusCode::BAD_REQUEST,
-            format!("PasswordStrengthError: Password is too weak (at least {MIN_PASSWORD_LENGTH} characters)."),
+            format!("PasswordStrengthError: Password is too weak (at least {MIN_PASSWORD_CHARS} characters)."),
             "invalid_body",
         ));
     }
