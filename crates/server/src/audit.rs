@@ -2,7 +2,7 @@
 //! decision trace when there was one, keyed by the event id and the token's jti.
 
 use crate::state::AppState;
-use gatehouse_core::grant::Trace;
+use gatehouse_core::grant::{RefusalTrace, Trace};
 use gatehouse_store::LogEvent;
 use serde_json::{json, Value};
 
@@ -31,35 +31,58 @@ pub mod codes {
     pub const LOGOUT_OK: &str = "slo";
 }
 
-/// One event to record.
+/// One event to record: Auth0's fields (auth0-compat.md §12) plus the
+/// decision `trace` or the `refusal`, which `gatehouse explain` reads back.
+#[derive(Default)]
 pub struct Event<'a> {
     pub code: &'a str,
     pub description: String,
     pub client_id: Option<&'a str>,
+    pub client_name: Option<&'a str>,
     pub user_id: Option<&'a str>,
+    pub user_name: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub scope: Option<&'a str>,
     pub jti: Option<&'a str>,
     pub trace: Option<&'a Trace>,
+    pub refusal: Option<&'a RefusalTrace>,
+    /// More `details` fields (Auth0's per-type fields).
     pub extra: Value,
 }
 
-/// Records an event. A failure to log is itself logged, never surfaced: the
-/// token decision already happened.
-pub async fn record(state: &AppState, event: Event<'_>) {
+/// Records an event and returns its `log_id` (for the `Gatehouse-Log-Id`
+/// header). A failure to log is itself logged, never surfaced: the token
+/// decision already happened.
+pub async fn record(state: &AppState, event: Event<'_>) -> String {
     let mut details = json!({ "jti": event.jti, "trace": event.trace });
+    if let (Some(refusal), Value::Object(target)) = (event.refusal, &mut details) {
+        target.insert("refusal".into(), json!(refusal));
+    }
     if let (Value::Object(target), Value::Object(extra)) = (&mut details, event.extra) {
         target.extend(extra);
     }
     let now = state.now();
+    let owned = |v: Option<&str>| v.map(str::to_string);
     let record = LogEvent {
         log_id: format!("{now}{}", gatehouse_core::ids::random_hex(12)),
         date: now,
         event_type: event.code.to_string(),
-        client_id: event.client_id.map(str::to_string),
-        user_id: event.user_id.map(str::to_string),
+        client_id: owned(event.client_id),
+        user_id: owned(event.user_id),
         description: event.description,
+        jti: owned(event.jti),
+        ip: owned(event.ip),
+        user_agent: owned(event.user_agent),
+        client_name: owned(event.client_name),
+        user_name: owned(event.user_name),
+        audience: owned(event.audience),
+        scope: owned(event.scope),
         details,
     };
     if let Err(e) = state.store().insert_log_event(&record).await {
         tracing::error!(error = %e, code = event.code, "could not record log event");
     }
+    record.log_id
 }

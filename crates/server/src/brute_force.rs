@@ -131,6 +131,7 @@ impl<'a> BruteForce<'a> {
                 jti: None,
                 trace: None,
                 extra: serde_json::json!({ "ip": self.ip }),
+                ..Event::default()
             },
         )
         .await;

@@ -44,7 +44,8 @@ pub struct Mint<'a> {
     pub now: i64,
 }
 
-/// The response plus the access token's `jti` (for the log event).
+/// The response plus the access token's `jti` (for the log event); an
+/// opaque token has one too, kept beside its hash.
 pub struct Minted {
     pub response: TokenResponse,
     pub jti: Option<String>,
@@ -124,6 +125,7 @@ async fn access_token(
                 .user
                 .ok_or_else(|| ApiError::internal("opaque token without a user"))?;
             let token = ids::random_token(32);
+            let jti = ids::random_token(16);
             state
                 .store()
                 .insert_opaque_token(&OpaqueToken {
@@ -132,9 +134,10 @@ async fn access_token(
                     user_id: user.user_id.clone(),
                     scope: decision.scope.to_string(),
                     expires_at,
+                    jti: Some(jti.clone()),
                 })
                 .await?;
-            Ok((token, None))
+            Ok((token, Some(jti)))
         }
     }
 }

@@ -395,6 +395,7 @@ impl<'a> RateLimiter<'a> {
                 jti: None,
                 trace: None,
                 extra: json!({ "ip": ip }),
+                ..Event::default()
             },
         )
         .await;

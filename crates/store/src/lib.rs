@@ -382,6 +382,8 @@ pub trait TokenStore: Send + Sync {
     async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()>;
     async fn log_events(&self, page: Page) -> StoreResult<Vec<LogEvent>>;
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
+    /// The newest event that recorded this access-token `jti` (its issuance).
+    async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>>;
     /// How many log events there are (`include_totals` of `GET /api/v2/logs`).
     async fn count_log_events(&self) -> StoreResult<i64>;
 }

@@ -103,6 +103,8 @@ pub struct OpaqueToken {
     pub user_id: String,
     pub scope: String,
     pub expires_at: i64,
+    /// Keys the issuance's log event (the token is stored only as a hash).
+    pub jti: Option<String>,
 }
 
 /// Device authorization state (RFC 8628); its rules live in core.
@@ -149,7 +151,7 @@ pub struct SsoSession {
 
 /// A log event with Auth0's event code (`seccft`, `ferrt`, …) and the
 /// decision trace in `details`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogEvent {
     pub log_id: String,
     pub date: i64,
@@ -157,7 +159,28 @@ pub struct LogEvent {
     pub event_type: String,
     pub client_id: Option<String>,
     pub user_id: Option<String>,
+    /// Auth0's words for the event type ("Success Exchange", …).
     pub description: String,
+    /// The access token's `jti` (JWT or opaque) for issuances.
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// The end user's (or the client's) address.
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// The user's email or username, as Auth0 shows it.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// The API the token was (or would have been) for.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// The granted (or, for failures, requested) scope.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Event-specific fields: the decision `trace`, a `refusal`, Auth0's detail fields.
     pub details: serde_json::Value,
 }
 

@@ -46,7 +46,9 @@ pub use audience::{
     ScopeOwners,
 };
 pub use system_api::{is_end_user_scope, END_USER_SCOPES};
-pub use trace::{AudienceRule, AudienceTrace, ScopeRule, ScopeTrace, Trace};
+pub use trace::{
+    AudienceRule, AudienceTrace, RefusalRule, RefusalTrace, ScopeRule, ScopeTrace, Trace,
+};
 
 use crate::error::messages::USER_IS_BLOCKED;
 use crate::error::{ErrorCode, OAuthError};

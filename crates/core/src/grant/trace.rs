@@ -118,6 +118,44 @@ pub enum ScopeRule {
     RefreshGrantNotEnabled,
 }
 
+/// Why a request was refused outside the grant decision (the client may not
+/// use the grant type, the origin or logout URL is not allowed, a refresh
+/// token was reused, …), stored as `details.refusal` of the failure's log
+/// event so `gatehouse explain <log_id>` can say it with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalTrace {
+    /// The rule that refused.
+    pub rule: RefusalRule,
+    /// A full sentence naming the client, the value sent and what was allowed.
+    pub explanation: String,
+    /// What to change so the request succeeds.
+    pub fix: Option<String>,
+}
+
+/// The rules that refuse a request outside the grant decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalRule {
+    /// The client does not have the grant type enabled (`unauthorized_client`).
+    GrantTypeNotEnabled,
+    /// Client credentials for an API the client has no client grant on.
+    MissingClientGrant,
+    /// The audience names no API (`Service not found`).
+    UnknownAudience,
+    /// `offline_access` asked of an API with `allow_offline_access` off.
+    OfflineAccessNotAllowed,
+    /// The request's origin is not in the client's allowed web origins.
+    OriginNotAllowed,
+    /// A rotated refresh token was presented again: the family is revoked.
+    RefreshTokenReused,
+    /// A refresh token that is unknown, expired or revoked.
+    RefreshTokenInvalid,
+    /// The logout `returnTo` is not in the allowed logout URLs.
+    ReturnToNotAllowed,
+    /// The `redirect_uri` is not in the client's allowed callback URLs.
+    RedirectUriNotAllowed,
+}
+
 impl Trace {
     /// A trace that stops at the audience (an unknown audience, say).
     pub fn audience_only(audience: AudienceTrace) -> Self {

@@ -383,6 +383,7 @@ async fn log(
             jti: None,
             trace: None,
             extra: json!({}),
+            ..Event::default()
         },
     )
     .await;

@@ -85,6 +85,7 @@ async fn end_session(
                 jti: None,
                 trace: None,
                 extra: json!({}),
+                ..Event::default()
             },
         )
         .await;

@@ -52,6 +52,7 @@ async fn run(
                     jti: None,
                     trace: None,
                     extra: serde_json::json!({ "family_id": family.id }),
+                    ..Event::default()
                 },
             )
             .await;

@@ -17,6 +17,7 @@ async fn only_the_lease_holder_purges() {
                 user_id: "u".into(),
                 scope: "openid".into(),
                 expires_at: now - 10,
+                jti: None,
             })
             .await
             .unwrap();
@@ -37,6 +38,7 @@ async fn only_the_lease_holder_purges() {
             user_id: "u".into(),
             scope: "openid".into(),
             expires_at: now - 10,
+            jti: None,
         })
         .await
         .unwrap();

@@ -77,6 +77,10 @@ impl Backend {
                     "0008_server_values",
                     include_str!("../../../../migrations/sqlite/0008_server_values.sql"),
                 ),
+                (
+                    "0009_log_fields",
+                    include_str!("../../../../migrations/sqlite/0009_log_fields.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -106,6 +110,10 @@ impl Backend {
                 (
                     "0008_server_values",
                     include_str!("../../../../migrations/postgres/0008_server_values.sql"),
+                ),
+                (
+                    "0009_log_fields",
+                    include_str!("../../../../migrations/postgres/0009_log_fields.sql"),
                 ),
             ],
         }

@@ -38,6 +38,13 @@ fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
         client_id: row.try_get("client_id")?,
         user_id: row.try_get("user_id")?,
         description: row.try_get("description")?,
+        jti: row.try_get("jti")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        client_name: row.try_get("client_name")?,
+        user_name: row.try_get("user_name")?,
+        audience: row.try_get("audience")?,
+        scope: row.try_get("scope")?,
         details: from_json(&row.try_get::<String, _>("body")?)?,
     })
 }
@@ -272,14 +279,15 @@ impl TokenStore for SqlStore {
 
     async fn insert_opaque_token(&self, token: &OpaqueToken) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO opaque_tokens (token_hash, client_id, user_id, scope, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO opaque_tokens (token_hash, client_id, user_id, scope, expires_at, jti) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&token.token_hash)
         .bind(&token.client_id)
         .bind(&token.user_id)
         .bind(&token.scope)
         .bind(token.expires_at)
+        .bind(token.jti.clone())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -297,6 +305,7 @@ impl TokenStore for SqlStore {
                 user_id: row.try_get("user_id")?,
                 scope: row.try_get("scope")?,
                 expires_at: row.try_get("expires_at")?,
+                jti: row.try_get("jti")?,
             })
         })
         .transpose()
@@ -409,8 +418,9 @@ impl TokenStore for SqlStore {
 
     async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO log_events (id, date, type, client_id, user_id, description, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO log_events (id, date, type, client_id, user_id, description, body, \
+             jti, ip, user_agent, client_name, user_name, audience, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&event.log_id)
         .bind(event.date)
@@ -419,6 +429,13 @@ impl TokenStore for SqlStore {
         .bind(event.user_id.clone())
         .bind(&event.description)
         .bind(to_json(&event.details))
+        .bind(event.jti.clone())
+        .bind(event.ip.clone())
+        .bind(event.user_agent.clone())
+        .bind(event.client_name.clone())
+        .bind(event.user_name.clone())
+        .bind(event.audience.clone())
+        .bind(event.scope.clone())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -439,6 +456,16 @@ impl TokenStore for SqlStore {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM log_events")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>> {
+        sqlx::query("SELECT * FROM log_events WHERE jti = $1 ORDER BY date DESC, id DESC LIMIT 1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(log_from_row)
+            .transpose()
     }
 
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {

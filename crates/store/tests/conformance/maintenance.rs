@@ -48,6 +48,7 @@ fn opaque(hash: &str, expires_at: i64) -> OpaqueToken {
         user_id: "auth0|u".into(),
         scope: "openid".into(),
         expires_at,
+        jti: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn log(id: &str, date: i64) -> LogEvent {
         user_id: None,
         description: String::new(),
         details: serde_json::json!({}),
+        ..LogEvent::default()
     }
 }
 

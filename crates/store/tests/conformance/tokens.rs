@@ -422,6 +422,7 @@ pub async fn opaque_tokens_round_trip(store: &dyn Store) {
         user_id: "auth0|alice".into(),
         scope: "openid profile email".into(),
         expires_at: T0 + 86_400,
+        jti: Some("jti-opaque-1".into()),
     };
     store.insert_opaque_token(&token).await.unwrap();
     assert_eq!(store.opaque_token("ot-1").await.unwrap(), Some(token));
@@ -598,6 +599,7 @@ fn log(id: &str, date: i64, event_type: &str) -> LogEvent {
             "trace": [{"check": "audience", "ok": true}],
             "unicode": "é ✓",
         }),
+        ..LogEvent::default()
     }
 }
 
@@ -608,7 +610,14 @@ pub async fn log_events_round_trip(store: &dyn Store) {
     mid.client_id = None;
     mid.user_id = Some("auth0|alice".into());
     mid.details = serde_json::Value::Null;
-    let new = log("log-3", T0 + 20, "sapi");
+    let mut new = log("log-3", T0 + 20, "seacft");
+    new.jti = Some("jti-3".into());
+    new.ip = Some("203.0.113.7".into());
+    new.user_agent = Some("Mozilla/5.0 (X11) é".into());
+    new.client_name = Some("Angular SPA".into());
+    new.user_name = Some("bob@example.com".into());
+    new.audience = Some("https://measurements.example/".into());
+    new.scope = Some("openid read:measurements".into());
     for event in [&mid, &new, &old] {
         store.insert_log_event(event).await.unwrap();
     }
@@ -631,8 +640,14 @@ pub async fn log_events_round_trip(store: &dyn Store) {
 
     assert_eq!(store.log_event("log-1").await.unwrap(), Some(old));
     assert_eq!(store.log_event("log-2").await.unwrap(), Some(mid));
-    assert_eq!(store.log_event("log-3").await.unwrap(), Some(new));
+    assert_eq!(store.log_event("log-3").await.unwrap(), Some(new.clone()));
     assert!(store.log_event("log-unknown").await.unwrap().is_none());
+    assert_eq!(store.log_event_by_jti("jti-3").await.unwrap(), Some(new));
+    assert!(store
+        .log_event_by_jti("jti-unknown")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// `count_log_events`: zero on a fresh store, then one per insert.

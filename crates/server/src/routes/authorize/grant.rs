@@ -119,6 +119,7 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
                 jti: None,
                 trace: Some(&decided.decision.trace),
                 extra: json!({}),
+                ..Event::default()
             },
         )
         .await;

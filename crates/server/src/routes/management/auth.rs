@@ -94,6 +94,7 @@ pub async fn require_scopes(State(guard): State<Guard>, mut req: Request, next: 
                     .and_then(serde_json::Value::as_str),
                 trace: None,
                 extra: serde_json::json!({"method": method.as_str(), "path": path}),
+                ..audit::Event::default()
             },
         )
         .await;

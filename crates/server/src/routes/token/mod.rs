@@ -182,6 +182,7 @@ pub(crate) async fn finish(
                     jti: minted.jti.as_deref(),
                     trace: Some(&trace),
                     extra: serde_json::json!({ "scope": minted.response.scope }),
+                    ..Event::default()
                 },
             )
             .await;
@@ -203,6 +204,7 @@ pub(crate) async fn finish(
                         jti: None,
                         trace: failure.trace(),
                         extra: serde_json::json!({}),
+                        ..Event::default()
                     },
                 )
                 .await;

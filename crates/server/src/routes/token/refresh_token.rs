@@ -133,6 +133,7 @@ async fn reuse_detected(
             jti: None,
             trace: None,
             extra: serde_json::json!({ "family_id": family.id }),
+            ..Event::default()
         },
     )
     .await;
