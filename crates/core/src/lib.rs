@@ -7,6 +7,7 @@
 //! - [`scope`]: scopes as a typed set.
 //! - [`model`]: tenant settings, clients, APIs, grants, users, roles, shaped like Auth0's.
 //! - [`grant`]: the grant decision (audience, scopes, permissions, token format) and its trace.
+//! - [`explain`]: a token or a refusal explained in words, from its trace and checks.
 //! - [`jose`]: signing keys, JWKS, JWT signing and verification.
 //! - [`claims`]: access-token and ID-token claim sets.
 //! - [`discovery`]: the endpoint paths and the OpenID discovery document.
@@ -31,6 +32,7 @@ pub mod claims;
 pub mod clock;
 pub mod discovery;
 pub mod error;
+pub mod explain;
 pub mod grant;
 pub mod ids;
 pub mod jose;

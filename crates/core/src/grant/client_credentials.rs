@@ -169,6 +169,7 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
             audience: input.audience.step.clone(),
             scopes: traces,
             refresh_token: Some(NO_REFRESH.into()),
+            id_token: Some(NO_ID_TOKEN.into()),
             permissions_note,
             consent: None,
         },
@@ -176,6 +177,8 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
 }
 
 const NO_REFRESH: &str = "The client credentials grant never issues refresh tokens.";
+const NO_ID_TOKEN: &str =
+    "The client credentials grant never issues an ID token: no user logged in.";
 
 /// Every scope of the applying grants, in grant order, plus every scope the API
 /// defines when a grant has `allow_all_scopes`.

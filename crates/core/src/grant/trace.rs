@@ -22,6 +22,9 @@ pub struct Trace {
     pub scopes: Vec<ScopeTrace>,
     /// Why a refresh token is or is not issued.
     pub refresh_token: Option<String>,
+    /// Why an ID token is or is not issued (absent in traces stored before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// What the `permissions` claim holds and why, or why there is none.
     pub permissions_note: Option<String>,
     /// Whether the consent screen is needed and why (only when consent was evaluated).
@@ -163,6 +166,7 @@ impl Trace {
             audience,
             scopes: Vec::new(),
             refresh_token: None,
+            id_token: None,
             permissions_note: None,
             consent: None,
         }
@@ -199,6 +203,7 @@ impl fmt::Display for Trace {
         }
         for (label, note) in [
             ("refresh token", &self.refresh_token),
+            ("ID token", &self.id_token),
             ("permissions", &self.permissions_note),
             ("consent", &self.consent),
         ] {

@@ -101,6 +101,7 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
             audience: choice.step.clone(),
             scopes: traces,
             refresh_token: Some(refresh_note),
+            id_token: Some(id_token_note(input.requested_scopes.contains(OPENID)).into()),
             permissions_note,
             consent: consent_note,
         },
@@ -574,5 +575,15 @@ pub(super) fn dropped(
         explanation,
         fix: Some(fix),
         implied: false,
+    }
+}
+
+/// Why there is or is not an ID token: OIDC issues one exactly when `openid` is asked for.
+fn id_token_note(openid_requested: bool) -> &'static str {
+    if openid_requested {
+        "openid was requested, so an ID token is issued: it tells the application who logged \
+         in, and is not for APIs."
+    } else {
+        "openid was not requested, so no ID token is issued; add openid to the scope to get one."
     }
 }
