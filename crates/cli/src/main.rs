@@ -12,6 +12,9 @@
 //! - `gatehouse seed --file seed.json`: create APIs, clients, grants, roles and
 //!   users through the store ([`seed`]).
 //! - `gatehouse token --management`: print a Management API token ([`token`]).
+//! - `gatehouse explain`: a token, jti or log id explained ([`explain`]).
+//!
+//! [`tenant`] opens the local tenant for the commands that act as the server.
 //! - `gatehouse doctor`: check a deployment, one line per check ([`doctor`]).
 //!
 //! [`database`] opens the store for all of them.
@@ -26,9 +29,11 @@ mod config;
 mod data_dir;
 mod database;
 mod doctor;
+mod explain;
 mod master_key;
 mod ops;
 mod seed;
+mod tenant;
 mod token;
 
 use clap::{Parser, Subcommand};
@@ -119,6 +124,9 @@ enum Command {
     Seed(SeedArgs),
     /// Print an access token: `gatehouse token --management` for the Management API
     Token(token::TokenArgs),
+    /// Explain a token, jti or log id: the checks, why each scope was granted
+    /// or dropped, and the fix
+    Explain(explain::ExplainArgs),
     /// Check a deployment (data directory, database, keys, public URL, TLS,
     /// email) with serve's settings; one line per check, with the fix
     Doctor(ServeArgs),
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
             Command::Keys { common, command } => admin::keys(common, command).await,
             Command::Seed(args) => seed_command(args).await,
             Command::Token(args) => token::run(args).await,
+            Command::Explain(args) => explain::run(args).await,
             Command::Doctor(args) => doctor::run(args).await,
         }
     });

@@ -11,11 +11,11 @@
 //! otherwise; the issuer is the one the Management API was created under.
 
 use crate::bootstrap_file;
-use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
+use crate::tenant::LocalTenant;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use gatehouse_server::bootstrap::BootstrapCredentials;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tower::ServiceExt;
 
 /// The path of the Management API under the issuer.
@@ -27,17 +27,8 @@ pub struct TokenArgs {
     /// granted every scope of the client's grant
     #[arg(long, required = true)]
     management: bool,
-    /// Data directory of the server (bootstrap.json, master.key, SQLite)
-    /// [default: ./gatehouse-data]
-    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Database URL (overrides the SQLite file in --data-dir)
-    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
-    database_url: Option<String>,
-    /// File holding the master key (as for serve) [default: GATEHOUSE_MASTER_KEY,
-    /// else <data-dir>/master.key]
-    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    tenant: LocalTenant,
     /// A machine-to-machine client granted the Management API, its secret in
     /// the GATEHOUSE_CLIENT_SECRET variable (never a flag: flags show in `ps`
     /// and shell history) [default: the bootstrap client in
@@ -55,30 +46,9 @@ pub async fn run(args: TokenArgs) -> Result<(), String> {
     if !args.management {
         return Err("say which token: --management".into());
     }
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let data_dir = args.tenant.data_dir();
     let (client_id, client_secret, issuer) = client(&args, &data_dir)?;
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", data_dir.join(DATABASE_FILE).display()));
-    if url.starts_with("sqlite:") && args.database_url.is_none() {
-        let file = data_dir.join(DATABASE_FILE);
-        if !file.exists() {
-            return Err(format!(
-                "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
-                file.display()
-            ));
-        }
-    }
-    let master_key =
-        crate::master_key::resolve(args.master_key_file.as_deref(), &data_dir, &url, false)?;
-    let store = crate::database::open(&url).await?;
-    let state = gatehouse_server::AppState::load(store, issuer.clone(), master_key.key)
-        .await
-        .map_err(|e| e.to_string())?;
+    let state = args.tenant.open(Some(issuer.clone())).await?;
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "client_credentials")
         .append_pair("client_id", &client_id)

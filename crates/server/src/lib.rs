@@ -36,6 +36,7 @@ pub mod client_ip;
 pub mod cors;
 pub mod decision;
 pub mod error;
+pub mod explain;
 pub mod extract;
 pub mod issue;
 pub mod keys;

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 /// Everything `explain` says about one input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     /// What the input turned out to be.
     pub input: InputKind,
@@ -40,6 +41,7 @@ pub struct Explanation {
 
 /// What the pasted input was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputKind {
     /// A JWT access token for an API.
@@ -58,6 +60,7 @@ pub enum InputKind {
 
 /// One check of a JWT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// `signature`, `expiry`, `issuer` or `audience`.
     pub name: String,
@@ -69,6 +72,7 @@ pub struct Check {
 
 /// A mistake recognised in what was pasted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mistake {
     /// Which mistake.
     pub kind: MistakeKind,
@@ -80,6 +84,7 @@ pub struct Mistake {
 
 /// The mistakes `explain` recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MistakeKind {
     /// An ID token where an access token belongs.
@@ -100,6 +105,7 @@ pub enum MistakeKind {
 
 /// One fact of the explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Line {
     /// What the line is about: `user`, `client`, `audience`, `scope openid`, …
     pub topic: String,
@@ -113,6 +119,7 @@ pub struct Line {
 
 /// How a line reads: fine, something dropped, a refusal, or plain information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tone {
     /// Granted, issued, holds.
@@ -127,6 +134,7 @@ pub enum Tone {
 
 /// The log event an explanation is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRef {
     /// Its id.
     pub log_id: String,

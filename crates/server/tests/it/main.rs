@@ -27,6 +27,7 @@ mod client_ip;
 mod code_exchange;
 mod discovery;
 mod expiry;
+mod explain;
 mod fixtures;
 mod hostile;
 mod maintenance;

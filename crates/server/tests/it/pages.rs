@@ -22,7 +22,7 @@ async fn start() -> (TestServer, Seeded) {
 }
 
 /// A code request for the confidential web app (first-party, not loopback).
-fn web_query(s: &Seeded, extra: &[(&str, &str)]) -> String {
+pub(crate) fn web_query(s: &Seeded, extra: &[(&str, &str)]) -> String {
     let mut pairs: Vec<(&str, &str)> = vec![
         ("client_id", &s.web_id),
         ("response_type", "code"),
@@ -72,7 +72,12 @@ async fn submit(server: &TestServer, browser: &Client, path: &str, fields: [&str
 }
 
 /// Logs in through the login page for `query`; returns the response of the POST.
-async fn log_in(server: &TestServer, browser: &Client, query: &str, email: &str) -> Response {
+pub(crate) async fn log_in(
+    server: &TestServer,
+    browser: &Client,
+    query: &str,
+    email: &str,
+) -> Response {
     let resp = get(browser, &server.url(&format!("/authorize?{query}"))).await;
     assert_eq!(location(&resp), format!("/u/login?{query}"));
     let page = get(browser, &server.url(&location(&resp))).await;
@@ -87,7 +92,7 @@ async fn log_in(server: &TestServer, browser: &Client, query: &str, email: &str)
     .await
 }
 
-async fn exchange_web(server: &TestServer, s: &Seeded, code: &str) -> Value {
+pub(crate) async fn exchange_web(server: &TestServer, s: &Seeded, code: &str) -> Value {
     let resp = server
         .http
         .post(server.url("/oauth/token"))
@@ -106,7 +111,7 @@ async fn exchange_web(server: &TestServer, s: &Seeded, code: &str) -> Value {
     resp.json().await.unwrap()
 }
 
-fn jwt_claims(jwt: &str) -> Value {
+pub(crate) fn jwt_claims(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(

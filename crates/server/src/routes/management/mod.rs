@@ -13,12 +13,14 @@
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
 //!   [`tenants`], [`user_blocks`].
+//! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`].
 
 pub mod auth;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod error;
+pub mod explain;
 pub mod extract;
 pub mod keys;
 pub mod logs;
@@ -363,6 +365,11 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Get "/logs/{id}", &["read:logs"], 200, body = None, reply = One(s::<logs::LogEventView>), query = &[], "Get a log event"),
             logs::get_one,
+        ),
+        // Gatehouse extensions
+        route(
+            ep!(Post "/x-gatehouse/explain", &["read:logs"], 200, body = Some(s::<explain::ExplainBody>), reply = One(s::<gatehouse_core::explain::Explanation>), query = &[], "Explain a token, jti or log id: the checks, the decision and the fixes"),
+            explain::explain_input,
         ),
         // Tenant settings
         route(
