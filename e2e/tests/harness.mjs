@@ -1,7 +1,7 @@
 // Starts Gatehouse (the debug binary) on 127.0.0.1:0 with a fresh data
 // directory, seeds it with `gatehouse seed`, serves the test SPA on its own
 // origin, and launches Debian's Chromium through playwright-core.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,14 @@ export function seed(dataDir, data) {
   const file = join(dataDir, 'seed.json');
   writeFileSync(file, JSON.stringify(data));
   return JSON.parse(execFileSync(binary, ['seed', '--file', file, '--data-dir', dataDir]).toString());
+}
+
+/** `gatehouse explain <input>` on the data directory: what a newcomer runs. */
+export function explain(dataDir, input) {
+  const r = spawnSync(binary, ['explain', input, '--data-dir', dataDir], {
+    env: { ...process.env, NO_COLOR: '1', GATEHOUSE_LOG: 'warn' },
+  });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
 /** The test SPA and the auth0-spa-js bundle from node_modules, on their own origin. */

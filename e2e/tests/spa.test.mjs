@@ -5,7 +5,7 @@
 // for /userinfo without an audience).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGatehouse, startApp, seed, launch, tempDir, cleanup, claims } from './harness.mjs';
+import { startGatehouse, startApp, seed, launch, tempDir, cleanup, claims, explain } from './harness.mjs';
 
 const API = 'https://measurements.example/';
 const PASSWORD = 'correct horse battery staple';
@@ -135,6 +135,16 @@ test('seed 000: bob (no role) logs in with a popup and gets neither scope nor pe
   const at = claims(r.token.access_token);
   assert.equal(at.scope, 'openid profile email');
   assert.deepEqual(at.permissions, []);
+
+  // One command says why, and what to change.
+  const why = explain(dir, r.token.access_token);
+  assert.equal(why.status, 0, why.stderr);
+  const out = why.stdout;
+  assert.match(out, /- scope read:measurements: dropped \(RBAC: the user lacks the permission\)/, out);
+  assert.match(out, /bob@example\.com/, out);
+  assert.match(out, /fix: .*reader/, out);
+  assert.match(out, /ok {3}signature/, out);
+  assert.doesNotMatch(out, /\x1b\[/, 'no colour when not on a terminal');
   await context.close();
 });
 
@@ -152,6 +162,15 @@ test('seed 001: code + PKCE without audience gets an opaque token that works at 
   assert.equal(info.status, 200);
   assert.equal(info.body.email, 'alice@example.com');
   assert.equal(info.body.sub, r.claims.sub);
+
+  // Seed 001's question, answered: opaque because no audience, and how to give one.
+  const why = explain(dir, r.token.access_token);
+  assert.equal(why.status, 0, why.stderr);
+  assert.match(why.stdout, /token format: opaque, because no audience was given/, why.stdout);
+  for (const way of ['audience=', 'resource=', 'default audience', 'infer_audience_from_scope', 'customQueryParams']) {
+    assert.ok(why.stdout.includes(way), `${way} missing: ${why.stdout}`);
+  }
+  assert.match(why.stdout, /- scope myscope: dropped/, why.stdout);
   await context.close();
 });
 

@@ -77,13 +77,20 @@ async fn explain_jwt(state: &AppState, token: &str, header: &Header, claims: &Va
         Some(jti) if input == InputKind::AccessToken => state.store().log_event_by_jti(jti).await?,
         _ => None,
     };
-    let mut explanation = base(input, jwt_summary(&audience, claims));
+    let mut explanation = base(input, String::new());
     explanation.checks = report.checks;
     explanation.mistakes = report.mistakes;
-    match event {
-        Some(event) => attach_event(state, &mut explanation, event).await?,
-        None => explanation.lines = claim_lines(input, claims),
-    }
+    let subject = match event {
+        Some(event) => {
+            let facts = attach_event(state, &mut explanation, event).await?;
+            Subject::from_event(&facts)
+        }
+        None => {
+            explanation.lines = claim_lines(input, claims);
+            Subject::from_claims(claims)
+        }
+    };
+    explanation.summary = jwt_summary(&audience, &subject);
     Ok(explanation)
 }
 
@@ -128,7 +135,9 @@ async fn explain_opaque(state: &AppState, opaque: &OpaqueToken) -> Explained {
         None => None,
     };
     match event {
-        Some(event) => attach_event(state, &mut explanation, event).await?,
+        Some(event) => {
+            attach_event(state, &mut explanation, event).await?;
+        }
         None => {
             explanation.lines = vec![
                 info("user", opaque.user_id.clone()),
@@ -166,7 +175,7 @@ async fn attach_event(
     state: &AppState,
     explanation: &mut Explanation,
     event: LogEvent,
-) -> Result<(), ExplainError> {
+) -> Result<EventFacts, ExplainError> {
     let apis = tenant_apis(state).await?;
     let facts = EventFacts {
         log_id: event.log_id.clone(),
@@ -194,7 +203,7 @@ async fn attach_event(
     });
     explanation.trace = stored(&event.details, "trace");
     explanation.refusal = stored(&event.details, "refusal");
-    Ok(())
+    Ok(facts)
 }
 
 /// The client's current name, for events recorded without one.
@@ -280,21 +289,59 @@ async fn tenant_apis(state: &AppState) -> Result<TenantApis, ExplainError> {
     })
 }
 
-fn jwt_summary(audience: &AudienceKind, claims: &Value) -> String {
-    let sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or("nobody");
+/// Who a token is for and which client got it, as the summary names them.
+struct Subject {
+    user: Option<String>,
+    client: Option<String>,
+}
+
+impl Subject {
+    fn from_event(facts: &EventFacts) -> Self {
+        Self {
+            user: facts.user_name.clone().or_else(|| facts.user_id.clone()),
+            client: facts
+                .client_name
+                .clone()
+                .or_else(|| facts.client_id.clone()),
+        }
+    }
+
+    fn from_claims(claims: &Value) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
+        let sub = text("sub");
+        let machine = sub.as_deref().is_some_and(|s| s.ends_with("@clients"));
+        Self {
+            user: if machine { None } else { sub },
+            client: text("azp").or_else(|| text("client_id")),
+        }
+    }
+
+    fn words(&self) -> String {
+        match (&self.user, &self.client) {
+            (Some(user), Some(client)) => format!(", for {user}, issued to {client}"),
+            (None, Some(client)) => format!(", issued to {client} for itself"),
+            (Some(user), None) => format!(", for {user}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn jwt_summary(audience: &AudienceKind, subject: &Subject) -> String {
+    let who = subject.words();
     match audience {
         AudienceKind::Api { identifier, name } => {
-            format!("An access token for API {name} ({identifier}), subject {sub}.")
+            format!("An access token for API {name} ({identifier}){who}.")
         }
         AudienceKind::Client { client_id, name } => {
-            format!("An ID token for the application {name} ({client_id}), subject {sub}.")
+            format!(
+                "An ID token for the application {name} ({client_id}){}.",
+                match &subject.user {
+                    Some(user) => format!(", about {user}"),
+                    None => String::new(),
+                }
+            )
         }
-        AudienceKind::Unknown => {
-            format!("A JWT for an audience this tenant does not have, subject {sub}.")
-        }
+        AudienceKind::Unknown => format!("A JWT for an audience this tenant does not have{who}."),
     }
 }
 

@@ -9,6 +9,7 @@
 //! child is killed when its guard drops, and every wait has a deadline.
 
 mod crash;
+mod explain;
 mod master_key;
 mod multinode;
 mod newcomer;
