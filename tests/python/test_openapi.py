@@ -276,6 +276,11 @@ def test_connections_keys_logs_and_settings(api, own_gatehouse):
     logs = api.ok("GET", "/logs")
     api.ok("GET", "/logs", params={"include_totals": "true", "per_page": 2})
     api.ok("GET", "/logs/{id}", id=logs[0]["log_id"])
+    api.ok("GET", "/logs", params={"q": "type:seccft AND date:[2000-01-01 TO *]", "sort": "date:1"})
+    api.ok("GET", "/logs", params={"from": logs[-1]["log_id"], "take": 2})
+    api.ok("GET", "/users/{id}/logs", id="auth0|000000000000000000000000", params={"include_totals": "true"})
+    status, body = api.call("GET", "/logs", params={"q": "type:s OR type:f"})
+    assert (status, body["errorCode"]) == (400, "invalid_query_string")
 
     api.ok("GET", "/tenants/settings")
     api.ok("PATCH", "/tenants/settings", json={"friendly_name": "Docs", "rate_limits": {"signups_per_ip": 20}})

@@ -20,6 +20,7 @@
 //! - [`clock`]: where the current time comes from (the system, or a test's hand).
 //! - [`redact`]: [`redact::Secret`], secrets in memory that never print.
 //! - [`ids`]: random identifiers and secrets.
+//! - [`log_query`]: the `q` of the log search, parsed into a filter.
 
 #![deny(missing_docs)]
 // Tests may unwrap and index: a panic there is a failed test.
@@ -36,6 +37,7 @@ pub mod explain;
 pub mod grant;
 pub mod ids;
 pub mod jose;
+pub mod log_query;
 pub mod model;
 pub mod password_policy;
 pub mod pkce;

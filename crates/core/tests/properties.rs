@@ -1,7 +1,8 @@
 //! Property tests (a bounded fuzz that runs in `cargo test`): the token
 //! request parser and JWT decoding/verification never panic on arbitrary
 //! input and answer with a proper error, and no mutation of a valid token
-//! still verifies unless it decodes to the very same header and claims.
+//! still verifies unless it decodes to the very same header and claims; the
+//! log search `q` parses or fails with a message.
 //!
 //! `PROPTEST_CASES` overrides the 256 cases per property.
 
@@ -110,6 +111,27 @@ fn decoded(token: &str) -> Option<(String, Value)> {
 
 proptest! {
     #![proptest_config(config())]
+
+    /// The log search `q` parses or is refused with a message, never panics;
+    /// query-like pieces make the generator reach the parser's branches.
+    #[test]
+    fn log_queries_parse_or_fail_with_a_message(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                Just("type:".to_string()), Just("date:".to_string()), Just("user_id:".to_string()),
+                Just("[".to_string()), Just("]".to_string()), Just(" TO ".to_string()),
+                Just(" AND ".to_string()), Just("\"".to_string()), Just("*".to_string()),
+                Just("2024-01-01".to_string()), Just("T10:00:00Z".to_string()), Just("+02:00".to_string()),
+                ".{0,6}",
+            ],
+            0..12,
+        )
+    ) {
+        let q = pieces.concat();
+        if let Err(e) = gatehouse_core::log_query::parse_log_query(&q) {
+            prop_assert!(!e.0.is_empty());
+        }
+    }
 
     #[test]
     fn token_requests_parse_or_fail_with_an_oauth_error(map in params()) {

@@ -380,12 +380,13 @@ pub trait TokenStore: Send + Sync {
 
     // Logs
     async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()>;
-    async fn log_events(&self, page: Page) -> StoreResult<Vec<LogEvent>>;
+    /// The events matching `query.filter`, ordered and windowed as it says.
+    async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>>;
+    /// How many events match `filter` (`include_totals` of `GET /api/v2/logs`).
+    async fn count_log_events(&self, filter: &LogFilter) -> StoreResult<i64>;
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
     /// The newest event that recorded this access-token `jti` (its issuance).
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>>;
-    /// How many log events there are (`include_totals` of `GET /api/v2/logs`).
-    async fn count_log_events(&self) -> StoreResult<i64>;
 }
 
 /// SSO sessions: the browser's login at Gatehouse, keyed by the hash of the

@@ -1,6 +1,7 @@
 //! Records the store keeps that are not Management API objects: keys, codes,
 //! refresh-token families, device codes, opaque tokens and log events.
 
+pub use gatehouse_core::log_query::LogFilter;
 use gatehouse_core::model::SigningAlg;
 use serde::{Deserialize, Serialize};
 
@@ -182,6 +183,44 @@ pub struct LogEvent {
     pub scope: Option<String>,
     /// Event-specific fields: the decision `trace`, a `refusal`, Auth0's detail fields.
     pub details: serde_json::Value,
+}
+
+/// Which log events to read, in which order, and which slice of them.
+#[derive(Debug, Clone)]
+pub struct LogQuery {
+    /// Every condition set must hold.
+    pub filter: LogFilter,
+    /// Ignored by [`LogWindow::Checkpoint`], which always reads by `log_id`.
+    pub order: LogOrder,
+    pub window: LogWindow,
+}
+
+impl LogQuery {
+    /// Every event, newest first.
+    pub fn all() -> Self {
+        Self {
+            filter: LogFilter::default(),
+            order: LogOrder::NewestFirst,
+            window: LogWindow::Page(Page::ALL),
+        }
+    }
+}
+
+/// The order of a search by date; equal dates are ordered by `log_id` the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A page of the ordered matches, or the checkpoint form: the `take` events
+/// with a `log_id` after `after` (from the first when `None`), by `log_id`
+/// ascending.
+#[derive(Debug, Clone)]
+pub enum LogWindow {
+    Page(Page),
+    Checkpoint { after: Option<String>, take: i64 },
 }
 
 /// A page request for list endpoints.

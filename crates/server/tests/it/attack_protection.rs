@@ -10,7 +10,6 @@ use crate::fixtures::{seed, Seeded, API, PASSWORD, SPA_ORIGIN};
 use crate::support::{Reply, TestServer};
 use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::model::RateLimits;
-use gatehouse_store::Page;
 
 async fn start() -> (TestServer, Seeded) {
     let server = TestServer::start().await;
@@ -72,7 +71,7 @@ async fn concurrently(requests: Vec<reqwest::RequestBuilder>) -> Vec<Reply> {
 async fn count_events(server: &TestServer, code: &str) -> usize {
     server
         .store
-        .log_events(Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap()
         .iter()

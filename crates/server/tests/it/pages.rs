@@ -159,7 +159,7 @@ async fn login_then_sso_then_prompt_login_and_errors() {
         .contains("Wrong email or password."));
     let events = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     let codes: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
@@ -751,7 +751,7 @@ async fn login_page_blocks_after_repeated_failures() {
     assert_eq!(status, 429, "blocked even with the right password");
     let events = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     let blocks: Vec<_> = events

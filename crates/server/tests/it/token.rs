@@ -338,7 +338,7 @@ async fn malformed_requests_get_invalid_request() {
     // Nothing was issued or logged as a success by any of these.
     let logs = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     assert!(logs.iter().all(|e| !e.event_type.starts_with('s')));
@@ -389,7 +389,7 @@ async fn seed_000_rbac_scope_and_permissions() {
     // The trace says why, with the fix.
     let logs = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     let event = logs
@@ -476,7 +476,7 @@ async fn password_errors() {
         .contains("user is blocked"));
     let logs = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     assert!(logs.iter().any(|e| e.event_type == "fp"));
@@ -751,7 +751,7 @@ async fn refresh_token_rotation_and_family_revocation_on_reuse() {
     );
     let logs = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     assert!(logs.iter().any(|e| e.event_type == "ferrt"));
@@ -1209,7 +1209,7 @@ async fn brute_force_protection_blocks_the_ip_for_that_user() {
     );
     let logs = server
         .store
-        .log_events(gatehouse_store::Page::ALL)
+        .search_log_events(&gatehouse_store::LogQuery::all())
         .await
         .unwrap();
     assert_eq!(

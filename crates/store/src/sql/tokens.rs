@@ -30,6 +30,12 @@ fn device_from_row(row: &AnyRow) -> StoreResult<DeviceCode> {
     })
 }
 
+/// The columns [`log_from_row`] reads, named rather than `*`: SQLite compiles
+/// `*` against the schema a pooled connection last saw, so a connection opened
+/// before a migration added columns would return the old column count.
+const LOG_COLUMNS: &str = "id, date, type, client_id, user_id, description, body, \
+                           jti, ip, user_agent, client_name, user_name, audience, scope";
+
 fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
     Ok(LogEvent {
         log_id: row.try_get("id")?,
@@ -47,6 +53,68 @@ fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
         scope: row.try_get("scope")?,
         details: from_json(&row.try_get::<String, _>("body")?)?,
     })
+}
+
+/// A value bound to a log search's placeholder.
+enum LogBind {
+    Text(String),
+    Int(i64),
+}
+
+/// A log search's SQL: only fixed column names, operators and `$n`
+/// placeholders go into the text; every value the caller gave is bound.
+struct LogSql {
+    text: String,
+    binds: Vec<LogBind>,
+    has_where: bool,
+}
+
+impl LogSql {
+    fn filtered(select: &str, filter: &LogFilter) -> Self {
+        let mut sql = Self {
+            text: select.to_string(),
+            binds: Vec::new(),
+            has_where: false,
+        };
+        let text = |v: &Option<String>| v.clone().map(LogBind::Text);
+        let conditions = [
+            ("type =", text(&filter.event_type)),
+            ("client_id =", text(&filter.client_id)),
+            ("user_id =", text(&filter.user_id)),
+            ("date >=", filter.date_from.map(LogBind::Int)),
+            ("date <=", filter.date_to.map(LogBind::Int)),
+        ];
+        for (column_and_operator, value) in conditions {
+            if let Some(value) = value {
+                sql.condition(column_and_operator, value);
+            }
+        }
+        sql
+    }
+
+    /// Adds the value and returns its placeholder number.
+    fn bind(&mut self, value: LogBind) -> usize {
+        self.binds.push(value);
+        self.binds.len()
+    }
+
+    /// `column_and_operator` is a constant such as `"date >="`.
+    fn condition(&mut self, column_and_operator: &'static str, value: LogBind) {
+        let at = self.bind(value);
+        let joiner = if self.has_where { " AND " } else { " WHERE " };
+        self.has_where = true;
+        self.text
+            .push_str(&format!("{joiner}{column_and_operator} ${at}"));
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        self.binds
+            .iter()
+            .fold(sqlx::query(&self.text), |query, value| match value {
+                LogBind::Text(text) => query.bind(text.as_str()),
+                LogBind::Int(number) => query.bind(*number),
+            })
+    }
 }
 
 #[async_trait]
@@ -441,10 +509,32 @@ impl TokenStore for SqlStore {
         Ok(())
     }
 
-    async fn log_events(&self, page: Page) -> StoreResult<Vec<LogEvent>> {
-        sqlx::query("SELECT * FROM log_events ORDER BY date DESC, id DESC LIMIT $1 OFFSET $2")
-            .bind(page.limit)
-            .bind(page.offset)
+    async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>> {
+        let mut sql = LogSql::filtered(
+            &format!("SELECT {LOG_COLUMNS} FROM log_events"),
+            &query.filter,
+        );
+        let order = match (&query.window, query.order) {
+            (LogWindow::Checkpoint { after, .. }, _) => {
+                if let Some(after) = after {
+                    sql.condition("id >", LogBind::Text(after.clone()));
+                }
+                "id ASC"
+            }
+            (LogWindow::Page(_), LogOrder::NewestFirst) => "date DESC, id DESC",
+            (LogWindow::Page(_), LogOrder::OldestFirst) => "date ASC, id ASC",
+        };
+        let (limit, offset) = match &query.window {
+            LogWindow::Page(page) => (page.limit, page.offset),
+            LogWindow::Checkpoint { take, .. } => (*take, 0),
+        };
+        sql.text.push_str(" ORDER BY ");
+        sql.text.push_str(order);
+        let limit_at = sql.bind(LogBind::Int(limit));
+        let offset_at = sql.bind(LogBind::Int(offset));
+        sql.text
+            .push_str(&format!(" LIMIT ${limit_at} OFFSET ${offset_at}"));
+        sql.query()
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -452,14 +542,16 @@ impl TokenStore for SqlStore {
             .collect()
     }
 
-    async fn count_log_events(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM log_events")
-            .fetch_one(&self.pool)
-            .await?)
+    async fn count_log_events(&self, filter: &LogFilter) -> StoreResult<i64> {
+        let sql = LogSql::filtered("SELECT COUNT(*) AS n FROM log_events", filter);
+        let row = sql.query().fetch_one(&self.pool).await?;
+        Ok(row.try_get("n")?)
     }
 
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>> {
-        sqlx::query("SELECT * FROM log_events WHERE jti = $1 ORDER BY date DESC, id DESC LIMIT 1")
+        sqlx::query(&format!(
+            "SELECT {LOG_COLUMNS} FROM log_events WHERE jti = $1 ORDER BY date DESC, id DESC LIMIT 1"
+        ))
             .bind(jti)
             .fetch_optional(&self.pool)
             .await?
@@ -469,12 +561,14 @@ impl TokenStore for SqlStore {
     }
 
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
-        sqlx::query("SELECT * FROM log_events WHERE id = $1")
-            .bind(log_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(log_from_row)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {LOG_COLUMNS} FROM log_events WHERE id = $1"
+        ))
+        .bind(log_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(log_from_row)
+        .transpose()
     }
 }

@@ -7,7 +7,7 @@ use gatehouse_core::model::{
 };
 use gatehouse_store::transfer::{export, import};
 use gatehouse_store::{
-    AuthorizationCode, DeviceCode, DeviceRequest, DeviceStatus, LogEvent, OpaqueToken, Page,
+    AuthorizationCode, DeviceCode, DeviceRequest, DeviceStatus, LogEvent, OpaqueToken,
     RefreshFamily, Store, StoredClient, StoredKey, StoredUser,
 };
 
@@ -190,7 +190,10 @@ pub async fn purge_removes_only_expired_rows(store: &dyn Store) {
             .unwrap(),
         gatehouse_store::CodeRedemption::Redeemed(_)
     ));
-    let logs = store.log_events(Page::ALL).await.unwrap();
+    let logs = store
+        .search_log_events(&gatehouse_store::LogQuery::all())
+        .await
+        .unwrap();
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0].log_id, "new-log");
     assert_eq!(purge_all(store).await, 0, "nothing left to purge");

@@ -6,7 +6,7 @@ use super::directory::RACERS;
 use super::harness::{assert_conflict, T0};
 use gatehouse_store::{
     AuthorizationCode, CodeRedemption, DeviceCode, DeviceRequest, DeviceStatus, LogEvent,
-    OpaqueToken, Page, RefreshFamily, Store,
+    LogFilter, LogOrder, LogQuery, LogWindow, OpaqueToken, Page, RefreshFamily, Store,
 };
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -604,7 +604,11 @@ fn log(id: &str, date: i64, event_type: &str) -> LogEvent {
 }
 
 pub async fn log_events_round_trip(store: &dyn Store) {
-    assert!(store.log_events(Page::ALL).await.unwrap().is_empty());
+    assert!(store
+        .search_log_events(&LogQuery::all())
+        .await
+        .unwrap()
+        .is_empty());
     let old = log("log-1", T0, "seccft");
     let mut mid = log("log-2", T0 + 10, "ferrt");
     mid.client_id = None;
@@ -624,17 +628,11 @@ pub async fn log_events_round_trip(store: &dyn Store) {
 
     let ids = |events: Vec<LogEvent>| events.into_iter().map(|e| e.log_id).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.log_events(Page::ALL).await.unwrap()),
+        ids(store.search_log_events(&LogQuery::all()).await.unwrap()),
         ["log-3", "log-2", "log-1"]
     );
     assert_eq!(
-        ids(store
-            .log_events(Page {
-                offset: 1,
-                limit: 1
-            })
-            .await
-            .unwrap()),
+        ids(store.search_log_events(&paged(1, 1)).await.unwrap()),
         ["log-2"]
     );
 
@@ -650,14 +648,208 @@ pub async fn log_events_round_trip(store: &dyn Store) {
         .is_none());
 }
 
+fn paged(offset: i64, limit: i64) -> LogQuery {
+    LogQuery {
+        window: LogWindow::Page(Page { offset, limit }),
+        ..LogQuery::all()
+    }
+}
+
+fn log_ids(events: Vec<LogEvent>) -> Vec<String> {
+    events.into_iter().map(|e| e.log_id).collect()
+}
+
+async fn search(store: &dyn Store, filter: LogFilter, order: LogOrder) -> Vec<String> {
+    let query = LogQuery {
+        filter,
+        order,
+        window: LogWindow::Page(Page::ALL),
+    };
+    log_ids(store.search_log_events(&query).await.unwrap())
+}
+
+async fn count(store: &dyn Store, filter: LogFilter) -> i64 {
+    store.count_log_events(&filter).await.unwrap()
+}
+
 /// `count_log_events`: zero on a fresh store, then one per insert.
 pub async fn log_events_count(store: &dyn Store) {
-    assert_eq!(store.count_log_events().await.unwrap(), 0);
+    assert_eq!(count(store, LogFilter::default()).await, 0);
     for (i, id) in ["log-a", "log-b", "log-c"].iter().enumerate() {
         store
             .insert_log_event(&log(id, T0 + i as i64, "sapi"))
             .await
             .unwrap();
-        assert_eq!(store.count_log_events().await.unwrap(), i as i64 + 1);
+        assert_eq!(count(store, LogFilter::default()).await, i as i64 + 1);
     }
+}
+
+/// Six events: two clients, two users, three types, two sharing a date.
+async fn insert_search_fixture(store: &dyn Store) {
+    let rows = [
+        ("L1", T0, "seccft", Some("c1"), None),
+        ("L2", T0 + 10, "feccft", Some("c2"), None),
+        ("L4", T0 + 20, "s", Some("c1"), Some("auth0|alice")),
+        ("L3", T0 + 20, "fp", Some("c1"), Some("auth0|alice")),
+        ("L5", T0 + 30, "s", Some("c2"), Some("auth0|bob")),
+        ("L6", T0 + 40, "seccft", None, Some("auth0|alice")),
+    ];
+    for (id, date, event_type, client_id, user_id) in rows {
+        let mut event = log(id, date, event_type);
+        event.client_id = client_id.map(Into::into);
+        event.user_id = user_id.map(Into::into);
+        store.insert_log_event(&event).await.unwrap();
+    }
+}
+
+/// Each filter alone, then combined, with the count agreeing with the list.
+pub async fn log_search_filters(store: &dyn Store) {
+    insert_search_fixture(store).await;
+    let newest = LogOrder::NewestFirst;
+    let cases: Vec<(LogFilter, Vec<&str>)> = vec![
+        (
+            LogFilter::default(),
+            vec!["L6", "L5", "L4", "L3", "L2", "L1"],
+        ),
+        (
+            LogFilter {
+                event_type: Some("seccft".into()),
+                ..Default::default()
+            },
+            vec!["L6", "L1"],
+        ),
+        (
+            LogFilter {
+                client_id: Some("c1".into()),
+                ..Default::default()
+            },
+            vec!["L4", "L3", "L1"],
+        ),
+        (
+            LogFilter {
+                user_id: Some("auth0|alice".into()),
+                ..Default::default()
+            },
+            vec!["L6", "L4", "L3"],
+        ),
+        (
+            LogFilter {
+                date_from: Some(T0 + 10),
+                date_to: Some(T0 + 30),
+                ..Default::default()
+            },
+            vec!["L5", "L4", "L3", "L2"],
+        ),
+        (
+            LogFilter {
+                date_to: Some(T0 + 10),
+                ..Default::default()
+            },
+            vec!["L2", "L1"],
+        ),
+        (
+            LogFilter {
+                date_from: Some(T0 + 40),
+                ..Default::default()
+            },
+            vec!["L6"],
+        ),
+        (
+            LogFilter {
+                event_type: Some("s".into()),
+                client_id: Some("c1".into()),
+                user_id: Some("auth0|alice".into()),
+                date_from: Some(T0 + 20),
+                date_to: Some(T0 + 20),
+            },
+            vec!["L4"],
+        ),
+        (
+            LogFilter {
+                event_type: Some("x' OR '1'='1".into()),
+                ..Default::default()
+            },
+            vec![],
+        ),
+        (
+            LogFilter {
+                client_id: Some("c1".into()),
+                user_id: Some("auth0|bob".into()),
+                ..Default::default()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(
+            search(store, filter.clone(), newest).await,
+            expected,
+            "{filter:?}"
+        );
+        assert_eq!(count(store, filter).await, expected.len() as i64);
+    }
+}
+
+/// Both orders; equal dates are ordered by `log_id` in the same direction.
+pub async fn log_search_orders_and_pages(store: &dyn Store) {
+    insert_search_fixture(store).await;
+    let all = LogFilter::default();
+    assert_eq!(
+        search(store, all.clone(), LogOrder::NewestFirst).await,
+        ["L6", "L5", "L4", "L3", "L2", "L1"]
+    );
+    assert_eq!(
+        search(store, all.clone(), LogOrder::OldestFirst).await,
+        ["L1", "L2", "L3", "L4", "L5", "L6"]
+    );
+    let page = |offset, limit, order| LogQuery {
+        filter: LogFilter::default(),
+        order,
+        window: LogWindow::Page(Page { offset, limit }),
+    };
+    let read =
+        |query: LogQuery| async move { log_ids(store.search_log_events(&query).await.unwrap()) };
+    assert_eq!(read(page(0, 2, LogOrder::NewestFirst)).await, ["L6", "L5"]);
+    assert_eq!(read(page(2, 2, LogOrder::NewestFirst)).await, ["L4", "L3"]);
+    assert_eq!(read(page(4, 2, LogOrder::NewestFirst)).await, ["L2", "L1"]);
+    assert!(read(page(6, 2, LogOrder::NewestFirst)).await.is_empty());
+    assert_eq!(
+        read(page(1, 3, LogOrder::OldestFirst)).await,
+        ["L2", "L3", "L4"]
+    );
+    let alice_page = LogQuery {
+        filter: LogFilter {
+            user_id: Some("auth0|alice".into()),
+            ..Default::default()
+        },
+        order: LogOrder::OldestFirst,
+        window: LogWindow::Page(Page {
+            offset: 1,
+            limit: 5,
+        }),
+    };
+    assert_eq!(read(alice_page).await, ["L4", "L6"]);
+}
+
+/// Checkpoint: the events after a `log_id`, by `log_id`, whatever their dates.
+pub async fn log_search_checkpoint(store: &dyn Store) {
+    insert_search_fixture(store).await;
+    let after = |from: Option<&str>, take| LogQuery {
+        filter: LogFilter::default(),
+        // The order is ignored in checkpoint mode.
+        order: LogOrder::NewestFirst,
+        window: LogWindow::Checkpoint {
+            after: from.map(Into::into),
+            take,
+        },
+    };
+    let read =
+        |query: LogQuery| async move { log_ids(store.search_log_events(&query).await.unwrap()) };
+    assert_eq!(read(after(None, 2)).await, ["L1", "L2"]);
+    assert_eq!(read(after(Some("L2"), 2)).await, ["L3", "L4"]);
+    assert_eq!(read(after(Some("L4"), 10)).await, ["L5", "L6"]);
+    assert!(read(after(Some("L6"), 10)).await.is_empty());
+    // A cursor that is not an existing id still reads what sorts after it.
+    assert_eq!(read(after(Some("L35"), 1)).await, ["L4"]);
+    assert!(read(after(Some("x' OR '1'='1"), 10)).await.is_empty());
 }

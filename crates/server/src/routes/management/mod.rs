@@ -202,6 +202,11 @@ pub fn routes() -> Vec<Route> {
             ep!(Delete "/users/{id}/permissions", UPDATE_USERS, 200, body = Some(s::<roles::PermissionsBody>), reply = Empty, query = &[], "Remove permissions from a user"),
             user_links::remove_permissions,
         ),
+        route(
+            ep!(Get "/users/{id}/logs", &["read:logs", "read:logs_users"], 200, body = None, reply = Paged(s::<logs::LogEventView>, "logs"),
+            query = &["sort", "page", "per_page", "include_totals"], "List a user's log events"),
+            logs::list_for_user,
+        ),
         // User blocks (brute-force protection)
         route(
             ep!(Get "/user-blocks", READ_USERS, 200, body = None, reply = One(s::<UserBlocks>), query = &["identifier"], "List the blocks of an identifier"),
@@ -359,7 +364,9 @@ pub fn routes() -> Vec<Route> {
         ),
         // Logs
         route(
-            ep!(Get "/logs", &["read:logs"], 200, body = None, reply = Paged(s::<logs::LogEventView>, "logs"), query = PAGING, "List log events, newest first"),
+            ep!(Get "/logs", &["read:logs"], 200, body = None, reply = Paged(s::<logs::LogEventView>, "logs"),
+            query = &["q", "sort", "page", "per_page", "include_totals", "from", "take"],
+            "Search log events (newest first), or read them from a checkpoint"),
             logs::list,
         ),
         route(

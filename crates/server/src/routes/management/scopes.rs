@@ -38,6 +38,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("create:signing_keys", "Rotate signing keys"),
     ("update:signing_keys", "Revoke signing keys"),
     ("read:logs", "Read log events"),
+    ("read:logs_users", "Read log events relating to users"),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
 ];

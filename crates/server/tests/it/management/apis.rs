@@ -1,7 +1,6 @@
 //! Resource servers, clients and client grants.
 
 use super::{assert_mgmt_error, client_credentials, Mgmt};
-use gatehouse_store::Page;
 use serde_json::json;
 
 #[tokio::test]
@@ -108,7 +107,12 @@ async fn resource_servers_crud() {
     assert_mgmt_error(&r, 404, "inexistent_resource_server");
 
     // Successful writes are logged as `sapi`, failed ones are not.
-    let logs = m.server.store.log_events(Page::ALL).await.unwrap();
+    let logs = m
+        .server
+        .store
+        .search_log_events(&gatehouse_store::LogQuery::all())
+        .await
+        .unwrap();
     let writes: Vec<&str> = logs
         .iter()
         .filter(|e| e.event_type == "sapi")

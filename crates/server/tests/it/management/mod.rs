@@ -5,11 +5,13 @@
 //! - [`apis`]: resource servers, clients, client grants.
 //! - [`directory`]: users, search, roles, permissions, the seed-000 story.
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
+//! - [`logs`]: log search, checkpoint reads, a user's logs.
 
 mod apis;
 mod auth;
 mod directory;
 mod keys_tenant;
+mod logs;
 mod user_flows;
 
 use crate::support::{Reply, TestServer};
