@@ -362,10 +362,15 @@ impl TokenStore for SqlStore {
     }
 
     async fn opaque_token(&self, token_hash: &str) -> StoreResult<Option<OpaqueToken>> {
-        let row = sqlx::query("SELECT * FROM opaque_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        // Named columns: a pooled SQLite connection may describe `*` as the
+        // table was before a migration added a column.
+        let row = sqlx::query(
+            "SELECT token_hash, client_id, user_id, scope, expires_at, jti \
+             FROM opaque_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(OpaqueToken {
                 token_hash: row.try_get("token_hash")?,
