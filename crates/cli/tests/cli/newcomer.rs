@@ -150,13 +150,13 @@ fn follow_the_readme(target_dir: Option<&Path>, tmp: &Path) {
     let users = json(&outputs[1]);
     assert_eq!(users["total"], 1, "the bootstrap admin: {users}");
     assert!(outputs[2].contains("alice@example.com"), "{outputs:?}");
-    let user_token = json(
-        outputs
-            .iter()
-            .rev()
-            .find(|o| !o.is_empty())
-            .expect("output"),
+    let mut last = outputs.iter().rev().filter(|o| !o.is_empty());
+    let explained = last.next().expect("output");
+    assert!(
+        explained.contains("token format: opaque, because no audience was given"),
+        "{explained}"
     );
+    let user_token = json(last.next().expect("the token response"));
     assert!(user_token["access_token"].is_string(), "{user_token}");
     assert!(user_token["id_token"].is_string(), "{user_token}");
 
