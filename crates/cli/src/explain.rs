@@ -8,9 +8,14 @@
 //! only on a terminal (and never with `NO_COLOR`), `--json` for the trace as
 //! stored. Input that is no token, jti or log id of this tenant is a one-line
 //! error and exit status 2.
+//!
+//! `--simulate --client … [--user …] [--audience …] [--scope …]` runs the
+//! grant decision itself ([`gatehouse_server::simulate`]) for a request that
+//! was never made, and prints the would-be claims and the same lines.
 
 use crate::tenant::LocalTenant;
 use gatehouse_core::explain::{Explanation, Line, Tone};
+use gatehouse_server::simulate::{Outcome, SimulateRequest, Simulation};
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
 
@@ -29,6 +34,52 @@ pub struct ExplainArgs {
     url: Option<String>,
     #[command(flatten)]
     tenant: LocalTenant,
+    #[command(flatten)]
+    simulation: SimulationArgs,
+}
+
+/// `--simulate`: what a token request would get, without issuing anything.
+#[derive(Debug, clap::Args)]
+struct SimulationArgs {
+    /// Run the grant decision for these inputs instead of explaining a token:
+    /// nothing is issued and nothing is logged
+    #[arg(long, conflicts_with = "input")]
+    simulate: bool,
+    /// The client_id asking (with --simulate)
+    #[arg(long, requires = "simulate")]
+    client: Option<String>,
+    /// The user's email or user_id (with --simulate; none for client_credentials)
+    #[arg(long, requires = "simulate")]
+    user: Option<String>,
+    /// The audience parameter (with --simulate); none when absent
+    #[arg(long, requires = "simulate")]
+    audience: Option<String>,
+    /// The RFC 8707 resource parameter (with --simulate)
+    #[arg(long, requires = "simulate")]
+    resource: Option<String>,
+    /// The requested scope, space-separated (with --simulate)
+    #[arg(long, requires = "simulate")]
+    scope: Option<String>,
+    /// The grant type as on the wire (with --simulate) [default: authorization_code]
+    #[arg(long, requires = "simulate")]
+    grant: Option<String>,
+}
+
+impl SimulationArgs {
+    fn request(&self) -> Result<SimulateRequest, String> {
+        let client_id = self
+            .client
+            .clone()
+            .ok_or("--simulate needs --client <client_id>")?;
+        Ok(SimulateRequest {
+            client_id,
+            user: self.user.clone(),
+            audience: self.audience.clone(),
+            resource: self.resource.clone(),
+            scope: self.scope.clone(),
+            grant: self.grant.clone(),
+        })
+    }
 }
 
 /// Where the management token for `--url` comes from (never a flag: flags
@@ -36,6 +87,9 @@ pub struct ExplainArgs {
 pub const MANAGEMENT_TOKEN_VARIABLE: &str = "GATEHOUSE_MANAGEMENT_TOKEN";
 
 pub async fn run(args: ExplainArgs) -> Result<(), String> {
+    if args.simulation.simulate {
+        return run_simulation(&args).await;
+    }
     let input = match &args.input {
         Some(input) => input.clone(),
         None => read_stdin()?,
@@ -60,6 +114,93 @@ pub async fn run(args: ExplainArgs) -> Result<(), String> {
         print!("{}", render(&explanation, use_colour()));
     }
     Ok(())
+}
+
+async fn run_simulation(args: &ExplainArgs) -> Result<(), String> {
+    let request = args.simulation.request()?;
+    let simulation: Simulation = match &args.url {
+        Some(url) => {
+            let body = serde_json::to_value(&request).map_err(|e| e.to_string())?;
+            management_post(url, "x-gatehouse/simulate", &body).await?
+        }
+        None => {
+            let state = args.tenant.open(None).await?;
+            gatehouse_server::simulate::simulate(&state, &request)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    if args.json {
+        let shown = serde_json::to_value(&simulation).unwrap_or(Value::Null);
+        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+    } else {
+        print!("{}", render_simulation(&simulation, use_colour()));
+    }
+    Ok(())
+}
+
+/// A simulation as text: the verdict, the would-be claims, then the
+/// decision's lines as `explain` prints them for a real token.
+pub fn render_simulation(sim: &Simulation, colour: bool) -> String {
+    let paint = Paint(colour);
+    let who = match &sim.user {
+        Some(user) => format!(" for {}", user.email.as_deref().unwrap_or(&user.user_id)),
+        None => String::new(),
+    };
+    let mut out = format!(
+        "{}\n",
+        paint.bold(&format!(
+            "Simulated {}{who} by {} ({}): nothing was issued or logged.",
+            sim.grant, sim.client.name, sim.client.client_id
+        ))
+    );
+    match (&sim.outcome, &sim.error) {
+        (Outcome::Refused, Some(error)) => out.push_str(&format!(
+            "\n{} {}: {}\n",
+            paint.tone(Tone::Refused, "Refused:"),
+            error.error,
+            error.error_description
+        )),
+        _ => out.push_str(&format!(
+            "\n{} scope \"{}\", expires_in {}{}\n",
+            paint.tone(Tone::Ok, "Issued:"),
+            sim.scope.as_deref().unwrap_or(""),
+            sim.expires_in.unwrap_or(0),
+            if sim.refresh_token {
+                ", with a refresh token"
+            } else {
+                ""
+            }
+        )),
+    }
+    if let Some(token) = &sim.access_token {
+        match &token.claims {
+            Some(claims) => out.push_str(&format!(
+                "\n{}\n{}\n",
+                paint.bold("Access token claims"),
+                serde_json::to_string_pretty(claims).unwrap_or_default()
+            )),
+            None => out.push_str(&format!(
+                "\n{} {}\n",
+                paint.bold("Access token:"),
+                token.note.as_deref().unwrap_or("opaque")
+            )),
+        }
+    }
+    if let Some(id_token) = &sim.id_token {
+        out.push_str(&format!(
+            "\n{}\n{}\n",
+            paint.bold("ID token claims"),
+            serde_json::to_string_pretty(&id_token.claims).unwrap_or_default()
+        ));
+    }
+    if !sim.lines.is_empty() {
+        out.push_str(&format!("\n{}\n", paint.bold("Why")));
+        for line in &sim.lines {
+            out.push_str(&render_line(&paint, line));
+        }
+    }
+    out
 }
 
 /// The explanation from the server's own function, on this process's state.
