@@ -134,10 +134,20 @@ pub enum LogIdPolicy {
     OnFailure,
 }
 
-/// Middleware: adds `Gatehouse-Log-Id` to the answer of a request that
-/// recorded an event, per `policy`. Redirects keep their `Location` as it
-/// is: the id travels only in the header.
-pub async fn log_id_header(policy: LogIdPolicy, req: Request, next: Next) -> Response {
+/// Middleware for `/oauth/token`: every answer that recorded an event names it.
+pub async fn name_every_event(req: Request, next: Next) -> Response {
+    log_id_header(LogIdPolicy::Always, req, next).await
+}
+
+/// Middleware for `/authorize` and logout: failures name their event.
+pub async fn name_failed_events(req: Request, next: Next) -> Response {
+    log_id_header(LogIdPolicy::OnFailure, req, next).await
+}
+
+/// Adds `Gatehouse-Log-Id` to the answer of a request that recorded an
+/// event, per `policy`. Redirects keep their `Location` as it is: the id
+/// travels only in the header.
+async fn log_id_header(policy: LogIdPolicy, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let recorded = REQUEST_LOG
         .try_with(|log| log.recorded.lock().ok().and_then(|r| r.clone()))

@@ -8,9 +8,8 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use gatehouse_core::grant::{
-    choose_audience_traced, decide_traced, refusals, AudienceChoice, AudienceInput,
-    AudienceParam, ConsentFacts, Decision, DecisionInput, Flow, RefusalTrace, Refusal, Trace,
-    UserFacts,
+    choose_audience_traced, decide_traced, refusals, AudienceChoice, AudienceInput, AudienceParam,
+    ConsentFacts, Decision, DecisionInput, Flow, Refusal, RefusalTrace, Trace, UserFacts,
 };
 use gatehouse_core::model::{Client, ResourceServer, TenantSettings, User};
 use gatehouse_core::scope::is_oidc_scope;

@@ -114,9 +114,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut current = Vec::with_capacity(b.len() + 1);
         current.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let substitute = previous.get(j).copied().unwrap_or(usize::MAX) + usize::from(ca != *cb);
-            let delete = previous.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
-            let insert = current.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
+            let substitute =
+                previous.get(j).copied().unwrap_or(usize::MAX) + usize::from(ca != *cb);
+            let delete = previous
+                .get(j + 1)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
+            let insert = current
+                .get(j)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
             current.push(substitute.min(delete).min(insert));
         }
         previous = current;
@@ -250,7 +259,11 @@ pub fn refresh_token_invalid(client: &Client, why: InvalidRefreshToken) -> Refus
 
 /// A logout `returnTo` not in the allowed logout URLs (of the client, or of
 /// the tenant when no client was named).
-pub fn return_to_not_allowed(client: Option<&Client>, return_to: &str, allowed: &[String]) -> RefusalTrace {
+pub fn return_to_not_allowed(
+    client: Option<&Client>,
+    return_to: &str,
+    allowed: &[String],
+) -> RefusalTrace {
     let list = if allowed.is_empty() {
         "none".to_string()
     } else {
@@ -311,7 +324,11 @@ mod tests {
 
     #[test]
     fn closest_identifier_finds_slash_case_and_typos() {
-        let ids = ["https://api.example.com/", "https://billing.example.com", "urn:orders"];
+        let ids = [
+            "https://api.example.com/",
+            "https://billing.example.com",
+            "urn:orders",
+        ];
         assert_eq!(
             closest_identifier("https://api.example.com", &ids),
             Some("https://api.example.com/")
@@ -328,7 +345,11 @@ mod tests {
     #[test]
     fn unknown_audience_names_client_value_and_closest() {
         let client = Client::new("c1", "Backend", AppType::NonInteractive);
-        let r = unknown_audience(&client, "https://api.example.com", &["https://api.example.com/"]);
+        let r = unknown_audience(
+            &client,
+            "https://api.example.com",
+            &["https://api.example.com/"],
+        );
         assert_eq!(r.rule, RefusalRule::UnknownAudience);
         assert!(r.explanation.contains("c1"));
         assert!(r.explanation.contains("\"https://api.example.com/\""));

@@ -15,7 +15,7 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
-use crate::audit::{log_id_header, request_scope, LogIdPolicy};
+use crate::audit::{name_every_event, name_failed_events, request_scope};
 use crate::pages::paths::{ACTIVATE_PATH, CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH, STYLESHEET_PATH};
 use crate::state::AppState;
 use axum::middleware::from_fn;
@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             paths::TOKEN,
             post(token::token)
-                .route_layer(naming_events(LogIdPolicy::Always))
+                .route_layer(from_fn(name_every_event))
                 .options(crate::cors::preflight),
         )
         .route(
@@ -59,10 +59,7 @@ pub fn router(state: AppState) -> Router {
             post(revoke::revoke).options(crate::cors::preflight),
         )
         .route(paths::INTROSPECT, post(introspect::introspect))
-        .route(
-            paths::AUTHORIZE,
-            named_failures(get(authorize::authorize)),
-        )
+        .route(paths::AUTHORIZE, named_failures(get(authorize::authorize)))
         .route(LOGIN_PATH, get(login::login_page).post(login::login_submit))
         .route(
             SIGNUP_PATH,
@@ -95,26 +92,9 @@ pub fn router(state: AppState) -> Router {
     crate::middleware::wrap(routes).with_state(state)
 }
 
-/// The `Gatehouse-Log-Id` layer with `policy`.
-fn naming_events(
-    policy: LogIdPolicy,
-) -> axum::middleware::FromFnLayer<
-    impl Fn(
-            axum::extract::Request,
-            axum::middleware::Next,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
-        + Clone,
-    (),
-    (axum::extract::Request,),
-> {
-    from_fn(move |req, next| -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> {
-        Box::pin(log_id_header(policy, req, next))
-    })
-}
-
 /// Browser endpoints name their event only on failure.
 fn named_failures(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.route_layer(naming_events(LogIdPolicy::OnFailure))
+    route.route_layer(from_fn(name_failed_events))
 }
 
 async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {

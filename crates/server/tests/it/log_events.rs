@@ -171,7 +171,11 @@ async fn unknown_audience_names_the_closest_identifier() {
     assert_eq!(refusal(&api)["rule"], "unknown_audience");
     assert_words(
         &refusal(&api)["explanation"],
-        &[&s.m2m_id, typo, &format!("closest known API identifier is \"{API}\"")],
+        &[
+            &s.m2m_id,
+            typo,
+            &format!("closest known API identifier is \"{API}\""),
+        ],
     );
     assert_words(&refusal(&api)["fix"], &[API]);
 }
@@ -433,7 +437,10 @@ async fn web_message_from_an_unlisted_origin_is_explained() {
     assert_eq!(reply.status, 302);
     let location = reply.header("location").unwrap();
     assert!(location.contains("error=login_required"), "{location}");
-    assert!(!location.contains("log_id") && !location.contains("gatehouse"), "{location}");
+    assert!(
+        !location.contains("log_id") && !location.contains("gatehouse"),
+        "{location}"
+    );
     let (api, _) = event(&mgmt, &reply).await;
     assert_eq!(api["type"], "fsa");
     assert_eq!(api["description"], "Login required");

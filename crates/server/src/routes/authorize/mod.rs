@@ -33,9 +33,7 @@ use axum::response::{IntoResponse, Response};
 use checks::{AuthorizeRequest, Invalid};
 use gatehouse_core::claims::userinfo_audience;
 use gatehouse_core::grant::authorize::session_is_fresh;
-use gatehouse_core::grant::{
-    check_not_blocked, ConsentFacts, Flow, Refusal, RefusalTrace, Trace,
-};
+use gatehouse_core::grant::{check_not_blocked, ConsentFacts, Flow, Refusal, RefusalTrace, Trace};
 use gatehouse_core::model::{Client, User};
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::SsoSession;
