@@ -269,3 +269,82 @@ pub async fn record(state: &AppState, event: Event<'_>) -> String {
     remember(&record.log_id, event.code);
     record.log_id
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_emitted_code_has_an_auth0_name() {
+        use codes::*;
+        for code in [
+            CODE_EXCHANGE_OK,
+            CODE_EXCHANGE_FAILED,
+            CLIENT_CREDENTIALS_OK,
+            CLIENT_CREDENTIALS_FAILED,
+            PASSWORD_EXCHANGE_OK,
+            PASSWORD_EXCHANGE_FAILED,
+            REFRESH_EXCHANGE_OK,
+            REFRESH_EXCHANGE_FAILED,
+            REFRESH_TOKEN_REUSED,
+            REFRESH_TOKEN_REVOKED,
+            DEVICE_EXCHANGE_OK,
+            DEVICE_EXCHANGE_FAILED,
+            WRONG_PASSWORD,
+            UNKNOWN_USER,
+            BRUTE_FORCE_BLOCK,
+            RATE_LIMIT,
+            MANAGEMENT_API_WRITE,
+            LOGIN_OK,
+            SILENT_AUTH_OK,
+            SIGNUP_OK,
+            LOGOUT_OK,
+            LOGIN_FAILED,
+            SILENT_AUTH_FAILED,
+            LOGOUT_FAILED,
+            CORS_REFUSED,
+        ] {
+            assert_ne!(event_name(code), "Event", "{code}");
+        }
+        assert_eq!(event_name("seacft"), "Success Exchange");
+        assert_eq!(event_name("feacft"), "Failed Exchange");
+        assert_eq!(event_name("fco"), "Failed by CORS");
+    }
+
+    #[test]
+    fn user_agents_are_cleaned_and_bounded() {
+        assert_eq!(clean_user_agent(b"a\tb\r\nc"), "abc");
+        assert_eq!(clean_user_agent(b"caf\xff"), "caf\u{fffd}");
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            clean_user_agent(long.as_bytes()).len(),
+            MAX_USER_AGENT_CHARS
+        );
+    }
+
+    #[test]
+    fn masked_secrets_keep_three_characters() {
+        assert_eq!(mask("abcdefgh"), "*****fgh");
+        assert_eq!(mask("ab"), "ab");
+        assert_eq!(mask(""), "");
+    }
+
+    #[test]
+    fn failures_are_told_apart_from_successes() {
+        for code in [
+            "f",
+            "fsa",
+            "feacft",
+            "ferrt",
+            "fco",
+            "flo",
+            "limit_wc",
+            "api_limit",
+        ] {
+            assert!(is_failure(code), "{code}");
+        }
+        for code in ["s", "ssa", "seacft", "slo", "sapi"] {
+            assert!(!is_failure(code), "{code}");
+        }
+    }
+}

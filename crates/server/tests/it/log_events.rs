@@ -2,13 +2,15 @@
 //! event explains itself (`details.refusal`: the rule, a sentence naming the
 //! client and the values, the fix), while the wire answer stays Auth0's.
 
-use crate::authorize::{encode, spa_query};
+use crate::authorize::{encode, spa_query, VERIFIER};
 use crate::fixtures::{seed, Seeded, API, OTHER_API, PASSWORD, SPA_ORIGIN};
 use crate::management::Mgmt;
 use crate::support::Reply;
 use base64::Engine;
 use gatehouse_core::model::RotationType;
+use gatehouse_core::pkce::s256_challenge;
 use gatehouse_core::secret::hash_token;
+use gatehouse_store::AuthorizationCode;
 use gatehouse_store::LogEvent;
 use serde_json::Value;
 
@@ -565,4 +567,83 @@ async fn answers_that_recorded_nothing_have_no_log_id() {
         .await
         .unwrap();
     assert!(preflight.headers().get("gatehouse-log-id").is_none());
+}
+
+/// A code issued to the SPA for alice, as `/authorize` would store it.
+async fn insert_code(mgmt: &Mgmt, s: &Seeded, code: &str) {
+    let now = mgmt.server.state.now();
+    mgmt.server
+        .store
+        .insert_authorization_code(
+            &hash_token(code),
+            &AuthorizationCode {
+                client_id: s.spa_id.clone(),
+                user_id: s.alice.user_id.clone(),
+                redirect_uri: Some(format!("{SPA_ORIGIN}/callback")),
+                code_challenge: Some(s256_challenge(VERIFIER)),
+                code_challenge_method: Some("S256".into()),
+                scope: "openid read:measurements".into(),
+                audience: Some(API.into()),
+                resource: None,
+                nonce: None,
+                auth_time: now - 5,
+                sid: Some("sid-1".into()),
+                require_auth_time: false,
+                expires_at: now + 60,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn code_exchange_events_carry_auth0_details() {
+    let (mgmt, s) = start().await;
+    let redirect = format!("{SPA_ORIGIN}/callback");
+    // Another client presents the SPA's code: feacft names the code's client.
+    insert_code(&mgmt, &s, "code-for-the-spa-0001").await;
+    let stolen = token(
+        &mgmt,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.web_id),
+            ("client_secret", &s.web_secret),
+            ("code", "code-for-the-spa-0001"),
+            ("redirect_uri", "https://web.example/callback"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(stolen.status, 403);
+    assert_eq!(stolen.body["error"], "invalid_grant");
+    let (api, stored) = event(&mgmt, &stolen).await;
+    assert_eq!(api["type"], "feacft");
+    assert_eq!(api["details"]["requested_client_id"], s.spa_id.as_str());
+    assert_eq!(api["details"]["code"], "******************001");
+    assert_eq!(
+        stored.description,
+        stolen.body["error_description"].as_str().unwrap()
+    );
+
+    insert_code(&mgmt, &s, "code-for-the-spa-0002").await;
+    let ok = token(
+        &mgmt,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.spa_id),
+            ("code", "code-for-the-spa-0002"),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", &redirect),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let (api, stored) = event(&mgmt, &ok).await;
+    assert_eq!(api["type"], "seacft");
+    let claims = jwt_claims(ok.body["access_token"].as_str().unwrap());
+    assert_eq!(api["details"]["access_token_jti"], claims["jti"]);
+    assert_eq!(api["details"]["code"], "******************002");
+    assert_eq!(stored.user_name.as_deref(), Some("alice@example.com"));
+    assert_eq!(stored.audience.as_deref(), Some(API));
 }
