@@ -3,7 +3,8 @@
 //! - `GET /v2/logout?client_id&returnTo`: `returnTo` must be one of the
 //!   client's `allowed_logout_urls` (the tenant's without `client_id`);
 //!   without `returnTo`, the client's first allowed URL, else a "logged out"
-//!   page. A URL that is not allowed shows Auth0's error text.
+//!   page. A URL that is not allowed shows Auth0's error text and is logged
+//!   as `flo` with the rule and the allowed URLs.
 //! - `GET|POST /oidc/logout` (OIDC RP-Initiated Logout 1.0): with a valid
 //!   `id_token_hint` the session ends at once and the browser goes to
 //!   `post_logout_redirect_uri` (allowed for the hint's client) with `state`;

@@ -2,7 +2,8 @@
 //! (auth0-compat.md §1), in the order they run:
 //!
 //! 1. [`check_client`] and [`check_redirect_uri`]: until both pass, nothing
-//!    may redirect, so their failures are error pages ([`Invalid::Page`]).
+//!    may redirect, so their failures are error pages ([`Invalid::Page`];
+//!    [`Invalid::Refused`] with the rule for a callback URL not allowed).
 //! 2. the response mode ([`ResponseMode::from_param`]; an unknown mode is
 //!    answered in the default one) and [`check_web_origin`] (a page on
 //!    failure: without an allowed origin nothing can be posted); then every

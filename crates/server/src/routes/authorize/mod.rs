@@ -13,6 +13,9 @@
 //! 4. [`grant`]: the code and/or tokens, sent through the response mode
 //!    ([`respond`]).
 //!
+//! Every refusal is logged (`fsa` for `prompt=none`, else `f`) with the
+//! error's description and, when there is one, the trace and the rule.
+//!
 //! The login, signup and consent pages call [`run`] again with what the person
 //! just did ([`Interaction`]), so their answers never travel in URLs.
 

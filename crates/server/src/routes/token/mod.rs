@@ -4,7 +4,12 @@
 //! client, checks the client may use the grant, and hands over to one module
 //! per grant. Each grant module gathers facts, lets the grant decision decide,
 //! mints tokens and reports the outcome through [`finish`], which records the
-//! log event (with the decision trace) for successes and failures alike.
+//! log event (with the decision trace, and the [`RefusalTrace`] of a refusal)
+//! for successes and failures alike. Every answer records one event (a
+//! malformed request or a failed client authentication too, with the grant's
+//! failure code), named by the `Gatehouse-Log-Id` header, which a browser on
+//! an allowed origin may read; a call from an origin the client does not
+//! allow is also logged as `fco`.
 
 mod authorization_code;
 pub mod client_auth;
