@@ -5,7 +5,7 @@
 //! recorded while serving it get the request's IP and User-Agent, and the
 //! answers of the endpoints a developer debugs (`/oauth/token`, `/authorize`,
 //! logout) name their event in the `Gatehouse-Log-Id` header
-//! ([`log_id_header`]), which `gatehouse explain <log_id>` reads back.
+//! ([`name_every_event`], [`name_failed_events`]), which `gatehouse explain <log_id>` reads back.
 
 use crate::extract::{counted_ip, PeerIp};
 use crate::state::AppState;
