@@ -1,10 +1,22 @@
 //! Log events with Auth0's event codes (auth0-compat.md §7), each carrying the
 //! decision trace when there was one, keyed by the event id and the token's jti.
+//!
+//! Each request runs in a [`RequestLog`] scope ([`request_scope`]): events
+//! recorded while serving it get the request's IP and User-Agent, and the
+//! answers of the endpoints a developer debugs (`/oauth/token`, `/authorize`,
+//! logout) name their event in the `Gatehouse-Log-Id` header
+//! ([`name_every_event`], [`name_failed_events`]), which `gatehouse explain <log_id>` reads back.
 
+use crate::extract::{counted_ip, PeerIp};
 use crate::state::AppState;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
 use gatehouse_core::grant::{RefusalTrace, Trace};
 use gatehouse_store::LogEvent;
 use serde_json::{json, Value};
+use std::sync::Mutex;
 
 /// Auth0 event codes Gatehouse emits.
 pub mod codes {
@@ -29,10 +41,170 @@ pub mod codes {
     pub const SILENT_AUTH_OK: &str = "ssa";
     pub const SIGNUP_OK: &str = "ss";
     pub const LOGOUT_OK: &str = "slo";
+    pub const LOGIN_FAILED: &str = "f";
+    pub const SILENT_AUTH_FAILED: &str = "fsa";
+    pub const LOGOUT_FAILED: &str = "flo";
+    pub const CORS_REFUSED: &str = "fco";
+}
+
+/// Auth0's name of each event type (the "Event" column of Auth0's log event
+/// type codes): the description of a success, and of a failure that has no
+/// error description of its own.
+pub fn event_name(code: &str) -> &'static str {
+    match code {
+        "seacft" | "seccft" | "sepft" | "sertft" | "sede" => "Success Exchange",
+        "feacft" | "feccft" | "fepft" | "fertft" | "ferrt" | "fede" => "Failed Exchange",
+        "s" => "Success Login",
+        "f" => "Failed Login",
+        "fp" => "Failed Login (Incorrect Password)",
+        "fu" => "Failed Login (Invalid Email/Username)",
+        "ssa" => "Success Silent Auth",
+        "fsa" => "Failed Silent Auth",
+        "ss" => "Success Signup",
+        "fs" => "Failed Signup",
+        "slo" => "Success Logout",
+        "flo" => "Failed Logout",
+        "srrt" => "Success Revocation",
+        "sapi" => "Success API Operation",
+        "fco" => "Failed by CORS",
+        "limit_wc" => "Blocked Account",
+        "limit_mu" => "Blocked IP Address",
+        "pwd_leak" => "Breached password",
+        "api_limit" => "Rate Limit On API",
+        _ => "Event",
+    }
+}
+
+/// The header naming the log event of an answer.
+pub static LOG_ID_HEADER: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("gatehouse-log-id");
+
+/// The longest User-Agent kept in an event (Auth0 keeps a short string).
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// What one request contributes to the events recorded while serving it.
+pub struct RequestLog {
+    ip: String,
+    user_agent: Option<String>,
+    /// The last event recorded, with its code.
+    recorded: Mutex<Option<(String, String)>>,
+}
+
+tokio::task_local! {
+    static REQUEST_LOG: RequestLog;
+}
+
+/// Middleware: serves the request inside its [`RequestLog`] scope.
+pub async fn request_scope(req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let PeerIp(peer) = match PeerIp::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p,
+        Err(never) => match never {},
+    };
+    let scope = RequestLog {
+        ip: counted_ip(peer),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| clean_user_agent(v.as_bytes())),
+        recorded: Mutex::new(None),
+    };
+    REQUEST_LOG
+        .scope(scope, next.run(Request::from_parts(parts, body)))
+        .await
+}
+
+/// A User-Agent as stored: valid UTF-8, control characters dropped, at most
+/// [`MAX_USER_AGENT_CHARS`] characters.
+pub fn clean_user_agent(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_USER_AGENT_CHARS)
+        .collect()
+}
+
+/// When an answer names its event in `Gatehouse-Log-Id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogIdPolicy {
+    /// Whenever the request recorded an event (`/oauth/token`).
+    Always,
+    /// Only when the event is a failure (`/authorize`, logout: a success
+    /// answer stays as it was).
+    OnFailure,
+}
+
+/// Middleware for `/oauth/token`: every answer that recorded an event names it.
+pub async fn name_every_event(req: Request, next: Next) -> Response {
+    log_id_header(LogIdPolicy::Always, req, next).await
+}
+
+/// Middleware for `/authorize` and logout: failures name their event.
+pub async fn name_failed_events(req: Request, next: Next) -> Response {
+    log_id_header(LogIdPolicy::OnFailure, req, next).await
+}
+
+/// Adds `Gatehouse-Log-Id` to the answer of a request that recorded an
+/// event, per `policy`. Redirects keep their `Location` as it is: the id
+/// travels only in the header.
+async fn log_id_header(policy: LogIdPolicy, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let recorded = REQUEST_LOG
+        .try_with(|log| log.recorded.lock().ok().and_then(|r| r.clone()))
+        .ok()
+        .flatten();
+    if let Some((log_id, code)) = recorded {
+        let wanted = policy == LogIdPolicy::Always || is_failure(&code);
+        if let (true, Ok(value)) = (wanted, HeaderValue::from_str(&log_id)) {
+            response.headers_mut().insert(LOG_ID_HEADER.clone(), value);
+        }
+    }
+    response
+}
+
+/// Whether an event code is a failure (Auth0's failure codes start with `f`;
+/// limits too).
+fn is_failure(code: &str) -> bool {
+    code.starts_with('f') || code.starts_with("limit_") || code == "api_limit"
+}
+
+/// The IP and User-Agent of the request being served, if any.
+fn request_defaults() -> (Option<String>, Option<String>) {
+    REQUEST_LOG
+        .try_with(|log| (Some(log.ip.clone()), log.user_agent.clone()))
+        .unwrap_or((None, None))
+}
+
+/// Whether the request being served has recorded an event.
+pub fn recorded_in_request() -> bool {
+    REQUEST_LOG
+        .try_with(|log| log.recorded.lock().map(|r| r.is_some()).unwrap_or(false))
+        .unwrap_or(false)
+}
+
+/// A one-time secret as a log event shows it: its last 3 characters.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    let shown = chars.len().saturating_sub(3);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < shown { '*' } else { *c })
+        .collect()
+}
+
+fn remember(log_id: &str, code: &str) {
+    let _ = REQUEST_LOG.try_with(|log| {
+        if let Ok(mut recorded) = log.recorded.lock() {
+            *recorded = Some((log_id.to_string(), code.to_string()));
+        }
+    });
 }
 
 /// One event to record: Auth0's fields (auth0-compat.md §12) plus the
 /// decision `trace` or the `refusal`, which `gatehouse explain` reads back.
+/// An empty `description` becomes [`event_name`]; no `ip` or `user_agent`
+/// means the request's.
 #[derive(Default)]
 pub struct Event<'a> {
     pub code: &'a str,
@@ -53,9 +225,15 @@ pub struct Event<'a> {
 }
 
 /// Records an event and returns its `log_id` (for the `Gatehouse-Log-Id`
-/// header). A failure to log is itself logged, never surfaced: the token
-/// decision already happened.
+/// header; the request's scope remembers it too). A failure to log is itself
+/// logged, never surfaced: the token decision already happened.
 pub async fn record(state: &AppState, event: Event<'_>) -> String {
+    let (request_ip, request_user_agent) = request_defaults();
+    let description = if event.description.is_empty() {
+        event_name(event.code).to_string()
+    } else {
+        event.description
+    };
     let mut details = json!({ "jti": event.jti, "trace": event.trace });
     if let (Some(refusal), Value::Object(target)) = (event.refusal, &mut details) {
         target.insert("refusal".into(), json!(refusal));
@@ -71,10 +249,13 @@ pub async fn record(state: &AppState, event: Event<'_>) -> String {
         event_type: event.code.to_string(),
         client_id: owned(event.client_id),
         user_id: owned(event.user_id),
-        description: event.description,
+        description,
         jti: owned(event.jti),
-        ip: owned(event.ip),
-        user_agent: owned(event.user_agent),
+        ip: owned(event.ip).or(request_ip),
+        user_agent: event
+            .user_agent
+            .map(|ua| clean_user_agent(ua.as_bytes()))
+            .or(request_user_agent),
         client_name: owned(event.client_name),
         user_name: owned(event.user_name),
         audience: owned(event.audience),
@@ -83,6 +264,87 @@ pub async fn record(state: &AppState, event: Event<'_>) -> String {
     };
     if let Err(e) = state.store().insert_log_event(&record).await {
         tracing::error!(error = %e, code = event.code, "could not record log event");
+        return record.log_id;
     }
+    remember(&record.log_id, event.code);
     record.log_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_emitted_code_has_an_auth0_name() {
+        use codes::*;
+        for code in [
+            CODE_EXCHANGE_OK,
+            CODE_EXCHANGE_FAILED,
+            CLIENT_CREDENTIALS_OK,
+            CLIENT_CREDENTIALS_FAILED,
+            PASSWORD_EXCHANGE_OK,
+            PASSWORD_EXCHANGE_FAILED,
+            REFRESH_EXCHANGE_OK,
+            REFRESH_EXCHANGE_FAILED,
+            REFRESH_TOKEN_REUSED,
+            REFRESH_TOKEN_REVOKED,
+            DEVICE_EXCHANGE_OK,
+            DEVICE_EXCHANGE_FAILED,
+            WRONG_PASSWORD,
+            UNKNOWN_USER,
+            BRUTE_FORCE_BLOCK,
+            RATE_LIMIT,
+            MANAGEMENT_API_WRITE,
+            LOGIN_OK,
+            SILENT_AUTH_OK,
+            SIGNUP_OK,
+            LOGOUT_OK,
+            LOGIN_FAILED,
+            SILENT_AUTH_FAILED,
+            LOGOUT_FAILED,
+            CORS_REFUSED,
+        ] {
+            assert_ne!(event_name(code), "Event", "{code}");
+        }
+        assert_eq!(event_name("seacft"), "Success Exchange");
+        assert_eq!(event_name("feacft"), "Failed Exchange");
+        assert_eq!(event_name("fco"), "Failed by CORS");
+    }
+
+    #[test]
+    fn user_agents_are_cleaned_and_bounded() {
+        assert_eq!(clean_user_agent(b"a\tb\r\nc"), "abc");
+        assert_eq!(clean_user_agent(b"caf\xff"), "caf\u{fffd}");
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            clean_user_agent(long.as_bytes()).len(),
+            MAX_USER_AGENT_CHARS
+        );
+    }
+
+    #[test]
+    fn masked_secrets_keep_three_characters() {
+        assert_eq!(mask("abcdefgh"), "*****fgh");
+        assert_eq!(mask("ab"), "ab");
+        assert_eq!(mask(""), "");
+    }
+
+    #[test]
+    fn failures_are_told_apart_from_successes() {
+        for code in [
+            "f",
+            "fsa",
+            "feacft",
+            "ferrt",
+            "fco",
+            "flo",
+            "limit_wc",
+            "api_limit",
+        ] {
+            assert!(is_failure(code), "{code}");
+        }
+        for code in ["s", "ssa", "seacft", "slo", "sapi"] {
+            assert!(!is_failure(code), "{code}");
+        }
+    }
 }

@@ -128,6 +128,8 @@ impl<'a> BruteForce<'a> {
                 description: description.to_string(),
                 client_id: self.client_id,
                 user_id,
+                user_name: Some(&self.identifier),
+                ip: Some(self.ip),
                 jti: None,
                 trace: None,
                 extra: serde_json::json!({ "ip": self.ip }),

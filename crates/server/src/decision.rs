@@ -8,19 +8,29 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use gatehouse_core::grant::{
-    choose_audience_traced, decide_traced, AudienceChoice, AudienceInput, AudienceParam,
-    ConsentFacts, Decision, DecisionInput, Flow, Refusal, Trace, UserFacts,
+    choose_audience_traced, decide_traced, refusals, AudienceChoice, AudienceInput, AudienceParam,
+    ConsentFacts, Decision, DecisionInput, Flow, Refusal, RefusalTrace, Trace, UserFacts,
 };
 use gatehouse_core::model::{Client, ResourceServer, TenantSettings, User};
 use gatehouse_core::scope::is_oidc_scope;
 use gatehouse_core::{OAuthError, ScopeSet};
 use gatehouse_store::Page;
 
-/// Why a decision could not be made: a refusal with its trace (logged), or an
+/// Why a decision could not be made: a refusal with its trace (logged), a
+/// refusal before the decision explained by a [`RefusalTrace`], or an
 /// internal failure.
 pub enum DecisionFailure {
     Refused(Refusal),
+    Explained(Box<Explained>),
     Internal(ApiError),
+}
+
+/// A refusal outside the decision (a reused refresh token, say) with its
+/// explanation, and the event code when it is not the grant's failure code.
+pub struct Explained {
+    pub error: OAuthError,
+    pub refusal: RefusalTrace,
+    pub event_code: Option<&'static str>,
 }
 
 impl From<ApiError> for DecisionFailure {
@@ -39,17 +49,43 @@ impl DecisionFailure {
     pub fn trace(&self) -> Option<&Trace> {
         match self {
             Self::Refused(r) => Some(&r.trace),
+            Self::Explained(_) | Self::Internal(_) => None,
+        }
+    }
+    /// The explanation of the refusal, when there is one.
+    pub fn refusal(&self) -> Option<&RefusalTrace> {
+        match self {
+            Self::Refused(r) => r.refusal.as_deref(),
+            Self::Explained(e) => Some(&e.refusal),
+            Self::Internal(_) => None,
+        }
+    }
+    /// The OAuth error answered, if the failure is one.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        match self {
+            Self::Refused(r) => Some(&r.error),
+            Self::Explained(e) => Some(&e.error),
+            Self::Internal(ApiError::OAuth(e)) => Some(e),
             Self::Internal(_) => None,
         }
     }
     pub fn into_api_error(self) -> ApiError {
         match self {
             Self::Refused(r) => ApiError::OAuth(r.error),
+            Self::Explained(e) => ApiError::OAuth(e.error),
             Self::Internal(e) => e,
         }
     }
     pub fn oauth(error: OAuthError) -> Self {
         Self::Internal(ApiError::OAuth(error))
+    }
+    /// `error`, explained by `refusal`.
+    pub fn explained(error: OAuthError, refusal: RefusalTrace) -> Self {
+        Self::Explained(Box::new(Explained {
+            error,
+            refusal,
+            event_code: None,
+        }))
     }
 }
 
@@ -96,6 +132,44 @@ async fn candidate_apis(
     })
 }
 
+/// Phase 1 refuses only an audience no API has: explain it with the closest
+/// known identifier. Client credentials loaded only the named API, so the
+/// refused path loads them all (and decides phase 1 again over them, for the
+/// trace's "did you mean").
+async fn unknown_audience(
+    state: &AppState,
+    tenant: &TenantSettings,
+    req: &DecisionRequest<'_>,
+    apis: Vec<ResourceServer>,
+    refusal: Refusal,
+) -> DecisionFailure {
+    let apis = if req.flow.is_user_flow() {
+        apis
+    } else {
+        match state.store().resource_servers(Page::ALL).await {
+            Ok(all) => all,
+            Err(e) => return e.into(),
+        }
+    };
+    let refusal = choose_audience_traced(&AudienceInput {
+        requested: req.audience.clone(),
+        requested_scopes: req.requested_scopes,
+        tenant,
+        apis: &apis,
+    })
+    .err()
+    .unwrap_or(refusal);
+    let named = req
+        .audience
+        .as_ref()
+        .map(|a| a.value().to_string())
+        .or_else(|| tenant.default_audience.clone())
+        .unwrap_or_default();
+    let identifiers: Vec<&str> = apis.iter().map(|a| a.identifier.as_str()).collect();
+    let because = refusals::unknown_audience(req.client, &named, &identifiers);
+    DecisionFailure::Refused(refusal.because(because))
+}
+
 /// Runs both phases of the grant decision with the facts from the store.
 pub async fn decide(
     state: &AppState,
@@ -103,13 +177,15 @@ pub async fn decide(
 ) -> Result<Decided, DecisionFailure> {
     let tenant = state.store().tenant_settings().await?;
     let apis = candidate_apis(state, &tenant, &req).await?;
-    let choice: AudienceChoice = choose_audience_traced(&AudienceInput {
+    let choice: AudienceChoice = match choose_audience_traced(&AudienceInput {
         requested: req.audience.clone(),
         requested_scopes: req.requested_scopes,
         tenant: &tenant,
         apis: &apis,
-    })
-    .map_err(DecisionFailure::Refused)?;
+    }) {
+        Ok(choice) => choice,
+        Err(refusal) => return Err(unknown_audience(state, &tenant, &req, apis, refusal).await),
+    };
 
     let (grants, permissions, roles_granting) = match &choice.api {
         Some(api) => {

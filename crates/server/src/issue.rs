@@ -194,6 +194,8 @@ pub struct FrontChannelMint<'a> {
 /// Tokens for the front channel.
 pub struct FrontChannelTokens {
     pub access_token: Option<String>,
+    /// The access token's `jti` (for the log event).
+    pub access_token_jti: Option<String>,
     pub id_token: Option<String>,
 }
 
@@ -204,10 +206,11 @@ pub async fn mint_front_channel(
     state: &AppState,
     f: FrontChannelMint<'_>,
 ) -> Result<FrontChannelTokens, ApiError> {
-    let access_token = if f.access_token {
-        Some(access_token(state, &f.mint).await?.0)
+    let (access_token, access_token_jti) = if f.access_token {
+        let (token, jti) = access_token(state, &f.mint).await?;
+        (Some(token), jti)
     } else {
-        None
+        (None, None)
     };
     let id_token = match (f.id_token, f.mint.user) {
         (true, Some(user)) => Some(id_token(
@@ -221,6 +224,7 @@ pub async fn mint_front_channel(
     };
     Ok(FrontChannelTokens {
         access_token,
+        access_token_jti,
         id_token,
     })
 }

@@ -63,6 +63,8 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
         .filter(|g| g.applies_to(input.client, id, SubjectType::Client))
         .collect();
     if grants.is_empty() {
+        let scopes: Vec<&str> = input.requested_scopes.iter().collect();
+        let because = super::refusals::missing_client_grant(input.client, id, &scopes);
         return Err(refuse(
             input,
             OAuthError::client_not_authorized_for(id),
@@ -80,7 +82,8 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
                     ),
                 )
             },
-        ));
+        )
+        .because(because));
     }
     let grant_ids: Vec<&str> = grants.iter().map(|g| g.id.as_str()).collect();
     let grant_names = join_words(&grant_ids, "and");

@@ -32,6 +32,7 @@ mod client_credentials;
 mod consent;
 pub mod device_code;
 pub mod refresh_token;
+pub mod refusals;
 mod system_api;
 mod trace;
 mod user_flow;
@@ -210,6 +211,9 @@ pub struct Refusal {
     pub error: OAuthError,
     /// Boxed: a refusal travels in `Err`, which should stay small.
     pub trace: Box<Trace>,
+    /// The rule, in words, when the refusal is one `gatehouse explain` names
+    /// (a missing client grant, an unknown audience).
+    pub refusal: Option<Box<RefusalTrace>>,
 }
 
 impl Refusal {
@@ -218,7 +222,14 @@ impl Refusal {
         Self {
             error,
             trace: Box::new(trace),
+            refusal: None,
         }
+    }
+
+    /// The same refusal, explained by `refusal`.
+    pub fn because(mut self, refusal: RefusalTrace) -> Self {
+        self.refusal = Some(Box::new(refusal));
+        self
     }
 }
 

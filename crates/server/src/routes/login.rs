@@ -229,7 +229,7 @@ pub async fn login_submit(
     log(
         &state,
         audit::codes::LOGIN_OK,
-        "Successful login",
+        "",
         authorize,
         Some(&user.user_id),
     )
@@ -313,7 +313,7 @@ pub async fn signup_submit(
     log(
         &state,
         audit::codes::SIGNUP_OK,
-        "Successful signup",
+        "",
         authorize,
         Some(&user.user_id),
     )

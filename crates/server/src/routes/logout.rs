@@ -3,7 +3,8 @@
 //! - `GET /v2/logout?client_id&returnTo`: `returnTo` must be one of the
 //!   client's `allowed_logout_urls` (the tenant's without `client_id`);
 //!   without `returnTo`, the client's first allowed URL, else a "logged out"
-//!   page. A URL that is not allowed shows Auth0's error text.
+//!   page. A URL that is not allowed shows Auth0's error text and is logged
+//!   as `flo` with the rule and the allowed URLs.
 //! - `GET|POST /oidc/logout` (OIDC RP-Initiated Logout 1.0): with a valid
 //!   `id_token_hint` the session ends at once and the browser goes to
 //!   `post_logout_redirect_uri` (allowed for the hint's client) with `state`;
@@ -19,6 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use gatehouse_core::grant::refusals;
 use gatehouse_core::jose::{decode_unverified, verify_jwt, VerifyingKey};
 use gatehouse_core::model::Client;
 use serde_json::{json, Value};
@@ -62,8 +64,35 @@ async fn allowed_return(
     if list.iter().any(|u| u == url) {
         Ok(url.to_string())
     } else {
-        Err(PageError::bad_request(return_to_not_allowed(url)))
+        let message = return_to_not_allowed(url);
+        log_refused_return(state, client, url, &list, &message).await;
+        Err(PageError::bad_request(message))
     }
+}
+
+/// Logs `flo` for a return URL that is not allowed, with the rule; Auth0's
+/// error page is answered unchanged.
+async fn log_refused_return(
+    state: &AppState,
+    client: Option<&Client>,
+    url: &str,
+    allowed: &[String],
+    message: &str,
+) {
+    let refusal = refusals::return_to_not_allowed(client, url, allowed);
+    audit::record(
+        state,
+        Event {
+            code: audit::codes::LOGOUT_FAILED,
+            description: message.to_string(),
+            client_id: client.map(|c| c.client_id.as_str()),
+            client_name: client.map(|c| c.name.as_str()),
+            refusal: Some(&refusal),
+            extra: json!({ "return_to": url }),
+            ..Event::default()
+        },
+    )
+    .await;
 }
 
 /// Ends the session, clears the cookie on `response`, logs `slo`.
@@ -79,7 +108,7 @@ async fn end_session(
             state,
             Event {
                 code: audit::codes::LOGOUT_OK,
-                description: "Successful logout".into(),
+                description: String::new(),
                 client_id,
                 user_id: Some(&s.user_id),
                 jti: None,
@@ -197,9 +226,18 @@ pub async fn oidc_logout(
             redirect(&with_state(url, params.get("state")))
         }
         Some(url) => {
-            return Err(PageError::bad_request(format!(
+            let message = format!(
                 "The post_logout_redirect_uri \"{url}\" is not in the Allowed Logout URLs of client {client_id}."
-            )))
+            );
+            log_refused_return(
+                &state,
+                Some(&client),
+                url,
+                &client.allowed_logout_urls,
+                &message,
+            )
+            .await;
+            return Err(PageError::bad_request(message));
         }
         None => signed_out_page(),
     };

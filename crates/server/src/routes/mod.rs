@@ -15,9 +15,11 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use crate::audit::{name_every_event, name_failed_events, request_scope};
 use crate::pages::paths::{ACTIVATE_PATH, CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH, STYLESHEET_PATH};
 use crate::state::AppState;
-use axum::routing::{get, post};
+use axum::middleware::from_fn;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use gatehouse_core::discovery as paths;
 
@@ -38,7 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route(paths::JWKS, get(discovery::jwks))
         .route(
             paths::TOKEN,
-            post(token::token).options(crate::cors::preflight),
+            post(token::token)
+                .route_layer(from_fn(name_every_event))
+                .options(crate::cors::preflight),
         )
         .route(
             paths::DEVICE_CODE,
@@ -55,7 +59,7 @@ pub fn router(state: AppState) -> Router {
             post(revoke::revoke).options(crate::cors::preflight),
         )
         .route(paths::INTROSPECT, post(introspect::introspect))
-        .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(paths::AUTHORIZE, named_failures(get(authorize::authorize)))
         .route(LOGIN_PATH, get(login::login_page).post(login::login_submit))
         .route(
             SIGNUP_PATH,
@@ -69,22 +73,28 @@ pub fn router(state: AppState) -> Router {
             ACTIVATE_PATH,
             get(activate::activate_page).post(activate::activate_submit),
         )
-        .route(paths::V2_LOGOUT, get(logout::v2_logout))
+        .route(paths::V2_LOGOUT, named_failures(get(logout::v2_logout)))
         .route(
             paths::END_SESSION,
-            get(logout::oidc_logout).post(logout::oidc_logout),
+            named_failures(get(logout::oidc_logout).post(logout::oidc_logout)),
         )
         .route(
             paths::END_SESSION_CONFIRM,
-            post(logout::oidc_logout_confirm),
+            named_failures(post(logout::oidc_logout_confirm)),
         )
         .route(STYLESHEET_PATH, get(crate::pages::stylesheet))
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::limits::limit_body));
+        .layer(from_fn(crate::limits::limit_body))
+        .layer(from_fn(request_scope));
     crate::middleware::wrap(routes).with_state(state)
+}
+
+/// Browser endpoints name their event only on failure.
+fn named_failures(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(from_fn(name_failed_events))
 }
 
 async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {

@@ -46,7 +46,7 @@ async fn run(
                 state,
                 Event {
                     code: codes::REFRESH_TOKEN_REVOKED,
-                    description: "Refresh token revoked".into(),
+                    description: String::new(),
                     client_id: Some(&client.client_id),
                     user_id: Some(&family.user_id),
                     jti: None,

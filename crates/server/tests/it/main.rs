@@ -17,6 +17,7 @@
 //! - [`transport`]: connection limits, body limits and deadlines over raw TCP.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
+//! - [`log_events`]: `Gatehouse-Log-Id` and the explained refusals in log events.
 //! - [`attack_protection`]: brute force under concurrency, trusted forwarded
 //!   IPs, user blocks, rate limits.
 
@@ -30,6 +31,7 @@ mod expiry;
 mod explain;
 mod fixtures;
 mod hostile;
+mod log_events;
 mod maintenance;
 mod management;
 mod pages;

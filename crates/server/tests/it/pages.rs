@@ -346,6 +346,18 @@ async fn implicit_and_hybrid_responses_carry_hashes() {
     let at = jwt_claims(&p["access_token"]);
     assert_eq!(at["scope"], "openid profile email");
     assert_eq!(p["expires_in"], "7200");
+    // The front-channel token is logged under its jti, with the trace.
+    let logged = server
+        .store
+        .log_event_by_jti(at["jti"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("the implicit issuance is logged");
+    assert_eq!(logged.event_type, "s");
+    assert_eq!(logged.client_id.as_deref(), Some(s.web_id.as_str()));
+    assert_eq!(logged.user_name.as_deref(), Some("bob@example.com"));
+    assert_eq!(logged.audience.as_deref(), Some(API));
+    assert!(logged.details["trace"]["audience"].is_object());
 
     let q = web_query(
         &s,

@@ -200,7 +200,7 @@ fn authorize_requests_are_checked_without_panics() {
                     );
                     prop_assert!(!e.error_description.is_empty());
                 }
-                Err(Invalid::Page(e)) => {
+                Err(Invalid::Page(e) | Invalid::Refused(e, _)) => {
                     prop_assert_eq!(e.error, ErrorCode::InvalidRequest);
                 }
                 Err(Invalid::Internal(e)) => prop_assert!(false, "internal error: {}", e),

@@ -2,7 +2,8 @@
 //! (auth0-compat.md §1), in the order they run:
 //!
 //! 1. [`check_client`] and [`check_redirect_uri`]: until both pass, nothing
-//!    may redirect, so their failures are error pages ([`Invalid::Page`]).
+//!    may redirect, so their failures are error pages ([`Invalid::Page`];
+//!    [`Invalid::Refused`] with the rule for a callback URL not allowed).
 //! 2. the response mode ([`ResponseMode::from_param`]; an unknown mode is
 //!    answered in the default one) and [`check_web_origin`] (a page on
 //!    failure: without an allowed origin nothing can be posted); then every
@@ -21,7 +22,8 @@ use gatehouse_core::grant::authorize::{
     check_grant_type, check_nonce, check_openid, check_pkce, check_response_type, parse_max_age,
     Prompt, ResponseMode, ResponseType,
 };
-use gatehouse_core::grant::AudienceParam;
+use gatehouse_core::grant::refusals::{self, OriginCheck};
+use gatehouse_core::grant::{AudienceParam, RefusalTrace};
 use gatehouse_core::model::Client;
 use gatehouse_core::request::audience_param;
 use gatehouse_core::{OAuthError, ScopeSet};
@@ -30,6 +32,9 @@ use gatehouse_core::{OAuthError, ScopeSet};
 pub enum Invalid {
     /// Show the error page: the redirect target is not trusted (yet).
     Page(OAuthError),
+    /// Show the error page, explained (a callback URL or web origin the
+    /// client does not allow).
+    Refused(OAuthError, Box<RefusalTrace>),
     /// Answer through the response mode.
     Respond(Box<Target>, OAuthError),
     /// A store failure (logged; rendered as a server error).
@@ -134,10 +139,13 @@ fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Invali
     if client.callbacks.iter().any(|c| c == uri) {
         Ok(uri.to_string())
     } else {
-        Err(Invalid::Page(OAuthError::invalid_request(format!(
-            "The redirect_uri \"{uri}\" is not in the list of allowed callback URLs of client {}.",
-            client.client_id
-        ))))
+        Err(Invalid::Refused(
+            OAuthError::invalid_request(format!(
+                "The redirect_uri \"{uri}\" is not in the list of allowed callback URLs of client {}.",
+                client.client_id
+            )),
+            Box::new(refusals::redirect_uri_not_allowed(client, uri)),
+        ))
     }
 }
 
@@ -155,11 +163,18 @@ fn check_web_origin(
             .iter()
             .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&origin))
     {
-        return Err(Invalid::Page(OAuthError::invalid_request(format!(
-            "The origin \"{origin}\" is not in the Allowed Web Origins of client {}; \
-             response_mode=web_message cannot answer it.",
-            client.client_id
-        ))));
+        return Err(Invalid::Refused(
+            OAuthError::invalid_request(format!(
+                "The origin \"{origin}\" is not in the Allowed Web Origins of client {}; \
+                 response_mode=web_message cannot answer it.",
+                client.client_id
+            )),
+            Box::new(refusals::origin_not_allowed(
+                client,
+                &origin,
+                OriginCheck::WebMessage,
+            )),
+        ));
     }
     Ok(origin)
 }

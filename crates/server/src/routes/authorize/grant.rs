@@ -33,6 +33,7 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
     } = ready;
     let require_auth_time = req.prompt.login || req.max_age.is_some();
     let mut params: Vec<(&'static str, String)> = Vec::new();
+    let mut access_token_jti: Option<String> = None;
     let result: Result<(), String> = async {
         let code = if req.response_type.code {
             let code = ids::random_token(32);
@@ -88,6 +89,7 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
             )
             .await
             .map_err(|e| format!("{e:?}"))?;
+            access_token_jti = minted.access_token_jti;
             if let Some(at) = minted.access_token {
                 params.push(("access_token", at));
                 params.push(("token_type", "Bearer".into()));
@@ -108,15 +110,27 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
         tracing::error!(%cause, "authorize: issuing failed");
         return respond::error(&req.target, &OAuthError::server_error());
     }
-    if req.prompt.none {
+    // Silent authentication is `ssa`; a front-channel token (implicit,
+    // hybrid) is logged as a login with its jti so it can be explained.
+    let code = if req.prompt.none {
+        Some(audit::codes::SILENT_AUTH_OK)
+    } else {
+        access_token_jti.as_ref().map(|_| audit::codes::LOGIN_OK)
+    };
+    if let Some(code) = code {
+        let scope = decided.decision.scope.to_string();
         audit::record(
             state,
             Event {
-                code: audit::codes::SILENT_AUTH_OK,
-                description: "Successful silent authentication".into(),
+                code,
+                description: String::new(),
                 client_id: Some(&req.client.client_id),
+                client_name: Some(&req.client.name),
                 user_id: Some(&user.user_id),
-                jti: None,
+                user_name: user.email.as_deref().or(user.name.as_deref()),
+                audience: decided.decision.audience.as_deref(),
+                scope: Some(&scope),
+                jti: access_token_jti.as_deref(),
                 trace: Some(&decided.decision.trace),
                 extra: json!({}),
                 ..Event::default()

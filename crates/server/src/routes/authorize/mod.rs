@@ -13,6 +13,9 @@
 //! 4. [`grant`]: the code and/or tokens, sent through the response mode
 //!    ([`respond`]).
 //!
+//! Every refusal is logged (`fsa` for `prompt=none`, else `f`) with the
+//! error's description and, when there is one, the trace and the rule.
+//!
 //! The login, signup and consent pages call [`run`] again with what the person
 //! just did ([`Interaction`]), so their answers never travel in URLs.
 
@@ -20,7 +23,9 @@ pub mod checks;
 mod grant;
 pub mod respond;
 
+use crate::audit::{self, Event};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
+use crate::extract::Params;
 use crate::pages::paths::{CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH};
 use crate::pages::PageError;
 use crate::session;
@@ -31,10 +36,11 @@ use axum::response::{IntoResponse, Response};
 use checks::{AuthorizeRequest, Invalid};
 use gatehouse_core::claims::userinfo_audience;
 use gatehouse_core::grant::authorize::session_is_fresh;
-use gatehouse_core::grant::{check_not_blocked, ConsentFacts, Flow};
-use gatehouse_core::model::User;
+use gatehouse_core::grant::{check_not_blocked, ConsentFacts, Flow, Refusal, RefusalTrace, Trace};
+use gatehouse_core::model::{Client, User};
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::SsoSession;
+use serde_json::json;
 
 /// The person's answer on the consent page, if they were just there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,13 +100,99 @@ pub async fn run(state: &AppState, query: &str, ix: Interaction, now: i64) -> Re
 
 /// Step 1 alone: the request is valid (known client, registered
 /// `redirect_uri`, …). `Err` is the response to send instead, as `/authorize`
-/// would: an error page, or the error through the response mode.
+/// would: an error page, or the error through the response mode; a refusal
+/// is logged.
 pub async fn check_request(state: &AppState, query: &str) -> Result<AuthorizeRequest, Response> {
-    match checks::validate(state, query).await {
-        Ok(req) => Ok(req),
-        Err(Invalid::Page(e)) => Err(PageError::oauth(e).into_response()),
-        Err(Invalid::Respond(target, e)) => Err(respond::error(&target, &e)),
-        Err(Invalid::Internal(cause)) => Err(PageError::internal(cause).into_response()),
+    let refused = match checks::validate(state, query).await {
+        Ok(req) => return Ok(req),
+        Err(Invalid::Internal(cause)) => return Err(PageError::internal(cause).into_response()),
+        Err(refused) => refused,
+    };
+    Err(match refused {
+        Invalid::Page(e) => {
+            log_refusal(state, query, Refused::early(&e, None)).await;
+            PageError::oauth(e).into_response()
+        }
+        Invalid::Refused(e, refusal) => {
+            log_refusal(state, query, Refused::early(&e, Some(&refusal))).await;
+            PageError::oauth(e).into_response()
+        }
+        Invalid::Respond(target, e) => {
+            log_refusal(state, query, Refused::early(&e, None)).await;
+            respond::error(&target, &e)
+        }
+        Invalid::Internal(cause) => PageError::internal(cause).into_response(),
+    })
+}
+
+/// What a refused `/authorize` request's event names.
+struct Refused<'a> {
+    client: Option<&'a Client>,
+    error: &'a OAuthError,
+    trace: Option<&'a Trace>,
+    refusal: Option<&'a RefusalTrace>,
+}
+
+impl<'a> Refused<'a> {
+    /// A refusal of step 1, before the client is known for sure.
+    fn early(error: &'a OAuthError, refusal: Option<&'a RefusalTrace>) -> Self {
+        Self {
+            client: None,
+            error,
+            trace: None,
+            refusal,
+        }
+    }
+}
+
+/// Logs a refused `/authorize` request: `fsa` for `prompt=none`, else `f`,
+/// described by the error.
+async fn log_refusal(state: &AppState, query: &str, refused: Refused<'_>) {
+    let params = Params::from_form(query.as_bytes()).unwrap_or_default();
+    let code = if params.get("prompt") == Some("none") {
+        audit::codes::SILENT_AUTH_FAILED
+    } else {
+        audit::codes::LOGIN_FAILED
+    };
+    let client_id = refused
+        .client
+        .map(|c| c.client_id.as_str())
+        .or(params.get("client_id"));
+    audit::record(
+        state,
+        Event {
+            code,
+            description: refused.error.error_description.clone(),
+            client_id,
+            client_name: refused.client.map(|c| c.name.as_str()),
+            audience: params.get("audience").or(params.get("resource")),
+            scope: params.get("scope"),
+            trace: refused.trace,
+            refusal: refused.refusal,
+            extra: json!({
+                "error": {
+                    "oauthError": refused.error.error.as_str(),
+                    "message": refused.error.error_description,
+                },
+                "redirect_uri": params.get("redirect_uri"),
+            }),
+            ..Event::default()
+        },
+    )
+    .await;
+}
+
+/// Why steps 2–3 stopped: a refusal answered through the response mode (and
+/// logged), or a response to send as it is (a page to show first, a server
+/// error).
+enum Stop {
+    Refuse(OAuthError, Option<Box<Refusal>>),
+    Send(Response),
+}
+
+impl From<Response> for Stop {
+    fn from(response: Response) -> Self {
+        Self::Send(response)
     }
 }
 
@@ -113,10 +205,40 @@ pub async fn prepare(
     now: i64,
 ) -> Result<Ready, Response> {
     let req = check_request(state, query).await?;
-    let fail = |e: OAuthError| respond::error(&req.target, &e);
+    let target = req.target.clone();
+    let client = req.client.clone();
+    match prepare_checked(state, query, req, ix, now).await {
+        Ok(ready) => Ok(ready),
+        Err(Stop::Send(response)) => Err(response),
+        Err(Stop::Refuse(error, decision)) => {
+            let refused = Refused {
+                client: Some(&client),
+                error: &error,
+                trace: decision.as_ref().map(|r| &*r.trace),
+                refusal: decision.as_ref().and_then(|r| r.refusal.as_deref()),
+            };
+            log_refusal(state, query, refused).await;
+            Err(respond::error(&target, &error))
+        }
+    }
+}
+
+async fn prepare_checked(
+    state: &AppState,
+    query: &str,
+    req: AuthorizeRequest,
+    ix: Interaction,
+    now: i64,
+) -> Result<Ready, Stop> {
+    let fail = |e: OAuthError| Stop::Refuse(e, None);
     let internal = |cause: String| {
         tracing::error!(%cause, "authorize failed");
-        respond::error(&req.target, &OAuthError::server_error())
+        Stop::Send(respond::error(&req.target, &OAuthError::server_error()))
+    };
+    let refused = |failure: DecisionFailure| match failure {
+        DecisionFailure::Refused(r) => Stop::Refuse(r.error.clone(), Some(Box::new(r))),
+        DecisionFailure::Explained(e) => Stop::Refuse(e.error, None),
+        DecisionFailure::Internal(e) => internal(format!("{e:?}")),
     };
 
     // Step 2: who is logged in, and is that fresh enough?
@@ -140,7 +262,7 @@ pub async fn prepare(
             } else {
                 LOGIN_PATH
             };
-            return Err(respond::redirect(&format!("{page}?{query}")));
+            return Err(respond::redirect(&format!("{page}?{query}")).into());
         }
         Err(cause) => return Err(internal(cause)),
     };
@@ -148,11 +270,9 @@ pub async fn prepare(
 
     // Step 3: the decision, then consent.
     let flow = req.response_type.flow();
-    let mut decided = match decide_with_consent(state, &req, &user, flow, None).await {
-        Ok(d) => d,
-        Err(DecisionFailure::Refused(r)) => return Err(fail(r.error)),
-        Err(DecisionFailure::Internal(e)) => return Err(internal(format!("{e:?}"))),
-    };
+    let mut decided = decide_with_consent(state, &req, &user, flow, None)
+        .await
+        .map_err(refused)?;
     let consent_key = consent_audience(state, &decided);
     if decided.decision.consent_required && !req.prompt.consent {
         // Pass 2 with what the user consented to before.
@@ -163,11 +283,9 @@ pub async fn prepare(
             .map_err(|e| internal(format!("store: {e}")))?;
         if let Some(stored) = stored {
             let consented = ScopeSet::parse(&stored);
-            decided = match decide_with_consent(state, &req, &user, flow, Some(&consented)).await {
-                Ok(d) => d,
-                Err(DecisionFailure::Refused(r)) => return Err(fail(r.error)),
-                Err(DecisionFailure::Internal(e)) => return Err(internal(format!("{e:?}"))),
-            };
+            decided = decide_with_consent(state, &req, &user, flow, Some(&consented))
+                .await
+                .map_err(refused)?;
         }
     }
     if decided.decision.consent_required {
@@ -198,7 +316,7 @@ pub async fn prepare(
                 )))
             }
             ConsentAnswer::Unasked => {
-                return Err(respond::redirect(&format!("{CONSENT_PATH}?{query}")))
+                return Err(respond::redirect(&format!("{CONSENT_PATH}?{query}")).into())
             }
         }
     }

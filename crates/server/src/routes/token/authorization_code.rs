@@ -3,7 +3,8 @@
 //! [`gatehouse_core::grant::authorization_code`], then issue.
 
 use super::user_grant::{issue, UserGrant};
-use super::{finish, EventCodes};
+use super::{finish, Attempt, EventCodes};
+use crate::audit;
 use crate::audit::codes;
 use crate::decision::DecisionFailure;
 use crate::error::ApiError;
@@ -32,10 +33,21 @@ pub async fn exchange(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let code_hash = hash_token(code);
+    let details = serde_json::json!({ "code": audit::mask(code) });
     let (record, user) =
         match redeem(state, client, &code_hash, redirect_uri, code_verifier, now).await {
             Ok(found) => found,
-            Err(failure) => return finish(state, CODES(), client, None, Err(failure)).await,
+            Err((failure, issued_to)) => {
+                let mut extra = details;
+                if let (Some(id), serde_json::Value::Object(map)) = (issued_to, &mut extra) {
+                    map.insert("requested_client_id".into(), id.into());
+                }
+                let attempt = Attempt {
+                    extra,
+                    ..Attempt::new(CODES(), client)
+                };
+                return finish(state, attempt, Err(failure)).await;
+            }
         };
     let requested = ScopeSet::parse(&record.scope);
     let audience = match (&record.audience, &record.resource) {
@@ -67,11 +79,19 @@ pub async fn exchange(
         Ok((issued.minted, issued.trace))
     }
     .await;
-    finish(state, CODES(), client, Some(&user.user_id), result).await
+    let attempt = Attempt {
+        user: Some(&user),
+        requested_audience: record.audience.clone().or(record.resource.clone()),
+        requested_scope: Some(record.scope.clone()),
+        extra: details,
+        ..Attempt::new(CODES(), client)
+    };
+    finish(state, attempt, result).await
 }
 
 /// Redeems the code (single use; a reused code revokes what it issued) and
-/// checks it with [`check_code`].
+/// checks it with [`check_code`]. A failure carries the client the code was
+/// issued to, when the code was found (Auth0's `requested_client_id`).
 async fn redeem(
     state: &AppState,
     client: &Client,
@@ -79,15 +99,32 @@ async fn redeem(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
     now: i64,
-) -> Result<(AuthorizationCode, User), DecisionFailure> {
-    let invalid = || DecisionFailure::oauth(OAuthError::invalid_grant(INVALID_AUTHORIZATION_CODE));
-    let record = match state
+) -> Result<(AuthorizationCode, User), (DecisionFailure, Option<String>)> {
+    let record = find_code(state, code_hash, now)
+        .await
+        .map_err(|failure| (failure, None))?;
+    let issued_to = record.client_id.clone();
+    check_found(state, client, record, redirect_uri, code_verifier, now)
+        .await
+        .map_err(|failure| (failure, Some(issued_to)))
+}
+
+fn invalid() -> DecisionFailure {
+    DecisionFailure::oauth(OAuthError::invalid_grant(INVALID_AUTHORIZATION_CODE))
+}
+
+async fn find_code(
+    state: &AppState,
+    code_hash: &str,
+    now: i64,
+) -> Result<AuthorizationCode, DecisionFailure> {
+    match state
         .store()
         .redeem_authorization_code(code_hash, now)
         .await?
     {
-        CodeRedemption::Redeemed(record) => record,
-        CodeRedemption::NotFound => return Err(invalid()),
+        CodeRedemption::Redeemed(record) => Ok(record),
+        CodeRedemption::NotFound => Err(invalid()),
         CodeRedemption::AlreadyUsed {
             issued_family_id, ..
         } => {
@@ -95,9 +132,19 @@ async fn redeem(
             if let Some(family_id) = issued_family_id {
                 state.store().revoke_refresh_family(&family_id, now).await?;
             }
-            return Err(invalid());
+            Err(invalid())
         }
-    };
+    }
+}
+
+async fn check_found(
+    state: &AppState,
+    client: &Client,
+    record: AuthorizationCode,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: i64,
+) -> Result<(AuthorizationCode, User), DecisionFailure> {
     let issued = IssuedCode {
         client_id: &record.client_id,
         redirect_uri: record.redirect_uri.as_deref(),

@@ -77,6 +77,15 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     Ok(Some((unescape(id), unescape(secret))))
 }
 
+/// The client id a request claims (Basic header, else `client_id`), before
+/// any check: what a failed request's log event names.
+pub fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
+    match basic_credentials(headers) {
+        Ok(Some((client_id, _))) => Some(client_id),
+        _ => params.get("client_id").map(str::to_string),
+    }
+}
+
 fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
     let param_id = params.get("client_id");
     if let Some((client_id, secret)) = basic_credentials(headers)? {

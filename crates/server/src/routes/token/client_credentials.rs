@@ -1,7 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a machine-to-machine token
 //! for an API the client holds a client grant for (auth0-compat.md §4).
 
-use super::{finish, EventCodes};
+use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
 use crate::decision::{decide, DecisionRequest};
 use crate::error::ApiError;
@@ -20,6 +20,7 @@ pub async fn exchange(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let requested = scope.unwrap_or_default();
+    let requested_audience = audience.as_ref().map(|a| a.value().to_string());
     let result = async {
         let decided = decide(
             state,
@@ -55,5 +56,10 @@ pub async fn exchange(
         ok: codes::CLIENT_CREDENTIALS_OK,
         failed: codes::CLIENT_CREDENTIALS_FAILED,
     };
-    finish(state, codes, client, None, result).await
+    let attempt = Attempt {
+        requested_audience,
+        requested_scope: Some(requested.to_string()).filter(|s| !s.is_empty()),
+        ..Attempt::new(codes, client)
+    };
+    finish(state, attempt, result).await
 }

@@ -4,7 +4,7 @@
 //! [`gatehouse_core::grant::device_code`]'s; here: load, write, issue.
 
 use super::user_grant::{issue, UserGrant};
-use super::{finish, EventCodes};
+use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
 use crate::decision::DecisionFailure;
 use crate::error::ApiError;
@@ -35,7 +35,9 @@ pub async fn exchange(
 ) -> Result<TokenResponse, ApiError> {
     let (record, user) = match poll(state, client, &hash_token(device_code), now).await {
         Ok(found) => found,
-        Err(failure) => return Err(failure.into_api_error()),
+        Err(failure) => {
+            return finish(state, Attempt::new(event_codes(), client), Err(failure)).await
+        }
     };
     let requested = ScopeSet::parse(&record.request.scope);
     let result = issue(
@@ -56,7 +58,13 @@ pub async fn exchange(
     )
     .await
     .map(|issued| (issued.minted, issued.trace));
-    finish(state, event_codes(), client, Some(&user.user_id), result).await
+    let attempt = Attempt {
+        user: Some(&user),
+        requested_audience: record.request.audience.clone(),
+        requested_scope: Some(record.request.scope.clone()),
+        ..Attempt::new(event_codes(), client)
+    };
+    finish(state, attempt, result).await
 }
 
 /// One poll: the step [`poll_step`] decides, with its write.

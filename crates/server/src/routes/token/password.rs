@@ -2,7 +2,7 @@
 //! auth0-compat.md §2): a user's email and password exchanged directly.
 
 use super::user_grant::{issue, UserGrant};
-use super::{finish, EventCodes};
+use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
 use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::error::ApiError;
@@ -33,6 +33,9 @@ pub async fn exchange(
     grant_type: &'static str,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
+    let requested_audience = audience.as_ref().map(|a| a.value().to_string());
+    let requested_scope = Some(scope.to_string()).filter(|s| !s.is_empty());
+    let ip = credentials.ip.clone();
     let user = authenticate_user(state, client, credentials, now).await?;
     if let Err(e) = state.store().record_login(&user.user_id, now).await {
         tracing::warn!(error = %e, "could not record the login");
@@ -59,7 +62,14 @@ pub async fn exchange(
         ok: codes::PASSWORD_EXCHANGE_OK,
         failed: codes::PASSWORD_EXCHANGE_FAILED,
     };
-    finish(state, codes, client, Some(&user.user_id), result).await
+    let attempt = Attempt {
+        user: Some(&user),
+        requested_audience,
+        requested_scope,
+        ip: Some(ip),
+        ..Attempt::new(codes, client)
+    };
+    finish(state, attempt, result).await
 }
 
 /// Finds the user in the connection and checks the password with

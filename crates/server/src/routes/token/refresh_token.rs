@@ -4,9 +4,9 @@
 //! [`gatehouse_core::grant::refresh_token`]'s; here: load the token, revoke
 //! the family on reuse (`ferrt`), rotate for rotating clients, issue.
 
-use super::{finish, EventCodes};
-use crate::audit::{self, codes, Event};
-use crate::decision::{decide, DecisionFailure, DecisionRequest};
+use super::{finish, Attempt, EventCodes};
+use crate::audit::codes;
+use crate::decision::{decide, DecisionFailure, DecisionRequest, Explained};
 use crate::error::ApiError;
 use crate::issue::{mint, Mint, TokenResponse};
 use crate::state::AppState;
@@ -14,6 +14,7 @@ use gatehouse_core::grant::refresh_token::{
     check_refresh_token, invalid_refresh_token, leeway_start, narrowed_scope,
     PresentedRefreshToken, RefreshRefusal,
 };
+use gatehouse_core::grant::refusals::{self, InvalidRefreshToken};
 use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
 use gatehouse_core::model::{Client, RotationType, User};
 use gatehouse_core::request::REFRESH_TOKEN;
@@ -32,6 +33,14 @@ fn invalid() -> DecisionFailure {
     DecisionFailure::oauth(invalid_refresh_token())
 }
 
+/// `Unknown or invalid refresh token.`, explained.
+fn invalid_because(client: &Client, why: InvalidRefreshToken) -> DecisionFailure {
+    DecisionFailure::explained(
+        invalid_refresh_token(),
+        refusals::refresh_token_invalid(client, why),
+    )
+}
+
 pub async fn exchange(
     state: &AppState,
     client: &Client,
@@ -40,9 +49,16 @@ pub async fn exchange(
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let token_hash = hash_token(refresh_token);
+    let requested_scope = scope.as_ref().map(ToString::to_string);
     let (family, user) = match check(state, client, &token_hash, now).await {
         Ok(found) => found,
-        Err(failure) => return finish(state, event_codes(), client, None, Err(failure)).await,
+        Err(failure) => {
+            let attempt = Attempt {
+                requested_scope,
+                ..Attempt::new(event_codes(), client)
+            };
+            return finish(state, attempt, Err(failure)).await;
+        }
     };
     let result = async {
         let requested = narrowed_scope(ScopeSet::parse(&family.scope), scope)
@@ -78,7 +94,14 @@ pub async fn exchange(
         Ok((minted, decided.decision.trace))
     }
     .await;
-    finish(state, event_codes(), client, Some(&user.user_id), result).await
+    let attempt = Attempt {
+        user: Some(&user),
+        requested_audience: family.audience.clone(),
+        requested_scope: requested_scope.or(Some(family.scope.clone())),
+        extra: serde_json::json!({ "family_id": family.id }),
+        ..Attempt::new(event_codes(), client)
+    };
+    finish(state, attempt, result).await
 }
 
 /// Finds the token, checks it with [`check_refresh_token`] (revoking the
@@ -90,7 +113,7 @@ async fn check(
     now: i64,
 ) -> Result<(RefreshFamily, User), DecisionFailure> {
     let Some((token, family)) = state.store().refresh_token(token_hash).await? else {
-        return Err(invalid());
+        return Err(invalid_because(client, InvalidRefreshToken::Unknown));
     };
     let presented = PresentedRefreshToken {
         family_client_id: &family.client_id,
@@ -99,11 +122,22 @@ async fn check(
         issued_at: token.created_at,
         rotated_at: token.rotated_at,
     };
-    if let Err(refusal) = check_refresh_token(&presented, client, now) {
-        if refusal == RefreshRefusal::Reused {
-            reuse_detected(state, client, &family, now).await?;
+    match check_refresh_token(&presented, client, now) {
+        Ok(()) => {}
+        Err(RefreshRefusal::Reused) => {
+            let since = token.rotated_at.map(|at| now.saturating_sub(at));
+            return Err(reuse_detected(state, client, &family, since, now).await);
         }
-        return Err(DecisionFailure::oauth(refusal.error()));
+        Err(RefreshRefusal::Invalid) => {
+            let why = if family.client_id != client.client_id {
+                InvalidRefreshToken::OtherClient
+            } else if family.revoked_at.is_some() {
+                InvalidRefreshToken::Revoked
+            } else {
+                InvalidRefreshToken::Expired
+            };
+            return Err(invalid_because(client, why));
+        }
     }
     let user = state
         .store()
@@ -115,29 +149,23 @@ async fn check(
     Ok((family, user))
 }
 
-/// A rotated token came back: revoke the family and log `ferrt`.
+/// A rotated token came back `since_rotation` seconds after its rotation:
+/// revoke the family; the failure is logged as `ferrt` with the likely cause.
 async fn reuse_detected(
     state: &AppState,
     client: &Client,
     family: &RefreshFamily,
+    since_rotation: Option<i64>,
     now: i64,
-) -> Result<(), DecisionFailure> {
-    state.store().revoke_refresh_family(&family.id, now).await?;
-    audit::record(
-        state,
-        Event {
-            code: codes::REFRESH_TOKEN_REUSED,
-            description: "A rotated refresh token was reused; its family is revoked.".into(),
-            client_id: Some(&client.client_id),
-            user_id: Some(&family.user_id),
-            jti: None,
-            trace: None,
-            extra: serde_json::json!({ "family_id": family.id }),
-            ..Event::default()
-        },
-    )
-    .await;
-    Ok(())
+) -> DecisionFailure {
+    if let Err(e) = state.store().revoke_refresh_family(&family.id, now).await {
+        return e.into();
+    }
+    DecisionFailure::Explained(Box::new(Explained {
+        error: invalid_refresh_token(),
+        refusal: refusals::refresh_token_reused(client, since_rotation),
+        event_code: Some(codes::REFRESH_TOKEN_REUSED),
+    }))
 }
 
 /// Rotating clients get a new token in place of the presented one; losing a
@@ -163,8 +191,8 @@ async fn rotate(
         )
         .await?;
     if !rotated {
-        reuse_detected(state, client, family, now).await?;
-        return Err(invalid());
+        // Lost a race with a concurrent refresh of the same token.
+        return Err(reuse_detected(state, client, family, Some(0), now).await);
     }
     Ok(Some(next))
 }
