@@ -17,6 +17,8 @@
 //! - [`transport`]: connection limits, body limits and deadlines over raw TCP.
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
+//! - [`simulate`]: the simulation against real issuance for every grant-decision case,
+//!   and `POST /api/v2/x-gatehouse/simulate`.
 //! - [`attack_protection`]: brute force under concurrency, trusted forwarded
 //!   IPs, user blocks, rate limits.
 
@@ -34,6 +36,7 @@ mod management;
 mod pages;
 mod properties;
 mod sealed_keys;
+mod simulate;
 mod support;
 mod token;
 mod transport;

@@ -12,7 +12,7 @@
 //! - One file per resource: [`users`] (with [`user_search`] and
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
-//!   [`tenants`], [`user_blocks`].
+//!   [`tenants`], [`user_blocks`]; [`simulate`] (a Gatehouse extension).
 
 pub mod auth;
 pub mod client_grants;
@@ -29,6 +29,7 @@ pub mod resource_servers;
 pub mod roles;
 pub mod schemas;
 pub mod scopes;
+pub mod simulate;
 pub mod tenants;
 pub mod user_blocks;
 pub mod user_links;
@@ -363,6 +364,11 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Get "/logs/{id}", &["read:logs"], 200, body = None, reply = One(s::<logs::LogEventView>), query = &[], "Get a log event"),
             logs::get_one,
+        ),
+        // Gatehouse extensions
+        route(
+            ep!(Post "/x-gatehouse/simulate", &["read:logs", "simulate:tokens"], 200, body = Some(s::<crate::simulate::SimulateRequest>), reply = One(s::<crate::simulate::Simulation>), query = &[], "Simulate a token request: the would-be token claims and the decision trace, issuing nothing"),
+            simulate::simulate,
         ),
         // Tenant settings
         route(

@@ -38,6 +38,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("create:signing_keys", "Rotate signing keys"),
     ("update:signing_keys", "Revoke signing keys"),
     ("read:logs", "Read log events"),
+    (
+        "simulate:tokens",
+        "Simulate token requests (Gatehouse extension)",
+    ),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
 ];

@@ -6,13 +6,13 @@
 //! mints tokens and reports the outcome through [`finish`], which records the
 //! log event (with the decision trace) for successes and failures alike.
 
-mod authorization_code;
+pub(crate) mod authorization_code;
 pub mod client_auth;
-mod client_credentials;
-mod device_code;
-mod password;
-mod refresh_token;
-mod user_grant;
+pub(crate) mod client_credentials;
+pub(crate) mod device_code;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
+pub(crate) mod user_grant;
 
 use crate::audit::{self, Event};
 use crate::cors;
@@ -152,7 +152,7 @@ fn end_user_ip(headers: &HeaderMap, client: &Client, peer: Option<std::net::IpAd
 
 /// `unauthorized_client` unless the grant type is enabled for the client;
 /// password-realm rides on the `password` grant type.
-fn check_grant_allowed(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
+pub(crate) fn check_grant_allowed(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
     let allowed = client.allows_grant(grant_type)
         || (grant_type == PASSWORD_REALM && client.allows_grant(PASSWORD));
     if allowed {
