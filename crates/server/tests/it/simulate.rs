@@ -23,6 +23,8 @@
 //!   at `/authorize` logs no trace, so its trace is not compared (counted).
 
 use crate::authorize::{encode, get, location, params_of};
+use crate::fixtures::{seed, Seeded, API, OTHER_API};
+use crate::management::{assert_mgmt_error, Mgmt};
 use crate::support::TestServer;
 use base64::Engine;
 use gatehouse_core::grant::decision_cases::{self, Case, MGMT};
@@ -35,9 +37,10 @@ use gatehouse_core::request::DEVICE_CODE;
 use gatehouse_core::secret::hash_token;
 use gatehouse_server::issue::MAX_ACTIVE_REFRESH_TOKENS;
 use gatehouse_server::simulate::{
-    simulate, AccessTokenFormat, Outcome, SimulateRequest, Simulation,
+    simulate, AccessTokenFormat, Outcome, SimulateRequest, Simulation, SIMULATED,
 };
 use gatehouse_store::{DeviceStatus, Page, RefreshFamily, StoredClient, StoredUser};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -560,7 +563,7 @@ async fn implicit_flow(server: &TestServer, r: &Realised) -> Real {
     let query = authorize_query(r, response_type, &[]);
     let (to, consent_shown) = authorize_in_browser(server, &browser, r, &query).await;
     let p = params_of(&to, '#');
-    if p.get("access_token").is_none() {
+    if !p.contains_key("access_token") {
         return Real {
             consent_shown,
             ..Real::refused(
@@ -755,4 +758,266 @@ async fn simulation_equals_real_issuance_for_every_decision_case() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+const SIMULATE: &str = "/x-gatehouse/simulate";
+
+/// A bootstrapped server with seed 000 (alice has the role reader).
+async fn seeded() -> (Mgmt, Seeded) {
+    let mgmt = Mgmt::start().await;
+    let s = seed(mgmt.server.store.as_ref()).await;
+    (mgmt, s)
+}
+
+#[tokio::test]
+async fn simulate_endpoint_answers_the_would_be_token() {
+    let (mgmt, s) = seeded().await;
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({
+                "client_id": s.spa_id,
+                "user": "alice@example.com",
+                "audience": API,
+                "scope": "openid read:measurements write:measurements",
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let sim: Simulation = serde_json::from_value(reply.body.clone()).expect("reads back");
+    assert_eq!(sim.outcome, Outcome::Issued);
+    assert_eq!(sim.grant, "authorization_code");
+    assert_eq!(sim.scope.as_deref(), Some("openid read:measurements"));
+    assert_eq!(
+        sim.user.as_ref().map(|u| u.user_id.as_str()),
+        Some(s.alice.user_id.as_str())
+    );
+    let at = sim.access_token.as_ref().expect("an access token");
+    assert_eq!(at.format, AccessTokenFormat::Jwt);
+    let claims = at.claims.as_ref().expect("claims");
+    assert_eq!(claims["jti"], SIMULATED);
+    assert_eq!(claims["permissions"], json!(["read:measurements"]));
+    assert_eq!(claims["iat"], mgmt.server.state.now());
+    let id = sim.id_token.as_ref().expect("an ID token");
+    assert_eq!(id.claims["at_hash"], SIMULATED);
+    let trace = sim.trace.as_ref().expect("a trace");
+    assert!(!trace.scope("write:measurements").expect("traced").granted);
+
+    // No audience: an opaque token for /userinfo, said so.
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({"client_id": s.spa_id, "user": s.alice.user_id, "grant": "password", "scope": "openid"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["access_token"]["format"], "opaque");
+    assert_eq!(
+        reply.body["access_token"]["note"],
+        "opaque, for /userinfo only"
+    );
+    assert_eq!(reply.body["expires_in"], 86_400);
+    mgmt.server.stop().await;
+}
+
+#[tokio::test]
+async fn simulate_endpoint_answers_refusals_with_auth0s_strings() {
+    let (mgmt, s) = seeded().await;
+    // The web app does not have the device code grant.
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({"client_id": s.web_id, "user": "bob@example.com", "grant": DEVICE_CODE}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["outcome"], "refused");
+    assert_eq!(
+        reply.body["error"],
+        json!({
+            "error": "unauthorized_client",
+            "error_description": format!("Grant type '{DEVICE_CODE}' not allowed for the client."),
+        })
+    );
+    assert!(reply.body["trace"].is_null());
+    // A blocked user.
+    let store = mgmt.server.store.as_ref();
+    let mut bob = store.user(&s.bob.user_id).await.unwrap().unwrap();
+    bob.user.blocked = true;
+    store.update_user(&bob).await.unwrap();
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({"client_id": s.spa_id, "user": "bob@example.com", "grant": "password"}),
+        )
+        .await;
+    assert_eq!(reply.body["outcome"], "refused", "{}", reply.text);
+    assert_eq!(reply.body["error"]["error"], "invalid_grant");
+    assert_eq!(reply.body["error"]["error_description"], "user is blocked");
+    // An unknown audience, refused by the decision with its trace.
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({"client_id": s.m2m_id, "grant": "client_credentials", "audience": "https://nope.example/"}),
+        )
+        .await;
+    assert_eq!(reply.body["outcome"], "refused", "{}", reply.text);
+    assert_eq!(
+        reply.body["error"]["error_description"],
+        "Service not found: https://nope.example/"
+    );
+    mgmt.server.stop().await;
+}
+
+#[tokio::test]
+async fn simulate_endpoint_needs_read_logs_or_simulate_tokens() {
+    let (mgmt, s) = seeded().await;
+    let body = json!({"client_id": s.m2m_id, "grant": "client_credentials", "audience": API});
+    let other = mgmt.token_with(&["read:users", "read:clients"]).await;
+    let reply = mgmt
+        .call_as(Some(&other), Method::POST, SIMULATE, Some(body.clone()))
+        .await;
+    assert_mgmt_error(&reply, 403, "insufficient_scope");
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("read:logs,simulate:tokens"));
+    let reply = mgmt
+        .call_as(None, Method::POST, SIMULATE, Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, 401);
+    for scope in ["read:logs", "simulate:tokens"] {
+        let token = mgmt.token_with(&[scope]).await;
+        let reply = mgmt
+            .call_as(Some(&token), Method::POST, SIMULATE, Some(body.clone()))
+            .await;
+        assert_eq!(reply.status, 200, "{scope}: {}", reply.text);
+        assert_eq!(reply.body["outcome"], "issued");
+    }
+    mgmt.server.stop().await;
+}
+
+#[tokio::test]
+async fn simulate_endpoint_rejects_bad_requests_in_the_management_shape() {
+    let (mgmt, s) = seeded().await;
+    let cases = [
+        (
+            json!({"client_id": "nope", "user": "alice@example.com"}),
+            404,
+            "inexistent_client",
+        ),
+        (
+            json!({"client_id": s.spa_id, "user": "nobody@example.com"}),
+            404,
+            "inexistent_user",
+        ),
+        (
+            json!({"client_id": s.spa_id, "user": "auth0|nope"}),
+            404,
+            "inexistent_user",
+        ),
+        (
+            json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": "Password"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": "password' OR 1=1 --"}),
+            400,
+            "invalid_body",
+        ),
+        (json!({"client_id": s.spa_id}), 400, "invalid_body"),
+        (
+            json!({"client_id": s.m2m_id, "user": "alice@example.com", "grant": "client_credentials"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            json!({"client_id": s.spa_id, "user": "alice@example.com", "prompt": "none"}),
+            400,
+            "invalid_body",
+        ),
+        (json!({"user": "alice@example.com"}), 400, "invalid_body"),
+        (json!({"client_id": 7}), 400, "invalid_body"),
+        (json!([]), 400, "invalid_body"),
+        (json!({"client_id": "a\u{0}b"}), 400, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let reply = mgmt.post(SIMULATE, body.clone()).await;
+        assert_mgmt_error(&reply, status, code);
+        assert!(!reply.text.contains("Internal"), "{body}: {}", reply.text);
+    }
+    let reply = mgmt.raw(Method::POST, SIMULATE, "{not json").await;
+    assert_mgmt_error(&reply, 400, "invalid_json");
+    let huge = format!("{{\"client_id\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    let reply = mgmt.raw(Method::POST, SIMULATE, &huge).await;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    mgmt.server.stop().await;
+}
+
+#[tokio::test]
+async fn simulate_writes_nothing() {
+    let (mgmt, s) = seeded().await;
+    let server = &mgmt.server;
+    let store = server.store.as_ref();
+    let events_before = store.count_log_events().await.unwrap();
+    let alice_before = store.user(&s.alice.user_id).await.unwrap().unwrap().user;
+    let requests = [
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "audience": API, "scope": "openid offline_access read:measurements"}),
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "scope": "openid offline_access"}),
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": "password", "scope": "openid offline_access"}),
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": "token", "scope": "openid"}),
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": "refresh_token", "scope": "openid offline_access"}),
+        json!({"client_id": s.spa_id, "user": "alice@example.com", "grant": DEVICE_CODE, "scope": "openid offline_access"}),
+        json!({"client_id": s.m2m_id, "grant": "client_credentials", "audience": API}),
+        json!({"client_id": s.m2m_id, "grant": "client_credentials", "audience": OTHER_API}),
+    ];
+    for body in &requests {
+        let reply = mgmt.post(SIMULATE, body.clone()).await;
+        assert_eq!(reply.status, 200, "{body}: {}", reply.text);
+    }
+    // The Management API's own audit of each POST (`sapi`) is the only event.
+    let added = store.count_log_events().await.unwrap() - events_before;
+    assert_eq!(added, i64::try_from(requests.len()).unwrap());
+    let page = Page {
+        offset: 0,
+        limit: 1000,
+    };
+    let events = store.log_events(page).await.unwrap();
+    let audits = events
+        .iter()
+        .filter(|e| e.event_type == "sapi" && e.details["path"] == "/api/v2/x-gatehouse/simulate")
+        .count();
+    assert_eq!(audits, requests.len());
+    // The function the CLI calls directly writes none.
+    for body in &requests {
+        let req: SimulateRequest = serde_json::from_value(body.clone()).unwrap();
+        simulate(&server.state, &req).await.unwrap();
+    }
+    assert_eq!(
+        store.count_log_events().await.unwrap() - events_before,
+        added,
+        "no log event from the simulation"
+    );
+    let alice_after = store.user(&s.alice.user_id).await.unwrap().unwrap().user;
+    assert_eq!(
+        alice_after.logins_count, alice_before.logins_count,
+        "no login counted"
+    );
+    assert_eq!(alice_after.last_login, alice_before.last_login);
+    let now = server.state.now();
+    let families = store
+        .revoke_refresh_families_for(&s.alice.user_id, &s.spa_id, now)
+        .await
+        .unwrap();
+    assert_eq!(families, 0, "no refresh-token family");
+    // Everything short-lived expires within ten years: nothing was written.
+    let report = store
+        .purge_expired(now + 10 * 365 * 86_400, i64::MAX / 4, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(report.opaque_tokens, 0, "no opaque token");
+    assert_eq!(report.authorization_codes, 0, "no code");
+    assert_eq!(report.device_codes, 0, "no device code");
+    mgmt.server.stop().await;
 }

@@ -74,6 +74,12 @@ pub fn api(id: &str, identifier: &str, name: &str, scopes: &[&str]) -> ResourceS
     api
 }
 
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl World {
     /// Seed 000's Measurements API (RBAC on, permissions in the token), seed 001's
     /// API (RBAC off), a third API, the Management API; an Angular SPA; bob.
