@@ -13,6 +13,12 @@
 //! `sid` of a login session (code, implicit, refresh) and the implicit
 //! flow's `nonce`. `iat`, `exp` and `auth_time` come from the server's clock
 //! ([`AppState::now`]).
+//!
+//! What the request cannot say is assumed: `/authorize` is called with the
+//! client's first callback URL, without `prompt` or `nonce` (code) and with
+//! `response_type=id_token token` (implicit, an ID token when `openid` is
+//! granted); a refresh token's family holds `audience` and `scope`.
+//! Management API route: [`crate::routes::management::simulate`].
 
 use crate::decision::{decide, DecisionFailure};
 use crate::error::ApiError;

@@ -20,7 +20,10 @@
 //! - code and implicit log in through the login page and accept the consent
 //!   page when it is shown. `/authorize` logs a trace only for `prompt=none`,
 //!   so the implicit flow is run once more silently for its trace; a refusal
-//!   at `/authorize` logs no trace, so its trace is not compared (counted).
+//!   at `/authorize` logs no trace, so its trace is not compared (counted);
+//! - the code flow sends no `nonce` (the simulation assumes none); the
+//!   simulation has no `prompt`, so consent is not compared for the case
+//!   that sends `prompt=consent`.
 
 use crate::authorize::{encode, get, location, params_of};
 use crate::fixtures::{seed, Seeded, API, OTHER_API};
@@ -817,6 +820,19 @@ async fn simulate_endpoint_answers_the_would_be_token() {
         "opaque, for /userinfo only"
     );
     assert_eq!(reply.body["expires_in"], 86_400);
+
+    let doc = mgmt.server.get("/api/v2/openapi.json").await.body;
+    let op = &doc["paths"]["/x-gatehouse/simulate"]["post"];
+    assert!(op.is_object(), "described");
+    let schemas = &doc["components"]["schemas"];
+    for name in ["SimulateRequest", "Simulation", "SimulatedAccessToken"] {
+        assert!(
+            schemas[name]["properties"].is_object(),
+            "{name}: {}",
+            schemas[name]
+        );
+    }
+    assert!(schemas["Simulation"]["properties"]["trace"].is_object());
     mgmt.server.stop().await;
 }
 
