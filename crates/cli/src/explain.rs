@@ -132,7 +132,10 @@ async fn run_simulation(args: &ExplainArgs) -> Result<(), String> {
     };
     if args.json {
         let shown = serde_json::to_value(&simulation).unwrap_or(Value::Null);
-        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
+        );
     } else {
         print!("{}", render_simulation(&simulation, use_colour()));
     }

@@ -224,6 +224,17 @@ pub struct Event<'a> {
     pub extra: Value,
 }
 
+/// Events this process recorded: orders its log ids within one second.
+static RECORDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `<epoch seconds><sequence, 12 hex><random, 12 hex>`: ids of one node sort
+/// in the order it recorded them (listing ties and checkpoints follow it),
+/// and the random part keeps nodes apart.
+fn new_log_id(now: i64) -> String {
+    let sequence = RECORDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xffff_ffff_ffff;
+    format!("{now}{sequence:012x}{}", gatehouse_core::ids::random_hex(6))
+}
+
 /// Records an event and returns its `log_id` (for the `Gatehouse-Log-Id`
 /// header; the request's scope remembers it too). A failure to log is itself
 /// logged, never surfaced: the token decision already happened.
@@ -244,7 +255,7 @@ pub async fn record(state: &AppState, event: Event<'_>) -> String {
     let now = state.now();
     let owned = |v: Option<&str>| v.map(str::to_string);
     let record = LogEvent {
-        log_id: format!("{now}{}", gatehouse_core::ids::random_hex(12)),
+        log_id: new_log_id(now),
         date: now,
         event_type: event.code.to_string(),
         client_id: owned(event.client_id),

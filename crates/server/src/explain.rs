@@ -273,7 +273,8 @@ async fn audience_kind(
     Ok((AudienceKind::Unknown, None))
 }
 
-async fn tenant_apis(state: &AppState) -> Result<TenantApis, ExplainError> {
+/// The tenant's own APIs and default audience, for fixes that name them.
+pub(crate) async fn tenant_apis(state: &AppState) -> Result<TenantApis, ExplainError> {
     let identifiers = state
         .store()
         .resource_servers(Page::ALL)

@@ -13,6 +13,7 @@ use gatehouse_core::secret::hash_token;
 use gatehouse_core::{ids, ScopeSet};
 use gatehouse_store::{OpaqueToken, RefreshFamily};
 use serde::Serialize;
+use serde_json::Value;
 
 /// Auth0 keeps at most this many active refresh tokens per user and application.
 pub const MAX_ACTIVE_REFRESH_TOKENS: i64 = 200;
@@ -71,52 +72,80 @@ pub async fn mint(state: &AppState, m: Mint<'_>) -> Result<Minted, ApiError> {
     })
 }
 
+/// A JWT's claims before signing: the algorithm, the JOSE `typ` and the claim set.
+#[derive(Debug, Clone)]
+pub struct JwtClaims {
+    pub alg: SigningAlg,
+    pub typ: &'static str,
+    pub claims: Value,
+}
+
+/// When the access token of `m` expires.
+fn access_token_expiry(m: &Mint<'_>) -> i64 {
+    let lifetime = m.decided.decision.expires_in;
+    m.now
+        .saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX / 2))
+}
+
+/// The claims of the access token `m` allows when it is a JWT (an API audience);
+/// `None` for an opaque `/userinfo` token. The one source of the access-token
+/// claim rules, shared by [`mint`] and [`crate::simulate`].
+pub fn access_token_claims(state: &AppState, m: &Mint<'_>, jti: &str) -> Option<JwtClaims> {
+    let decision = &m.decided.decision;
+    let (TokenFormat::Jwt { alg, dialect, .. }, Some(api)) =
+        (decision.token_format, &m.decided.api)
+    else {
+        return None;
+    };
+    let subject = match m.user {
+        Some(user) => user.user_id.clone(),
+        None => format!("{}@clients", m.client.client_id),
+    };
+    let claims = AccessTokenClaims {
+        issuer: state.issuer(),
+        subject: &subject,
+        client_id: &m.client.client_id,
+        audience: &api.identifier,
+        // HS256 APIs allow a single audience only (auth0-compat.md §3).
+        with_userinfo_audience: m.user.is_some()
+            && decision.scope.contains("openid")
+            && alg != SigningAlg::HS256,
+        scope: &decision.scope,
+        permissions: decision.permissions.as_deref(),
+        dialect,
+        grant_type: m.grant_type,
+        issued_at: m.now,
+        expires_at: access_token_expiry(m),
+        jti,
+    };
+    Some(JwtClaims {
+        alg,
+        typ: claims.typ(),
+        claims: claims.to_json(),
+    })
+}
+
 async fn access_token(
     state: &AppState,
     m: &Mint<'_>,
 ) -> Result<(String, Option<String>), ApiError> {
-    let decision = &m.decided.decision;
-    let expires_at = m
-        .now
-        .saturating_add(i64::try_from(decision.expires_in).unwrap_or(i64::MAX / 2));
-    match (decision.token_format, &m.decided.api) {
-        (TokenFormat::Jwt { alg, dialect, .. }, Some(api)) => {
-            let jti = ids::random_token(16);
-            let subject = match m.user {
-                Some(user) => user.user_id.clone(),
-                None => format!("{}@clients", m.client.client_id),
-            };
-            let claims = AccessTokenClaims {
-                issuer: state.issuer(),
-                subject: &subject,
-                client_id: &m.client.client_id,
-                audience: &api.identifier,
-                // HS256 APIs allow a single audience only (auth0-compat.md §3).
-                with_userinfo_audience: m.user.is_some()
-                    && decision.scope.contains("openid")
-                    && alg != SigningAlg::HS256,
-                scope: &decision.scope,
-                permissions: decision.permissions.as_deref(),
-                dialect,
-                grant_type: m.grant_type,
-                issued_at: m.now,
-                expires_at,
-                jti: &jti,
-            };
-            let token = if alg == SigningAlg::HS256 {
+    let jti = ids::random_token(16);
+    match (access_token_claims(state, m, &jti), &m.decided.api) {
+        (Some(jwt), Some(api)) => {
+            let token = if jwt.alg == SigningAlg::HS256 {
                 let secret = api.signing_secret.as_deref().ok_or_else(|| {
                     ApiError::internal(format!(
                         "HS256 API {} has no signing secret",
                         api.identifier
                     ))
                 })?;
-                sign_jwt_hs256(secret.as_bytes(), claims.typ(), &claims.to_json())?
+                sign_jwt_hs256(secret.as_bytes(), jwt.typ, &jwt.claims)?
             } else {
                 let key = state
                     .keys()
-                    .signing_key(alg)
-                    .ok_or_else(|| ApiError::internal(format!("no current {alg:?} key")))?;
-                sign_jwt(&key, claims.typ(), &claims.to_json())?
+                    .signing_key(jwt.alg)
+                    .ok_or_else(|| ApiError::internal(format!("no current {:?} key", jwt.alg)))?;
+                sign_jwt(&key, jwt.typ, &jwt.claims)?
             };
             Ok((token, Some(jti)))
         }
@@ -125,15 +154,14 @@ async fn access_token(
                 .user
                 .ok_or_else(|| ApiError::internal("opaque token without a user"))?;
             let token = ids::random_token(32);
-            let jti = ids::random_token(16);
             state
                 .store()
                 .insert_opaque_token(&OpaqueToken {
                     token_hash: hash_token(&token),
                     client_id: m.client.client_id.clone(),
                     user_id: user.user_id.clone(),
-                    scope: decision.scope.to_string(),
-                    expires_at,
+                    scope: m.decided.decision.scope.to_string(),
+                    expires_at: access_token_expiry(m),
                     jti: Some(jti.clone()),
                 })
                 .await?;
@@ -151,18 +179,17 @@ fn id_token_alg(client: &Client) -> SigningAlg {
     }
 }
 
-fn id_token(
+/// The claims of the ID token for `user`, with `at_hash` of the access token
+/// and `c_hash` of the code issued beside it. The one source of the ID-token
+/// claim rules, shared by [`mint`], [`mint_front_channel`] and [`crate::simulate`].
+pub fn id_token_claims(
     state: &AppState,
     m: &Mint<'_>,
     user: &User,
     access_token: Option<&str>,
     code: Option<&str>,
-) -> Result<String, ApiError> {
+) -> JwtClaims {
     let alg = id_token_alg(m.client);
-    let key = state
-        .keys()
-        .signing_key(alg)
-        .ok_or_else(|| ApiError::internal(format!("no current {alg:?} key")))?;
     let lifetime = i64::try_from(m.client.jwt_configuration.lifetime_in_seconds).unwrap_or(36_000);
     let claims = IdTokenClaims {
         issuer: state.issuer(),
@@ -177,7 +204,26 @@ fn id_token(
         issued_at: m.now,
         expires_at: m.now.saturating_add(lifetime),
     };
-    Ok(sign_jwt(&key, "JWT", &claims.to_json())?)
+    JwtClaims {
+        alg,
+        typ: "JWT",
+        claims: claims.to_json(),
+    }
+}
+
+fn id_token(
+    state: &AppState,
+    m: &Mint<'_>,
+    user: &User,
+    access_token: Option<&str>,
+    code: Option<&str>,
+) -> Result<String, ApiError> {
+    let jwt = id_token_claims(state, m, user, access_token, code);
+    let key = state
+        .keys()
+        .signing_key(jwt.alg)
+        .ok_or_else(|| ApiError::internal(format!("no current {:?} key", jwt.alg)))?;
+    Ok(sign_jwt(&key, jwt.typ, &jwt.claims)?)
 }
 
 /// What `/authorize` mints for implicit and hybrid responses.

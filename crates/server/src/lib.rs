@@ -12,6 +12,7 @@
 //! - [`background`]: key reloads across nodes, lease-guarded purging of expired data.
 //! - [`decision`]: gathers the facts for the grant decision and calls it.
 //! - [`issue`]: mints access, ID and refresh tokens from a decision.
+//! - [`simulate`]: the would-be token and its trace, issuing nothing.
 //! - [`bootstrap`]: the first start's system API, management client and admin.
 //! - [`bearer`]: validates the access tokens Gatehouse issued.
 //! - [`audit`]: log events with Auth0's codes and the decision trace.
@@ -48,6 +49,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod session;
+pub mod simulate;
 pub mod state;
 
 pub use routes::router;

@@ -385,7 +385,7 @@ pub trait TokenStore: Send + Sync {
     /// How many events match `filter` (`include_totals` of `GET /api/v2/logs`).
     async fn count_log_events(&self, filter: &LogFilter) -> StoreResult<i64>;
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
-    /// The newest event that recorded this access-token `jti` (its issuance).
+    /// The first event that recorded this access-token `jti`: its issuance.
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>>;
 }
 

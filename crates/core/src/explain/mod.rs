@@ -207,29 +207,53 @@ pub fn event_lines(event: &EventFacts, apis: &TenantApis) -> Vec<Line> {
         .details
         .get("refusal")
         .and_then(|r| serde_json::from_value(r.clone()).ok());
-    if is_failure(&event.event_type) {
-        lines.push(refused_line(event, refusal.as_ref()));
+    let refused = is_failure(&event.event_type).then_some(event.description.as_str());
+    lines.extend(decision_lines(
+        refused,
+        refusal.as_ref(),
+        trace.as_ref(),
+        apis,
+    ));
+    lines
+}
+
+/// The lines of a decision, logged or simulated: the refusal first (its
+/// error description, with the refusal's explanation and fix when one was
+/// recorded), then the trace.
+pub fn decision_lines(
+    refused: Option<&str>,
+    refusal: Option<&RefusalTrace>,
+    trace: Option<&Trace>,
+    apis: &TenantApis,
+) -> Vec<Line> {
+    let mut lines = Vec::new();
+    if let Some(description) = refused {
+        lines.push(refused_line(description, refusal));
+    } else if let Some(note) = refusal {
+        // Issued, with a note (offline_access dropped by the API's setting).
+        lines.push(Line {
+            topic: "note".into(),
+            tone: Tone::Dropped,
+            text: note.explanation.clone(),
+            fix: note.fix.clone(),
+        });
     }
-    if let Some(trace) = &trace {
-        lines.extend(trace_lines(trace, apis, is_failure(&event.event_type)));
+    if let Some(trace) = trace {
+        lines.extend(trace_lines(trace, apis, refused.is_some()));
     }
     lines
 }
 
-fn refused_line(event: &EventFacts, refusal: Option<&RefusalTrace>) -> Line {
-    match refusal {
-        Some(r) => Line {
-            topic: "refused".into(),
-            tone: Tone::Refused,
-            text: format!("{} {}", ensure_period(&event.description), r.explanation),
-            fix: r.fix.clone(),
-        },
-        None => Line {
-            topic: "refused".into(),
-            tone: Tone::Refused,
-            text: ensure_period(&event.description),
-            fix: None,
-        },
+fn refused_line(description: &str, refusal: Option<&RefusalTrace>) -> Line {
+    let text = match refusal {
+        Some(r) => format!("{} {}", ensure_period(description), r.explanation),
+        None => ensure_period(description),
+    };
+    Line {
+        topic: "refused".into(),
+        tone: Tone::Refused,
+        text,
+        fix: refusal.and_then(|r| r.fix.clone()),
     }
 }
 

@@ -37,6 +37,8 @@ mod system_api;
 mod trace;
 mod user_flow;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod decision_cases;
 #[cfg(test)]
 mod tests;
 

@@ -1,274 +1,51 @@
-//! Table-driven tests of the grant decision: a named case is a world (tenant, APIs,
-//! client, user, grants, consent) plus a request, and the outcome it must produce.
-//! The cases live in [`user_cases`] and [`client_cases`]; this file holds the world,
-//! the case builder, the runner with its trace invariants, and a few unit tests.
+//! Table-driven tests of the grant decision: the cases (a world plus a
+//! request, and the outcome it must produce) live in [`super::decision_cases`];
+//! this file holds the runner with its trace invariants, one test per table,
+//! and a few unit tests.
 
-mod client_cases;
-mod user_cases;
-
+use super::decision_cases::*;
 use super::*;
 use crate::error::ErrorCode;
-use crate::model::{AppType, PermissionSource, ScopeDefinition, SubjectType, TenantSettings};
 use crate::scope::ScopeSet;
 
-pub(super) const MEAS: &str = "https://measurements.example/";
-pub(super) const MYAPI: &str = "https://myapi.example";
-pub(super) const OTHER: &str = "https://other.example/";
-pub(super) const MGMT: &str = "https://tenant.example/api/v2/";
-
-/// Everything the store would load for a request.
-#[derive(Clone)]
-pub(super) struct World {
-    pub tenant: TenantSettings,
-    pub apis: Vec<ResourceServer>,
-    pub client: Client,
-    pub user: User,
-    pub permissions: Vec<EffectivePermission>,
-    pub roles_granting: Vec<(String, Vec<String>)>,
-    pub grants: Vec<ClientGrant>,
-    pub consent: Option<TestConsent>,
+#[test]
+fn audience_choice() {
+    run_table(user_cases::audience_choice());
 }
 
-#[derive(Clone, Default)]
-pub(super) struct TestConsent {
-    pub consented: Option<ScopeSet>,
-    pub prompt: bool,
-    pub loopback: bool,
+#[test]
+fn rbac() {
+    run_table(user_cases::rbac());
 }
 
-fn api(id: &str, identifier: &str, name: &str, scopes: &[&str]) -> ResourceServer {
-    let mut api = ResourceServer::new(id, name, identifier);
-    api.scopes = scopes
-        .iter()
-        .map(|s| ScopeDefinition {
-            value: s.to_string(),
-            description: String::new(),
-        })
-        .collect();
-    api
+#[test]
+fn access_policies() {
+    run_table(user_cases::access_policies());
 }
 
-impl World {
-    /// Seed 000's Measurements API (RBAC on, permissions in the token), seed 001's
-    /// API (RBAC off), a third API, the Management API; an Angular SPA; bob.
-    pub fn new() -> Self {
-        let mut meas = api(
-            "rs_meas",
-            MEAS,
-            "Measurements",
-            &["read:measurements", "write:measurements"],
-        );
-        meas.enforce_policies = true;
-        meas.token_dialect = TokenDialect::AccessTokenAuthz;
-        let mut mgmt = api("rs_mgmt", MGMT, "Auth0 Management API", &["read:users"]);
-        mgmt.is_system = true;
-        Self {
-            tenant: TenantSettings::default(),
-            apis: vec![
-                meas,
-                api("rs_my", MYAPI, "My API", &["myscope", "other:scope"]),
-                api("rs_other", OTHER, "Other API", &["shared:scope"]),
-                mgmt,
-            ],
-            client: Client::new("spa_client", "Angular SPA", AppType::Spa),
-            user: User::new("auth0|0123456789abcdef01234567", "bob@example.com", 0),
-            permissions: Vec::new(),
-            roles_granting: Vec::new(),
-            grants: Vec::new(),
-            consent: None,
-        }
-    }
-
-    pub fn api(&mut self, identifier: &str) -> &mut ResourceServer {
-        self.apis
-            .iter_mut()
-            .find(|a| a.identifier == identifier)
-            .expect("test API exists")
-    }
-
-    /// Gives bob `scope` with these role names (empty = directly).
-    pub fn permit(&mut self, scope: &str, roles: &[&str]) {
-        let sources = if roles.is_empty() {
-            vec![PermissionSource::Direct]
-        } else {
-            roles
-                .iter()
-                .map(|r| PermissionSource::Role {
-                    role_id: format!("rol_{r}"),
-                    role_name: r.to_string(),
-                })
-                .collect()
-        };
-        self.permissions.push(EffectivePermission {
-            permission_name: scope.into(),
-            sources,
-        });
-    }
-
-    pub fn role_grants(&mut self, scope: &str, roles: &[&str]) {
-        self.roles_granting
-            .push((scope.into(), roles.iter().map(|r| r.to_string()).collect()));
-    }
-
-    pub fn grant(
-        &mut self,
-        audience: &str,
-        subject_type: SubjectType,
-        scopes: &[&str],
-    ) -> &mut ClientGrant {
-        self.grants.push(ClientGrant {
-            id: format!("cgr_{}", self.grants.len() + 1),
-            client_id: Some(self.client.client_id.clone()),
-            default_for: None,
-            audience: audience.into(),
-            scope: scopes.iter().map(|s| s.to_string()).collect(),
-            subject_type,
-            allow_all_scopes: false,
-        });
-        let last = self.grants.len() - 1;
-        &mut self.grants[last]
-    }
-
-    pub fn third_party(&mut self) {
-        self.client.is_first_party = false;
-    }
-
-    /// A machine-to-machine client instead of the SPA.
-    pub fn m2m(&mut self) {
-        self.client = Client::new("m2m_client", "Nightly Sync", AppType::NonInteractive);
-    }
-
-    pub fn consent(&mut self, consented: Option<&str>, prompt: bool, loopback: bool) {
-        self.consent = Some(TestConsent {
-            consented: consented.map(ScopeSet::parse),
-            prompt,
-            loopback,
-        });
-    }
+#[test]
+fn offline_access_and_lifetimes() {
+    run_table(user_cases::offline_access_and_lifetimes());
 }
 
-/// What a case must produce; `None` fields are not checked.
-#[derive(Default)]
-pub(super) struct Expect {
-    error: Option<(ErrorCode, Option<String>)>,
-    audience: Option<Option<&'static str>>,
-    audience_rule: Option<AudienceRule>,
-    scope: Option<&'static str>,
-    permissions: Option<Option<Vec<&'static str>>>,
-    refresh: Option<bool>,
-    id_token: Option<bool>,
-    consent: Option<bool>,
-    format: Option<TokenFormat>,
-    expires_in: Option<u64>,
-    rules: Vec<(&'static str, ScopeRule, bool)>,
-    mentions: Vec<&'static str>,
+#[test]
+fn password_grant() {
+    run_table(user_cases::password_grant());
 }
 
-pub(super) struct Case {
-    name: &'static str,
-    world: World,
-    flow: Flow,
-    audience: Option<AudienceParam>,
-    scope: &'static str,
-    expect: Expect,
+#[test]
+fn consent() {
+    run_table(user_cases::consent());
 }
 
-/// A case: the default world, the authorization code flow, no audience.
-pub(super) fn case(name: &'static str, scope: &'static str) -> Case {
-    Case {
-        name,
-        world: World::new(),
-        flow: Flow::AuthorizationCode,
-        audience: None,
-        scope,
-        expect: Expect::default(),
-    }
+#[test]
+fn system_api_in_user_flows() {
+    run_table(user_cases::system_api_in_user_flows());
 }
 
-impl Case {
-    pub fn flow(mut self, flow: Flow) -> Self {
-        self.flow = flow;
-        self
-    }
-    pub fn aud(mut self, aud: &str) -> Self {
-        self.audience = Some(AudienceParam::Audience(aud.into()));
-        self
-    }
-    pub fn resource(mut self, aud: &str) -> Self {
-        self.audience = Some(AudienceParam::Resource(aud.into()));
-        self
-    }
-    pub fn world(mut self, f: impl FnOnce(&mut World)) -> Self {
-        f(&mut self.world);
-        self
-    }
-    pub fn err(mut self, code: ErrorCode, description: &str) -> Self {
-        self.expect.error = Some((code, Some(description.into())));
-        self
-    }
-    pub fn err_code(mut self, code: ErrorCode) -> Self {
-        self.expect.error = Some((code, None));
-        self
-    }
-    pub fn audience_is(mut self, aud: Option<&'static str>, rule: AudienceRule) -> Self {
-        self.expect.audience = Some(aud);
-        self.expect.audience_rule = Some(rule);
-        self
-    }
-    pub fn audience_rule(mut self, rule: AudienceRule) -> Self {
-        self.expect.audience_rule = Some(rule);
-        self
-    }
-    pub fn scope_is(mut self, scope: &'static str) -> Self {
-        self.expect.scope = Some(scope);
-        self
-    }
-    pub fn perms(mut self, perms: &[&'static str]) -> Self {
-        self.expect.permissions = Some(Some(perms.to_vec()));
-        self
-    }
-    pub fn no_perms(mut self) -> Self {
-        self.expect.permissions = Some(None);
-        self
-    }
-    pub fn refresh(mut self, yes: bool) -> Self {
-        self.expect.refresh = Some(yes);
-        self
-    }
-    pub fn id_token(mut self, yes: bool) -> Self {
-        self.expect.id_token = Some(yes);
-        self
-    }
-    pub fn consent_required(mut self, yes: bool) -> Self {
-        self.expect.consent = Some(yes);
-        self
-    }
-    pub fn format(mut self, format: TokenFormat, expires_in: u64) -> Self {
-        self.expect.format = Some(format);
-        self.expect.expires_in = Some(expires_in);
-        self
-    }
-    pub fn expires_in(mut self, secs: u64) -> Self {
-        self.expect.expires_in = Some(secs);
-        self
-    }
-    pub fn rule(mut self, scope: &'static str, rule: ScopeRule, granted: bool) -> Self {
-        self.expect.rules.push((scope, rule, granted));
-        self
-    }
-    /// Text the rendered trace must contain.
-    pub fn mentions(mut self, text: &'static str) -> Self {
-        self.expect.mentions.push(text);
-        self
-    }
-}
-
-pub(super) fn jwt(alg: SigningAlg, dialect: TokenDialect, lifetime: u64) -> TokenFormat {
-    TokenFormat::Jwt {
-        alg,
-        dialect,
-        lifetime,
-    }
+#[test]
+fn client_credentials() {
+    run_table(client_cases::client_credentials());
 }
 
 /// Both phases, as the HTTP layer runs them.
@@ -468,7 +245,7 @@ fn check_trace_invariants(
 }
 
 /// Runs a table; fails listing every broken case.
-pub(super) fn run_table(cases: Vec<Case>) {
+fn run_table(cases: Vec<Case>) {
     let mut names = std::collections::HashSet::new();
     let mut failures = Vec::new();
     for case in &cases {

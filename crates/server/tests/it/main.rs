@@ -18,6 +18,8 @@
 //! - [`pages`]: login, consent, SSO, logout and device activation with a
 //!   cookie-keeping browser-like client.
 //! - [`log_events`]: `Gatehouse-Log-Id` and the explained refusals in log events.
+//! - [`simulate`]: the simulation against real issuance for every grant-decision case,
+//!   and `POST /api/v2/x-gatehouse/simulate`.
 //! - [`attack_protection`]: brute force under concurrency, trusted forwarded
 //!   IPs, user blocks, rate limits.
 
@@ -37,6 +39,7 @@ mod management;
 mod pages;
 mod properties;
 mod sealed_keys;
+mod simulate;
 mod support;
 mod token;
 mod transport;

@@ -555,14 +555,14 @@ impl TokenStore for SqlStore {
 
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>> {
         sqlx::query(&format!(
-            "SELECT {LOG_COLUMNS} FROM log_events WHERE jti = $1 ORDER BY date DESC, id DESC LIMIT 1"
+            "SELECT {LOG_COLUMNS} FROM log_events WHERE jti = $1 ORDER BY date, id LIMIT 1"
         ))
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(log_from_row)
-            .transpose()
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(log_from_row)
+        .transpose()
     }
 
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {

@@ -190,7 +190,18 @@ async fn check_audience(
         Ok(a) => a,
         Err(e) => return Ok(Err(e)),
     };
-    if let Some(aud) = &audience {
+    Ok(check_audience_exists(state, audience.as_ref())
+        .await?
+        .map(|()| audience))
+}
+
+/// `Service not found: <aud>` unless the audience names an API; shared with
+/// [`crate::simulate`]. The outer `Err` is a store failure.
+pub async fn check_audience_exists(
+    state: &AppState,
+    audience: Option<&AudienceParam>,
+) -> Result<Result<(), OAuthError>, String> {
+    if let Some(aud) = audience {
         let api = state
             .store()
             .resource_server_by_identifier(aud.value())
@@ -200,7 +211,7 @@ async fn check_audience(
             return Ok(Err(OAuthError::service_not_found(aud.value())));
         }
     }
-    Ok(Ok(audience))
+    Ok(Ok(()))
 }
 
 /// `localhost`, `*.localhost`, `127.0.0.0/8` or `[::1]`.

@@ -9,12 +9,15 @@
 
 use super::{respond, Ready};
 use crate::audit::{self, Event};
+use crate::decision::Decided;
 use crate::issue::{mint_front_channel, FrontChannelMint, Mint};
 use crate::session;
 use crate::state::AppState;
 use axum::response::Response;
 use gatehouse_core::grant::AudienceParam;
 use gatehouse_core::ids;
+use gatehouse_core::model::{Client, User};
+use gatehouse_core::request::IMPLICIT;
 use gatehouse_core::secret::hash_token;
 use gatehouse_core::OAuthError;
 use gatehouse_store::AuthorizationCode;
@@ -22,6 +25,33 @@ use serde_json::json;
 
 /// How long an authorization code can be redeemed (RFC 6749 §4.1.2: short).
 pub const CODE_LIFETIME: i64 = 300;
+
+/// Who and what the front channel mints for.
+pub(crate) struct FrontChannel<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub decided: &'a Decided,
+    pub nonce: Option<&'a str>,
+    pub sid: &'a str,
+    /// Set after `prompt=login` or `max_age`.
+    pub auth_time: Option<i64>,
+    pub now: i64,
+}
+
+/// What `/authorize` mints from; shared with [`crate::simulate`].
+pub(crate) fn mint_request(f: FrontChannel<'_>) -> Mint<'_> {
+    Mint {
+        client: f.client,
+        user: Some(f.user),
+        decided: f.decided,
+        grant_type: IMPLICIT,
+        nonce: f.nonce,
+        sid: Some(f.sid),
+        auth_time: f.auth_time,
+        refresh_token: None,
+        now: f.now,
+    }
+}
 
 pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Response {
     let Ready {
@@ -71,17 +101,15 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
             let minted = mint_front_channel(
                 state,
                 FrontChannelMint {
-                    mint: Mint {
+                    mint: mint_request(FrontChannel {
                         client: &req.client,
-                        user: Some(&user),
+                        user: &user,
                         decided: &decided,
-                        grant_type: "implicit",
                         nonce: req.nonce.as_deref(),
-                        sid: Some(&session.sid),
+                        sid: &session.sid,
                         auth_time: require_auth_time.then_some(session.auth_time),
-                        refresh_token: None,
                         now,
-                    },
+                    }),
                     access_token: req.response_type.token,
                     id_token: req.response_type.id_token,
                     code: code.as_deref(),

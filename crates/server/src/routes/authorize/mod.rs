@@ -20,7 +20,7 @@
 //! just did ([`Interaction`]), so their answers never travel in URLs.
 
 pub mod checks;
-mod grant;
+pub(crate) mod grant;
 pub mod respond;
 
 use crate::audit::{self, Event};
@@ -36,7 +36,9 @@ use axum::response::{IntoResponse, Response};
 use checks::{AuthorizeRequest, Invalid};
 use gatehouse_core::claims::userinfo_audience;
 use gatehouse_core::grant::authorize::session_is_fresh;
-use gatehouse_core::grant::{check_not_blocked, ConsentFacts, Flow, Refusal, RefusalTrace, Trace};
+use gatehouse_core::grant::{
+    check_not_blocked, AudienceParam, ConsentFacts, Flow, Refusal, RefusalTrace, Trace,
+};
 use gatehouse_core::model::{Client, User};
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::SsoSession;
@@ -270,24 +272,16 @@ async fn prepare_checked(
 
     // Step 3: the decision, then consent.
     let flow = req.response_type.flow();
-    let mut decided = decide_with_consent(state, &req, &user, flow, None)
-        .await
-        .map_err(refused)?;
-    let consent_key = consent_audience(state, &decided);
-    if decided.decision.consent_required && !req.prompt.consent {
-        // Pass 2 with what the user consented to before.
-        let stored = state
-            .store()
-            .consent(&user.user_id, &req.client.client_id, &consent_key)
-            .await
-            .map_err(|e| internal(format!("store: {e}")))?;
-        if let Some(stored) = stored {
-            let consented = ScopeSet::parse(&stored);
-            decided = decide_with_consent(state, &req, &user, flow, Some(&consented))
-                .await
-                .map_err(refused)?;
-        }
-    }
+    let facts = AuthorizeFacts {
+        client: &req.client,
+        user: &user,
+        flow,
+        audience: req.audience.clone(),
+        scope: &req.scope,
+        prompt_consent: req.prompt.consent,
+        loopback: req.loopback,
+    };
+    let (decided, consent_key) = decide_at_authorize(state, &facts).await.map_err(refused)?;
     if decided.decision.consent_required {
         match ix.consent {
             ConsentAnswer::Granted => {
@@ -351,25 +345,59 @@ async fn logged_in(
     Ok(user.map(|u| (session, u.user)))
 }
 
+/// What the decision at `/authorize` needs from the request.
+pub struct AuthorizeFacts<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub flow: Flow,
+    pub audience: Option<AudienceParam>,
+    pub scope: &'a ScopeSet,
+    /// `prompt=consent` was sent.
+    pub prompt_consent: bool,
+    /// The redirect URI is a loopback address.
+    pub loopback: bool,
+}
+
+/// The decision at `/authorize`, with consent: a first pass with no consent,
+/// then, when consent is needed and not forced, a second pass with what the
+/// user consented to before. Returns the decision and the consent's storage
+/// key. Reads only; shared with [`crate::simulate`].
+pub async fn decide_at_authorize(
+    state: &AppState,
+    f: &AuthorizeFacts<'_>,
+) -> Result<(Decided, String), DecisionFailure> {
+    let mut decided = decide_with_consent(state, f, None).await?;
+    let consent_key = consent_audience(state, &decided);
+    if decided.decision.consent_required && !f.prompt_consent {
+        let stored = state
+            .store()
+            .consent(&f.user.user_id, &f.client.client_id, &consent_key)
+            .await?;
+        if let Some(stored) = stored {
+            let consented = ScopeSet::parse(&stored);
+            decided = decide_with_consent(state, f, Some(&consented)).await?;
+        }
+    }
+    Ok((decided, consent_key))
+}
+
 async fn decide_with_consent(
     state: &AppState,
-    req: &AuthorizeRequest,
-    user: &User,
-    flow: Flow,
+    f: &AuthorizeFacts<'_>,
     consented: Option<&ScopeSet>,
 ) -> Result<Decided, DecisionFailure> {
     decide(
         state,
         DecisionRequest {
-            flow,
-            client: &req.client,
-            user: Some(user),
-            audience: req.audience.clone(),
-            requested_scopes: &req.scope,
+            flow: f.flow,
+            client: f.client,
+            user: Some(f.user),
+            audience: f.audience.clone(),
+            requested_scopes: f.scope,
             consent: Some(ConsentFacts {
                 consented,
-                prompt_consent: req.prompt.consent,
-                loopback_redirect: req.loopback,
+                prompt_consent: f.prompt_consent,
+                loopback_redirect: f.loopback,
             }),
         },
     )

@@ -13,7 +13,7 @@
 //!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
 //!   [`tenants`], [`user_blocks`].
-//! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`].
+//! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
 
 pub mod auth;
 pub mod client_grants;
@@ -31,6 +31,7 @@ pub mod resource_servers;
 pub mod roles;
 pub mod schemas;
 pub mod scopes;
+pub mod simulate;
 pub mod tenants;
 pub mod user_blocks;
 pub mod user_links;
@@ -377,6 +378,10 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Post "/x-gatehouse/explain", &["read:logs"], 200, body = Some(s::<explain::ExplainBody>), reply = One(s::<gatehouse_core::explain::Explanation>), query = &[], "Explain a token, jti or log id: the checks, the decision and the fixes"),
             explain::explain_input,
+        ),
+        route(
+            ep!(Post "/x-gatehouse/simulate", &["read:logs", "simulate:tokens"], 200, body = Some(s::<crate::simulate::SimulateRequest>), reply = One(s::<crate::simulate::Simulation>), query = &[], "Simulate a token request: the would-be token claims and the decision trace, issuing nothing"),
+            simulate::simulate,
         ),
         // Tenant settings
         route(

@@ -39,6 +39,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("update:signing_keys", "Revoke signing keys"),
     ("read:logs", "Read log events"),
     ("read:logs_users", "Read log events relating to users"),
+    (
+        "simulate:tokens",
+        "Simulate token requests (Gatehouse extension)",
+    ),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
 ];

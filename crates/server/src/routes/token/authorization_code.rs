@@ -50,11 +50,7 @@ pub async fn exchange(
             }
         };
     let requested = ScopeSet::parse(&record.scope);
-    let audience = match (&record.audience, &record.resource) {
-        (Some(a), _) => Some(AudienceParam::Audience(a.clone())),
-        (None, Some(r)) => Some(AudienceParam::Resource(r.clone())),
-        (None, None) => None,
-    };
+    let audience = code_audience(record.audience.clone(), record.resource.clone());
     let result = async {
         let issued = issue(
             state,
@@ -87,6 +83,19 @@ pub async fn exchange(
         ..Attempt::new(CODES(), client)
     };
     finish(state, attempt, result).await
+}
+
+/// The audience the code was requested with: `audience`, else `resource`;
+/// shared with [`crate::simulate`].
+pub(crate) fn code_audience(
+    audience: Option<String>,
+    resource: Option<String>,
+) -> Option<AudienceParam> {
+    match (audience, resource) {
+        (Some(a), _) => Some(AudienceParam::Audience(a)),
+        (None, Some(r)) => Some(AudienceParam::Resource(r)),
+        (None, None) => None,
+    }
 }
 
 /// Redeems the code (single use; a reused code revokes what it issued) and

@@ -3,7 +3,7 @@
 
 use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
-use crate::decision::{decide, DecisionRequest};
+use crate::decision::{decide, Decided, DecisionRequest};
 use crate::error::ApiError;
 use crate::issue::{mint, Mint, TokenResponse};
 use crate::state::AppState;
@@ -11,6 +11,37 @@ use gatehouse_core::grant::{AudienceParam, Flow};
 use gatehouse_core::model::Client;
 use gatehouse_core::request::CLIENT_CREDENTIALS;
 use gatehouse_core::ScopeSet;
+
+/// The decision request of client credentials; shared with [`crate::simulate`].
+pub(crate) fn decision_request<'a>(
+    client: &'a Client,
+    audience: Option<AudienceParam>,
+    requested: &'a ScopeSet,
+) -> DecisionRequest<'a> {
+    DecisionRequest {
+        flow: Flow::ClientCredentials,
+        client,
+        user: None,
+        audience,
+        requested_scopes: requested,
+        consent: None,
+    }
+}
+
+/// What to mint for client credentials; shared with [`crate::simulate`].
+pub(crate) fn mint_request<'a>(client: &'a Client, decided: &'a Decided, now: i64) -> Mint<'a> {
+    Mint {
+        client,
+        user: None,
+        decided,
+        grant_type: CLIENT_CREDENTIALS,
+        nonce: None,
+        sid: None,
+        auth_time: None,
+        refresh_token: None,
+        now,
+    }
+}
 
 pub async fn exchange(
     state: &AppState,
@@ -22,33 +53,8 @@ pub async fn exchange(
     let requested = scope.unwrap_or_default();
     let requested_audience = audience.as_ref().map(|a| a.value().to_string());
     let result = async {
-        let decided = decide(
-            state,
-            DecisionRequest {
-                flow: Flow::ClientCredentials,
-                client,
-                user: None,
-                audience,
-                requested_scopes: &requested,
-                consent: None,
-            },
-        )
-        .await?;
-        let minted = mint(
-            state,
-            Mint {
-                client,
-                user: None,
-                decided: &decided,
-                grant_type: CLIENT_CREDENTIALS,
-                nonce: None,
-                sid: None,
-                auth_time: None,
-                refresh_token: None,
-                now,
-            },
-        )
-        .await?;
+        let decided = decide(state, decision_request(client, audience, &requested)).await?;
+        let minted = mint(state, mint_request(client, &decided, now)).await?;
         Ok((minted, decided.decision.trace))
     }
     .await;

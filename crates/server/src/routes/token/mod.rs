@@ -11,13 +11,13 @@
 //! an allowed origin may read; a call from an origin the client does not
 //! allow is also logged as `fco`.
 
-mod authorization_code;
+pub(crate) mod authorization_code;
 pub mod client_auth;
-mod client_credentials;
-mod device_code;
-mod password;
-mod refresh_token;
-mod user_grant;
+pub(crate) mod client_credentials;
+pub(crate) mod device_code;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
+pub(crate) mod user_grant;
 
 use crate::audit::{self, codes, Event};
 use crate::cors;
@@ -201,7 +201,7 @@ async fn handle(
     let client = client_auth::authenticate_limited(state, headers, params, peer, now)
         .await
         .map_err(|e| (e, None))?;
-    if let Err(e) = check_grant_allowed(state, &client, params, request.grant_type()).await {
+    if let Err(e) = check_grant_logged(state, &client, params, request.grant_type()).await {
         return Err((e.into(), Some(client)));
     }
     let result = match request {
@@ -278,20 +278,29 @@ fn end_user_ip(headers: &HeaderMap, client: &Client, peer: Option<std::net::IpAd
 }
 
 /// `unauthorized_client` unless the grant type is enabled for the client;
-/// password-realm rides on the `password` grant type. A refusal is logged
-/// with the grant's failure code and the rule.
-async fn check_grant_allowed(
+/// password-realm rides on the `password` grant type. The simulation asks
+/// the same question.
+pub(crate) fn check_grant_allowed(client: &Client, grant_type: &str) -> Result<(), OAuthError> {
+    let allowed = client.allows_grant(grant_type)
+        || (grant_type == PASSWORD_REALM && client.allows_grant(PASSWORD));
+    if allowed {
+        Ok(())
+    } else {
+        Err(OAuthError::grant_type_not_allowed(grant_type))
+    }
+}
+
+/// [`check_grant_allowed`], logging a refusal with the grant's failure code
+/// and the rule.
+async fn check_grant_logged(
     state: &AppState,
     client: &Client,
     params: &Params,
     grant_type: &str,
 ) -> Result<(), OAuthError> {
-    let allowed = client.allows_grant(grant_type)
-        || (grant_type == PASSWORD_REALM && client.allows_grant(PASSWORD));
-    if allowed {
+    let Err(error) = check_grant_allowed(client, grant_type) else {
         return Ok(());
-    }
-    let error = OAuthError::grant_type_not_allowed(grant_type);
+    };
     let refusal = refusals::grant_type_not_enabled(client, grant_type);
     audit::record(
         state,

@@ -6,7 +6,7 @@
 
 use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
-use crate::decision::{decide, DecisionFailure, DecisionRequest, Explained};
+use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest, Explained};
 use crate::error::ApiError;
 use crate::issue::{mint, Mint, TokenResponse};
 use crate::state::AppState;
@@ -65,30 +65,20 @@ pub async fn exchange(
             .map_err(DecisionFailure::oauth)?;
         let decided = decide(
             state,
-            DecisionRequest {
-                flow: Flow::RefreshToken,
-                client,
-                user: Some(&user),
-                audience: family.audience.clone().map(AudienceParam::Audience),
-                requested_scopes: &requested,
-                consent: None,
-            },
+            decision_request(client, &user, family.audience.clone(), &requested),
         )
         .await?;
         let refresh_token = rotate(state, client, &family, &token_hash, now).await?;
         let minted = mint(
             state,
-            Mint {
+            mint_request(
                 client,
-                user: Some(&user),
-                decided: &decided,
-                grant_type: REFRESH_TOKEN,
-                nonce: None,
-                sid: family.sid.as_deref(),
-                auth_time: None,
-                refresh_token,
+                &user,
+                &decided,
+                family.sid.as_deref(),
                 now,
-            },
+                refresh_token,
+            ),
         )
         .await?;
         Ok((minted, decided.decision.trace))
@@ -102,6 +92,46 @@ pub async fn exchange(
         ..Attempt::new(event_codes(), client)
     };
     finish(state, attempt, result).await
+}
+
+/// The decision request of a refresh: the family's audience, the family's
+/// scope (or the narrower `scope`); shared with [`crate::simulate`].
+pub(crate) fn decision_request<'a>(
+    client: &'a Client,
+    user: &'a User,
+    family_audience: Option<String>,
+    requested: &'a ScopeSet,
+) -> DecisionRequest<'a> {
+    DecisionRequest {
+        flow: Flow::RefreshToken,
+        client,
+        user: Some(user),
+        audience: family_audience.map(AudienceParam::Audience),
+        requested_scopes: requested,
+        consent: None,
+    }
+}
+
+/// What to mint for a refresh; shared with [`crate::simulate`].
+pub(crate) fn mint_request<'a>(
+    client: &'a Client,
+    user: &'a User,
+    decided: &'a Decided,
+    sid: Option<&'a str>,
+    now: i64,
+    refresh_token: Option<String>,
+) -> Mint<'a> {
+    Mint {
+        client,
+        user: Some(user),
+        decided,
+        grant_type: REFRESH_TOKEN,
+        nonce: None,
+        sid,
+        auth_time: None,
+        refresh_token,
+        now,
+    }
 }
 
 /// Finds the token, checks it with [`check_refresh_token`] (revoking the

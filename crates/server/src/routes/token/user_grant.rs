@@ -2,7 +2,7 @@
 //! established who the user is: decide, start a refresh-token family when the
 //! decision allows one, mint.
 
-use crate::decision::{decide, DecisionFailure, DecisionRequest};
+use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::issue::{mint, new_refresh_family, Mint, Minted, NewFamily};
 use crate::state::AppState;
 use gatehouse_core::grant::{AudienceParam, Flow, Trace};
@@ -33,19 +33,39 @@ pub(crate) struct Issued {
     pub family_id: Option<String>,
 }
 
+/// The decision request of a user grant; shared with [`crate::simulate`].
+pub(crate) fn decision_request<'a>(g: &UserGrant<'a>) -> DecisionRequest<'a> {
+    DecisionRequest {
+        flow: g.flow,
+        client: g.client,
+        user: Some(g.user),
+        audience: g.audience.clone(),
+        requested_scopes: g.requested,
+        consent: None,
+    }
+}
+
+/// What to mint for a user grant; shared with [`crate::simulate`].
+pub(crate) fn mint_request<'a>(
+    g: &UserGrant<'a>,
+    decided: &'a Decided,
+    refresh_token: Option<String>,
+) -> Mint<'a> {
+    Mint {
+        client: g.client,
+        user: Some(g.user),
+        decided,
+        grant_type: g.grant_type,
+        nonce: g.nonce,
+        sid: g.sid,
+        auth_time: g.include_auth_time.then_some(g.auth_time),
+        refresh_token,
+        now: g.now,
+    }
+}
+
 pub(crate) async fn issue(state: &AppState, g: UserGrant<'_>) -> Result<Issued, DecisionFailure> {
-    let decided = decide(
-        state,
-        DecisionRequest {
-            flow: g.flow,
-            client: g.client,
-            user: Some(g.user),
-            audience: g.audience,
-            requested_scopes: g.requested,
-            consent: None,
-        },
-    )
-    .await?;
+    let decided = decide(state, decision_request(&g)).await?;
     let (refresh_token, family_id) = if decided.decision.issue_refresh_token {
         let family = NewFamily {
             client: g.client,
@@ -61,21 +81,7 @@ pub(crate) async fn issue(state: &AppState, g: UserGrant<'_>) -> Result<Issued, 
     } else {
         (None, None)
     };
-    let minted = mint(
-        state,
-        Mint {
-            client: g.client,
-            user: Some(g.user),
-            decided: &decided,
-            grant_type: g.grant_type,
-            nonce: g.nonce,
-            sid: g.sid,
-            auth_time: g.include_auth_time.then_some(g.auth_time),
-            refresh_token,
-            now: g.now,
-        },
-    )
-    .await?;
+    let minted = mint(state, mint_request(&g, &decided, refresh_token)).await?;
     Ok(Issued {
         minted,
         trace: decided.decision.trace,

@@ -8,9 +8,8 @@ use ScopeRule as R;
 
 const SEED: &str = "openid profile email read:measurements";
 
-#[test]
-fn audience_choice() {
-    run_table(vec![
+pub fn audience_choice() -> Vec<Case> {
+    vec![
         case(
             "seed_001_no_audience_opaque_custom_scope_dropped",
             "openid profile email myscope",
@@ -147,12 +146,11 @@ fn audience_choice() {
         .rule("read:measurements", R::NotDefinedByApi, false)
         .mentions("API https://myapi.example does not define scope read:measurements")
         .mentions("request audience=https://measurements.example/ instead"),
-    ]);
+    ]
 }
 
-#[test]
-fn rbac() {
-    run_table(vec![
+pub fn rbac() -> Vec<Case> {
+    vec![
         case("seed_000_rbac_user_without_permission", SEED)
             .aud(MEAS)
             .world(|w| w.role_grants("read:measurements", &["reader"]))
@@ -238,15 +236,14 @@ fn rbac() {
             .scope_is("openid offline_access")
             .refresh(true)
             .rule("read:measurements", R::RbacMissingPermission, false),
-    ]);
+    ]
 }
 
-#[test]
-fn access_policies() {
+pub fn access_policies() -> Vec<Case> {
     let require = |w: &mut World| {
         w.api(MYAPI).subject_type_authorization.user.policy = UserAccessPolicy::RequireClientGrant
     };
-    run_table(vec![
+    vec![
         case("user_policy_deny_all", "openid myscope")
             .aud(MYAPI)
             .world(|w| w.api(MYAPI).subject_type_authorization.user.policy = UserAccessPolicy::DenyAll)
@@ -316,13 +313,12 @@ fn access_policies() {
                 g.default_for = Some("third_party_clients".into());
             })
             .scope_is("openid myscope"),
-    ]);
+    ]
 }
 
-#[test]
-fn offline_access_and_lifetimes() {
+pub fn offline_access_and_lifetimes() -> Vec<Case> {
     let offline = |w: &mut World| w.api(MYAPI).allow_offline_access = true;
-    run_table(vec![
+    vec![
         case(
             "offline_access_with_allow_offline_access",
             "openid offline_access myscope",
@@ -394,12 +390,11 @@ fn offline_access_and_lifetimes() {
             .world(offline)
             .refresh(false)
             .mentions("offline_access was not requested"),
-    ]);
+    ]
 }
 
-#[test]
-fn password_grant() {
-    run_table(vec![
+pub fn password_grant() -> Vec<Case> {
+    vec![
         case("password_without_api_scope_gets_every_api_scope", "openid")
             .flow(Flow::Password)
             .aud(MYAPI)
@@ -424,13 +419,12 @@ fn password_grant() {
             .flow(Flow::Password)
             .scope_is("openid profile")
             .format(TokenFormat::Opaque, 86_400),
-    ]);
+    ]
 }
 
-#[test]
-fn consent() {
+pub fn consent() -> Vec<Case> {
     let scopes = "openid myscope";
-    run_table(vec![
+    vec![
         case("third_party_consent_required", scopes)
             .aud(MYAPI)
             .world(|w| {
@@ -506,14 +500,13 @@ fn consent() {
                 w.grant(MYAPI, SubjectType::User, &["myscope"]);
             })
             .consent_required(false),
-    ]);
+    ]
 }
 
 /// The Management API in user flows (auth0-compat.md §9): whatever its settings
 /// say, a user gets the end-user scopes, and any other management scope only
 /// through RBAC; a third-party client is always asked for consent.
-#[test]
-fn system_api_in_user_flows() {
+pub fn system_api_in_user_flows() -> Vec<Case> {
     fn mgmt_world(w: &mut World) {
         let api = w.api(MGMT);
         api.scopes = ["read:users", "create:clients", "read:current_user"]
@@ -621,5 +614,5 @@ fn system_api_in_user_flows() {
         })
         .consent_required(false),
     ]);
-    run_table(cases);
+    cases
 }
