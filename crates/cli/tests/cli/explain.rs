@@ -147,6 +147,46 @@ async fn explains_a_token_locally_and_remotely_in_the_same_words() {
 }
 
 #[tokio::test]
+async fn a_refusal_is_explained_from_its_log_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, data) = seeded_server(tmp.path()).await;
+    let refused = http()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "nightly-sync"),
+            ("client_secret", M2M_SECRET),
+            ("audience", "https://measurements.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let log_id = refused.headers()["gatehouse-log-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "Service not found: https://measurements.example"
+    );
+    let (status, out, stderr) = run(
+        tmp.path(),
+        &["explain", &log_id, "--data-dir", path_arg(&data)],
+        &[],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    for words in [
+        "x refused: Service not found: https://measurements.example.",
+        "https://measurements.example/",
+        "client: Nightly Sync (nightly-sync)",
+    ] {
+        assert!(out.contains(words), "{words:?} missing from:\n{out}");
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_one_line_and_exit_status_2() {
     let tmp = tempfile::tempdir().unwrap();
     let (_server, data) = seeded_server(tmp.path()).await;

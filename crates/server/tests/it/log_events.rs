@@ -59,7 +59,32 @@ async fn event(mgmt: &Mgmt, reply: &Reply) -> (Value, LogEvent) {
     let api = mgmt.get(&format!("/logs/{id}")).await;
     assert_eq!(api.status, 200, "{:?}", api.body);
     let stored = mgmt.server.store.log_event(&id).await.unwrap().unwrap();
+    explained_as_stored(mgmt, &id, &api.body).await;
     (api.body, stored)
+}
+
+/// `gatehouse explain <log id>` tells every event's story: a refusal's
+/// explanation and fix word for word, a failure as refused, and the trace as
+/// stored.
+async fn explained_as_stored(mgmt: &Mgmt, id: &str, api: &Value) {
+    use gatehouse_core::explain::{InputKind, Tone};
+    let e = gatehouse_server::explain::explain(&mgmt.server.state, id)
+        .await
+        .unwrap_or_else(|err| panic!("explain {id}: {err:?}"));
+    assert_eq!(e.input, InputKind::LogId);
+    let stored_refusal = &api["details"]["refusal"];
+    if let Some(explanation) = stored_refusal["explanation"].as_str() {
+        let line = e
+            .lines
+            .iter()
+            .find(|l| l.text.contains(explanation))
+            .unwrap_or_else(|| panic!("no line tells {explanation:?}: {:#?}", e.lines));
+        assert_eq!(line.fix.as_deref(), stored_refusal["fix"].as_str());
+    }
+    let failed = gatehouse_core::explain::is_failure(api["type"].as_str().unwrap_or_default());
+    let refused_line = e.lines.iter().any(|l| l.tone == Tone::Refused);
+    assert_eq!(failed, refused_line, "{}: {:#?}", api["type"], e.lines);
+    assert_eq!(e.trace.as_ref(), api["details"].get("trace").filter(|t| !t.is_null()));
 }
 
 fn refusal(details: &Value) -> &Value {
