@@ -84,7 +84,10 @@ async fn explained_as_stored(mgmt: &Mgmt, id: &str, api: &Value) {
     let failed = gatehouse_core::explain::is_failure(api["type"].as_str().unwrap_or_default());
     let refused_line = e.lines.iter().any(|l| l.tone == Tone::Refused);
     assert_eq!(failed, refused_line, "{}: {:#?}", api["type"], e.lines);
-    assert_eq!(e.trace.as_ref(), api["details"].get("trace").filter(|t| !t.is_null()));
+    assert_eq!(
+        e.trace.as_ref(),
+        api["details"].get("trace").filter(|t| !t.is_null())
+    );
 }
 
 fn refusal(details: &Value) -> &Value {

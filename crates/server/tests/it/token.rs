@@ -885,8 +885,33 @@ async fn device_flow_polling_errors() {
         .unwrap()
         .ends_with("/activate"));
     let poll = || poll_device(&server, &s.spa_id, &device_code);
-    assert_error(&poll().await, 403, "authorization_pending", None);
+    let events_before = server
+        .store
+        .count_log_events(&gatehouse_store::LogFilter::default())
+        .await
+        .unwrap();
+    let pending = poll().await;
+    assert_error(&pending, 403, "authorization_pending", None);
     assert_error(&poll().await, 429, "slow_down", None);
+    // Waiting is not failing: polls on schedule write no log event.
+    let all = server
+        .store
+        .search_log_events(&gatehouse_store::LogQuery::all())
+        .await
+        .unwrap();
+    let types: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.description.as_str()))
+        .collect();
+    assert_eq!(
+        server
+            .store
+            .count_log_events(&gatehouse_store::LogFilter::default())
+            .await
+            .unwrap(),
+        events_before,
+        "{types:?}"
+    );
     let record = server
         .store
         .device_code_by_user_code(&user_code)

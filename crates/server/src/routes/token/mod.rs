@@ -39,7 +39,7 @@ use gatehouse_core::request::{
     REFRESH_TOKEN,
 };
 use gatehouse_core::scope::OFFLINE_ACCESS;
-use gatehouse_core::OAuthError;
+use gatehouse_core::{ErrorCode, OAuthError};
 use serde_json::{json, Value};
 
 /// Success and failure event codes of one grant.
@@ -89,7 +89,8 @@ pub async fn token(
     let (mut response, client) = match handle(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => (success(body), Some(client)),
         Err((error, client)) => {
-            if !audit::recorded_in_request() {
+            let waiting = matches!(&error, ApiError::OAuth(e) if is_keep_polling(e));
+            if !audit::recorded_in_request() && !waiting {
                 record_failure(&state, &headers, &params, client.as_ref(), &error).await;
             }
             (error.into_response(), client)
@@ -320,7 +321,17 @@ async fn check_grant_logged(
     Err(error)
 }
 
-/// Records the outcome of a grant (success or failure, always) and turns it
+/// A device polling on schedule (`authorization_pending`, `slow_down`) is
+/// waiting, not failing: logging every poll would write a row every few
+/// seconds per device and bury the events worth reading.
+fn is_keep_polling(error: &OAuthError) -> bool {
+    matches!(
+        error.error,
+        ErrorCode::AuthorizationPending | ErrorCode::SlowDown
+    )
+}
+
+/// Records the outcome of a grant (success or failure; not a device's wait) and turns it
 /// into the handler's result.
 pub(crate) async fn finish(
     state: &AppState,
@@ -359,6 +370,9 @@ pub(crate) async fn finish(
             )
             .await;
             Ok(minted.response)
+        }
+        Err(failure) if failure.oauth_error().is_some_and(is_keep_polling) => {
+            Err(failure.into_api_error())
         }
         Err(failure) => {
             let description = failure
