@@ -165,12 +165,17 @@ pub fn render_simulation(sim: &Simulation, colour: bool) -> String {
             error.error_description
         )),
         _ => out.push_str(&format!(
-            "\n{} scope \"{}\", expires_in {}{}\n",
+            "\n{} scope \"{}\", expires_in {}{}{}\n",
             paint.tone(Tone::Ok, "Issued:"),
             sim.scope.as_deref().unwrap_or(""),
             sim.expires_in.unwrap_or(0),
             if sim.refresh_token {
                 ", with a refresh token"
+            } else {
+                ""
+            },
+            if sim.consent_required {
+                ", once the user accepts the consent page"
             } else {
                 ""
             }

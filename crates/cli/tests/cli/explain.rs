@@ -187,6 +187,84 @@ async fn a_refusal_is_explained_from_its_log_id() {
 }
 
 #[tokio::test]
+async fn simulate_locally_and_remotely_without_issuing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, data) = seeded_server(tmp.path()).await;
+    let simulate = [
+        "explain",
+        "--simulate",
+        "--client",
+        "nightly-sync",
+        "--grant",
+        "client_credentials",
+        "--audience",
+        API,
+        "--scope",
+        "read:measurements write:measurements",
+    ];
+    let local_args = [&simulate[..], &["--data-dir", path_arg(&data)]].concat();
+    let (status, local, stderr) = run(tmp.path(), &local_args, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    for words in [
+        "Simulated client_credentials by Nightly Sync (nightly-sync): nothing was issued or logged.",
+        "Refused: access_denied: Client has not been granted scopes: write:measurements",
+        "- scope write:measurements: dropped (not in the client grant)",
+    ] {
+        assert!(local.contains(words), "{words:?} missing from:\n{local}");
+    }
+
+    let (_, management, _) = run(
+        tmp.path(),
+        &["token", "--management", "--data-dir", path_arg(&data)],
+        &[],
+    );
+    let url = server.url("");
+    let remote_args = [&simulate[..], &["--url", &url]].concat();
+    let (status, remote, stderr) = run(
+        tmp.path(),
+        &remote_args,
+        &[("GATEHOUSE_MANAGEMENT_TOKEN", management.trim())],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(remote, local, "--url simulates in the same words");
+
+    let granted = [
+        "explain",
+        "--simulate",
+        "--client",
+        "nightly-sync",
+        "--grant",
+        "client_credentials",
+        "--audience",
+        API,
+        "--json",
+        "--data-dir",
+        path_arg(&data),
+    ];
+    let (status, json, stderr) = run(tmp.path(), &granted, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    let sim: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(sim["outcome"], "issued");
+    assert_eq!(sim["access_token"]["claims"]["scope"], "read:measurements");
+    assert_eq!(sim["access_token"]["claims"]["jti"], "(simulated)");
+
+    let (status, _, stderr) = run(
+        tmp.path(),
+        &[
+            "explain",
+            "--simulate",
+            "--client",
+            "nobody",
+            "--data-dir",
+            path_arg(&data),
+        ],
+        &[],
+    );
+    assert_eq!(status, 2);
+    assert!(stderr.contains("The client nobody does not exist."), "{stderr}");
+}
+
+#[tokio::test]
 async fn bad_input_is_one_line_and_exit_status_2() {
     let tmp = tempfile::tempdir().unwrap();
     let (_server, data) = seeded_server(tmp.path()).await;
