@@ -225,7 +225,7 @@ pub async fn simulate(
     };
     let mut simulation = match run(&ctx).await {
         Ok(sim) => sim,
-        Err(Stop::Refused(error, trace, refusal)) => ctx.refused(error, trace, refusal),
+        Err(Stop::Refused(error, trace, refusal)) => ctx.refused(error, trace.map(|t| *t), refusal),
         Err(Stop::Internal(cause)) => return Err(SimulateError::Internal(cause)),
     };
     let apis = crate::explain::tenant_apis(state)
@@ -277,7 +277,7 @@ struct Context<'a> {
 /// Why a simulation stopped before issuing.
 enum Stop {
     /// The real request is refused with this error (and this trace, from the decision).
-    Refused(OAuthError, Option<Trace>, Option<RefusalTrace>),
+    Refused(OAuthError, Option<Box<Trace>>, Option<RefusalTrace>),
     Internal(String),
 }
 
@@ -285,7 +285,7 @@ impl From<DecisionFailure> for Stop {
     fn from(f: DecisionFailure) -> Self {
         match f {
             DecisionFailure::Refused(r) => {
-                Self::Refused(r.error, Some(*r.trace), r.refusal.map(|b| *b))
+                Self::Refused(r.error, Some(r.trace), r.refusal.map(|b| *b))
             }
             DecisionFailure::Explained(e) => Self::Refused(e.error, None, Some(e.refusal)),
             DecisionFailure::Internal(e) => e.into(),

@@ -261,7 +261,10 @@ async fn simulate_locally_and_remotely_without_issuing() {
         &[],
     );
     assert_eq!(status, 2);
-    assert!(stderr.contains("The client nobody does not exist."), "{stderr}");
+    assert!(
+        stderr.contains("The client nobody does not exist."),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
