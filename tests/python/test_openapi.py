@@ -286,6 +286,25 @@ def test_connections_keys_logs_and_settings(api, own_gatehouse):
     api.ok("PATCH", "/tenants/settings", json={"friendly_name": "Docs", "rate_limits": {"signups_per_ip": 20}})
 
 
+def test_explain_and_simulate(api, own_gatehouse):
+    creds = own_gatehouse.creds
+    explained = api.ok("POST", "/x-gatehouse/explain", json={"input": api.token})
+    assert explained["input"] == "access_token"
+    assert all(check["holds"] for check in explained["checks"]), explained["checks"]
+    simulated = api.ok(
+        "POST",
+        "/x-gatehouse/simulate",
+        json={
+            "client_id": creds["management_client_id"],
+            "grant": "client_credentials",
+            "audience": creds["management_audience"],
+            "scope": "read:logs",
+        },
+    )
+    assert simulated["outcome"] == "issued"
+    assert simulated["access_token"]["claims"]["scope"] == "read:logs"
+
+
 def test_errors(api):
     status, body = api.call(
         "POST", "/users", json={"connection": CONNECTION, "email": "alice@example.com", "password": PASSWORD}
