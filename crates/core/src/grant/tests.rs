@@ -96,6 +96,7 @@ fn check(case: &Case) -> Vec<String> {
         Err(r) => &*r.trace,
     };
     check_trace_invariants(case, trace, &outcome, &mut bad);
+    check_explanation(case, trace, &outcome, &mut bad);
     let e = &case.expect;
     match (&outcome, &e.error) {
         (Err(r), Some((code, desc))) => {
@@ -241,6 +242,70 @@ fn check_trace_invariants(
     match serde_json::to_string(trace).map(|j| serde_json::from_str::<Trace>(&j)) {
         Ok(Ok(back)) if &back == trace => {}
         other => bad.push(format!("trace JSON round trip failed: {other:?}")),
+    }
+}
+
+/// What `gatehouse explain` says about the case agrees with its trace: one
+/// line per scope with the verdict and the fix, a refusal first, the token
+/// format with every way to name an API when there is none, and every text
+/// the case expects the trace to mention.
+fn check_explanation(
+    case: &Case,
+    trace: &Trace,
+    outcome: &Result<Decision, Refusal>,
+    bad: &mut Vec<String>,
+) {
+    use crate::explain::{decision_lines, TenantApis, Tone};
+    let refused = outcome.as_ref().err();
+    let lines = decision_lines(
+        refused.map(|r| r.error.error_description.as_str()),
+        refused.and_then(|r| r.refusal.as_deref()),
+        Some(trace),
+        &TenantApis::default(),
+    );
+    if let Some(r) = refused {
+        match lines.first() {
+            Some(l) if l.tone == Tone::Refused && l.text.contains(&r.error.error_description) => {}
+            other => bad.push(format!(
+                "explanation does not start with the refusal: {other:?}"
+            )),
+        }
+    }
+    for t in &trace.scopes {
+        let topic = format!("scope {}", t.scope);
+        let want = if t.granted { Tone::Ok } else { Tone::Dropped };
+        match lines.iter().find(|l| l.topic == topic) {
+            Some(l) if l.tone == want && l.fix == t.fix && l.text.contains(&t.explanation) => {}
+            other => bad.push(format!("explanation of {}: {other:?}", t.scope)),
+        }
+    }
+    if refused.is_none() {
+        let format = lines.iter().find(|l| l.topic == "token format");
+        let opaque = trace.audience.chosen.is_none();
+        let ways = [
+            "audience=",
+            "resource=",
+            "default_audience",
+            "infer_audience_from_scope",
+        ];
+        match format {
+            Some(l) if !opaque && l.tone == Tone::Info => {}
+            Some(l)
+                if opaque
+                    && ways
+                        .iter()
+                        .all(|w| l.fix.as_deref().unwrap_or("").contains(w)) => {}
+            other => bad.push(format!("token format line: {other:?}")),
+        }
+    }
+    let said: String = lines
+        .iter()
+        .map(|l| format!("{} {}\n", l.text, l.fix.as_deref().unwrap_or("")))
+        .collect();
+    for m in &case.expect.mentions {
+        if !said.contains(m) {
+            bad.push(format!("explanation does not say {m:?}:\n{said}"));
+        }
     }
 }
 
