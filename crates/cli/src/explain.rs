@@ -147,27 +147,32 @@ async fn run_simulation(args: &ExplainArgs) -> Result<(), String> {
 pub fn render_simulation(sim: &Simulation, colour: bool) -> String {
     let paint = Paint(colour);
     let who = match &sim.user {
-        Some(user) => format!(" for {}", user.email.as_deref().unwrap_or(&user.user_id)),
+        Some(user) => format!(
+            " for {}",
+            shown(user.email.as_deref().unwrap_or(&user.user_id))
+        ),
         None => String::new(),
     };
     let mut out = format!(
         "{}\n",
         paint.bold(&format!(
             "Simulated {}{who} by {} ({}): nothing was issued or logged.",
-            sim.grant, sim.client.name, sim.client.client_id
+            shown(&sim.grant),
+            shown(&sim.client.name),
+            shown(&sim.client.client_id)
         ))
     );
     match (&sim.outcome, &sim.error) {
         (Outcome::Refused, Some(error)) => out.push_str(&format!(
             "\n{} {}: {}\n",
             paint.tone(Tone::Refused, "Refused:"),
-            error.error,
-            error.error_description
+            shown(&error.error),
+            shown(&error.error_description)
         )),
         _ => out.push_str(&format!(
             "\n{} scope \"{}\", expires_in {}{}{}\n",
             paint.tone(Tone::Ok, "Issued:"),
-            sim.scope.as_deref().unwrap_or(""),
+            shown(sim.scope.as_deref().unwrap_or("")),
             sim.expires_in.unwrap_or(0),
             if sim.refresh_token {
                 ", with a refresh token"
@@ -191,7 +196,7 @@ pub fn render_simulation(sim: &Simulation, colour: bool) -> String {
             None => out.push_str(&format!(
                 "\n{} {}\n",
                 paint.bold("Access token:"),
-                token.note.as_deref().unwrap_or("opaque")
+                shown(token.note.as_deref().unwrap_or("opaque"))
             )),
         }
     }
@@ -261,7 +266,7 @@ pub async fn management_post<T: serde::de::DeserializeOwned>(
         let reply: Value = serde_json::from_str(&text).unwrap_or_default();
         let message = reply["message"]
             .as_str()
-            .map(str::to_string)
+            .map(shown)
             .unwrap_or_else(|| format!("{status}"));
         return Err(format!(
             "{endpoint} answered {}: {message}",
@@ -316,7 +321,7 @@ impl Paint {
 /// decision line by line with each fix under its line.
 pub fn render(e: &Explanation, colour: bool) -> String {
     let paint = Paint(colour);
-    let mut out = format!("{}\n", paint.bold(&e.summary));
+    let mut out = format!("{}\n", paint.bold(&shown(&e.summary)));
     if !e.checks.is_empty() {
         out.push_str(&format!("\n{}\n", paint.bold("Checks")));
         for c in &e.checks {
@@ -328,17 +333,20 @@ pub fn render(e: &Explanation, colour: bool) -> String {
             out.push_str(&format!(
                 "  {} {:<9} {}\n",
                 paint.tone(tone, mark),
-                c.name,
-                c.detail
+                shown(&c.name),
+                shown(&c.detail)
             ));
         }
     }
     if !e.mistakes.is_empty() {
         out.push_str(&format!("\n{}\n", paint.bold("Watch out")));
         for m in &e.mistakes {
-            out.push_str(&format!("  {}\n", paint.tone(Tone::Dropped, &m.message)));
+            out.push_str(&format!(
+                "  {}\n",
+                paint.tone(Tone::Dropped, &shown(&m.message))
+            ));
             if let Some(fix) = &m.fix {
-                out.push_str(&format!("    fix: {fix}\n"));
+                out.push_str(&format!("    fix: {}\n", shown(fix)));
             }
         }
     }
@@ -361,11 +369,55 @@ fn render_line(paint: &Paint, line: &Line) -> String {
     let mut out = format!(
         "  {} {}: {}\n",
         paint.tone(line.tone, mark),
-        paint.tone(line.tone, &line.topic),
-        line.text
+        paint.tone(line.tone, &shown(&line.topic)),
+        shown(&line.text)
     );
     if let Some(fix) = &line.fix {
-        out.push_str(&format!("      fix: {fix}\n"));
+        out.push_str(&format!("      fix: {}\n", shown(fix)));
     }
     out
+}
+
+/// Text from tokens, events and servers as a terminal may show it: a
+/// control character (an escape sequence in a forged claim or a user's
+/// name, a line break) is printed escaped, never interpreted.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::explain::{InputKind, Line};
+
+    #[test]
+    fn control_characters_from_tokens_are_printed_escaped() {
+        let e = Explanation {
+            input: InputKind::Jwt,
+            summary: "sub \u{1b}]0;owned\u{7}".into(),
+            checks: Vec::new(),
+            mistakes: Vec::new(),
+            lines: vec![Line {
+                topic: "user".into(),
+                tone: Tone::Info,
+                text: "eve\u{1b}[2J\r\nfix: trust me".into(),
+                fix: Some("\u{9b}31m".into()),
+            }],
+            event: None,
+            trace: None,
+            refusal: None,
+        };
+        let out = render(&e, false);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(out.contains("eve\\u{1b}[2J\\r\\nfix: trust me"), "{out}");
+        assert_eq!(out.lines().count(), 5, "{out}");
+    }
 }
