@@ -13,6 +13,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use gatehouse_core::explain::is_failure;
 use gatehouse_core::grant::{RefusalTrace, Trace};
 use gatehouse_store::LogEvent;
 use serde_json::{json, Value};
@@ -84,7 +85,10 @@ pub const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// What one request contributes to the events recorded while serving it.
 pub struct RequestLog {
+    /// The peer's address, as stored in events.
     ip: String,
+    /// The address as limits count it (an IPv6 /64): the failure budget's key.
+    counted_ip: String,
     user_agent: Option<String>,
     /// The last event recorded, with its code.
     recorded: Mutex<Option<(String, String)>>,
@@ -102,7 +106,8 @@ pub async fn request_scope(req: Request, next: Next) -> Response {
         Err(never) => match never {},
     };
     let scope = RequestLog {
-        ip: counted_ip(peer),
+        ip: peer.map_or_else(|| "unknown".into(), |ip| ip.to_canonical().to_string()),
+        counted_ip: counted_ip(peer),
         user_agent: parts
             .headers
             .get(axum::http::header::USER_AGENT)
@@ -162,17 +167,90 @@ async fn log_id_header(policy: LogIdPolicy, req: Request, next: Next) -> Respons
     response
 }
 
-/// Whether an event code is a failure (Auth0's failure codes start with `f`;
-/// limits too).
-fn is_failure(code: &str) -> bool {
-    code.starts_with('f') || code.starts_with("limit_") || code == "api_limit"
+/// The IP and User-Agent of the request being served, if any, and the
+/// address its failure events are counted under.
+fn request_defaults() -> (Option<String>, Option<String>, Option<String>) {
+    REQUEST_LOG
+        .try_with(|log| {
+            (
+                Some(log.ip.clone()),
+                log.user_agent.clone(),
+                Some(log.counted_ip.clone()),
+            )
+        })
+        .unwrap_or((None, None, None))
 }
 
-/// The IP and User-Agent of the request being served, if any.
-fn request_defaults() -> (Option<String>, Option<String>) {
-    REQUEST_LOG
-        .try_with(|log| (Some(log.ip.clone()), log.user_agent.clone()))
-        .unwrap_or((None, None))
+/// Failure events one address may write per minute. Failures need no
+/// client and no account, so without a budget anonymous garbage could fill
+/// the log, and hold SQLite's single writer, as fast as it is sent. Beyond
+/// the budget the events are dropped (and their answers carry no log id);
+/// the first drop of a minute is reported in the server's own log.
+pub const FAILURE_EVENTS_PER_MINUTE: u32 = 120;
+
+/// Addresses tracked at once; when full, past minutes are forgotten first.
+const TRACKED_ADDRESSES: usize = 10_000;
+
+/// Per-address failure-event counts for the current minute (one node's view).
+#[derive(Default)]
+pub struct FailureBudget {
+    minutes: Mutex<std::collections::HashMap<String, (i64, u32)>>,
+}
+
+impl FailureBudget {
+    /// Counts one failure event of `address`; false when over the budget.
+    pub fn allow(&self, address: &str, now: i64) -> bool {
+        let minute = now.div_euclid(60);
+        let Ok(mut minutes) = self.minutes.lock() else {
+            return true;
+        };
+        if minutes.len() >= TRACKED_ADDRESSES && !minutes.contains_key(address) {
+            minutes.retain(|_, (m, _)| *m == minute);
+            if minutes.len() >= TRACKED_ADDRESSES {
+                return false;
+            }
+        }
+        let entry = minutes.entry(address.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        if entry.1 == FAILURE_EVENTS_PER_MINUTE + 1 {
+            tracing::warn!(
+                address,
+                "more than {FAILURE_EVENTS_PER_MINUTE} failure events this minute: dropping the rest"
+            );
+        }
+        entry.1 <= FAILURE_EVENTS_PER_MINUTE
+    }
+}
+
+/// Longest text kept in an event column (description, names, scope, …).
+const MAX_COLUMN_CHARS: usize = 512;
+/// Longest string kept inside `details` (the trace's sentences fit).
+const MAX_DETAIL_CHARS: usize = 2_048;
+
+/// `text`, cut to `max` characters (marked with `…`).
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Every string in `value` cut to [`MAX_DETAIL_CHARS`]: details repeat what
+/// the request sent, and a request can be large.
+fn clip_strings(value: &mut Value) {
+    match value {
+        Value::String(s) if s.chars().count() > MAX_DETAIL_CHARS => {
+            *s = clip(s, MAX_DETAIL_CHARS);
+        }
+        Value::Array(items) => items.iter_mut().for_each(clip_strings),
+        Value::Object(map) => map.values_mut().for_each(clip_strings),
+        _ => {}
+    }
 }
 
 /// Whether the request being served has recorded an event.
@@ -236,10 +314,19 @@ fn new_log_id(now: i64) -> String {
 }
 
 /// Records an event and returns its `log_id` (for the `Gatehouse-Log-Id`
-/// header; the request's scope remembers it too). A failure to log is itself
-/// logged, never surfaced: the token decision already happened.
+/// header; the request's scope remembers it too), or an empty string when
+/// the address is over its [`FailureBudget`]. Attacker-sized text is clipped.
+/// A failure to log is itself logged, never surfaced: the token decision
+/// already happened.
 pub async fn record(state: &AppState, event: Event<'_>) -> String {
-    let (request_ip, request_user_agent) = request_defaults();
+    let (request_ip, request_user_agent, counted) = request_defaults();
+    let now = state.now();
+    if is_failure(event.code) {
+        let address = counted.as_deref().or(event.ip).unwrap_or("unknown");
+        if !state.failure_events().allow(address, now) {
+            return String::new();
+        }
+    }
     let description = if event.description.is_empty() {
         event_name(event.code).to_string()
     } else {
@@ -252,15 +339,15 @@ pub async fn record(state: &AppState, event: Event<'_>) -> String {
     if let (Value::Object(target), Value::Object(extra)) = (&mut details, event.extra) {
         target.extend(extra);
     }
-    let now = state.now();
-    let owned = |v: Option<&str>| v.map(str::to_string);
+    clip_strings(&mut details);
+    let owned = |v: Option<&str>| v.map(|text| clip(text, MAX_COLUMN_CHARS));
     let record = LogEvent {
         log_id: new_log_id(now),
         date: now,
         event_type: event.code.to_string(),
         client_id: owned(event.client_id),
         user_id: owned(event.user_id),
-        description,
+        description: clip(&description, MAX_COLUMN_CHARS),
         jti: owned(event.jti),
         ip: owned(event.ip).or(request_ip),
         user_agent: event
@@ -320,6 +407,35 @@ mod tests {
         assert_eq!(event_name("seacft"), "Success Exchange");
         assert_eq!(event_name("feacft"), "Failed Exchange");
         assert_eq!(event_name("fco"), "Failed by CORS");
+    }
+
+    #[test]
+    fn failure_events_have_a_budget_per_address_and_minute() {
+        let budget = FailureBudget::default();
+        let minute = 1_764_547_200;
+        for _ in 0..FAILURE_EVENTS_PER_MINUTE {
+            assert!(budget.allow("203.0.113.7", minute));
+        }
+        assert!(!budget.allow("203.0.113.7", minute + 59));
+        assert!(budget.allow("198.51.100.1", minute + 59), "another address");
+        assert!(budget.allow("203.0.113.7", minute + 60), "the next minute");
+    }
+
+    #[test]
+    fn attacker_sized_text_is_clipped() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip(&"é".repeat(20), 5), "éééé…");
+        let mut details = json!({"a": ["x".repeat(10_000)], "b": {"c": "y".repeat(3_000)}, "n": 1});
+        clip_strings(&mut details);
+        assert_eq!(
+            details["a"][0].as_str().unwrap().chars().count(),
+            MAX_DETAIL_CHARS
+        );
+        assert_eq!(
+            details["b"]["c"].as_str().unwrap().chars().count(),
+            MAX_DETAIL_CHARS
+        );
+        assert_eq!(details["n"], 1);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use gatehouse_core::explain::{
     TenantApis, Tone,
 };
 use gatehouse_core::jose::Header;
+use gatehouse_core::model::SigningAlg;
 use gatehouse_core::secret::hash_token;
 use gatehouse_core::time::iso8601;
 use gatehouse_store::{LogEvent, OpaqueToken, Page};
@@ -124,7 +125,7 @@ async fn explain_opaque(state: &AppState, opaque: &OpaqueToken) -> Explained {
             kind: MistakeKind::OpaqueExpired,
             message: format!(
                 "The opaque token expired {} ago, at {}; /userinfo rejects it.",
-                ago(now - opaque.expires_at),
+                ago(now.saturating_sub(opaque.expires_at)),
                 iso8601(opaque.expires_at)
             ),
             fix: Some("Get a fresh token; the explanation below is of it as issued.".into()),
@@ -258,7 +259,14 @@ async fn audience_kind(
                 identifier: api.identifier.clone(),
                 name: api.name.clone(),
             };
-            return Ok((kind, api.signing_secret.clone()));
+            // Only an HS256 API's secret verifies: a secret left on an
+            // RS256 API must not vouch for an HS256 token it never signed.
+            let secret = if api.signing_alg == SigningAlg::HS256 {
+                api.signing_secret.clone()
+            } else {
+                None
+            };
+            return Ok((kind, secret));
         }
     }
     if let [only] = values.as_slice() {

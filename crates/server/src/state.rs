@@ -21,6 +21,8 @@ pub struct Inner {
     pub throttled_addresses: crate::rate_limit::ThrottledAddresses,
     /// Where handlers and background work read the current time.
     pub clock: Arc<dyn Clock>,
+    /// How many failure events each address wrote this minute.
+    pub failure_events: crate::audit::FailureBudget,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_secret.as_bytes()),
             throttled_addresses: Default::default(),
             clock,
+            failure_events: Default::default(),
         }))
     }
 
@@ -86,6 +89,10 @@ impl AppState {
     }
 
     /// The current time in epoch seconds, from the state's clock.
+    pub fn failure_events(&self) -> &crate::audit::FailureBudget {
+        &self.0.failure_events
+    }
+
     pub fn now(&self) -> i64 {
         self.0.clock.now()
     }

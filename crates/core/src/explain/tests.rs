@@ -257,3 +257,13 @@ fn mistakes_are_named() {
     let report = checked(&tampered, &known(&s.key), &api_audience());
     assert!(!report.checks[0].holds);
 }
+
+#[test]
+fn extreme_expiry_claims_never_overflow() {
+    for exp in [i64::MIN, i64::MAX, 0] {
+        let s = signed(json!({"iss": ISS, "aud": MEAS, "exp": exp}));
+        let report = checked(&s.token, &known(&s.key), &api_audience());
+        let expiry = report.checks.iter().find(|c| c.name == "expiry").unwrap();
+        assert_eq!(expiry.holds, exp > NOW, "{exp}: {}", expiry.detail);
+    }
+}

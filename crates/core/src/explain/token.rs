@@ -167,7 +167,11 @@ fn expiry(claims: &Value, now: i64, report: &mut JwtReport) {
         return;
     };
     if exp > now {
-        let detail = format!("valid until {} (in {})", iso8601(exp), ago(exp - now));
+        let detail = format!(
+            "valid until {} (in {})",
+            iso8601(exp),
+            ago(exp.saturating_sub(now))
+        );
         report.checks.push(check("expiry", true, detail));
         return;
     }
@@ -175,7 +179,7 @@ fn expiry(claims: &Value, now: i64, report: &mut JwtReport) {
         kind: MistakeKind::Expired,
         message: format!(
             "The token expired {} ago, at {}; APIs reject it.",
-            ago(now - exp),
+            ago(now.saturating_sub(exp)),
             iso8601(exp)
         ),
         fix: Some(
@@ -184,7 +188,11 @@ fn expiry(claims: &Value, now: i64, report: &mut JwtReport) {
                 .into(),
         ),
     });
-    let detail = format!("expired {} ago, at {}", ago(now - exp), iso8601(exp));
+    let detail = format!(
+        "expired {} ago, at {}",
+        ago(now.saturating_sub(exp)),
+        iso8601(exp)
+    );
     report.checks.push(check("expiry", false, detail));
 }
 

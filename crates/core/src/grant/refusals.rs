@@ -97,14 +97,25 @@ pub fn closest_identifier<'a>(wanted: &str, identifiers: &[&'a str]) -> Option<&
     if let Some(same) = identifiers.iter().find(|i| normal(i) == target) {
         return Some(same);
     }
-    let allowed = (target.chars().count() / 5).clamp(1, 3);
+    let length = target.chars().count();
+    if length > MAX_COMPARED_CHARS {
+        return None;
+    }
+    let allowed = (length / 5).clamp(1, 3);
     identifiers
         .iter()
-        .map(|i| (edit_distance(&normal(i), &target), *i))
+        .map(|i| (normal(i), *i))
+        // Lengths further apart than `allowed` cannot be within it: skip the
+        // quadratic comparison.
+        .filter(|(n, _)| n.chars().count().abs_diff(length) <= allowed)
+        .map(|(n, i)| (edit_distance(&n, &target), i))
         .filter(|(d, _)| *d <= allowed)
         .min_by_key(|(d, _)| *d)
         .map(|(_, i)| i)
 }
+
+/// Longer audiences are not compared: no identifier is a typo of a megabyte.
+const MAX_COMPARED_CHARS: usize = 1_024;
 
 /// Levenshtein distance over characters, bounded inputs (identifiers).
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -114,8 +125,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut current = Vec::with_capacity(b.len() + 1);
         current.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let substitute =
-                previous.get(j).copied().unwrap_or(usize::MAX) + usize::from(ca != *cb);
+            let substitute = previous
+                .get(j)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(usize::from(ca != *cb));
             let delete = previous
                 .get(j + 1)
                 .copied()
@@ -174,7 +188,8 @@ pub fn origin_not_allowed(client: &Client, origin: &str, check: OriginCheck) -> 
             client_label(client)
         ),
         format!(
-            "Add {origin} to the {setting} of application {}.",
+            "If {origin} is your own application, add it to the {setting} of application {}. \
+             {ONLY_YOURS}",
             client.name
         ),
     )
@@ -273,16 +288,17 @@ pub fn return_to_not_allowed(
         Some(c) => (
             format!("the Allowed Logout URLs of client {}", client_label(c)),
             format!(
-                "Add {return_to} to the Allowed Logout URLs (allowed_logout_urls) of \
-                 application {}.",
+                "If {return_to} is your own application's page, add it to the Allowed Logout \
+                 URLs (allowed_logout_urls) of application {}. {ONLY_YOURS}",
                 c.name
             ),
         ),
         None => (
             "the tenant's Allowed Logout URLs (no client_id was sent)".to_string(),
             format!(
-                "Add {return_to} to the tenant's allowed_logout_urls, or send client_id and add \
-                 it to the application's Allowed Logout URLs."
+                "If {return_to} is your own application's page, add it to the tenant's \
+                 allowed_logout_urls, or send client_id and add it to the application's \
+                 Allowed Logout URLs. {ONLY_YOURS}"
             ),
         ),
     };
@@ -295,6 +311,11 @@ pub fn return_to_not_allowed(
         fix,
     )
 }
+
+/// Said with every fix that would allow a URL taken from the request: anyone
+/// can send a request naming any URL, so the fix must not read as an order.
+const ONLY_YOURS: &str = "Anyone can send a request naming any URL: never add one you do not \
+                          own, or its owner receives your users' codes and tokens.";
 
 /// A `redirect_uri` not among the client's callback URLs.
 pub fn redirect_uri_not_allowed(client: &Client, redirect_uri: &str) -> RefusalTrace {
@@ -311,7 +332,8 @@ pub fn redirect_uri_not_allowed(client: &Client, redirect_uri: &str) -> RefusalT
             client_label(client)
         ),
         format!(
-            "Add {redirect_uri} to the Allowed Callback URLs (callbacks) of application {}.",
+            "If {redirect_uri} is your own application's callback, add it to the Allowed \
+             Callback URLs (callbacks) of application {}. {ONLY_YOURS}",
             client.name
         ),
     )
@@ -340,6 +362,9 @@ mod tests {
         assert_eq!(closest_identifier("urn:order", &ids), Some("urn:orders"));
         assert_eq!(closest_identifier("https://other.test", &ids), None);
         assert_eq!(closest_identifier("x", &[]), None);
+        // A megabyte is nobody's typo, and is not compared character by character.
+        let huge = "h".repeat(1 << 20);
+        assert_eq!(closest_identifier(&huge, &ids), None);
     }
 
     #[test]

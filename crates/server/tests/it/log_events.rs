@@ -260,7 +260,13 @@ async fn cross_origin_token_call_from_an_unlisted_origin_records_fco() {
         &refusal(&api)["explanation"],
         &[&s.m2m_id, "https://evil.example"],
     );
-    assert_words(&refusal(&api)["fix"], &["Add https://evil.example"]);
+    assert_words(
+        &refusal(&api)["fix"],
+        &[
+            "If https://evil.example is your own application",
+            "never add one you do not own",
+        ],
+    );
     assert_eq!(stored.description, "Failed by CORS");
 
     // An allowed origin can read the header.
@@ -674,4 +680,50 @@ async fn code_exchange_events_carry_auth0_details() {
     assert_eq!(api["details"]["code"], "******************002");
     assert_eq!(stored.user_name.as_deref(), Some("alice@example.com"));
     assert_eq!(stored.audience.as_deref(), Some(API));
+}
+
+#[tokio::test]
+async fn anonymous_failures_cannot_flood_the_log() {
+    let (mgmt, _) = start().await;
+    let count = || async {
+        mgmt.server
+            .store
+            .count_log_events(&gatehouse_store::LogFilter::default())
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+    let budget = gatehouse_server::audit::FAILURE_EVENTS_PER_MINUTE;
+    let huge_scope = "s".repeat(60_000);
+    let mut last = None;
+    for _ in 0..budget + 5 {
+        let reply = token(
+            &mgmt,
+            &[
+                ("grant_type", "urn:example:nope"),
+                ("client_id", "nobody"),
+                ("scope", &huge_scope),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{:?}", reply.body);
+        assert_eq!(reply.body["error"], "unsupported_grant_type");
+        last = Some(reply);
+    }
+    assert_eq!(count().await - before, i64::from(budget));
+    let last = last.unwrap();
+    assert!(
+        last.header("gatehouse-log-id").is_none(),
+        "a dropped event names nothing"
+    );
+    let events = mgmt
+        .server
+        .store
+        .search_log_events(&gatehouse_store::LogQuery::all())
+        .await
+        .unwrap();
+    let stored = events.iter().find(|e| e.event_type == "f").unwrap();
+    assert!(stored.scope.as_deref().unwrap().chars().count() <= 512);
+    assert!(serde_json::to_string(&stored.details).unwrap().len() < 10_000);
 }

@@ -168,14 +168,27 @@ fn check_count(name: &str, value: Option<u64>) -> MgmtResult<u64> {
     Ok(value)
 }
 
-/// A page of the search, as the store wants it.
+/// How far offset paging reaches, as in Auth0; checkpoints go further.
+const MAX_PAGED_RECORDS: u64 = 1_000;
+
+/// A page of the search, as the store wants it. Auth0 refuses a page that
+/// ends past the first 1,000 records (`N * RPP + RPP > 1000`), whatever
+/// the number of matches, and so does this: deeper offsets are scans.
 fn page_of(page: Option<u64>, per_page: Option<u64>) -> MgmtResult<Page> {
     let per_page = check_count("per_page", per_page)?;
-    let offset = page
-        .unwrap_or(0)
+    let index = page.unwrap_or(0);
+    let end = index
         .checked_mul(per_page)
-        .and_then(|offset| i64::try_from(offset).ok())
-        .ok_or_else(|| invalid("page is too large"))?;
+        .and_then(|offset| offset.checked_add(per_page));
+    if end.is_none_or(|end| end > MAX_PAGED_RECORDS) {
+        return Err(ManagementError::invalid_query(format!(
+            "Requesting page {index} exceeds the allowed maximum of {MAX_PAGED_RECORDS} \
+             records. To fetch results beyond {MAX_PAGED_RECORDS}, use the checkpoint \
+             pagination method."
+        )));
+    }
+    let offset =
+        i64::try_from(index.saturating_mul(per_page)).map_err(|_| invalid("page is too large"))?;
     Ok(Page {
         offset,
         limit: i64::try_from(per_page).unwrap_or(i64::MAX),

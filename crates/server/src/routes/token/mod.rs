@@ -89,8 +89,14 @@ pub async fn token(
     let (mut response, client) = match handle(&state, &headers, &params, peer, now).await {
         Ok((body, client)) => (success(body), Some(client)),
         Err((error, client)) => {
-            let waiting = matches!(&error, ApiError::OAuth(e) if is_keep_polling(e));
-            if !audit::recorded_in_request() && !waiting {
+            // A device waiting on schedule is not failing; a rate-limited
+            // caller was logged once per window (`api_limit`) already.
+            let unlogged = match &error {
+                ApiError::OAuth(e) => is_keep_polling(e),
+                ApiError::RateLimited(_) => true,
+                ApiError::Internal(_) => false,
+            };
+            if !audit::recorded_in_request() && !unlogged {
                 record_failure(&state, &headers, &params, client.as_ref(), &error).await;
             }
             (error.into_response(), client)

@@ -457,6 +457,11 @@ async fn hostile_queries_are_400s() {
         ("page=abc".into(), "page"),
         ("page=99999999999999999999".into(), "page"),
         ("page=9223372036854775807&per_page=100".into(), "page"),
+        (
+            "page=10&per_page=100".into(),
+            "exceeds the allowed maximum of 1000 records",
+        ),
+        ("page=20".into(), "use the checkpoint pagination method"),
         ("take=-1".into(), "take"),
         ("take=1000".into(), "take"),
         ("take=0".into(), "take"),
@@ -476,6 +481,9 @@ async fn hostile_queries_are_400s() {
         let message = r.body["message"].as_str().unwrap();
         assert!(message.contains(needle), "{query}: {message}");
     }
+    // The last page within the first 1,000 records is fine.
+    let r = m.get("/logs?page=9&per_page=100").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     // Nothing was changed by any of it.
     let r = m
         .get(&format!("/logs?q={}", encode("client_id:logs-client-1")))
