@@ -28,7 +28,7 @@ use crate::routes::authorize::grant::{self as front, FrontChannel};
 use crate::routes::authorize::{decide_at_authorize, AuthorizeFacts};
 use crate::routes::token::check_grant_allowed;
 use crate::routes::token::user_grant::{self, UserGrant};
-use crate::routes::token::{authorization_code, client_credentials, refresh_token};
+use crate::routes::token::{authorization_code, client_credentials, password, refresh_token};
 use crate::state::AppState;
 use gatehouse_core::explain::{decision_lines, Line};
 use gatehouse_core::grant::{
@@ -477,6 +477,15 @@ async fn token_user_grant(
         Flow::DeviceCode => audience.map(|a| AudienceParam::Audience(a.value().to_string())),
         _ => audience,
     };
+    if ctx.flow == Flow::Password {
+        let tenant = ctx
+            .state
+            .store()
+            .tenant_settings()
+            .await
+            .map_err(ApiError::from)?;
+        password::connection(None, &tenant)?;
+    }
     let grant = UserGrant {
         flow: ctx.flow,
         grant_type: ctx.grant,

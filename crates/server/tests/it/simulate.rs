@@ -898,6 +898,37 @@ async fn simulate_endpoint_answers_refusals_with_auth0s_strings() {
         reply.body["error"]["error_description"],
         "Service not found: https://nope.example/"
     );
+    // A default directory that is not a connection: the real password grant
+    // and the simulation refuse it alike.
+    let mut tenant = store.tenant_settings().await.unwrap();
+    tenant.default_directory = "Corporate-LDAP".into();
+    store.put_tenant_settings(&tenant).await.unwrap();
+    bob.user.blocked = false;
+    store.update_user(&bob).await.unwrap();
+    let real = mgmt
+        .server
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("client_id", &s.spa_id),
+                ("username", "bob@example.com"),
+                ("password", crate::fixtures::PASSWORD),
+            ],
+        )
+        .await;
+    let reply = mgmt
+        .post(
+            SIMULATE,
+            json!({"client_id": s.spa_id, "user": "bob@example.com", "grant": "password"}),
+        )
+        .await;
+    assert_eq!(reply.body["outcome"], "refused", "{}", reply.text);
+    assert_eq!(reply.body["error"], real.body, "simulation and issuance agree");
+    assert_eq!(
+        real.body["error_description"],
+        "The connection Corporate-LDAP does not exist."
+    );
     mgmt.server.stop().await;
 }
 

@@ -10,7 +10,7 @@ use crate::issue::TokenResponse;
 use crate::state::AppState;
 use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
 use gatehouse_core::grant::{check_not_blocked, AudienceParam, Flow};
-use gatehouse_core::model::{Client, User, DEFAULT_CONNECTION};
+use gatehouse_core::model::{Client, TenantSettings, User, DEFAULT_CONNECTION};
 use gatehouse_core::redact::Secret;
 use gatehouse_core::{ErrorCode, OAuthError, ScopeSet};
 
@@ -72,6 +72,23 @@ pub async fn exchange(
     finish(state, attempt, result).await
 }
 
+/// The connection a password grant logs into: the `realm`, else the tenant's
+/// `default_directory`; only the database connection exists. The simulation
+/// asks the same question.
+pub(crate) fn connection(
+    realm: Option<&str>,
+    tenant: &TenantSettings,
+) -> Result<String, OAuthError> {
+    let connection = realm.unwrap_or(&tenant.default_directory).to_string();
+    if connection == DEFAULT_CONNECTION {
+        Ok(connection)
+    } else {
+        Err(OAuthError::invalid_request(format!(
+            "The connection {connection} does not exist."
+        )))
+    }
+}
+
 /// Finds the user in the connection and checks the password with
 /// [`check_password`] (lockout and rate limits reserved first). Unknown users
 /// and wrong passwords get the same answer after the same argon2id work; the
@@ -83,16 +100,7 @@ async fn authenticate_user(
     now: i64,
 ) -> Result<User, ApiError> {
     let tenant = state.store().tenant_settings().await?;
-    let connection = credentials
-        .realm
-        .clone()
-        .unwrap_or_else(|| tenant.default_directory.clone());
-    if connection != DEFAULT_CONNECTION {
-        return Err(OAuthError::invalid_request(format!(
-            "The connection {connection} does not exist."
-        ))
-        .into());
-    }
+    let connection = connection(credentials.realm.as_deref(), &tenant)?;
     let attempt = PasswordAttempt {
         client_id: Some(&client.client_id),
         ip: &credentials.ip,
