@@ -924,7 +924,10 @@ async fn simulate_endpoint_answers_refusals_with_auth0s_strings() {
         )
         .await;
     assert_eq!(reply.body["outcome"], "refused", "{}", reply.text);
-    assert_eq!(reply.body["error"], real.body, "simulation and issuance agree");
+    assert_eq!(
+        reply.body["error"], real.body,
+        "simulation and issuance agree"
+    );
     assert_eq!(
         real.body["error_description"],
         "The connection Corporate-LDAP does not exist."

@@ -267,6 +267,14 @@ async fn search(
 
 /// Checkpoint mode: the `take` events after `from` by `log_id`, and a `Link`
 /// to the next batch (the same URL again when there was nothing new).
+/// Checkpoints hand out only events at least this old. A log id is fixed
+/// when the event is made and the row commits a little later, and each node
+/// numbers its own events: an event of the current second could still
+/// appear before a cursor already handed out, and the export would skip it
+/// for good. A few seconds later every event of that second has committed
+/// (with node clocks within that much of each other).
+const CHECKPOINT_SETTLE_SECONDS: i64 = 5;
+
 async fn checkpoint(
     state: &AppState,
     from: Option<String>,
@@ -280,7 +288,10 @@ async fn checkpoint(
         }
     }
     let query = LogQuery {
-        filter: LogFilter::default(),
+        filter: LogFilter {
+            date_to: Some(state.now().saturating_sub(CHECKPOINT_SETTLE_SECONDS)),
+            ..LogFilter::default()
+        },
         order: LogOrder::OldestFirst,
         window: LogWindow::Checkpoint {
             after: from.clone(),

@@ -350,6 +350,18 @@ async fn checkpoint_reads_by_log_id_and_links_the_next_batch() {
     let r = m.get("/logs?from=zz-0").await;
     assert_eq!(ids(&r).len(), 6);
     assert_eq!(next_link(&r, &base), "/logs?from=zz-6&take=50");
+    // An event of this very second waits a few seconds before a checkpoint
+    // hands it out, so an export never steps over one still committing.
+    let fresh = LogEvent {
+        log_id: "zz-7".into(),
+        date: m.server.state.now(),
+        event_type: "s".into(),
+        ..Default::default()
+    };
+    m.server.store.insert_log_event(&fresh).await.unwrap();
+    assert!(ids(&m.get("/logs?from=zz-6").await).is_empty());
+    m.server.clock.advance(5);
+    assert_eq!(ids(&m.get("/logs?from=zz-6").await), ["zz-7"]);
 }
 
 #[tokio::test]
