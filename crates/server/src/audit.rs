@@ -260,6 +260,11 @@ pub fn recorded_in_request() -> bool {
         .unwrap_or(false)
 }
 
+/// The user as Auth0's `user_name` shows them: the email, else the name.
+pub fn user_name(user: &gatehouse_core::model::User) -> Option<&str> {
+    user.email.as_deref().or(user.name.as_deref())
+}
+
 /// A one-time secret as a log event shows it: its last 3 characters.
 pub fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();

@@ -141,10 +141,10 @@ async fn explain_opaque(state: &AppState, opaque: &OpaqueToken) -> Explained {
         }
         None => {
             explanation.lines = vec![
-                info("user", opaque.user_id.clone()),
-                info("client", opaque.client_id.clone()),
-                info("scope", opaque.scope.clone()),
-                info(
+                Line::info("user", opaque.user_id.clone()),
+                Line::info("client", opaque.client_id.clone()),
+                Line::info("scope", opaque.scope.clone()),
+                Line::info(
                     "event",
                     "No log event records this token's issuance (issued before events kept \
                      the opaque token's jti, or past the log retention)."
@@ -215,10 +215,14 @@ async fn client_name(state: &AppState, id: Option<&str>) -> Result<Option<String
     })
 }
 
-/// The user's email, for events recorded without a user name.
+/// The user's name as events record it, for events recorded without one.
 async fn user_name(state: &AppState, id: Option<&str>) -> Result<Option<String>, ExplainError> {
     Ok(match id {
-        Some(id) => state.store().user(id).await?.and_then(|u| u.user.email),
+        Some(id) => state
+            .store()
+            .user(id)
+            .await?
+            .and_then(|u| crate::audit::user_name(&u.user).map(str::to_string)),
         None => None,
     })
 }
@@ -359,16 +363,16 @@ fn claim_lines(input: InputKind, claims: &Value) -> Vec<Line> {
     let claim = |name: &str| claims.get(name).map(render_claim);
     let mut lines = Vec::new();
     if let Some(sub) = claim("sub") {
-        lines.push(info("user", sub));
+        lines.push(Line::info("user", sub));
     }
     if let Some(client) = claim("azp").or_else(|| claim("client_id")) {
-        lines.push(info("client", client));
+        lines.push(Line::info("client", client));
     }
     if let Some(scope) = claim("scope") {
-        lines.push(info("scope", scope));
+        lines.push(Line::info("scope", scope));
     }
     if let Some(permissions) = claim("permissions") {
-        lines.push(info("permissions", permissions));
+        lines.push(Line::info("permissions", permissions));
     }
     if input == InputKind::AccessToken {
         lines.push(Line {
@@ -401,15 +405,6 @@ fn base(input: InputKind, summary: String) -> Explanation {
         event: None,
         trace: None,
         refusal: None,
-    }
-}
-
-fn info(topic: &str, text: String) -> Line {
-    Line {
-        topic: topic.into(),
-        tone: Tone::Info,
-        text,
-        fix: None,
     }
 }
 

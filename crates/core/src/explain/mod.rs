@@ -117,6 +117,18 @@ pub struct Line {
     pub fix: Option<String>,
 }
 
+impl Line {
+    /// A line of plain information, with no fix.
+    pub fn info(topic: &str, text: String) -> Self {
+        Self {
+            topic: topic.into(),
+            tone: Tone::Info,
+            text,
+            fix: None,
+        }
+    }
+}
+
 /// How a line reads: fine, something dropped, a refusal, or plain information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -186,7 +198,7 @@ pub fn is_failure(event_type: &str) -> bool {
 
 /// The explanation of a log event: the event line, who, and the decision.
 pub fn event_lines(event: &EventFacts, apis: &TenantApis) -> Vec<Line> {
-    let mut lines = vec![info(
+    let mut lines = vec![Line::info(
         "event",
         format!(
             "{} {} at {} (log id {}).",
@@ -196,8 +208,11 @@ pub fn event_lines(event: &EventFacts, apis: &TenantApis) -> Vec<Line> {
             event.log_id
         ),
     )];
-    lines.push(info("user", who(&event.user_name, &event.user_id)));
-    lines.push(info("client", who(&event.client_name, &event.client_id)));
+    lines.push(Line::info("user", who(&event.user_name, &event.user_id)));
+    lines.push(Line::info(
+        "client",
+        who(&event.client_name, &event.client_id),
+    ));
     let trace: Option<Trace> = event
         .details
         .get("trace")
@@ -277,7 +292,7 @@ pub fn trace_lines(trace: &Trace, apis: &TenantApis, refused: bool) -> Vec<Line>
         return lines;
     }
     if let Some(note) = &trace.permissions_note {
-        lines.push(info("permissions", note.clone()));
+        lines.push(Line::info("permissions", note.clone()));
     }
     if let Some(note) = &trace.refresh_token {
         let offline_requested = trace.scope("offline_access").is_some();
@@ -296,10 +311,10 @@ pub fn trace_lines(trace: &Trace, apis: &TenantApis, refused: bool) -> Vec<Line>
         });
     }
     if let Some(note) = &trace.id_token {
-        lines.push(info("ID token", note.clone()));
+        lines.push(Line::info("ID token", note.clone()));
     }
     if let Some(note) = &trace.consent {
-        lines.push(info("consent", note.clone()));
+        lines.push(Line::info("consent", note.clone()));
     }
     lines
 }
@@ -323,7 +338,7 @@ fn audience_line(trace: &Trace) -> Line {
 /// every way to name an API.
 fn format_line(trace: &Trace, apis: &TenantApis) -> Line {
     if let Some(aud) = &trace.audience.chosen {
-        return info(
+        return Line::info(
             "token format",
             format!("a JWT for {aud}: APIs can verify it with the tenant's JWKS."),
         );
@@ -384,15 +399,6 @@ fn audience_rule_words(rule: AudienceRule) -> &'static str {
         AudienceRule::TenantDefault => "the tenant's default audience",
         AudienceRule::InferredFromScope => "inference from the requested scopes",
         AudienceRule::UserinfoOnly => "no rule (nothing named an API)",
-    }
-}
-
-fn info(topic: &str, text: String) -> Line {
-    Line {
-        topic: topic.into(),
-        tone: Tone::Info,
-        text,
-        fix: None,
     }
 }
 

@@ -155,7 +155,7 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
                 client_id: Some(&req.client.client_id),
                 client_name: Some(&req.client.name),
                 user_id: Some(&user.user_id),
-                user_name: user.email.as_deref().or(user.name.as_deref()),
+                user_name: audit::user_name(&user),
                 audience: decided.decision.audience.as_deref(),
                 scope: Some(&scope),
                 jti: access_token_jti.as_deref(),

@@ -346,7 +346,7 @@ pub(crate) async fn finish(
 ) -> Result<TokenResponse, ApiError> {
     let client = attempt.client;
     let user_id = attempt.user.map(|u| u.user_id.as_str());
-    let user_name = attempt.user.and_then(user_name);
+    let user_name = attempt.user.and_then(audit::user_name);
     match result {
         Ok((minted, trace)) => {
             let mut extra = attempt.extra;
@@ -418,11 +418,6 @@ pub(crate) async fn finish(
             Err(failure.into_api_error())
         }
     }
-}
-
-/// The user as Auth0's `user_name`: the email, else the name.
-pub(crate) fn user_name(user: &User) -> Option<&str> {
-    user.email.as_deref().or(user.name.as_deref())
 }
 
 /// `offline_access` dropped because the API does not allow offline access:
