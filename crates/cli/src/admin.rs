@@ -96,19 +96,7 @@ fn data_dir(common: &Common) -> PathBuf {
 }
 
 async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
-    let url = match &common.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let file = data_dir(common).join(DATABASE_FILE);
-            if !file.exists() {
-                return Err(format!(
-                    "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
-                    file.display()
-                ));
-            }
-            format!("sqlite:{}", file.display())
-        }
-    };
+    let url = crate::database::existing_url(common.database_url.as_deref(), &data_dir(common))?;
     crate::database::open(&url).await
 }
 

@@ -3,13 +3,31 @@
 //! host, port and the reason ("connection refused"), instead of the pool's
 //! "pool timed out" after its acquire timeout.
 
+use crate::config::DATABASE_FILE;
 use gatehouse_store::sql::{PoolSettings, SqlStore};
 use gatehouse_store::Store;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the reachability check waits for a TCP connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The URL of an existing tenant's database: `database_url`, else the SQLite
+/// file in `data_dir`, which must exist (only `serve` creates one).
+pub fn existing_url(database_url: Option<&str>, data_dir: &Path) -> Result<String, String> {
+    if let Some(url) = database_url {
+        return Ok(url.to_string());
+    }
+    let file = data_dir.join(DATABASE_FILE);
+    if !file.exists() {
+        return Err(format!(
+            "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
+            file.display()
+        ));
+    }
+    Ok(format!("sqlite:{}", file.display()))
+}
 
 /// Opens (and migrates) the database at `url` with default pool settings.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, String> {

@@ -2,7 +2,7 @@
 //! the master key that opens the signing keys, and the issuer. Commands that
 //! act as the server in this process (`token`, `explain`) start here.
 
-use crate::config::{DATABASE_FILE, DEFAULT_DATA_DIR};
+use crate::config::DEFAULT_DATA_DIR;
 use gatehouse_server::AppState;
 use gatehouse_store::Page;
 use std::path::PathBuf;
@@ -34,19 +34,7 @@ impl LocalTenant {
     /// defaults to the one the tenant's Management API was created under.
     pub async fn open(&self, issuer: Option<String>) -> Result<AppState, String> {
         let data_dir = self.data_dir();
-        let url = match &self.database_url {
-            Some(url) => url.clone(),
-            None => {
-                let file = data_dir.join(DATABASE_FILE);
-                if !file.exists() {
-                    return Err(format!(
-                        "no database at {} (start `gatehouse serve` once, or pass --data-dir)",
-                        file.display()
-                    ));
-                }
-                format!("sqlite:{}", file.display())
-            }
-        };
+        let url = crate::database::existing_url(self.database_url.as_deref(), &data_dir)?;
         let store = crate::database::open(&url).await?;
         if store
             .signing_keys()
