@@ -86,6 +86,65 @@ pub const MANAGEMENT_CLIENT_NAME: &str = "Gatehouse Management Client";
 pub const SYSTEM_API_NAME: &str = "Gatehouse Management API";
 /// The role that holds every management permission.
 pub const ADMIN_ROLE_NAME: &str = "Admin";
+/// The name of the dashboard's own client.
+pub const DASHBOARD_CLIENT_NAME: &str = "Gatehouse Dashboard";
+
+/// Where `/authorize` sends the dashboard's sign-in back to.
+pub fn dashboard_callback(issuer: &str) -> String {
+    format!("{issuer}admin/callback")
+}
+
+/// Where the dashboard's sign-out ends, after `/v2/logout`.
+pub fn dashboard_signed_out(issuer: &str) -> String {
+    format!("{issuer}admin/sign-in")
+}
+
+/// The dashboard's client: a first-party web application of the tenant that
+/// signs administrators in with the authorization code and PKCE. Created on
+/// first use, recreated if someone deleted it, and its URLs follow the
+/// issuer. Concurrent nodes agree on one id through the store.
+pub async fn ensure_dashboard_client(
+    store: &dyn Store,
+    issuer: &str,
+    now: i64,
+) -> Result<Client, StoreError> {
+    let client_id = store
+        .server_value_or_insert(
+            gatehouse_store::server_values::DASHBOARD_CLIENT_ID,
+            &ids::client_id(),
+        )
+        .await?;
+    let callback = dashboard_callback(issuer);
+    let signed_out = dashboard_signed_out(issuer);
+    if let Some(mut stored) = store.client(&client_id).await? {
+        if stored.client.callbacks != [callback.clone()]
+            || stored.client.allowed_logout_urls != [signed_out.clone()]
+        {
+            stored.client.callbacks = vec![callback];
+            stored.client.allowed_logout_urls = vec![signed_out];
+            store.update_client(&stored).await?;
+        }
+        return Ok(stored.client);
+    }
+    let mut client = Client::new(client_id, DASHBOARD_CLIENT_NAME, AppType::RegularWeb);
+    client.description = "Gatehouse's own dashboard at /admin (managed by Gatehouse)".into();
+    client.token_endpoint_auth_method = gatehouse_core::model::TokenEndpointAuthMethod::None;
+    client.grant_types = vec![gatehouse_core::request::AUTHORIZATION_CODE.into()];
+    client.callbacks = vec![callback];
+    client.allowed_logout_urls = vec![signed_out];
+    let stored = StoredClient {
+        client: client.clone(),
+        secret_hash: None,
+    };
+    match store.create_client(&stored, now).await {
+        // Another node created it first.
+        Err(StoreError::Conflict(_)) => Ok(store
+            .client(&client.client_id)
+            .await?
+            .map_or(client, |s| s.client)),
+        result => result.map(|()| client),
+    }
+}
 
 /// Creates the system API, the management client and its grant, and the
 /// admin user — unless a system API exists already (then `None`).
@@ -191,9 +250,12 @@ pub async fn bootstrap(
     }))
 }
 
-/// Brings a system API made by an older version up to date: the end-user
-/// scopes it lacks, and the `Admin` role (which nobody holds until an
-/// operator assigns it).
+/// Brings a system API made by an older version up to date: the scopes it
+/// lacks, and the `Admin` role (which nobody holds until an operator assigns
+/// it). A management scope that is new in this version (such as the
+/// dashboard's `access:dashboard`) is added to the `Admin` role when that
+/// role holds every management permission the API had before: the role is
+/// still the all-powerful one bootstrap made, not one an operator narrowed.
 async fn upgrade(
     store: &dyn Store,
     mut system: ResourceServer,
@@ -204,10 +266,43 @@ async fn upgrade(
         .filter(|s| !system.defines_scope(&s.value))
         .collect();
     if !missing.is_empty() {
-        system.scopes.extend(missing);
+        system.scopes.extend(missing.iter().cloned());
         store.update_resource_server(&system).await?;
     }
-    ensure_admin_role(store, &system.identifier, now).await?;
+    let role_id = ensure_admin_role(store, &system.identifier, now).await?;
+    let new_names: Vec<String> = missing.into_iter().map(|s| s.value).collect();
+    extend_full_admin_role(store, &system.identifier, &role_id, &new_names).await
+}
+
+async fn extend_full_admin_role(
+    store: &dyn Store,
+    audience: &str,
+    role_id: &str,
+    new_scopes: &[String],
+) -> Result<(), BootstrapError> {
+    let held: Vec<String> = store
+        .role_permissions(role_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.resource_server_identifier == audience)
+        .map(|p| p.permission_name)
+        .collect();
+    let management = scopes::names();
+    let held_all_before = management
+        .iter()
+        .filter(|name| !new_scopes.contains(name))
+        .all(|name| held.contains(name));
+    let to_add: Vec<Permission> = management
+        .into_iter()
+        .filter(|name| new_scopes.contains(name) && !held.contains(name))
+        .map(|permission_name| Permission {
+            resource_server_identifier: audience.to_string(),
+            permission_name,
+        })
+        .collect();
+    if held_all_before && !to_add.is_empty() {
+        store.add_role_permissions(role_id, &to_add).await?;
+    }
     Ok(())
 }
 

@@ -32,7 +32,7 @@ use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
 use gatehouse_core::ids;
 use gatehouse_core::secret::{constant_time_eq, hash_token};
-use gatehouse_store::SsoSession;
+use gatehouse_store::{SessionKind, SsoSession};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const CSRF_COOKIE: &str = "gatehouse_csrf";
@@ -175,7 +175,10 @@ pub async fn current(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(state.store().active_session(&hash_token(id), now).await?)
+    Ok(state
+        .store()
+        .active_session(SessionKind::Sso, &hash_token(id), now)
+        .await?)
 }
 
 /// Starts a session for `user_id` authenticated at `now`; returns the cookie
@@ -200,7 +203,10 @@ pub async fn start(
         idle_expires_at: now + idle,
         ended_at: None,
     };
-    state.store().insert_session(&session).await?;
+    state
+        .store()
+        .insert_session(SessionKind::Sso, &session)
+        .await?;
     Ok((id, session))
 }
 
@@ -210,7 +216,7 @@ pub async fn touch(state: &AppState, session: &SsoSession, now: i64) -> Result<(
     let idle = hours(tenant.idle_session_lifetime);
     state
         .store()
-        .touch_session(&session.id_hash, now, now + idle)
+        .touch_session(SessionKind::Sso, &session.id_hash, now, now + idle)
         .await?;
     Ok(())
 }
@@ -223,7 +229,10 @@ pub async fn end(
 ) -> Result<Option<SsoSession>, ApiError> {
     let session = current(state, headers, now).await?;
     if let Some(s) = &session {
-        state.store().end_session(&s.id_hash, now).await?;
+        state
+            .store()
+            .end_session(SessionKind::Sso, &s.id_hash, now)
+            .await?;
     }
     Ok(session)
 }

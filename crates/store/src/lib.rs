@@ -76,13 +76,14 @@ pub struct PurgeReport {
     pub log_events: u64,
     pub login_failures: u64,
     pub sso_sessions: u64,
+    pub dashboard_sessions: u64,
     pub rate_limits: u64,
 }
 
 impl PurgeReport {
     /// Each table with its count: one list for the total, the log line and
     /// the "was a batch full?" check, so no table is left out of one of them.
-    pub fn per_table(&self) -> [(&'static str, u64); 9] {
+    pub fn per_table(&self) -> [(&'static str, u64); 10] {
         [
             ("authorization_codes", self.authorization_codes),
             ("opaque_tokens", self.opaque_tokens),
@@ -92,6 +93,7 @@ impl PurgeReport {
             ("log_events", self.log_events),
             ("login_failures", self.login_failures),
             ("sso_sessions", self.sso_sessions),
+            ("dashboard_sessions", self.dashboard_sessions),
             ("rate_limits", self.rate_limits),
         ]
     }
@@ -176,6 +178,8 @@ pub mod server_values {
     /// Present once the signing keys are all sealed: from then on a plain
     /// (unsealed) key row is refused at start, never adopted.
     pub const SIGNING_KEYS_SEALED: &str = "signing_keys_sealed";
+    /// The client id of the dashboard, Gatehouse's own first-party client.
+    pub const DASHBOARD_CLIENT_ID: &str = "dashboard_client_id";
 }
 
 /// Tenant configuration: settings, keys, clients, APIs, client grants.
@@ -389,27 +393,48 @@ pub trait TokenStore: Send + Sync {
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>>;
 }
 
-/// SSO sessions: the browser's login at Gatehouse, keyed by the hash of the
-/// cookie's random id.
+/// Which browser session a [`SessionStore`] call is about. Both kinds have
+/// the same shape ([`SsoSession`]) and live in separate tables, so a cookie
+/// of one kind can never be accepted as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// The end user's login at Gatehouse (`/authorize`, `/login`).
+    Sso,
+    /// An administrator's sign-in to the dashboard at `/admin`.
+    Dashboard,
+}
+
+/// Browser sessions, keyed by the hash of the cookie's random id.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn insert_session(&self, session: &SsoSession) -> StoreResult<()>;
+    async fn insert_session(&self, kind: SessionKind, session: &SsoSession) -> StoreResult<()>;
     /// The session if it exists, has not ended, and neither its absolute nor
     /// its idle lifetime has run out at `now`.
-    async fn active_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SsoSession>>;
+    async fn active_session(
+        &self,
+        kind: SessionKind,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<SsoSession>>;
     /// Records activity: moves `last_seen_at` to `now` and the idle expiry to
     /// `idle_expires_at` (never past the absolute expiry). False when the
     /// session is no longer active.
     async fn touch_session(
         &self,
+        kind: SessionKind,
         id_hash: &str,
         now: i64,
         idle_expires_at: i64,
     ) -> StoreResult<bool>;
     /// Ends a session (logout); false when it was not active.
-    async fn end_session(&self, id_hash: &str, now: i64) -> StoreResult<bool>;
+    async fn end_session(&self, kind: SessionKind, id_hash: &str, now: i64) -> StoreResult<bool>;
     /// Ends every active session of a user; returns how many.
-    async fn end_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64>;
+    async fn end_user_sessions(
+        &self,
+        kind: SessionKind,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<u64>;
 }
 
 /// Opens the database at `url` (`sqlite:<path>` or `postgres://…`), applying

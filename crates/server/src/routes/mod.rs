@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::HEALTHZ, get(health::healthz))
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
+        .merge(crate::admin::router())
         .fallback(not_found)
         .layer(from_fn(crate::limits::limit_body))
         .layer(from_fn(request_scope));

@@ -23,6 +23,7 @@
 //! - [`attack_protection`]: brute force under concurrency, trusted forwarded
 //!   IPs, user blocks, rate limits.
 
+mod admin;
 mod algorithms;
 mod attack_protection;
 mod authorize;

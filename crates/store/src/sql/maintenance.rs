@@ -12,6 +12,8 @@ use async_trait::async_trait;
 
 /// Codes, device codes and jtis are kept a little past expiry so that a late
 /// reuse is still recognised as reuse rather than as an unknown value.
+/// A session row that ran out (absolute or idle) or ended before `$1`.
+const SESSION_OVER: &str = "expires_at < $1 OR idle_expires_at < $1 OR ended_at < $1";
 const GRACE_SECONDS: i64 = 3600;
 
 impl SqlStore {
@@ -104,13 +106,10 @@ impl MaintenanceStore for SqlStore {
             // grace period, so a late request with the cookie is answered as
             // "logged out", not as an unknown session.
             sso_sessions: self
-                .delete_batch(
-                    "sso_sessions",
-                    "id_hash",
-                    "expires_at < $1 OR idle_expires_at < $1 OR ended_at < $1",
-                    grace,
-                    batch,
-                )
+                .delete_batch("sso_sessions", "id_hash", SESSION_OVER, grace, batch)
+                .await?,
+            dashboard_sessions: self
+                .delete_batch("dashboard_sessions", "id_hash", SESSION_OVER, grace, batch)
                 .await?,
             // Windows are at most a day long; older counters are dead.
             rate_limits: self

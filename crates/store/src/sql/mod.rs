@@ -81,6 +81,10 @@ impl Backend {
                     "0009_log_fields",
                     include_str!("../../../../migrations/sqlite/0009_log_fields.sql"),
                 ),
+                (
+                    "0010_dashboard_sessions",
+                    include_str!("../../../../migrations/sqlite/0010_dashboard_sessions.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -114,6 +118,10 @@ impl Backend {
                 (
                     "0009_log_fields",
                     include_str!("../../../../migrations/postgres/0009_log_fields.sql"),
+                ),
+                (
+                    "0010_dashboard_sessions",
+                    include_str!("../../../../migrations/postgres/0010_dashboard_sessions.sql"),
                 ),
             ],
         }

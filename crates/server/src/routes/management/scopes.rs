@@ -45,6 +45,10 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
+    (
+        "access:dashboard",
+        "Sign in to the dashboard at /admin (Gatehouse extension)",
+    ),
 ];
 
 /// The scope names only.

@@ -1,0 +1,243 @@
+//! The dashboard's own session, apart from the SSO session.
+//!
+//! - Signing in goes through `/authorize` ([`super::sign_in`]); the session
+//!   that follows lives in its own table ([`SessionKind::Dashboard`]), so an
+//!   SSO cookie is never a dashboard session and signing out of one leaves
+//!   the other. The cookie (`gatehouse_admin`, `Path=/admin`, `HttpOnly`,
+//!   `SameSite=Strict`, `Secure` over https) holds 256 random bits; the store
+//!   keeps their SHA-256.
+//! - A session lasts [`LIFETIME`] at most and ends after [`IDLE`] without a
+//!   request, or at sign-out.
+//! - Every request checks again that the user exists, is not blocked and
+//!   holds [`PERMISSION`] on the Management API (directly or through a
+//!   role), so removing the role or blocking the user takes effect at once.
+//! - CSRF: every form carries an HMAC of the session id under the server's
+//!   CSRF key ([`csrf_token`]); [`super::form::AdminForm`] refuses a POST
+//!   whose token does not match the session it comes with.
+
+use crate::routes::management::auth::management_audience;
+use crate::session::cookie;
+use crate::state::AppState;
+use aws_lc_rs::hmac;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
+use gatehouse_core::ids;
+use gatehouse_core::model::User;
+use gatehouse_core::secret::{constant_time_eq, hash_token};
+use gatehouse_store::{SessionKind, SsoSession, StoreError};
+
+/// The permission on the Management API that opens the dashboard.
+pub const PERMISSION: &str = "access:dashboard";
+/// The session cookie.
+pub const COOKIE: &str = "gatehouse_admin";
+/// Absolute lifetime of a dashboard session.
+pub const LIFETIME: i64 = 8 * 3600;
+/// A session ends after this long without a request.
+pub const IDLE: i64 = 3600;
+/// Activity is written at most this often (one write per minute, not per page).
+const TOUCH_EVERY: i64 = 60;
+
+/// A signed-in administrator: the extractor of every dashboard page.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub user: User,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    id_hash: String,
+}
+
+impl Admin {
+    /// The name shown in the header and recorded in the log.
+    pub fn display_name(&self) -> &str {
+        self.user
+            .email
+            .as_deref()
+            .or(self.user.name.as_deref())
+            .unwrap_or(&self.user.user_id)
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match signed_in(state, &parts.headers).await {
+            Ok(Some(admin)) => Ok(admin),
+            Ok(None) => Err(to_sign_in(parts)),
+            Err(e) => Err(crate::pages::PageError::internal(e).into_response()),
+        }
+    }
+}
+
+/// Where a request without a valid session goes: the sign-in page, which
+/// brings the person back to the page they asked for (GET only).
+fn to_sign_in(parts: &Parts) -> Response {
+    let back = (parts.method == axum::http::Method::GET)
+        .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
+        .flatten()
+        .filter(|p| is_dashboard_path(p));
+    let target = match back {
+        Some(path) => format!(
+            "/admin/sign-in?return_to={}",
+            form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
+        ),
+        None => "/admin/sign-in".to_string(),
+    };
+    if parts.headers.contains_key("hx-request") {
+        // htmx follows a redirect inside the page; this makes it a full navigation.
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Ok(value) = HeaderValue::from_str(&target) {
+            response.headers_mut().insert("hx-redirect", value);
+        }
+        return response;
+    }
+    Redirect::to(&target).into_response()
+}
+
+/// Whether `path` is a dashboard page to come back to: an absolute path
+/// under `/admin`, never `//host` or a scheme (no open redirect).
+pub fn is_dashboard_path(path: &str) -> bool {
+    (path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?"))
+        && !path.contains('\\')
+        && !path.starts_with("/admin/sign-")
+        && !path.starts_with("/admin/callback")
+}
+
+/// The browser's administrator, if its cookie names an active session whose
+/// user may still use the dashboard.
+pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<Admin>, StoreError> {
+    let Some(id) = cookie(headers, COOKIE) else {
+        return Ok(None);
+    };
+    let store = state.store();
+    let now = state.now();
+    let id_hash = hash_token(id);
+    let Some(session) = store
+        .active_session(SessionKind::Dashboard, &id_hash, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = store.user(&session.user_id).await? else {
+        return Ok(None);
+    };
+    if stored.user.blocked || !may_use_dashboard(state, &stored.user.user_id).await? {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= TOUCH_EVERY {
+        store
+            .touch_session(SessionKind::Dashboard, &id_hash, now, now + IDLE)
+            .await?;
+    }
+    Ok(Some(Admin {
+        user: stored.user,
+        csrf: csrf_token(state.csrf_key(), id),
+        id_hash,
+    }))
+}
+
+/// Whether the user holds [`PERMISSION`] on the Management API.
+pub async fn may_use_dashboard(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
+    let audience = management_audience(state.issuer());
+    Ok(state
+        .store()
+        .effective_permissions(user_id, &audience)
+        .await?
+        .iter()
+        .any(|p| p.permission_name == PERMISSION))
+}
+
+/// Starts a session for `user_id`; returns the cookie to set.
+pub async fn start(state: &AppState, user_id: &str) -> Result<HeaderValue, StoreError> {
+    let now = state.now();
+    let id = ids::random_token(32);
+    let session = SsoSession {
+        id_hash: hash_token(&id),
+        sid: ids::random_token(16),
+        user_id: user_id.to_string(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + LIFETIME,
+        idle_expires_at: now + IDLE,
+        ended_at: None,
+    };
+    state
+        .store()
+        .insert_session(SessionKind::Dashboard, &session)
+        .await?;
+    Ok(session_cookie(state, &id, LIFETIME))
+}
+
+/// Ends the session (sign-out); returns the cookie that clears it.
+pub async fn end(state: &AppState, admin: &Admin) -> Result<HeaderValue, StoreError> {
+    state
+        .store()
+        .end_session(SessionKind::Dashboard, &admin.id_hash, state.now())
+        .await?;
+    Ok(session_cookie(state, "", 0))
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let cookie = Cookie::build((COOKIE, value))
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.issuer().starts_with("https://"))
+        .max_age(Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// Appends a `Set-Cookie` header.
+pub fn set_cookie(response: &mut Response, value: HeaderValue) {
+    response.headers_mut().append(header::SET_COOKIE, value);
+}
+
+/// The CSRF token of the session whose cookie value is `session_id`.
+fn csrf_token(key: &hmac::Key, session_id: &str) -> String {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(b"gatehouse-admin-csrf-v1\0");
+    ctx.update(session_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+}
+
+/// Whether `field` is this session's CSRF token.
+pub fn csrf_ok(admin: &Admin, field: Option<&str>) -> bool {
+    field.is_some_and(|f| constant_time_eq(admin.csrf.as_bytes(), f.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dashboard_paths_are_returned_to() {
+        assert!(is_dashboard_path("/admin"));
+        assert!(is_dashboard_path("/admin/users?q=alice"));
+        for bad in [
+            "//evil.example/admin",
+            "https://evil.example/admin",
+            "/adminx",
+            "/admin/sign-in",
+            "/admin/callback?code=x",
+            "/admin/\\evil",
+            "/u/login",
+        ] {
+            assert!(!is_dashboard_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_session() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"k");
+        assert_eq!(csrf_token(&key, "a"), csrf_token(&key, "a"));
+        assert_ne!(csrf_token(&key, "a"), csrf_token(&key, "b"));
+    }
+}
