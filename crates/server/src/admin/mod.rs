@@ -13,9 +13,11 @@
 //! - [`form`]: posted forms with their CSRF token checked; errors per field.
 //! - [`render`]: templates, layout, the confirmation page, [`render::AdminError`].
 //! - [`assets`]: the stylesheet and scripts.
+//! - [`changes`]: every write logged as a `sapi` event naming the admin.
 //! - One module per section: [`home`].
 
 pub mod assets;
+pub mod changes;
 pub mod form;
 pub mod home;
 pub mod render;
