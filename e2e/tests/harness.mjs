@@ -90,3 +90,29 @@ export function cleanup(dir) {
 export function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
+
+/** The bootstrap administrator `gatehouse serve` wrote to the data directory. */
+export function bootstrapAdmin(dataDir) {
+  const creds = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json')).toString());
+  return { email: creds.admin_email, password: creds.admin_password };
+}
+
+const axeSource = readFileSync(join(here, '..', 'node_modules', 'axe-core', 'axe.min.js')).toString();
+
+/**
+ * Runs axe-core on the page; returns the serious and critical violations as
+ * readable lines. The page's context must bypass CSP (the dashboard allows
+ * only its own scripts, and axe is injected).
+ */
+export async function accessibilityProblems(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    await page.addScriptTag({ content: axeSource });
+  }
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact}: ${v.id} (${v.help}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
