@@ -95,6 +95,7 @@ pub fn page_with_status(
     ctx: impl Serialize,
 ) -> Response {
     let ctx = context! {
+        open => open_sections(admin),
         admin => admin.display_name(),
         admin_id => &admin.user.user_id,
         csrf => &admin.csrf,
@@ -102,6 +103,31 @@ pub fn page_with_status(
         ..Value::from_serialize(ctx)
     };
     html(status, template, ctx)
+}
+
+/// The sections whose pages the admin may read: the navigation shows only those.
+fn open_sections(admin: &Admin) -> Vec<&'static str> {
+    const SECTIONS: &[&str] = &[
+        "applications",
+        "apis",
+        "users",
+        "roles",
+        "logs",
+        "why",
+        "settings",
+    ];
+    SECTIONS
+        .iter()
+        .copied()
+        .filter(|section| {
+            super::session::required_permissions(
+                &axum::http::Method::GET,
+                &format!("/admin/{section}"),
+            )
+            .iter()
+            .all(|p| admin.holds(p))
+        })
+        .collect()
 }
 
 /// A page outside the layout (sign-in, errors).

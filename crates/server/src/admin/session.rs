@@ -11,17 +11,22 @@
 //! - Every request checks again that the user exists, is not blocked and
 //!   holds [`PERMISSION`] on the Management API (directly or through a
 //!   role), so removing the role or blocking the user takes effect at once.
+//! - Each section also needs the Management API permissions its pages stand
+//!   for ([`required_permissions`]): reading applications needs
+//!   `read:clients`, changing them the write permissions. The bootstrap
+//!   `Admin` role holds them all; a narrower role opens less of the dashboard.
 //! - CSRF: every form carries an HMAC of the session id under the server's
 //!   CSRF key ([`csrf_token`]); [`super::form::AdminForm`] refuses a POST
 //!   whose token does not match the session it comes with.
 
+use super::render::AdminError;
 use crate::routes::management::auth::management_audience;
 use crate::session::cookie;
 use crate::state::AppState;
 use aws_lc_rs::hmac;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -47,6 +52,8 @@ const TOUCH_EVERY: i64 = 60;
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub user: User,
+    /// The user's permissions on the Management API.
+    pub permissions: Vec<String>,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
     id_hash: String,
@@ -67,18 +74,104 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match signed_in(state, &parts.headers).await {
-            Ok(Some(admin)) => Ok(admin),
-            Ok(None) => Err(to_sign_in(parts)),
-            Err(e) => Err(crate::pages::PageError::internal(e).into_response()),
+        let admin = match signed_in(state, &parts.headers).await {
+            Ok(Some(admin)) => admin,
+            Ok(None) => return Err(to_sign_in(parts)),
+            Err(e) => return Err(AdminError::internal(e).into_response()),
+        };
+        let needed = required_permissions(&parts.method, parts.uri.path());
+        if let Some(missing) = needed.iter().find(|p| !admin.holds(p)) {
+            return Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Your account lacks the permission {missing} on the Gatehouse Management API, \
+                     which this page needs. An administrator can grant it through a role."
+                ),
+            )
+            .into_response());
         }
+        Ok(admin)
+    }
+}
+
+impl Admin {
+    /// Whether the admin holds `permission` on the Management API.
+    pub fn holds(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+/// The Management API permissions a dashboard request needs, all of them:
+/// a section's read permissions to see it, and its write permissions to
+/// post any of its forms.
+pub fn required_permissions(method: &Method, path: &str) -> &'static [&'static str] {
+    let section = path
+        .strip_prefix("/admin/")
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let reading = method == Method::GET || method == Method::HEAD;
+    match (section, reading) {
+        ("applications", true) => &[
+            "read:clients",
+            "read:client_grants",
+            "read:resource_servers",
+        ],
+        ("applications", false) => &[
+            "create:clients",
+            "update:clients",
+            "delete:clients",
+            "update:client_keys",
+            "create:client_grants",
+            "update:client_grants",
+            "delete:client_grants",
+        ],
+        ("apis", true) => &[
+            "read:resource_servers",
+            "read:client_grants",
+            "read:clients",
+        ],
+        ("apis", false) => &[
+            "create:resource_servers",
+            "update:resource_servers",
+            "delete:resource_servers",
+            "create:client_grants",
+            "update:client_grants",
+            "delete:client_grants",
+        ],
+        ("users", true) => &["read:users", "read:roles", "read:logs_users"],
+        ("users", false) => &[
+            "create:users",
+            "update:users",
+            "delete:users",
+            "create:role_members",
+            "delete:role_members",
+        ],
+        ("roles", true) => &["read:roles", "read:role_members"],
+        ("roles", false) => &[
+            "create:roles",
+            "update:roles",
+            "delete:roles",
+            "create:role_members",
+            "delete:role_members",
+        ],
+        ("logs", _) => &["read:logs"],
+        ("why", _) => &["read:logs", "simulate:tokens"],
+        ("settings", true) => &["read:tenant_settings", "read:signing_keys"],
+        ("settings", false) => &[
+            "update:tenant_settings",
+            "create:signing_keys",
+            "update:signing_keys",
+        ],
+        _ => &[],
     }
 }
 
 /// Where a request without a valid session goes: the sign-in page, which
 /// brings the person back to the page they asked for (GET only).
 fn to_sign_in(parts: &Parts) -> Response {
-    let back = (parts.method == axum::http::Method::GET)
+    let back = (parts.method == Method::GET)
         .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
         .flatten()
         .filter(|p| is_dashboard_path(p));
@@ -127,7 +220,11 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<A
     let Some(stored) = store.user(&session.user_id).await? else {
         return Ok(None);
     };
-    if stored.user.blocked || !may_use_dashboard(state, &stored.user.user_id).await? {
+    if stored.user.blocked {
+        return Ok(None);
+    }
+    let permissions = management_permissions(state, &stored.user.user_id).await?;
+    if !permissions.iter().any(|p| p == PERMISSION) {
         return Ok(None);
     }
     if now - session.last_seen_at >= TOUCH_EVERY {
@@ -137,6 +234,7 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<A
     }
     Ok(Some(Admin {
         user: stored.user,
+        permissions,
         csrf: csrf_token(state.csrf_key(), id),
         id_hash,
     }))
@@ -144,13 +242,25 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<A
 
 /// Whether the user holds [`PERMISSION`] on the Management API.
 pub async fn may_use_dashboard(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
+    Ok(management_permissions(state, user_id)
+        .await?
+        .iter()
+        .any(|p| p == PERMISSION))
+}
+
+/// The user's permissions on the Management API, direct or through roles.
+async fn management_permissions(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<String>, StoreError> {
     let audience = management_audience(state.issuer());
     Ok(state
         .store()
         .effective_permissions(user_id, &audience)
         .await?
-        .iter()
-        .any(|p| p.permission_name == PERMISSION))
+        .into_iter()
+        .map(|p| p.permission_name)
+        .collect())
 }
 
 /// Starts a session for `user_id`; returns the cookie to set.
@@ -232,6 +342,18 @@ mod tests {
         ] {
             assert!(!is_dashboard_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_section_needs_its_management_permissions() {
+        assert_eq!(required_permissions(&Method::GET, "/admin"), &[] as &[&str]);
+        assert!(required_permissions(&Method::GET, "/admin/users/auth0|1").contains(&"read:users"));
+        assert!(required_permissions(&Method::POST, "/admin/users/new").contains(&"create:users"));
+        assert!(!required_permissions(&Method::GET, "/admin/users").contains(&"create:users"));
+        assert!(
+            required_permissions(&Method::POST, "/admin/settings/keys/rotate")
+                .contains(&"create:signing_keys")
+        );
     }
 
     #[test]

@@ -278,3 +278,59 @@ async fn a_callback_without_its_transaction_or_with_another_state_signs_nobody_i
     assert_eq!(resp.status().as_u16(), 401);
     assert!(resp.text().await.unwrap().contains("access_denied"));
 }
+
+#[tokio::test]
+async fn a_narrow_role_opens_only_its_sections() {
+    let mgmt = Mgmt::start().await;
+    let carol = create_user(&mgmt, "carol@example.com").await;
+    let audience = mgmt.creds.management_audience.clone();
+    let permissions: Vec<_> = [
+        "access:dashboard",
+        "read:users",
+        "read:roles",
+        "read:logs_users",
+    ]
+    .iter()
+    .map(|p| json!({"resource_server_identifier": audience, "permission_name": p}))
+    .collect();
+    let granted = mgmt
+        .post(
+            &format!("/users/{carol}/permissions"),
+            json!({"permissions": permissions}),
+        )
+        .await;
+    assert!(granted.status.is_success(), "{:?}", granted.body);
+    let browser = mgmt.server.browser();
+    let landed = sign_in(&mgmt.server, &browser, "carol@example.com", PASSWORD).await;
+    assert_eq!(location(&landed), "/admin");
+    let home = get(&browser, &mgmt.server.url("/admin"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("href=\"/admin/users\""), "{home}");
+    assert!(!home.contains("href=\"/admin/settings\""), "{home}");
+    let settings = get(&browser, &mgmt.server.url("/admin/settings")).await;
+    assert_eq!(settings.status().as_u16(), 403);
+    assert!(settings
+        .text()
+        .await
+        .unwrap()
+        .contains("read:tenant_settings"));
+    // Reading users does not allow changing them: refused before the form is read.
+    let html = get(&browser, &mgmt.server.url("/admin"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let resp = browser
+        .post(mgmt.server.url("/admin/users/new"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&email=x%40example.com", csrf_in(&html)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let found = mgmt.get("/users?q=email:%22x@example.com%22").await;
+    assert_eq!(found.body.as_array().map(Vec::len), Some(0));
+}
