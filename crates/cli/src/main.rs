@@ -358,6 +358,7 @@ fn print_banner(
     println!("Gatehouse is listening on {bound} — issuer {issuer}");
     println!("  data directory: {}", config.data_dir.display());
     println!("  discovery:      {base}/.well-known/openid-configuration");
+    println!("  dashboard:      {base}/admin (sign in as the admin of bootstrap.json)");
     if first_start {
         println!("  first start: created the database and generated signing keys (RS256, PS256, ES256, EdDSA).");
         println!(
