@@ -218,7 +218,8 @@ pub async fn remove(
         .cloned()
         .collect();
     let body = MJson(scopes_only(scopes));
-    resource_servers::update(State(state.clone()), MPath(api.id.clone()), body).await?;
+    let _saved =
+        resource_servers::update(State(state.clone()), MPath(api.id.clone()), body).await?;
     changes::record(
         &state,
         &form.admin,

@@ -170,8 +170,9 @@ fn permissions_page(
         "roles_permissions.html",
         context! {
             granted => granted,
+            has_apis => apis.iter().any(|a| !a.is_system && !a.scopes.is_empty()),
+            has_own_offers => offers.iter().any(|o| !o.is_system),
             offers => offers,
-            has_apis => !apis.iter().all(|a| a.is_system),
             errors => errors,
             ..header(role, "permissions", done)
         },
