@@ -272,13 +272,14 @@ pub async fn confirm_remove(
     let role = load(&state, &id).await?;
     let user = member(&state, &role, &query).await?;
     let name = user.email.clone().unwrap_or_else(|| user.user_id.clone());
+    let caveat = super::dashboard_caveat(&state, &role).await?;
     Ok(render::confirm(
         &admin,
         Confirm {
             section: "roles",
             title: "Remove this user from the role?",
             message: format!(
-                "{name} loses the role {} and, from their next token on, the permissions it gave them.",
+                "{name} loses the role {} and, from their next token on, the permissions it gave them.{caveat}",
                 role.name
             ),
             action: format!(

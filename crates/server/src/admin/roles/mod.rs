@@ -11,7 +11,7 @@ use super::changes;
 use super::form::{AdminForm, FieldErrors, Fields};
 use super::listing::{page_number, Pager, PER_PAGE};
 use super::render::{self, page, page_with_status, AdminError, AdminResult, Confirm};
-use super::session::Admin;
+use super::session::{self, Admin};
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath, MQuery};
 use crate::routes::management::pagination::Paging;
@@ -268,6 +268,22 @@ async fn save(
     )))
 }
 
+/// Said before a change that may lock people out: the role holds the
+/// permission that opens the dashboard.
+pub async fn dashboard_caveat(state: &AppState, role: &Role) -> Result<&'static str, AdminError> {
+    let opens = state
+        .store()
+        .role_permissions(&role.id)
+        .await?
+        .iter()
+        .any(|p| p.permission_name == session::PERMISSION);
+    Ok(if opens {
+        " This role opens the dashboard: whoever has the dashboard only through it, possibly you, loses access."
+    } else {
+        ""
+    })
+}
+
 /// `GET /admin/roles/{id}/delete`.
 async fn confirm_delete(
     State(state): State<AppState>,
@@ -275,13 +291,14 @@ async fn confirm_delete(
     Path(id): Path<String>,
 ) -> AdminResult {
     let role = load(&state, &id).await?;
+    let caveat = dashboard_caveat(&state, &role).await?;
     Ok(render::confirm(
         &admin,
         Confirm {
             section: "roles",
             title: "Delete this role?",
             message: format!(
-                "The role {} will be deleted. Its users lose the permissions it gave them from their next token on.",
+                "The role {} will be deleted. Its users lose the permissions it gave them from their next token on.{caveat}",
                 role.name
             ),
             action: format!("/admin/roles/{}/delete", role.id),

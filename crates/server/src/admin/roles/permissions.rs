@@ -237,13 +237,18 @@ pub async fn confirm_remove(
 ) -> AdminResult {
     let role = load(&state, &id).await?;
     let p = named(&state, &role, &query).await?;
+    let caveat = if p.permission_name == crate::admin::session::PERMISSION {
+        super::dashboard_caveat(&state, &role).await?
+    } else {
+        ""
+    };
     Ok(render::confirm(
         &admin,
         Confirm {
             section: "roles",
             title: "Remove this permission from the role?",
             message: format!(
-                "Users with the role {} lose {} on {} from their next token on, unless another role or a direct assignment gives it to them.",
+                "Users with the role {} lose {} on {} from their next token on, unless another role or a direct assignment gives it to them.{caveat}",
                 role.name, p.permission_name, p.resource_server_identifier
             ),
             action: format!(

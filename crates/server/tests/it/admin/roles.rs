@@ -144,6 +144,18 @@ async fn creating_and_editing_a_role_refuses_each_bad_value_and_writes_nothing()
     );
     let (_, html) = dash.page("/admin/roles?q=zzz").await;
     assert!(html.contains("No role has"));
+
+    // Deleting the role that opens the dashboard says so first.
+    let admin_role = dash.mgmt.get("/roles?name_filter=Admin").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = dash
+        .page(&format!("/admin/roles/{admin_role}/delete"))
+        .await;
+    assert!(html.contains("This role opens the dashboard"), "{html}");
+    let (_, html) = dash.page(&format!("/admin/roles/{id}/delete")).await;
+    assert!(!html.contains("opens the dashboard"));
 }
 
 #[tokio::test]
