@@ -14,13 +14,17 @@
 //! - [`render`]: templates, layout, the confirmation page, [`render::AdminError`].
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
-//! - One module per section: [`home`].
+//! - [`listing`]: paging of the dashboard's lists.
+//! - One module per section: [`home`], [`apis`], [`roles`].
 
+pub mod apis;
 pub mod assets;
 pub mod changes;
 pub mod form;
 pub mod home;
+pub mod listing;
 pub mod render;
+pub mod roles;
 pub mod session;
 pub mod sign_in;
 
@@ -38,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/callback", get(sign_in::callback))
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/assets/{name}", get(assets::serve))
+        .merge(apis::routes())
+        .merge(roles::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
 }
 

@@ -30,6 +30,18 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "confirm.html",
     "home.html",
+    "apis_list.html",
+    "apis_new.html",
+    "apis_header.html",
+    "apis_settings.html",
+    "apis_permissions.html",
+    "apis_m2m.html",
+    "roles_list.html",
+    "roles_new.html",
+    "roles_header.html",
+    "roles_settings.html",
+    "roles_permissions.html",
+    "roles_users.html",
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -3,7 +3,11 @@
 //! section's forms and their validation.
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
+//! - [`apis`]: APIs, their settings, permissions and M2M applications.
+//! - [`roles`]: roles, their permissions and members; seed 000 set up in pages.
 
+mod apis;
+mod roles;
 mod sign_in;
 
 use crate::authorize::{encode, get, location};
@@ -63,6 +67,26 @@ impl Dashboard {
             .await
             .unwrap()
     }
+}
+
+/// The message shown next to the form field `field`, "" when none.
+pub fn error_of(html: &str, field: &str) -> String {
+    let marker = format!("id=\"e-{field}\">");
+    html.find(&marker)
+        .map(|start| {
+            let rest = &html[start + marker.len()..];
+            rest[..rest.find("</p>").unwrap_or(rest.len())].to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// `html` with the escapes of `/`, `&` and quotes undone, to look for
+/// URLs and typed text in it.
+pub fn unescaped(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }
 
 /// The value of the first hidden `csrf` field of a page.
