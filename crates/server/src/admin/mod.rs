@@ -14,7 +14,7 @@
 //! - [`render`]: templates, layout, the confirmation page, [`render::AdminError`].
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
-//! - One module per section: [`home`].
+//! - One module per section: [`home`], [`users`].
 
 pub mod assets;
 pub mod changes;
@@ -23,6 +23,7 @@ pub mod home;
 pub mod render;
 pub mod session;
 pub mod sign_in;
+pub mod users;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/callback", get(sign_in::callback))
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/assets/{name}", get(assets::serve))
+        .merge(users::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
 }
 

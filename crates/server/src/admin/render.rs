@@ -30,6 +30,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "confirm.html",
     "home.html",
+    "users_header.html",
+    "users_list.html",
+    "users_new.html",
+    "users_profile.html",
+    "users_roles.html",
+    "users_permissions.html",
+    "users_logs.html",
 ];
 
 fn env() -> &'static Environment<'static> {

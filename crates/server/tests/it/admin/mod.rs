@@ -3,8 +3,10 @@
 //! section's forms and their validation.
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
+//! - [`users`]: search, create, profile, password, block, roles, permissions, logs.
 
 mod sign_in;
+mod users;
 
 use crate::authorize::{encode, get, location};
 use crate::management::Mgmt;
