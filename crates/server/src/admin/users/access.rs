@@ -90,7 +90,7 @@ async fn roles_page(
         .filter(|r| !assigned.iter().any(|a| a.id == r.id))
         .map(|r| (r.id, r.name))
         .collect();
-    options.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    options.sort_by_key(|a| a.1.to_lowercase());
     options.insert(0, (String::new(), "Choose a role".into()));
     Ok(page_with_status(
         status,
@@ -327,9 +327,13 @@ async fn permissions_page(
                 )
             }))
             .collect();
+    // Suggestions: the tenant's own scopes and the dashboard's; the
+    // Management API's forty others can still be typed.
     let mut scopes: Vec<&str> = apis
         .iter()
+        .filter(|a| !a.is_system)
         .flat_map(|a| a.scopes.iter().map(|s| s.value.as_str()))
+        .chain([super::super::session::PERMISSION])
         .collect();
     scopes.sort_unstable();
     scopes.dedup();

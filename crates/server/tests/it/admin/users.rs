@@ -704,3 +704,37 @@ async fn the_logs_tab_links_each_event_and_delete_asks_first() {
     let (_, html) = dash.page(&to).await;
     assert!(html.contains("The user was deleted."));
 }
+
+#[tokio::test]
+async fn the_list_pages_fifty_users_at_a_time() {
+    let dash = Dashboard::start().await;
+    let server = dash.server();
+    for i in 0..55 {
+        let user = gatehouse_core::model::User::new(
+            format!("auth0|paged{i:02}"),
+            &format!("user{i:02}@paged.example"),
+            server.state.now(),
+        );
+        let stored = gatehouse_store::StoredUser {
+            user,
+            password_hash: None,
+        };
+        server.store.create_user(&stored).await.unwrap();
+    }
+    let (status, html) = dash.page("/admin/users").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1–50 of 56"), "the admin and 55 more");
+    assert_eq!(html.matches("class=\"user-cell\"").count(), 50);
+    let html = unescape(&html);
+    assert!(html.contains("href=\"/admin/users?page=1\">Next</a>"));
+    assert!(!html.contains(">Previous</a>"));
+
+    let (_, html) = dash.page("/admin/users?page=1").await;
+    assert!(html.contains("51–56 of 56"));
+    assert_eq!(html.matches("class=\"user-cell\"").count(), 6);
+    assert!(unescape(&html).contains("href=\"/admin/users?page=0\">Previous</a>"));
+
+    let (_, html) = dash.page("/admin/users?q=paged.example").await;
+    assert!(html.contains("1–50 of 55"));
+    assert!(unescape(&html).contains("href=\"/admin/users?page=1&q=paged.example\">Next</a>"));
+}
