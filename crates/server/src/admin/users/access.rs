@@ -31,7 +31,14 @@ struct RoleRow {
     description: String,
     href: String,
     remove: String,
-    grants: Vec<String>,
+    grants: Vec<Grant>,
+}
+
+/// A permission a role grants, with its API's name.
+#[derive(Debug, Serialize)]
+struct Grant {
+    permission: String,
+    api: String,
 }
 
 /// `GET /admin/users/{id}/roles`.
@@ -64,13 +71,22 @@ async fn roles_page(
 ) -> AdminResult {
     let store = state.store();
     let assigned = store.user_roles(&user.user_id).await?;
+    let apis = store.resource_servers(Page::ALL).await?;
+    let api_name = |identifier: &str| {
+        apis.iter()
+            .find(|a| a.identifier == identifier)
+            .map_or_else(|| identifier.to_string(), |a| a.name.clone())
+    };
     let mut rows = Vec::with_capacity(assigned.len());
     for role in &assigned {
         let grants = store
             .role_permissions(&role.id)
             .await?
             .into_iter()
-            .map(|p| format!("{} on {}", p.permission_name, p.resource_server_identifier))
+            .map(|p| Grant {
+                api: api_name(&p.resource_server_identifier),
+                permission: p.permission_name,
+            })
             .collect();
         rows.push(RoleRow {
             name: role.name.clone(),

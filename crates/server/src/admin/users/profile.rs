@@ -156,12 +156,9 @@ pub async fn save(
         "user_metadata",
         fields.get("user_metadata").unwrap_or(""),
     );
-    let (Some(app), Some(own)) = (app, own) else {
+    let (Some(app), Some(own), true) = (app, own, errors.is_empty()) else {
         return show_again(&state, &admin, &user, fields.typed(), errors).await;
     };
-    if !errors.is_empty() {
-        return show_again(&state, &admin, &user, fields.typed(), errors).await;
-    }
     let verified = fields.checked("email_verified");
     let body = UpdateUser {
         email: changed(email, &user.email),
