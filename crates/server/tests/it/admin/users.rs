@@ -738,3 +738,49 @@ async fn the_list_pages_fifty_users_at_a_time() {
     assert!(html.contains("1–50 of 55"));
     assert!(unescape(&html).contains("href=\"/admin/users?page=1&q=paged.example\">Next</a>"));
 }
+
+#[tokio::test]
+async fn failed_login_blocks_show_on_the_profile_and_can_be_lifted() {
+    let dash = Dashboard::start().await;
+    let m = &dash.mgmt;
+    let server = dash.server();
+    let bob = create_user(m, "bob@example.com", "Bob").await;
+    let limit = i64::from(
+        server
+            .store
+            .tenant_settings()
+            .await
+            .unwrap()
+            .brute_force_protection
+            .max_attempts,
+    );
+    let now = server.state.now();
+    for _ in 0..limit {
+        server
+            .store
+            .reserve_login_attempt(
+                "127.0.0.1",
+                "bob@example.com",
+                now,
+                limit,
+                now + gatehouse_core::model::BRUTE_FORCE_BLOCK_SECONDS,
+            )
+            .await
+            .unwrap();
+    }
+    let blocks = format!("/user-blocks/{}", bob.replace('|', "%7C"));
+    assert_eq!(
+        m.get(&blocks).await.body["blocked_for"][0]["ip"],
+        "127.0.0.1"
+    );
+    let (_, html) = dash.page(&page_of(&bob, "")).await;
+    assert!(html.contains("Too many failed logins") && html.contains("127.0.0.1"));
+
+    let unlock = page_of(&bob, "/unlock");
+    let (status, to, _) = submit(&dash, &unlock, &unlock, &[]).await;
+    assert_eq!(status, 303);
+    assert_eq!(to, page_of(&bob, "?done=unlocked"));
+    assert_eq!(m.get(&blocks).await.body["blocked_for"], json!([]));
+    let (_, html) = dash.page(&to).await;
+    assert!(!html.contains("Too many failed logins"));
+}
