@@ -15,7 +15,7 @@
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
 //! - [`listing`]: paging of the dashboard's lists.
-//! - One module per section: [`home`], [`apis`], [`roles`].
+//! - One module per section: [`home`], [`apis`], [`roles`], [`users`].
 
 pub mod apis;
 pub mod assets;
@@ -27,6 +27,7 @@ pub mod render;
 pub mod roles;
 pub mod session;
 pub mod sign_in;
+pub mod users;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/assets/{name}", get(assets::serve))
         .merge(apis::routes())
         .merge(roles::routes())
+        .merge(users::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
 }
 

@@ -42,6 +42,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "roles_settings.html",
     "roles_permissions.html",
     "roles_users.html",
+    "users_header.html",
+    "users_list.html",
+    "users_new.html",
+    "users_profile.html",
+    "users_roles.html",
+    "users_permissions.html",
+    "users_logs.html",
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -5,10 +5,12 @@
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
 //! - [`apis`]: APIs, their settings, permissions and M2M applications.
 //! - [`roles`]: roles, their permissions and members; seed 000 set up in pages.
+//! - [`users`]: search, create, profile, password, block, roles, permissions, logs.
 
 mod apis;
 mod roles;
 mod sign_in;
+mod users;
 
 use crate::authorize::{encode, get, location};
 use crate::management::Mgmt;
