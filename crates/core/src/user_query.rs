@@ -217,6 +217,22 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
+/// The least string above every string that starts with `prefix`, in code
+/// point order (UTF-8 byte order, as SQLite's BINARY and PostgreSQL's "C"
+/// collations compare): `prefix` with its last character incremented. `None`
+/// when there is none (an empty prefix, or only `char::MAX`).
+pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +308,21 @@ mod tests {
         assert!(UserSort::parse("email").is_err());
         assert!(UserSort::parse("bogus:1").is_err());
         assert!(UserSort::parse("email:2").is_err());
+    }
+
+    #[test]
+    fn bounds_prefixes_from_above() {
+        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_upper_bound("a%").as_deref(), Some("a&"));
+        assert_eq!(prefix_upper_bound("\u{d7ff}").as_deref(), Some("\u{e000}"));
+        let max = char::MAX.to_string();
+        assert_eq!(prefix_upper_bound(&format!("a{max}")).as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound(&max), None);
+        assert_eq!(prefix_upper_bound(""), None);
+        for (prefix, inside) in [("ab", "abzzz"), ("é", "é\u{10ffff}")] {
+            let bound = prefix_upper_bound(prefix).unwrap();
+            assert!(prefix < inside && inside < bound.as_str());
+        }
     }
 
     #[test]

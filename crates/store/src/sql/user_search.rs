@@ -9,7 +9,7 @@ use super::{bool_int, Backend};
 use crate::error::StoreResult;
 use crate::UserSearch;
 use gatehouse_core::model::User;
-use gatehouse_core::user_query::{escape_like, Field, SortKey, Term, UserSort};
+use gatehouse_core::user_query::{escape_like, prefix_upper_bound, Field, SortKey, Term, UserSort};
 use sqlx::Row;
 
 /// The search columns of a user, as written on every insert and update.
@@ -169,13 +169,7 @@ impl UserSql {
                 let at = self.bind(Bind::Text(value.to_lowercase()));
                 Some(format!("{} = ${at}", text_column(*field)))
             }
-            Term::Prefix(field, prefix) => {
-                let at = self.bind(Bind::Text(format!(
-                    "{}%",
-                    escape_like(&prefix.to_lowercase())
-                )));
-                Some(format!("{} LIKE ${at} ESCAPE '\\'", text_column(*field)))
-            }
+            Term::Prefix(field, prefix) => Some(self.prefix(*field, &prefix.to_lowercase())),
             Term::Text(text) => {
                 let at = self.bind(Bind::Text(format!(
                     "%{}%",
@@ -188,6 +182,25 @@ impl UserSql {
                 Some(format!("({})", any.join(" OR ")))
             }
         }
+    }
+
+    /// `LIKE 'prefix%'`, and for a stored column also the range of strings
+    /// starting with the prefix: the range is what lets both backends walk
+    /// an index (SQLite does not for `LIKE … ESCAPE` on a BINARY column).
+    fn prefix(&mut self, field: Field, prefix: &str) -> String {
+        let column = text_column(field);
+        let at = self.bind(Bind::Text(format!("{}%", escape_like(prefix))));
+        let like = format!("{column} LIKE ${at} ESCAPE '\\'");
+        if column.contains('(') || prefix.is_empty() {
+            return like;
+        }
+        let from = self.bind(Bind::Text(prefix.to_string()));
+        let mut range = format!("{column} >= ${from}");
+        if let Some(bound) = prefix_upper_bound(prefix) {
+            let to = self.bind(Bind::Text(bound));
+            range.push_str(&format!(" AND {column} < ${to}"));
+        }
+        format!("{range} AND {like}")
     }
 
     pub fn where_clause(&self) -> String {

@@ -90,6 +90,8 @@ pub async fn user_search_terms(store: &dyn Store) {
     // Prefixes.
     assert_eq!(ids(store, "email:AL*").await, ["auth0|a"]);
     assert_eq!(ids(store, "name:él*").await, ["auth0|e"]);
+    assert_eq!(ids(store, "name:é*").await, ["auth0|e"]);
+    assert_eq!(ids(store, "name:ê*").await, Vec::<String>::new());
     assert_eq!(ids(store, "email:*").await, all);
     assert_eq!(
         ids(store, "nickname:*").await.len(),
@@ -119,6 +121,8 @@ pub async fn user_search_escapes_like_wildcards(store: &dyn Store) {
         ("auth0|und", "a_b@x.org"),
         ("auth0|any", "axb@x.org"),
         ("auth0|bsl", r"a\b@x.org"),
+        // Just above the range of "a%…": the prefix's upper bound.
+        ("auth0|amp", "a&b@x.org"),
     ] {
         add(store, id, email, |_| {}).await;
     }
@@ -128,7 +132,8 @@ pub async fn user_search_escapes_like_wildcards(store: &dyn Store) {
     assert_eq!(ids(store, "%b@").await, ["auth0|pct"]);
     assert_eq!(ids(store, "_b@").await, ["auth0|und"]);
     assert_eq!(ids(store, r"\b@").await, ["auth0|bsl"]);
-    assert_eq!(ids(store, "email:a*").await.len(), 4);
+    assert_eq!(ids(store, "email:a&*").await, ["auth0|amp"]);
+    assert_eq!(ids(store, "email:a*").await.len(), 5);
 }
 
 pub async fn user_search_sorts_and_pages(store: &dyn Store) {
