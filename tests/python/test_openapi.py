@@ -177,6 +177,8 @@ def test_users(api):
     assert page["length"] == 1 and page["total"] == 2  # alice and the bootstrap admin
     api.ok("GET", "/users", params={"q": 'email:"alice@example.com"', "search_engine": "v3"})
     api.ok("GET", "/users/{id}", id=uid)
+    found = api.ok("GET", "/users-by-email", params={"email": "ALICE@example.com"})
+    assert [u["user_id"] for u in found] == [uid]
     api.ok("PATCH", "/users/{id}", id=uid, json={"nickname": "al", "app_metadata": {"plan": "pro"}})
     api.ok("GET", "/user-blocks/{id}", id=uid)
     api.ok("GET", "/user-blocks", params={"identifier": "alice@example.com"})
@@ -281,6 +283,10 @@ def test_connections_keys_logs_and_settings(api, own_gatehouse):
     api.ok("GET", "/users/{id}/logs", id="auth0|000000000000000000000000", params={"include_totals": "true"})
     status, body = api.call("GET", "/logs", params={"q": "type:s OR type:f"})
     assert (status, body["errorCode"]) == (400, "invalid_query_string")
+
+    assert api.ok("GET", "/stats/active-users") >= 0
+    daily = api.ok("GET", "/stats/daily", params={"from": "20000101", "to": "20991231"})
+    assert all(day["leaked_passwords"] == 0 for day in daily)
 
     api.ok("GET", "/tenants/settings")
     api.ok("PATCH", "/tenants/settings", json={"friendly_name": "Docs", "rate_limits": {"signups_per_ip": 20}})

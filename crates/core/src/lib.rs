@@ -21,6 +21,7 @@
 //! - [`redact`]: [`redact::Secret`], secrets in memory that never print.
 //! - [`ids`]: random identifiers and secrets.
 //! - [`log_query`]: the `q` of the log search, parsed into a filter.
+//! - [`user_query`]: the `q` and `sort` of the user search, parsed into terms.
 
 #![deny(missing_docs)]
 // Tests may unwrap and index: a panic there is a failed test.
@@ -47,6 +48,7 @@ pub mod scope;
 pub mod sealing;
 pub mod secret;
 pub mod time;
+pub mod user_query;
 
 pub use error::{ErrorCode, OAuthError};
 pub use scope::ScopeSet;

@@ -32,9 +32,53 @@ pub fn iso8601(epoch_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Seconds in a day (days are UTC, without leap seconds).
+pub const DAY_SECONDS: i64 = 86_400;
+
+/// The day of epoch seconds, as days since 1970-01-01 (UTC).
+pub fn day_of(epoch_seconds: i64) -> i64 {
+    epoch_seconds.div_euclid(DAY_SECONDS)
+}
+
+/// Parses `YYYYMMDD` (a real calendar day) into days since 1970-01-01.
+pub fn parse_yyyymmdd(text: &str) -> Option<i64> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = text.get(0..4)?.parse().ok()?;
+    let month: u8 = text.get(4..6)?.parse().ok()?;
+    let day: u8 = text.get(6..8)?.parse().ok()?;
+    let month = time::Month::try_from(month).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(i64::from(
+        date.to_julian_day() - time::OffsetDateTime::UNIX_EPOCH.date().to_julian_day(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_calendar_days() {
+        assert_eq!(parse_yyyymmdd("19700101"), Some(0));
+        assert_eq!(parse_yyyymmdd("20000229"), Some(11_016));
+        assert_eq!(parse_yyyymmdd("19691231"), Some(-1));
+        for bad in [
+            "",
+            "2000022",
+            "200002291",
+            "20000230",
+            "20001301",
+            "2000-1-1",
+            "+0000101",
+            "２０００0101",
+        ] {
+            assert_eq!(parse_yyyymmdd(bad), None, "{bad}");
+        }
+        assert_eq!(day_of(11_016 * DAY_SECONDS + 86_399), 11_016);
+        assert_eq!(day_of(-1), -1);
+    }
 
     #[test]
     fn formats_known_instants() {

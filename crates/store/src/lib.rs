@@ -28,6 +28,7 @@ use gatehouse_core::model::{
     Client, ClientGrant, EffectivePermission, Permission, ResourceServer, Role, TenantSettings,
     User,
 };
+pub use gatehouse_core::user_query::{Field, SortKey, Term, UserSort};
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
@@ -45,6 +46,42 @@ pub struct StoredClient {
 pub struct StoredUser {
     pub user: User,
     pub password_hash: Option<String>,
+}
+
+/// A user search (`GET /api/v2/users`): every term must match.
+#[derive(Debug, Clone)]
+pub struct UserSearch {
+    pub terms: Vec<Term>,
+    /// Only users of this connection (exact name).
+    pub connection: Option<String>,
+    /// Without it: oldest first. Ties are broken by `user_id`.
+    pub sort: Option<UserSort>,
+    pub page: Page,
+    /// Also count every match (`include_totals`).
+    pub include_total: bool,
+}
+
+/// One page of a [`UserSearch`].
+#[derive(Debug, Clone)]
+pub struct UserSearchPage {
+    pub users: Vec<StoredUser>,
+    /// How many users match in all, when asked for.
+    pub total: Option<i64>,
+}
+
+/// Logins and signups of one UTC day (`GET /api/v2/stats/daily`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyCounts {
+    /// Days since the epoch.
+    pub day: i64,
+    /// Successful logins (`s` log events).
+    pub logins: i64,
+    /// Successful signups (`ss` log events).
+    pub signups: i64,
+    /// When the day's first counted event happened (epoch seconds).
+    pub first_event_at: i64,
+    /// When the day's last counted event happened (epoch seconds).
+    pub last_event_at: i64,
 }
 
 /// Everything Gatehouse persists: the narrow interfaces together.
@@ -254,6 +291,17 @@ pub trait DirectoryStore: Send + Sync {
     async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
     async fn users(&self, page: Page) -> StoreResult<Vec<StoredUser>>;
     async fn record_login(&self, user_id: &str, now: i64) -> StoreResult<()>;
+    /// The users matching `search`, in its order, and their count if asked.
+    async fn search_users(&self, search: &UserSearch) -> StoreResult<UserSearchPage>;
+    /// The users of every connection with this email (case-insensitive),
+    /// oldest first.
+    async fn users_with_email(&self, email: &str) -> StoreResult<Vec<StoredUser>>;
+    /// How many users logged in at or after `since`.
+    async fn count_users_active_since(&self, since: i64) -> StoreResult<i64>;
+    /// Logins and signups per UTC day for the days `first_day..=last_day`
+    /// (days since the epoch), counted from the log events; days with
+    /// neither are left out.
+    async fn daily_counts(&self, first_day: i64, last_day: i64) -> StoreResult<Vec<DailyCounts>>;
 
     // Roles and permissions
     async fn create_role(&self, role: &Role, now: i64) -> StoreResult<()>;

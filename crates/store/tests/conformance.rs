@@ -14,6 +14,7 @@
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
 //!   jtis, logs, including the concurrent "use once" races.
 //! - [`sessions`]: SSO sessions.
+//! - [`user_search`]: the user search, users by email, activity counts.
 //!
 //! Each check is an `async fn` taking `&dyn Store` (or `&Arc<dyn Store>` when it
 //! spawns tasks), written once; [`conformance!`] generates one test per backend.
@@ -25,9 +26,10 @@ mod conformance {
     pub mod maintenance;
     pub mod sessions;
     pub mod tokens;
+    pub mod user_search;
 }
 
-use conformance::{config, directory, harness, maintenance, sessions, tokens};
+use conformance::{config, directory, harness, maintenance, sessions, tokens, user_search};
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
 macro_rules! conformance {
@@ -78,6 +80,12 @@ conformance! {
     directory::roles_granting_scopes,
     directory::role_users_lists_holders,
     directory::consents_put_get_overwrite,
+    user_search::user_search_terms,
+    user_search::user_search_escapes_like_wildcards,
+    user_search::user_search_sorts_and_pages,
+    user_search::user_search_follows_writes,
+    user_search::users_with_email_across_connections,
+    user_search::daily_counts_per_utc_day,
     tokens::authorization_code_single_use,
     tokens::authorization_code_concurrent_redemption,
     tokens::refresh_family_create_and_lookup,

@@ -1,8 +1,9 @@
 //! Users, roles, permissions and consents.
 
+use super::user_search::{bind_search_columns, set_search_columns, SearchColumns, UserSql};
 use super::{body, bool_int, expect_one, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
-use crate::{DirectoryStore, Page, StoredUser};
+use crate::{DailyCounts, DirectoryStore, Page, StoredUser, UserSearch, UserSearchPage};
 use async_trait::async_trait;
 use gatehouse_core::model::{EffectivePermission, Permission, PermissionSource, Role, User};
 use sqlx::any::AnyRow;
@@ -30,9 +31,8 @@ fn permission_from_row(row: &AnyRow) -> StoreResult<Permission> {
     })
 }
 
-fn normalize_email(email: Option<&str>) -> Option<String> {
-    email.map(str::to_lowercase)
-}
+/// Seconds in a day: log dates are epoch seconds, days are UTC.
+const DAY: i64 = 86_400;
 
 impl SqlStore {
     /// Runs `sql` once per item in one transaction, binding `owner` then the
@@ -71,23 +71,25 @@ fn permission_values(p: &Permission) -> Vec<String> {
 impl DirectoryStore for SqlStore {
     async fn create_user(&self, user: &StoredUser) -> StoreResult<()> {
         let u = &user.user;
-        sqlx::query(
-            "INSERT INTO users (user_id, connection, email, email_norm, name, password_hash, blocked, body, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        let query = sqlx::query(
+            "INSERT INTO users (user_id, connection, email, name, password_hash, blocked, body, \
+             created_at, updated_at, email_norm, name_norm, nickname_norm, given_name_norm, \
+             family_name_norm, email_verified, last_login, logins_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&u.user_id)
         .bind(&u.connection)
         .bind(u.email.clone())
-        .bind(normalize_email(u.email.as_deref()))
         .bind(u.name.clone())
         .bind(user.password_hash.clone())
         .bind(bool_int(u.blocked))
         .bind(to_json(u))
         .bind(u.created_at)
-        .bind(u.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
+        .bind(u.updated_at);
+        bind_search_columns(query, SearchColumns::of(u))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
         Ok(())
     }
 
@@ -120,21 +122,23 @@ impl DirectoryStore for SqlStore {
 
     async fn update_user(&self, user: &StoredUser) -> StoreResult<()> {
         let u = &user.user;
-        let result = sqlx::query(
-            "UPDATE users SET email = $1, email_norm = $2, name = $3, password_hash = $4, blocked = $5, \
-             body = $6, updated_at = $7 WHERE user_id = $8",
-        )
-        .bind(u.email.clone())
-        .bind(normalize_email(u.email.as_deref()))
-        .bind(u.name.clone())
-        .bind(user.password_hash.clone())
-        .bind(bool_int(u.blocked))
-        .bind(to_json(u))
-        .bind(u.updated_at)
-        .bind(&u.user_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
+        let sql = format!(
+            "UPDATE users SET email = $1, name = $2, password_hash = $3, blocked = $4, body = $5, \
+             updated_at = $6, {} WHERE user_id = $15",
+            set_search_columns(7)
+        );
+        let query = sqlx::query(&sql)
+            .bind(u.email.clone())
+            .bind(u.name.clone())
+            .bind(user.password_hash.clone())
+            .bind(bool_int(u.blocked))
+            .bind(to_json(u))
+            .bind(u.updated_at);
+        let result = bind_search_columns(query, SearchColumns::of(u))
+            .bind(&u.user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
         expect_one(result)
     }
 
@@ -175,18 +179,96 @@ impl DirectoryStore for SqlStore {
             let mut user: User = from_json(&old)?;
             user.last_login = Some(now);
             user.logins_count += 1;
-            let written =
-                sqlx::query("UPDATE users SET body = $1 WHERE user_id = $2 AND body = $3")
-                    .bind(to_json(&user))
-                    .bind(user_id)
-                    .bind(&old)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
+            let written = sqlx::query(
+                "UPDATE users SET body = $1, last_login = $2, logins_count = $3 \
+                 WHERE user_id = $4 AND body = $5",
+            )
+            .bind(to_json(&user))
+            .bind(user.last_login)
+            .bind(user.logins_count)
+            .bind(user_id)
+            .bind(&old)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
             if written == 1 {
                 return Ok(());
             }
         }
+    }
+
+    async fn search_users(&self, search: &UserSearch) -> StoreResult<UserSearchPage> {
+        let mut sql = UserSql::filtered(search);
+        let filter = sql.where_clause();
+        let total = if search.include_total {
+            let count = format!("SELECT COUNT(*) AS n FROM users{filter}");
+            Some(
+                sql.query(&count)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?,
+            )
+        } else {
+            None
+        };
+        let page = sql.order_and_page(search, self.backend());
+        let select = format!("SELECT password_hash, body FROM users{filter}{page}");
+        let users = sql
+            .query(&select)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok(UserSearchPage { users, total })
+    }
+
+    async fn users_with_email(&self, email: &str) -> StoreResult<Vec<StoredUser>> {
+        sqlx::query(
+            "SELECT password_hash, body FROM users WHERE email_norm = $1 ORDER BY created_at, user_id",
+        )
+        .bind(email.to_lowercase())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn count_users_active_since(&self, since: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE last_login >= $1")
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn daily_counts(&self, first_day: i64, last_day: i64) -> StoreResult<Vec<DailyCounts>> {
+        let rows = sqlx::query(
+            "SELECT date / $1 AS day, \
+             SUM(CASE WHEN type = 's' THEN 1 ELSE 0 END) AS logins, \
+             SUM(CASE WHEN type = 'ss' THEN 1 ELSE 0 END) AS signups, \
+             MIN(date) AS first_event_at, MAX(date) AS last_event_at \
+             FROM log_events WHERE type IN ('s', 'ss') AND date >= $2 AND date < $3 \
+             GROUP BY date / $1 ORDER BY day",
+        )
+        .bind(DAY)
+        .bind(first_day.saturating_mul(DAY))
+        .bind(last_day.saturating_add(1).saturating_mul(DAY))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DailyCounts {
+                    day: row.try_get("day")?,
+                    logins: row.try_get("logins")?,
+                    signups: row.try_get("signups")?,
+                    first_event_at: row.try_get("first_event_at")?,
+                    last_event_at: row.try_get("last_event_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn create_role(&self, role: &Role, now: i64) -> StoreResult<()> {

@@ -6,6 +6,7 @@
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
 //! - [`maintenance`]: leases and incremental purging of expired data.
 //! - [`sessions`]: SSO sessions.
+//! - `user_search`: the user search compiled to SQL, and its columns.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
@@ -16,6 +17,7 @@ mod directory;
 mod maintenance;
 mod sessions;
 mod tokens;
+mod user_search;
 
 use crate::error::{StoreError, StoreResult};
 use gatehouse_core::clock::{Clock, SystemClock};
@@ -46,7 +48,8 @@ impl Backend {
     }
 
     fn migrations(self) -> &'static [(&'static str, &'static str)] {
-        // 0003 was reserved for a branch that needed no migration.
+        // 0003 was reserved for a branch that needed no migration; 0010 is
+        // another branch's.
         match self {
             Self::Sqlite => &[
                 (
@@ -85,6 +88,10 @@ impl Backend {
                     "0010_dashboard_sessions",
                     include_str!("../../../../migrations/sqlite/0010_dashboard_sessions.sql"),
                 ),
+                (
+                    "0011_user_search",
+                    include_str!("../../../../migrations/sqlite/0011_user_search.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -122,6 +129,10 @@ impl Backend {
                 (
                     "0010_dashboard_sessions",
                     include_str!("../../../../migrations/postgres/0010_dashboard_sessions.sql"),
+                ),
+                (
+                    "0011_user_search",
+                    include_str!("../../../../migrations/postgres/0011_user_search.sql"),
                 ),
             ],
         }
@@ -282,6 +293,14 @@ impl SqlStore {
                 source,
             };
             (&mut *tx).execute(*sql).await.map_err(fail)?;
+            if *version == "0011_user_search" {
+                user_search::backfill_search_columns(&mut tx)
+                    .await
+                    .map_err(|e| StoreError::Migration {
+                        version: version.to_string(),
+                        source: sqlx::Error::Protocol(e.to_string()),
+                    })?;
+            }
             sqlx::query("INSERT INTO gatehouse_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
                 .bind(SystemClock.now())

@@ -151,7 +151,7 @@ async fn own_record(token: &AccessToken, req: &mut Request) -> Option<String> {
 }
 
 /// Validates the caller's token: ours, unexpired, for the Management API.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> MgmtResult<AccessToken> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> MgmtResult<AccessToken> {
     let header = headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ManagementError::unauthorized(messages::MISSING_AUTHENTICATION))?;

@@ -127,6 +127,12 @@ pub fn deleted(result: Result<(), StoreError>) -> MgmtResult<axum::http::StatusC
     }
 }
 
+impl From<gatehouse_core::user_query::UserQueryError> for ManagementError {
+    fn from(e: gatehouse_core::user_query::UserQueryError) -> Self {
+        Self::invalid_query(e.0)
+    }
+}
+
 impl From<StoreError> for ManagementError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -9,11 +9,12 @@
 //! - [`error`]: `{statusCode, error, message, errorCode}`, rendered in one place.
 //! - [`extract`]: JSON body, query and path extractors with that error shape.
 //! - [`pagination`] handles `page`, `per_page` and `include_totals`.
-//! - One file per resource: [`users`] (with [`user_search`] and
-//!   [`user_links`] for roles and permissions), [`roles`], [`resource_servers`],
+//! - One file per resource: [`users`] (with [`user_links`] for roles and
+//!   permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
-//!   [`tenants`], [`user_blocks`].
+//!   [`tenants`], [`user_blocks`], [`stats`].
 //! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
+//! - [`not_implemented`]: 501 for the Auth0 paths Gatehouse does not serve.
 
 pub mod auth;
 pub mod client_grants;
@@ -24,6 +25,7 @@ pub mod explain;
 pub mod extract;
 pub mod keys;
 pub mod logs;
+pub mod not_implemented;
 pub mod openapi;
 pub mod pagination;
 pub mod render;
@@ -32,10 +34,10 @@ pub mod roles;
 pub mod schemas;
 pub mod scopes;
 pub mod simulate;
+pub mod stats;
 pub mod tenants;
 pub mod user_blocks;
 pub mod user_links;
-pub mod user_search;
 pub mod users;
 
 use crate::state::AppState;
@@ -207,6 +209,19 @@ pub fn routes() -> Vec<Route> {
             ep!(Get "/users/{id}/logs", &["read:logs", "read:logs_users"], 200, body = None, reply = Paged(s::<logs::LogEventView>, "logs"),
             query = &["sort", "page", "per_page", "include_totals"], "List a user's log events"),
             logs::list_for_user,
+        ),
+        route(
+            ep!(Get "/users-by-email", READ_USERS, 200, body = None, reply = Array(s::<UserView>), query = &["email", "fields", "include_fields"], "Find the users with an email (case-insensitive)"),
+            users::by_email,
+        ),
+        // Stats
+        route(
+            ep!(Get "/stats/active-users", &["read:stats"], 200, body = None, reply = One(s::<schemas::ActiveUsers>), query = &[], "Count the users who logged in during the last 30 days"),
+            stats::active_users,
+        ),
+        route(
+            ep!(Get "/stats/daily", &["read:stats"], 200, body = None, reply = Array(s::<stats::DailyStats>), query = &["from", "to"], "Logins and signups per day (UTC) from 'from' to 'to' (YYYYMMDD, inclusive)"),
+            stats::daily,
         ),
         // User blocks (brute-force protection)
         route(
@@ -419,8 +434,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-async fn not_found() -> ManagementError {
-    ManagementError::new(StatusCode::NOT_FOUND, "Not Found", "not_found")
+/// 501 for an Auth0 path Gatehouse does not serve (to an authenticated
+/// caller), else 404.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    axum::extract::OriginalUri(original): axum::extract::OriginalUri,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> ManagementError {
+    if !not_implemented::is_auth0_only(uri.path()) {
+        return ManagementError::new(StatusCode::NOT_FOUND, "Not Found", "not_found");
+    }
+    if let Err(e) = auth::authenticate(&state, &headers).await {
+        return e;
+    }
+    ManagementError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "Gatehouse does not implement {method} {} yet.",
+            original.path()
+        ),
+        "not_implemented",
+    )
 }
 
 async fn method_not_allowed() -> ManagementError {

@@ -4,6 +4,7 @@
 //! otherwise a bare array. A page past the end is `[]`.
 
 use super::error::{ManagementError, MgmtResult};
+use gatehouse_store::Page;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -46,17 +47,38 @@ impl Paging {
     }
 }
 
+impl Window {
+    /// The store's page for this window.
+    pub fn page(&self) -> Page {
+        Page {
+            offset: i64::try_from(self.offset).unwrap_or(i64::MAX),
+            limit: i64::try_from(self.limit).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 /// Slices `items` (everything that matched, in order) and shapes the reply.
 pub fn paginate<T: Serialize>(items: Vec<T>, window: Window, collection: &str) -> Value {
-    let total = items.len();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
     let page: Vec<T> = items
         .into_iter()
         .skip(usize::try_from(window.offset).unwrap_or(usize::MAX))
         .take(usize::try_from(window.limit).unwrap_or(usize::MAX))
         .collect();
-    if !window.include_totals {
+    shape_page(page, Some(total), window, collection)
+}
+
+/// Shapes a page the store already cut: a bare array, or with totals (when
+/// the window asks for them) `{start, limit, total, <collection>}`.
+pub fn shape_page<T: Serialize>(
+    page: Vec<T>,
+    total: Option<i64>,
+    window: Window,
+    collection: &str,
+) -> Value {
+    let Some(total) = total.filter(|_| window.include_totals) else {
         return json!(page);
-    }
+    };
     let length = page.len();
     let mut body = json!({
         "start": window.offset,

@@ -22,6 +22,10 @@ pub struct ErrorBody {
     pub error_code: Option<String>,
 }
 
+/// `GET /stats/active-users`: a bare number.
+#[derive(Debug, ToSchema)]
+pub struct ActiveUsers(pub i64);
+
 /// An application as a write returns it: `client_secret`, in plain text,
 /// appears only in the replies to create, to rotate-secret and to an update
 /// that makes a public client confidential.

@@ -43,6 +43,7 @@ pub const ALL: &[(&str, &str)] = &[
         "simulate:tokens",
         "Simulate token requests (Gatehouse extension)",
     ),
+    ("read:stats", "Read tenant statistics"),
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
     (

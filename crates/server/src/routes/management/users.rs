@@ -1,14 +1,14 @@
 //! `/api/v2/users`: users of the built-in database connection
 //! (auth0-compat.md §8): create needs `connection`, `email` and `password`;
 //! a duplicate email is 409 `The user already exists.`; blocking is a PATCH
-//! of `blocked`. Search and sort are in [`super::user_search`].
+//! of `blocked`. Search and sort are parsed by
+//! [`gatehouse_core::user_query`] and run in the store's SQL.
 
 use super::auth::SelfService;
 use super::error::{deleted, messages, written, Managed, ManagementError, MgmtResult};
 use super::extract::{MJson, MPath, MQuery};
-use super::pagination::{paginate, Paging};
+use super::pagination::{shape_page, Paging};
 use super::render::{self, check_id, FieldsQuery};
-use super::user_search::{self, Sort};
 use crate::bearer::AccessToken;
 use crate::password::hash_password_blocking;
 use crate::state::AppState;
@@ -19,7 +19,8 @@ use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
 use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS};
 use gatehouse_core::redact::Secret;
-use gatehouse_store::{Page, StoredUser};
+use gatehouse_core::user_query::{parse_user_query, UserSort};
+use gatehouse_store::{StoredUser, UserSearch};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -93,25 +94,57 @@ pub async fn list(
             ));
         }
     }
-    let terms = user_search::parse(query.q.as_deref().unwrap_or(""))?;
-    let sort = query.sort.as_deref().map(Sort::parse).transpose()?;
-    let mut users: Vec<User> = state
-        .store()
-        .users(Page::ALL)
-        .await?
-        .into_iter()
-        .map(|s| s.user)
-        .filter(|u| query.connection.as_ref().is_none_or(|c| &u.connection == c))
-        .filter(|u| user_search::matches(&terms, u))
-        .collect();
-    if let Some(sort) = sort {
-        users.sort_by(|a, b| sort.compare(a, b));
-    }
-    let rendered: Vec<Value> = users
+    let search = UserSearch {
+        terms: parse_user_query(query.q.as_deref().unwrap_or(""))?,
+        connection: query.connection,
+        sort: query.sort.as_deref().map(UserSort::parse).transpose()?,
+        page: window.page(),
+        include_total: window.include_totals,
+    };
+    let found = state.store().search_users(&search).await?;
+    let rendered: Vec<Value> = found
+        .users
         .iter()
-        .map(|u| fields.project(render::user(u)))
+        .map(|s| fields.project(render::user(&s.user)))
         .collect();
-    Ok(Json(paginate(rendered, window, "users")))
+    Ok(Json(shape_page(rendered, found.total, window, "users")))
+}
+
+/// The query of `GET /users-by-email`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EmailQuery {
+    pub email: Option<String>,
+}
+
+/// `GET /users-by-email`: the users of every connection with that email.
+/// Auth0 compares case-sensitively but stores database users' emails in
+/// lower case; Gatehouse keeps the case given and compares case-insensitively,
+/// as its logins do, so a search in lower case finds what Auth0's would.
+pub async fn by_email(
+    State(state): State<AppState>,
+    MQuery(query): MQuery<EmailQuery>,
+    MQuery(fields): MQuery<FieldsQuery>,
+) -> MgmtResult<Json<Vec<Value>>> {
+    let email = match query.email.as_deref() {
+        None => {
+            return Err(ManagementError::invalid_query(
+                "Query validation error: 'Missing required property: email'.",
+            ))
+        }
+        Some("") => {
+            return Err(ManagementError::invalid_query(
+                "Query validation error: 'email' must not be empty.",
+            ))
+        }
+        Some(email) => email,
+    };
+    let users = state.store().users_with_email(email).await?;
+    Ok(Json(
+        users
+            .iter()
+            .map(|s| fields.project(render::user(&s.user)))
+            .collect(),
+    ))
 }
 
 /// A user by id, or 404 `inexistent_user`.

@@ -6,9 +6,11 @@
 //! - [`directory`]: users, search, roles, permissions, the seed-000 story.
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
 //! - [`logs`]: log search, checkpoint reads, a user's logs.
+//! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
 
 mod apis;
 mod auth;
+mod dashboard;
 mod directory;
 mod keys_tenant;
 mod logs;
