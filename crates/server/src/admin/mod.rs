@@ -14,15 +14,20 @@
 //! - [`render`]: templates, layout, the confirmation page, [`render::AdminError`].
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
-//! - One module per section: [`home`].
+//! - One module per section: [`home`], [`logs`] (the event list and each
+//!   event's decision trace), [`why`] ("Why this token?" and simulate).
+//! - [`fix_links`]: explanation lines linked to the page where each fix is made.
 
 pub mod assets;
 pub mod changes;
+pub mod fix_links;
 pub mod form;
 pub mod home;
+pub mod logs;
 pub mod render;
 pub mod session;
 pub mod sign_in;
+pub mod why;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -38,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/callback", get(sign_in::callback))
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/assets/{name}", get(assets::serve))
+        .merge(logs::routes())
+        .merge(why::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
 }
 

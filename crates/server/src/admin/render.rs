@@ -30,6 +30,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "confirm.html",
     "home.html",
+    "logs_list.html",
+    "logs_event.html",
+    "why.html",
 ];
 
 fn env() -> &'static Environment<'static> {
