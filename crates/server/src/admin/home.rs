@@ -39,7 +39,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
         context! {
             issuer => state.issuer(),
             steps => steps(&tenant),
-            tenant,
+            counts => tenant,
             failures,
         },
     ))

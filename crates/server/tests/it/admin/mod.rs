@@ -4,7 +4,9 @@
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
 
+mod logs;
 mod sign_in;
+mod why;
 
 use crate::authorize::{encode, get, location};
 use crate::management::Mgmt;
