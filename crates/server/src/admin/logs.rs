@@ -226,6 +226,9 @@ async fn resolve_user(
     if text.is_empty() {
         return Ok(Ok(None));
     }
+    if !is_plain(text) {
+        return Ok(Err("Enter an email or a user id.".to_string()));
+    }
     if !text.contains('@') {
         return Ok(Ok(Some(text.to_string())));
     }
@@ -239,6 +242,12 @@ async fn resolve_user(
             None => Err("No user has this email. Enter an email or a user id.".to_string()),
         },
     )
+}
+
+/// Whether `text` can be an id or email to look up: no control character
+/// (PostgreSQL refuses NUL), and no longer than any id the tenant makes.
+pub fn is_plain(text: &str) -> bool {
+    text.len() <= 512 && !text.chars().any(char::is_control)
 }
 
 /// The filter and page index the form asks for, or a message per bad field.
@@ -361,6 +370,9 @@ async fn event(
     Path(log_id): Path<String>,
 ) -> AdminResult {
     let not_found = || AdminError::not_found("This log event");
+    if !is_plain(&log_id) {
+        return Err(not_found());
+    }
     let event = state
         .store()
         .log_event(&log_id)

@@ -8,7 +8,7 @@
 
 use super::fix_links::{chosen_api_id, link_lines, LinkedLine, Places};
 use super::form::{AdminForm, FieldErrors, Fields};
-use super::logs::event_href;
+use super::logs::{event_href, is_plain};
 use super::render::{page, page_with_status, AdminError, AdminResult};
 use super::session::Admin;
 use crate::explain::{explain, ExplainError};
@@ -187,6 +187,11 @@ fn simulate_request(fields: &Fields) -> Result<SimulateRequest, FieldErrors> {
     let client = fields.text("client");
     if client.is_empty() {
         errors.add("client", "Choose an application.");
+    } else if !is_plain(&client) {
+        errors.add("client", "Choose an application from the list.");
+    }
+    if !is_plain(&fields.text("api")) {
+        errors.add("api", "Choose an API from the list.");
     }
     let grant = fields
         .opt("grant")
@@ -201,6 +206,9 @@ fn simulate_request(fields: &Fields) -> Result<SimulateRequest, FieldErrors> {
             "Client credentials act for the application itself: leave the user empty.",
         ),
         (false, None) => errors.add("user", "Enter the user's email or user id."),
+        (false, Some(who)) if !is_plain(who) => {
+            errors.add("user", "Enter the user's email or user id.")
+        }
         _ => {}
     }
     let scope = fields.text("scope");
@@ -359,6 +367,10 @@ mod tests {
         let errors =
             simulate_request(&fields("client=c&user=u&grant=client_credentials")).unwrap_err();
         assert!(errors.fields["user"].contains("leave the user empty"));
+        let errors = simulate_request(&fields("client=c%00&user=a%00b&api=x%01")).unwrap_err();
+        for field in ["client", "user", "api"] {
+            assert!(errors.fields.contains_key(field), "{field}: {errors:?}");
+        }
         assert!(scope_error("openid read:x").is_none());
         assert!(scope_error("read:\"x\"").unwrap().contains("quote"));
         assert!(scope_error("read:x\tb").unwrap().contains("tabs"));

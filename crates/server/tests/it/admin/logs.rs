@@ -145,6 +145,17 @@ async fn filters_narrow_the_list_to_the_events_asked_for() {
     assert!(html.contains(&event_link(&ok)) && html.contains(&event_link(&failed)));
     assert!(html.contains("Failed · feccft") && html.contains("OK · seccft"));
 
+    let (status, html) = page(&dash, &format!("/admin/logs/{failed}")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>Failed Exchange</h1>") && html.contains("class=\"line refused\""));
+    // A change made through the Management API: an event without a decision.
+    let (_, sapi) = page(&dash, "/admin/logs?type=sapi").await;
+    let at = sapi.find("href=\"/admin/logs/").expect("a sapi event") + 6;
+    let href = &sapi[at..at + sapi[at..].find('"').unwrap()];
+    let (status, html) = page(&dash, href).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Success API Operation"));
+
     let (_, html) = page(&dash, "/admin/logs?type=feccft").await;
     assert_eq!(rows(&html), 1, "{html}");
     assert!(html.contains(&event_link(&failed)) && !html.contains(&event_link(&ok)));
@@ -196,6 +207,11 @@ async fn bad_filters_get_their_message_next_to_their_field() {
     let (status, html) = page(&dash, "/admin/logs?from=2026-02-02&to=2026-02-01").await;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"e-to\"") && html.contains("before the start date"));
+    for user in ["bob%00%40example.com", "auth0%7C%00"] {
+        let (status, html) = page(&dash, &format!("/admin/logs?user={user}")).await;
+        assert_eq!(status, 422, "{user}: {html}");
+        assert!(html.contains("id=\"e-user\""), "{user}");
+    }
     let (status, html) = page(&dash, "/admin/logs?page=9999").await;
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("There is no page 9999"));

@@ -102,7 +102,7 @@ fn simulate_path(s: &[(&str, &str)]) -> String {
 async fn simulate_shows_dropped_then_granted_scopes_and_logs_nothing() {
     let dash = Dashboard::start().await;
     let s = seed_000(&dash.mgmt).await;
-    let scope = format!("openid {SCOPE}");
+    let scope = format!("openid {SCOPE} delete:measurements");
     let path = simulate_path(&[
         ("client", &s.app_id),
         ("grant", "password"),
@@ -126,6 +126,11 @@ async fn simulate_shows_dropped_then_granted_scopes_and_logs_nothing() {
         bob_id_in_path(&s.bob_id)
     );
     assert!(html.contains(&roles), "{html}");
+    let permissions = format!("href=\"/admin/apis/{}?tab=permissions\"", s.api_id);
+    assert!(
+        html.contains("not defined by the API") && html.contains(&permissions),
+        "{html}"
+    );
     assert!(
         html.contains("\"aud\": [\n    \"https://measurements.example/\""),
         "{html}"
@@ -173,11 +178,14 @@ async fn simulate_shows_dropped_then_granted_scopes_and_logs_nothing() {
     );
 }
 
+/// Form fields, the field that gets the error, and words of the message.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[tokio::test]
 async fn simulate_errors_sit_next_to_their_fields() {
     let dash = Dashboard::start().await;
     let s = seed_000(&dash.mgmt).await;
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+    let cases: [Case; 6] = [
         (
             &[
                 ("client", &s.app_id),
@@ -226,7 +234,21 @@ async fn simulate_errors_sit_next_to_their_fields() {
             "Choose a grant type",
         ),
     ];
-    for (pairs, field, words) in cases {
+    let nul_user = [
+        ("client", s.app_id.as_str()),
+        ("grant", "password"),
+        ("user", "bob\u{0}@example.com"),
+    ];
+    let nul_client = [
+        ("client", "c\u{0}"),
+        ("grant", "password"),
+        ("user", "bob@example.com"),
+    ];
+    let more: [Case; 2] = [
+        (&nul_user, "user", "Enter the user's email or user id"),
+        (&nul_client, "client", "Choose an application from the list"),
+    ];
+    for (pairs, field, words) in cases.into_iter().chain(more) {
         let (status, html) = page(&dash, &simulate_path(pairs)).await;
         assert_eq!(status, 422, "{pairs:?}: {html}");
         let error = format!("id=\"e-{field}\">");
