@@ -26,6 +26,7 @@ use gatehouse_core::time::iso8601;
 use gatehouse_store::{LogEvent, LogOrder, LogQuery, LogWindow, Page};
 use minijinja::context;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The log pages.
 pub fn routes() -> Router<AppState> {
@@ -106,13 +107,23 @@ pub struct Row {
 
 impl Row {
     pub fn of(event: &LogEvent) -> Self {
+        Self::named(event, &HashMap::new())
+    }
+
+    /// A row whose application is named from `client_names` when the event
+    /// recorded only the client's id.
+    pub fn named(event: &LogEvent, client_names: &HashMap<String, String>) -> Self {
+        let application = event.client_name.clone().or_else(|| {
+            let id = event.client_id.as_ref()?;
+            Some(client_names.get(id).unwrap_or(id).clone())
+        });
         Self {
             href: event_href(&event.log_id),
             time: shown_time(event.date),
             code: event.event_type.clone(),
             failure: is_failure(&event.event_type),
             description: event.description.clone(),
-            application: event.client_name.clone().or(event.client_id.clone()),
+            application,
             user: event.user_name.clone().or(event.user_id.clone()),
         }
     }
@@ -140,7 +151,8 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> AdminResult {
     let fields = Fields::parse(query.unwrap_or_default().as_bytes());
-    let options = filter_options(&state).await?;
+    let clients = client_names(&state).await?;
+    let options = filter_options(&clients);
     let wanted = match resolve_user(&state, &fields.text("user")).await? {
         Ok(user_id) => read_filters(&fields, user_id),
         Err(message) => {
@@ -183,7 +195,8 @@ async fn list(
     let more = events.len() > PER_PAGE as usize;
     events.truncate(PER_PAGE as usize);
     let deeper = offset + 2 * PER_PAGE <= MAX_RECORDS;
-    let rows: Vec<Row> = events.iter().map(Row::of).collect();
+    let names: HashMap<String, String> = clients.into_iter().collect();
+    let rows: Vec<Row> = events.iter().map(|e| Row::named(e, &names)).collect();
     let ctx = context! {
         rows,
         filtered => filter != LogFilter::default(),
@@ -198,23 +211,30 @@ async fn list(
     Ok(page(&admin, "logs", "logs_list.html", ctx))
 }
 
+/// Every application's id and name, by name.
+async fn client_names(state: &AppState) -> Result<Vec<(String, String)>, AdminError> {
+    let mut clients: Vec<(String, String)> = state
+        .store()
+        .clients(Page::ALL)
+        .await?
+        .into_iter()
+        .map(|c| (c.client.client_id, c.client.name))
+        .collect();
+    clients.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(clients)
+}
+
 /// The selects of the filter form.
-async fn filter_options(state: &AppState) -> Result<minijinja::Value, AdminError> {
+fn filter_options(clients: &[(String, String)]) -> minijinja::Value {
     let mut types = vec![(String::new(), "Any event".to_string())];
     types.extend(
         EVENT_TYPES
             .iter()
             .map(|(code, name)| (code.to_string(), format!("{name} ({code})"))),
     );
-    let mut clients = vec![(String::new(), "Any application".to_string())];
-    let mut stored = state.store().clients(Page::ALL).await?;
-    stored.sort_by(|a, b| a.client.name.cmp(&b.client.name));
-    clients.extend(
-        stored
-            .into_iter()
-            .map(|c| (c.client.client_id, c.client.name)),
-    );
-    Ok(context! { type_options => types, client_options => clients })
+    let mut client_options = vec![(String::new(), "Any application".to_string())];
+    client_options.extend(clients.iter().cloned());
+    context! { type_options => types, client_options }
 }
 
 /// The user filter as a `user_id`: an email is looked up in the database
