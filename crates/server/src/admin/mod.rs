@@ -15,19 +15,25 @@
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
 //! - [`listing`]: paging of the dashboard's lists.
-//! - One module per section: [`home`], [`apis`], [`roles`], [`users`].
+//! - One module per section: [`home`], [`applications`], [`apis`],
+//!   [`roles`], [`users`], [`logs`] (the event list and each event's
+//!   decision trace), [`why`] ("Why this token?" and simulate), [`settings`].
+//! - [`fix_links`]: explanation lines linked to the page where each fix is made.
 
 pub mod apis;
 pub mod assets;
 pub mod changes;
+pub mod fix_links;
 pub mod form;
 pub mod home;
 pub mod listing;
+pub mod logs;
 pub mod render;
 pub mod roles;
 pub mod session;
 pub mod sign_in;
 pub mod users;
+pub mod why;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -46,6 +52,8 @@ pub fn router() -> Router<AppState> {
         .merge(apis::routes())
         .merge(roles::routes())
         .merge(users::routes())
+        .merge(logs::routes())
+        .merge(why::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
 }
 

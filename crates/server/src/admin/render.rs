@@ -49,6 +49,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "users_roles.html",
     "users_permissions.html",
     "users_logs.html",
+    "logs_list.html",
+    "logs_event.html",
+    "why.html",
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -8,9 +8,11 @@
 //! - [`users`]: search, create, profile, password, block, roles, permissions, logs.
 
 mod apis;
+mod logs;
 mod roles;
 mod sign_in;
 mod users;
+mod why;
 
 use crate::authorize::{encode, get, location};
 use crate::management::Mgmt;
