@@ -110,16 +110,16 @@ fn link_to(place: Place, places: &Places) -> Option<FixLink> {
     let api = || places.api_id.as_deref().map(segment);
     let (href, label) = match place {
         Place::UserRoles => (
-            format!("/admin/users/{}?tab=roles", user()?),
+            format!("/admin/users/{}/roles", user()?),
             "Open the user's roles",
         ),
         Place::ApiPermissions => (
-            format!("/admin/apis/{}?tab=permissions", api()?),
+            format!("/admin/apis/{}/permissions", api()?),
             "Open the API's permissions",
         ),
         Place::ApiSettings => (format!("/admin/apis/{}", api()?), "Open the API"),
         Place::ApplicationApis => (
-            format!("/admin/applications/{}?tab=apis", client()?),
+            format!("/admin/applications/{}/apis", client()?),
             "Open the application's API access",
         ),
         Place::ApplicationSettings => (
@@ -228,9 +228,9 @@ mod tests {
         assert_eq!(
             hrefs(&linked),
             [
-                Some("/admin/users/auth0%7Cabc?tab=roles"),
-                Some("/admin/apis/rs_1?tab=permissions"),
-                Some("/admin/applications/cid?tab=apis"),
+                Some("/admin/users/auth0%7Cabc/roles"),
+                Some("/admin/apis/rs_1/permissions"),
+                Some("/admin/applications/cid/apis"),
                 None,
                 None,
                 None,
@@ -247,10 +247,7 @@ mod tests {
         };
         let lines = vec![line("refused", Some("grant")), line("refused", None)];
         let linked = link_lines(lines.clone(), None, Some(&refusal), &places());
-        assert_eq!(
-            hrefs(&linked),
-            [Some("/admin/applications/cid?tab=apis"), None]
-        );
+        assert_eq!(hrefs(&linked), [Some("/admin/applications/cid/apis"), None]);
         let nobody = link_lines(lines, None, Some(&refusal), &Places::default());
         assert_eq!(hrefs(&nobody), [None, None]);
         let t = trace(&[("read:x", ScopeRule::RbacMissingPermission)]);

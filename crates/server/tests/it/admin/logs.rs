@@ -284,10 +284,7 @@ async fn the_event_page_explains_the_dropped_rbac_scope_and_links_to_the_users_r
         html.contains("RBAC: the user lacks the permission"),
         "{html}"
     );
-    let roles = format!(
-        "href=\"/admin/users/{}?tab=roles\"",
-        bob_id_in_path(&s.bob_id)
-    );
+    let roles = format!("href=\"/admin/users/{}/roles\"", bob_id_in_path(&s.bob_id));
     assert!(html.contains(&roles), "{roles} in {html}");
     assert!(html.contains("bob@example.com"));
     assert!(html.contains("<details") && html.contains("\"log_id\""));

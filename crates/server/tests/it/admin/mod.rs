@@ -3,11 +3,13 @@
 //! section's forms and their validation.
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
+//! - [`crawl`]: every link the dashboard prints opens a page.
 //! - [`apis`]: APIs, their settings, permissions and M2M applications.
 //! - [`roles`]: roles, their permissions and members; seed 000 set up in pages.
 //! - [`users`]: search, create, profile, password, block, roles, permissions, logs.
 
 mod apis;
+mod crawl;
 mod logs;
 mod roles;
 mod sign_in;

@@ -37,10 +37,7 @@ async fn a_pasted_token_is_explained_with_its_fix_and_never_logged() {
     );
     assert!(html.contains("✓ holds") && !html.contains("✗ fails"));
     assert!(html.contains("scope read:measurements"));
-    let roles = format!(
-        "href=\"/admin/users/{}?tab=roles\"",
-        bob_id_in_path(&s.bob_id)
-    );
+    let roles = format!("href=\"/admin/users/{}/roles\"", bob_id_in_path(&s.bob_id));
     assert!(html.contains(&roles), "{html}");
     assert!(html.contains(&format!("href=\"/admin/logs/{log_id}\"")));
 
@@ -121,12 +118,9 @@ async fn simulate_shows_dropped_then_granted_scopes_and_logs_nothing() {
     assert!(html.contains(">Issued<"), "{html}");
     assert!(html.contains("scope: <code>openid</code>"), "{html}");
     assert!(html.contains("RBAC: the user lacks the permission"));
-    let roles = format!(
-        "href=\"/admin/users/{}?tab=roles\"",
-        bob_id_in_path(&s.bob_id)
-    );
+    let roles = format!("href=\"/admin/users/{}/roles\"", bob_id_in_path(&s.bob_id));
     assert!(html.contains(&roles), "{html}");
-    let permissions = format!("href=\"/admin/apis/{}?tab=permissions\"", s.api_id);
+    let permissions = format!("href=\"/admin/apis/{}/permissions\"", s.api_id);
     assert!(
         html.contains("not defined by the API") && html.contains(&permissions),
         "{html}"
