@@ -14,14 +14,16 @@
 //! - [`render`]: templates, layout, the confirmation page, [`render::AdminError`].
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
-//! - One module per section: [`home`].
+//! - One module per section: [`home`], [`applications`], [`settings`].
 
+pub mod applications;
 pub mod assets;
 pub mod changes;
 pub mod form;
 pub mod home;
 pub mod render;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
 
 use crate::state::AppState;
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/assets/{name}", get(assets::serve))
         .route("/admin/{*rest}", get(not_found).post(not_found))
+        .merge(applications::routes())
+        .merge(settings::routes())
 }
 
 /// Any other page under `/admin`: sign-in first, then a 404 in the

@@ -30,6 +30,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "confirm.html",
     "home.html",
+    "applications_list.html",
+    "applications_new.html",
+    "applications_show.html",
+    "settings.html",
 ];
 
 fn env() -> &'static Environment<'static> {

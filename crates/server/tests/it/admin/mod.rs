@@ -3,7 +3,11 @@
 //! section's forms and their validation.
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
+//! - [`applications`]: applications, their secrets, settings and API access.
+//! - [`settings`]: tenant settings and signing keys.
 
+mod applications;
+mod settings;
 mod sign_in;
 
 use crate::authorize::{encode, get, location};
