@@ -63,7 +63,9 @@ pub async fn panel(
     client: &Client,
     typed: Option<Typed>,
 ) -> Result<minijinja::Value, AdminError> {
-    let apis = state.store().resource_servers(Page::ALL).await?;
+    let mut apis = state.store().resource_servers(Page::ALL).await?;
+    // The tenant's own APIs first; the Management API, with its many scopes, last.
+    apis.sort_by_key(|a| a.is_system);
     let mut typed = typed;
     let mut cards = Vec::with_capacity(apis.len());
     for api in apis {
