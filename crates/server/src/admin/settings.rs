@@ -3,6 +3,7 @@
 //! (list, rotate, revoke). Writes go through the Management API's handlers
 //! (`tenants::update_settings`, `keys::rotate`, `keys::revoke`).
 
+use super::applications::AdminPath;
 use super::changes;
 use super::form::{AdminForm, FieldErrors, Fields};
 use super::render::{self, page_with_status, AdminError, AdminResult, Confirm};
@@ -10,7 +11,7 @@ use super::session::Admin;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::{keys, tenants};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
@@ -318,7 +319,7 @@ async fn previous_key(state: &AppState, kid: &str) -> Result<StoredKey, AdminErr
 async fn confirm_revoke(
     State(state): State<AppState>,
     admin: Admin,
-    Path(kid): Path<String>,
+    AdminPath(kid): AdminPath<String>,
 ) -> AdminResult {
     let key = previous_key(&state, &kid).await?;
     Ok(render::confirm(
@@ -342,7 +343,7 @@ async fn confirm_revoke(
 /// `POST /admin/settings/keys/{kid}/revoke`.
 async fn revoke(
     State(state): State<AppState>,
-    Path(kid): Path<String>,
+    AdminPath(kid): AdminPath<String>,
     form: AdminForm,
 ) -> AdminResult {
     let key = previous_key(&state, &kid).await?;

@@ -3,7 +3,7 @@
 //! Authorizing and changing scopes go through `client_grants::create` and
 //! `update`; removing access asks first, then `client_grants::delete`.
 
-use super::{load, plausible_id, show, Extra, Loaded, Tab};
+use super::{load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors};
 use crate::admin::render::{self, AdminError, AdminResult, Confirm};
@@ -11,7 +11,7 @@ use crate::admin::session::Admin;
 use crate::routes::management::client_grants::{self, CreateGrant, UpdateGrant};
 use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use gatehouse_core::model::{Client, ClientGrant, ResourceServer};
 use gatehouse_store::Page;
@@ -105,7 +105,7 @@ pub async fn panel(
 pub async fn tab(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
@@ -147,7 +147,7 @@ fn chosen_scopes(scopes: &[String], api: &ResourceServer) -> Result<(), FieldErr
 /// on the API, or changes its scopes there.
 pub async fn save(
     State(state): State<AppState>,
-    Path((id, api_id)): Path<(String, String)>,
+    AdminPath((id, api_id)): AdminPath<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
@@ -236,7 +236,7 @@ async fn granted(
 pub async fn confirm_remove(
     State(state): State<AppState>,
     admin: Admin,
-    Path((id, api_id)): Path<(String, String)>,
+    AdminPath((id, api_id)): AdminPath<(String, String)>,
 ) -> AdminResult {
     let (loaded, api, _) = granted(&state, &id, &api_id).await?;
     Ok(render::confirm(
@@ -261,7 +261,7 @@ pub async fn confirm_remove(
 /// `POST /admin/applications/{id}/apis/{api}/remove`.
 pub async fn remove(
     State(state): State<AppState>,
-    Path((id, api_id)): Path<(String, String)>,
+    AdminPath((id, api_id)): AdminPath<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
     let (_, _, grant) = granted(&state, &id, &api_id).await?;

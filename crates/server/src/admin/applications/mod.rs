@@ -24,14 +24,17 @@ use crate::routes::management::auth::management_audience;
 use crate::routes::management::clients;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use edit::{SettingsValues, SETTINGS_FIELDS};
 use gatehouse_core::model::{AppType, Client};
 use gatehouse_store::{server_values, Page, StoreError, StoredClient};
 use minijinja::context;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -198,6 +201,25 @@ impl Loaded {
     }
 }
 
+/// The path parameters of a dashboard page. A path that does not decode
+/// (say `%FF`) is the dashboard's 404 page after sign-in, never axum's
+/// plain-text refusal.
+pub struct AdminPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for AdminPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(_) => {
+                Admin::from_request_parts(parts, state).await?;
+                Err(AdminError::not_found("This page").into_response())
+            }
+        }
+    }
+}
+
 /// Whether `id` can name anything: never a 500 for a strange path.
 pub(crate) fn plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 255 && !id.chars().any(char::is_control)
@@ -267,7 +289,7 @@ fn new_page(
     status: StatusCode,
     typed: &BTreeMap<String, String>,
     errors: &FieldErrors,
-) -> axum::response::Response {
+) -> Response {
     page_with_status(
         status,
         admin,
@@ -352,9 +374,9 @@ pub struct Extra {
     pub secret: Option<String>,
     /// The settings form as typed, with its errors.
     pub settings: Option<(SettingsValues, FieldErrors)>,
-    /// The APIs tab: the query (`?audience=` for the quickstart) or an
-    /// access form as typed, with its errors.
+    /// An access form of the APIs tab as typed, with its errors.
     pub access: Option<access::Typed>,
+    /// The API the quickstart is for (`?audience=`).
     pub audience: Option<String>,
 }
 
@@ -424,7 +446,7 @@ fn settings_panel(
 async fn settings_tab(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
@@ -438,7 +460,7 @@ async fn settings_tab(
 /// `POST /admin/applications/{id}`: the settings form.
 async fn save_settings(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     form: AdminForm,
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
@@ -538,7 +560,7 @@ async fn quickstart_panel(
 async fn quickstart_tab(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
@@ -554,7 +576,7 @@ async fn quickstart_tab(
 async fn danger_tab(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
     show(&state, &admin, &loaded, Tab::Danger, Extra::default()).await
@@ -564,7 +586,7 @@ async fn danger_tab(
 async fn confirm_rotate(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
     let client = loaded.client();
@@ -598,7 +620,7 @@ fn no_secret() -> AdminError {
 /// `POST /admin/applications/{id}/rotate-secret`: shows the new secret once.
 async fn rotate(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     form: AdminForm,
 ) -> AdminResult {
     let admin = form.admin;
@@ -630,7 +652,7 @@ fn undeletable(managed: Managed) -> AdminError {
 async fn confirm_delete(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;
     if let Some(managed) = loaded.managed {
@@ -656,7 +678,7 @@ async fn confirm_delete(
 /// `POST /admin/applications/{id}/delete`.
 async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
     form: AdminForm,
 ) -> AdminResult {
     let loaded = load(&state, &id).await?;

@@ -586,6 +586,8 @@ async fn unknown_and_foreign_ids_get_the_404_page() {
         "/admin/applications/nope/rotate-secret".into(),
         format!("/admin/applications/{api}"),
         "/admin/applications/%00".into(),
+        "/admin/applications/%FF".into(),
+        "/admin/applications/%FF/danger".into(),
         format!("/admin/applications/{}", "x".repeat(300)),
         format!("/admin/applications/{id}/apis/nope/remove"),
         format!("/admin/applications/{id}/apis/%00/remove"),
@@ -595,6 +597,7 @@ async fn unknown_and_foreign_ids_get_the_404_page() {
         assert!(html.contains("Not found"), "{path}");
     }
     for action in [
+        "/admin/applications/%FF".to_string(),
         "/admin/applications/nope".to_string(),
         "/admin/applications/nope/delete".into(),
         format!("/admin/applications/{id}/apis/nope"),
@@ -605,6 +608,11 @@ async fn unknown_and_foreign_ids_get_the_404_page() {
             .await;
         assert_eq!(resp.status().as_u16(), 404, "{action}");
     }
+    // A signed-out browser is sent to sign in, whatever the path.
+    let stranger = dash.server().browser();
+    let resp =
+        crate::authorize::get(&stranger, &dash.server().url("/admin/applications/%FF")).await;
+    assert!(location(&resp).starts_with("/admin/sign-in"));
 }
 
 #[tokio::test]
