@@ -508,6 +508,8 @@ async fn delete_asks_first_and_needs_the_csrf_token() {
     );
     let resp = dash.post(&action, &[("csrf", &csrf_in(&confirm))]).await;
     assert_eq!(location(&resp), "/admin/applications?done=deleted");
+    let deleted = format!("Dashboard: DELETE /api/v2/clients/{id}");
+    assert!(super::settings::logged(&dash, &deleted).await);
     assert_eq!(
         dash.mgmt
             .get(&format!("/clients/{id}"))

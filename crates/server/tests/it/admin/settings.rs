@@ -22,6 +22,15 @@ async fn jwks_kids(dash: &Dashboard) -> Vec<String> {
     kids
 }
 
+/// Whether a `sapi` event with `description` was logged.
+pub async fn logged(dash: &Dashboard, description: &str) -> bool {
+    let logs = dash.mgmt.get("/logs?per_page=100").await.body;
+    logs.as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "sapi" && e["description"] == description)
+}
+
 fn good<'a>() -> Vec<(&'a str, &'a str)> {
     vec![
         ("default_audience", API),
@@ -70,6 +79,10 @@ async fn settings_are_saved_through_the_api() {
     assert_eq!(s["idle_session_lifetime"], 12);
     let (_, html) = dash.page("/admin/settings?done=saved").await;
     assert!(html.contains("Settings saved."));
+    assert!(
+        logged(&dash, "Dashboard: PATCH /api/v2/tenants/settings").await,
+        "the change is logged"
+    );
     // None clears the default audience; an unticked box turns inference off.
     let resp = dash
         .submit(
@@ -195,6 +208,14 @@ async fn keys_rotate_and_revoke_and_the_jwks_follows() {
     assert!(jwks_kids(&dash).await.contains(kid));
     let resp = dash.post(&action, &[("csrf", &csrf_in(&confirm))]).await;
     assert_eq!(location(&resp), "/admin/settings?done=revoked#keys");
+    assert!(logged(&dash, "Dashboard: POST /api/v2/keys/signing/rotate").await);
+    assert!(
+        logged(
+            &dash,
+            &format!("Dashboard: PUT /api/v2/keys/signing/{kid}/revoke")
+        )
+        .await
+    );
     assert!(!jwks_kids(&dash).await.contains(kid));
     // The current key and unknown keys cannot be revoked: no 500.
     let (status, _) = dash
