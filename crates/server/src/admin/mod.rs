@@ -21,6 +21,7 @@
 //! - [`fix_links`]: explanation lines linked to the page where each fix is made.
 
 pub mod apis;
+pub mod applications;
 pub mod assets;
 pub mod changes;
 pub mod fix_links;
@@ -31,6 +32,7 @@ pub mod logs;
 pub mod render;
 pub mod roles;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
 pub mod users;
 pub mod why;
@@ -55,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .merge(logs::routes())
         .merge(why::routes())
         .route("/admin/{*rest}", get(not_found).post(not_found))
+        .merge(applications::routes())
+        .merge(settings::routes())
 }
 
 /// Any other page under `/admin`: sign-in first, then a 404 in the

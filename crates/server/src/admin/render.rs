@@ -52,6 +52,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "logs_list.html",
     "logs_event.html",
     "why.html",
+    "applications_list.html",
+    "applications_new.html",
+    "applications_show.html",
+    "settings.html",
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -13,7 +13,7 @@ use axum::Json;
 use gatehouse_core::ids;
 use gatehouse_core::model::{
     default_grant_types, AppType, Client, JwtConfiguration, RefreshTokenSettings,
-    TokenEndpointAuthMethod,
+    TokenEndpointAuthMethod, MAX_REFRESH_TOKEN_LIFETIME,
 };
 use gatehouse_core::secret::hash_token;
 use gatehouse_store::{Page, StoredClient};
@@ -273,6 +273,7 @@ fn apply(client: &mut Client, c: UpdateClient) -> MgmtResult<()> {
         client.jwt_configuration = v;
     }
     if let Some(v) = c.refresh_token {
+        check_refresh_lifetimes(&v)?;
         client.refresh_token = v;
     }
     if let Some(v) = c.allow_plain_pkce {
@@ -282,4 +283,74 @@ fn apply(client: &mut Client, c: UpdateClient) -> MgmtResult<()> {
         client.token_endpoint_ip_header_trusted = v;
     }
     Ok(())
+}
+
+/// Refresh-token lifetimes are 1 second to one year (auth0-compat.md §2).
+fn check_refresh_lifetimes(r: &RefreshTokenSettings) -> MgmtResult<()> {
+    for (value, name) in [
+        (r.token_lifetime, "token_lifetime"),
+        (r.idle_token_lifetime, "idle_token_lifetime"),
+    ] {
+        if !(1..=MAX_REFRESH_TOKEN_LIFETIME).contains(&value) {
+            return Err(ManagementError::invalid_body(format!(
+                "Payload validation error: 'refresh_token.{name}' must be between 1 and \
+                 {MAX_REFRESH_TOKEN_LIFETIME} seconds."
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_refresh(r: RefreshTokenSettings) -> UpdateClient {
+        UpdateClient {
+            name: None,
+            description: None,
+            app_type: None,
+            is_first_party: None,
+            oidc_conformant: None,
+            token_endpoint_auth_method: None,
+            grant_types: None,
+            callbacks: None,
+            allowed_logout_urls: None,
+            web_origins: None,
+            allowed_origins: None,
+            jwt_configuration: None,
+            refresh_token: Some(r),
+            allow_plain_pkce: None,
+            token_endpoint_ip_header_trusted: None,
+        }
+    }
+
+    #[test]
+    fn refresh_token_lifetimes_are_a_second_to_a_year() {
+        let mut client = Client::new("c", "App", AppType::Spa);
+        let good = RefreshTokenSettings {
+            token_lifetime: MAX_REFRESH_TOKEN_LIFETIME,
+            idle_token_lifetime: 1,
+            ..RefreshTokenSettings::for_spa()
+        };
+        assert!(apply(&mut client, with_refresh(good.clone())).is_ok());
+        for bad in [
+            RefreshTokenSettings {
+                token_lifetime: 0,
+                ..good.clone()
+            },
+            RefreshTokenSettings {
+                token_lifetime: MAX_REFRESH_TOKEN_LIFETIME + 1,
+                ..good.clone()
+            },
+            RefreshTokenSettings {
+                idle_token_lifetime: 0,
+                ..good.clone()
+            },
+        ] {
+            let e = apply(&mut client, with_refresh(bad)).unwrap_err();
+            assert!(e.message.contains("refresh_token."), "{}", e.message);
+        }
+        assert_eq!(client.refresh_token, good, "a refusal changes nothing");
+    }
 }

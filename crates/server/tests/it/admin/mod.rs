@@ -7,11 +7,16 @@
 //! - [`apis`]: APIs, their settings, permissions and M2M applications.
 //! - [`roles`]: roles, their permissions and members; seed 000 set up in pages.
 //! - [`users`]: search, create, profile, password, block, roles, permissions, logs.
+//! - [`applications`]: applications, their secrets, settings and API access.
+//! - [`settings`]: tenant settings and signing keys.
+//! - [`logs`], [`why`]: the event list and traces; "Why this token?" and simulate.
 
 mod apis;
+mod applications;
 mod crawl;
 mod logs;
 mod roles;
+mod settings;
 mod sign_in;
 mod users;
 mod why;
