@@ -3,7 +3,7 @@
 // origin, and launches Debian's Chromium through playwright-core.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,9 +91,14 @@ export function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
 
-/** The bootstrap administrator `gatehouse serve` wrote to the data directory. */
-export function bootstrapAdmin(dataDir) {
-  const creds = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json')).toString());
+/**
+ * The bootstrap administrator `gatehouse serve` writes to the data directory
+ * on first start, just after it starts listening (so wait for the file).
+ */
+export async function bootstrapAdmin(dataDir) {
+  const file = join(dataDir, 'bootstrap.json');
+  for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+  const creds = JSON.parse(readFileSync(file).toString());
   return { email: creds.admin_email, password: creds.admin_password };
 }
 
