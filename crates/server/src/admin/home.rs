@@ -35,6 +35,10 @@ struct Tenant {
 pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
     let tenant = tenant(&state).await?;
     let failures = last_failures(&state).await?;
+    let activity = match admin.holds("read:stats") {
+        true => Some(activity(&state).await?),
+        false => None,
+    };
     Ok(page(
         &admin,
         "home",
@@ -43,6 +47,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
             issuer => state.issuer(),
             steps => steps(&tenant),
             counts => tenant,
+            activity,
             failures,
         },
     ))
@@ -90,6 +95,31 @@ async fn tenant(state: &AppState) -> Result<Tenant, StoreError> {
         apis,
         roles: roles.len(),
         user_with_role,
+    })
+}
+
+/// What `GET /api/v2/stats/active-users` and `/stats/daily` say about today.
+#[derive(Debug, Serialize)]
+struct Activity {
+    active_users: i64,
+    logins_today: i64,
+    signups_today: i64,
+}
+
+async fn activity(state: &AppState) -> Result<Activity, StoreError> {
+    use gatehouse_core::time::{day_of, DAY_SECONDS};
+    let now = state.now();
+    let store = state.store();
+    let active_users = store
+        .count_users_active_since(now.saturating_sub(30 * DAY_SECONDS))
+        .await?;
+    let today = day_of(now);
+    let counts = store.daily_counts(today, today).await?;
+    let (logins_today, signups_today) = counts.first().map_or((0, 0), |c| (c.logins, c.signups));
+    Ok(Activity {
+        active_users,
+        logins_today,
+        signups_today,
     })
 }
 
