@@ -243,6 +243,17 @@ test('why this token and simulate, settings, home', async () => {
   await look('home-after-setup');
   await go(paths['bob@example.com'] + '/logs');
   await look('user-logs');
+  await go(paths['bob@example.com'] + '/roles');
+  await look('user-roles-assigned');
+  await go(paths.app + '/danger');
+  await look('application-danger');
+  // A destructive action asks first, on its own page.
+  await go(paths.role + '/delete');
+  assert.match(await page.textContent('main'), /reader/);
+  await look('confirm-delete-role');
+  const missing = await page.goto(gh.url + '/admin/applications/no-such-app');
+  assert.equal(missing.status(), 404);
+  await look('not-found');
 });
 
 test('a form posted without its CSRF token changes nothing; a user without the permission sees only the sign-in page', async () => {

@@ -22,11 +22,22 @@ async fn jwks_kids(dash: &Dashboard) -> Vec<String> {
     kids
 }
 
-/// Whether a `sapi` event with `description` was logged.
+/// Whether a `sapi` event with `description` was logged. A fresh token each
+/// time: a revoked signing key may be the one that signed the first.
 pub async fn logged(dash: &Dashboard, description: &str) -> bool {
-    let logs = dash.mgmt.get("/logs?per_page=100").await.body;
+    let token = dash.mgmt.token_with(&["read:logs"]).await;
+    let reply = dash
+        .mgmt
+        .call_as(
+            Some(&token),
+            reqwest::Method::GET,
+            "/logs?per_page=100",
+            None,
+        )
+        .await;
+    let logs = reply.body;
     logs.as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{}: {logs}", reply.status))
         .iter()
         .any(|e| e["type"] == "sapi" && e["description"] == description)
 }
