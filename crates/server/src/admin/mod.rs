@@ -15,6 +15,7 @@
 //! - [`assets`]: the stylesheet and scripts.
 //! - [`changes`]: every write logged as a `sapi` event naming the admin.
 //! - [`listing`]: paging of the dashboard's lists.
+//! - [`grants`]: machine-to-machine access, written from an API's page or an application's.
 //! - One module per section: [`home`], [`applications`], [`apis`],
 //!   [`roles`], [`users`], [`logs`] (the event list and each event's
 //!   decision trace), [`why`] ("Why this token?" and simulate), [`settings`].
@@ -26,6 +27,7 @@ pub mod assets;
 pub mod changes;
 pub mod fix_links;
 pub mod form;
+pub mod grants;
 pub mod home;
 pub mod listing;
 pub mod logs;

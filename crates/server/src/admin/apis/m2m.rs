@@ -5,12 +5,10 @@
 //! authorization away asks first.
 
 use super::{header, load};
-use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
+use crate::admin::grants::{self, Saved};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
 use crate::admin::session::Admin;
-use crate::routes::management::client_grants::{self, CreateGrant, UpdateGrant};
-use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -191,49 +189,26 @@ pub async fn save(
     let grants = grants_on(&state, &api).await?;
     let existing = grant_of(&grants, &client.client_id);
     let tab = format!("/admin/apis/{}/m2m", api.id);
-    let result = match (wanted, existing) {
+    let scope = match (wanted, existing) {
         (None, None) => return Ok(render::see_other(&tab)),
         (None, Some(_)) => {
             let revoke = format!("{tab}/{}/revoke", encode(&client.client_id));
             return Ok(render::see_other(&revoke));
         }
-        (Some(scope), None) => {
-            let body = CreateGrant {
-                client_id: client.client_id.clone(),
-                audience: api.identifier.clone(),
-                scope,
-                subject_type: Some(SubjectType::Client),
-                allow_all_scopes: None,
-                organization_usage: None,
-                allow_any_organization: None,
-            };
-            client_grants::create(State(state.clone()), MJson(body))
-                .await
-                .map(|_| ("POST", "/client-grants".to_string(), "authorized"))
-        }
-        (Some(scope), Some(grant)) => {
-            let body = UpdateGrant {
-                scope: Some(scope),
-                allow_all_scopes: None,
-                organization_usage: None,
-                allow_any_organization: None,
-            };
-            client_grants::update(State(state.clone()), MPath(grant.id.clone()), MJson(body))
-                .await
-                .map(|_| {
-                    (
-                        "PATCH",
-                        format!("/client-grants/{}", grant.id),
-                        "grant_saved",
-                    )
-                })
-        }
+        (Some(scope), _) => scope,
     };
-    match result {
-        Ok((method, path, done)) => {
-            changes::record(&state, &admin, method, &path).await;
-            Ok(render::see_other(&format!("{tab}?done={done}")))
-        }
+    let saved = grants::save(
+        &state,
+        &admin,
+        &client.client_id,
+        &api.identifier,
+        existing,
+        scope,
+    )
+    .await;
+    match saved {
+        Ok(Saved::Created) => Ok(render::see_other(&format!("{tab}?done=authorized"))),
+        Ok(Saved::Updated) => Ok(render::see_other(&format!("{tab}?done=grant_saved"))),
         Err(e) => {
             let errors = FieldErrors::from_management(&e, &[]);
             let failed = Some((client.client_id.as_str(), &fields, &errors));
@@ -294,14 +269,7 @@ pub async fn revoke(
     form: AdminForm,
 ) -> AdminResult {
     let (api, _, grant) = authorization(&state, &id, &client_id).await?;
-    client_grants::delete(State(state.clone()), MPath(grant.id.clone())).await?;
-    changes::record(
-        &state,
-        &form.admin,
-        "DELETE",
-        &format!("/client-grants/{}", grant.id),
-    )
-    .await;
+    grants::remove(&state, &form.admin, &grant).await?;
     Ok(render::see_other(&format!(
         "/admin/apis/{}/m2m?done=revoked",
         api.id

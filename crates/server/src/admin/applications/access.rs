@@ -4,12 +4,10 @@
 //! `update`; removing access asks first, then `client_grants::delete`.
 
 use super::{load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
-use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors};
+use crate::admin::grants;
 use crate::admin::render::{self, AdminError, AdminResult, Confirm};
 use crate::admin::session::Admin;
-use crate::routes::management::client_grants::{self, CreateGrant, UpdateGrant};
-use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -157,40 +155,20 @@ pub async fn save(
     if let Err(errors) = chosen_scopes(&scopes, &api) {
         return refused(&state, &admin, &loaded, api_id, scopes, errors).await;
     }
-    let written = match grant_of(&state, &id, &api.identifier).await? {
-        Some(grant) => {
-            let body = UpdateGrant {
-                scope: Some(scopes.clone()),
-                allow_all_scopes: None,
-                organization_usage: None,
-                allow_any_organization: None,
-            };
-            client_grants::update(State(state.clone()), MPath(grant.id.clone()), MJson(body))
-                .await
-                .map(|_| ("PATCH", format!("/client-grants/{}", grant.id)))
-        }
-        None => {
-            let body = CreateGrant {
-                client_id: id.clone(),
-                audience: api.identifier.clone(),
-                scope: scopes.clone(),
-                subject_type: None,
-                allow_all_scopes: None,
-                organization_usage: None,
-                allow_any_organization: None,
-            };
-            client_grants::create(State(state.clone()), MJson(body))
-                .await
-                .map(|_| ("POST", "/client-grants".to_string()))
-        }
-    };
-    match written {
-        Ok((method, path)) => {
-            changes::record(&state, &admin, method, &path).await;
-            Ok(render::see_other(&format!(
-                "/admin/applications/{id}/apis?done=access_saved"
-            )))
-        }
+    let existing = grant_of(&state, &id, &api.identifier).await?;
+    let saved = grants::save(
+        &state,
+        &admin,
+        &id,
+        &api.identifier,
+        existing.as_ref(),
+        scopes.clone(),
+    )
+    .await;
+    match saved {
+        Ok(_) => Ok(render::see_other(&format!(
+            "/admin/applications/{id}/apis?done=access_saved"
+        ))),
         Err(e) => {
             let errors = FieldErrors::from_management(&e, &["scope"]);
             refused(&state, &admin, &loaded, api_id, scopes, errors).await
@@ -265,14 +243,7 @@ pub async fn remove(
     form: AdminForm,
 ) -> AdminResult {
     let (_, _, grant) = granted(&state, &id, &api_id).await?;
-    client_grants::delete(State(state.clone()), MPath(grant.id.clone())).await?;
-    changes::record(
-        &state,
-        &form.admin,
-        "DELETE",
-        &format!("/client-grants/{}", grant.id),
-    )
-    .await;
+    grants::remove(&state, &form.admin, &grant).await?;
     Ok(render::see_other(&format!(
         "/admin/applications/{id}/apis?done=access_removed"
     )))
