@@ -9,7 +9,7 @@ use super::super::form::{AdminForm, FieldErrors};
 use super::super::render::{
     confirm, page_with_status, see_other, AdminError, AdminResult, Confirm,
 };
-use super::super::session::Admin;
+use super::super::session::{first_not_held, not_held_message, role_beyond_admin, Admin};
 use super::{done_notice, encode, load, tabs, user_path, DoneQuery, UserSummary};
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath};
@@ -137,6 +137,11 @@ pub async fn assign_role(
     match fields.opt("role") {
         None => errors.add("role", "Choose a role to assign."),
         Some(role) => {
+            if let Some(missing) = role_beyond_admin(&admin, &state, &role).await? {
+                errors.add("role", not_held_message(&missing));
+                let status = StatusCode::FORBIDDEN;
+                return roles_page(&state, &admin, &user, status, errors, None).await;
+            }
             let body = RolesBody { roles: vec![role] };
             match user_links::assign_roles(State(state.clone()), MPath(id.clone()), MJson(body))
                 .await
@@ -391,6 +396,9 @@ pub async fn add_permission(
             "permission",
             "Enter a permission the API defines, like read:measurements.",
         );
+    }
+    if let Some(missing) = first_not_held(&admin, &state, [(api.as_str(), permission.as_str())]) {
+        errors.add("permission", not_held_message(missing));
     }
     if errors.is_empty() {
         let body = PermissionsBody {

@@ -1,0 +1,226 @@
+//! The dashboard attacked as a stranger or a narrow administrator would:
+//! redirects that leave `/admin` or break the `Location` header, and a
+//! narrow role growing itself into the Admin role.
+
+use super::{csrf_in, sign_in, sign_in_at, Dashboard};
+use crate::authorize::{encode, get, location};
+use crate::management::Mgmt;
+use reqwest::{Client, Response};
+use serde_json::json;
+
+const PASSWORD: &str = "a-long-enough-password-1";
+
+/// A user holding `permissions` on the Management API, signed in to the
+/// dashboard; returns the user id and the browser.
+async fn narrow_admin(mgmt: &Mgmt, email: &str, permissions: &[&str]) -> (String, Client) {
+    let created = mgmt
+        .post(
+            "/users",
+            json!({"email": email, "password": PASSWORD, "connection": "Username-Password-Authentication"}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{:?}", created.body);
+    let id = created.body["user_id"].as_str().unwrap().to_string();
+    let audience = &mgmt.creds.management_audience;
+    let refs: Vec<_> = std::iter::once(&"access:dashboard")
+        .chain(permissions)
+        .map(|p| json!({"resource_server_identifier": audience, "permission_name": p}))
+        .collect();
+    let granted = mgmt
+        .post(
+            &format!("/users/{}/permissions", encode_id(&id)),
+            json!({ "permissions": refs }),
+        )
+        .await;
+    assert!(granted.status.is_success(), "{:?}", granted.body);
+    let browser = mgmt.server.browser();
+    let landed = sign_in(&mgmt.server, &browser, email, PASSWORD).await;
+    assert_eq!(location(&landed), "/admin");
+    (id, browser)
+}
+
+fn encode_id(id: &str) -> String {
+    id.replace('|', "%7C")
+}
+
+/// Posts `pairs` with the CSRF token of the dashboard's home page.
+async fn post_form(
+    mgmt: &Mgmt,
+    browser: &Client,
+    action: &str,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let home = get(browser, &mgmt.server.url("/admin"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&home);
+    let mut all = vec![("csrf", token.as_str())];
+    all.extend_from_slice(pairs);
+    browser
+        .post(mgmt.server.url(action))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&all))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn admin_role_id(mgmt: &Mgmt) -> String {
+    let roles = mgmt.get("/roles?name_filter=Admin").await.body;
+    roles[0]["id"].as_str().unwrap().to_string()
+}
+
+async fn management_permissions_of(mgmt: &Mgmt, user_id: &str) -> Vec<String> {
+    let audience = &mgmt.creds.management_audience;
+    let mut names = Vec::new();
+    for path in ["permissions", "roles"] {
+        let reply = mgmt
+            .get(&format!("/users/{}/{path}", encode_id(user_id)))
+            .await;
+        for item in reply.body.as_array().unwrap() {
+            if path == "roles" {
+                names.push(format!("role {}", item["name"].as_str().unwrap()));
+            } else if item["resource_server_identifier"] == json!(audience) {
+                names.push(item["permission_name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    names
+}
+
+const USER_MANAGER: &[&str] = &[
+    "read:users",
+    "read:roles",
+    "read:logs_users",
+    "create:users",
+    "update:users",
+    "delete:users",
+    "create:role_members",
+    "delete:role_members",
+];
+
+const ROLE_MANAGER: &[&str] = &[
+    "read:roles",
+    "read:role_members",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "create:role_members",
+    "delete:role_members",
+];
+
+#[tokio::test]
+async fn a_user_manager_cannot_give_itself_the_admin_role_or_a_permission_it_lacks() {
+    let mgmt = Mgmt::start().await;
+    let (carol, browser) = narrow_admin(&mgmt, "carol@example.com", USER_MANAGER).await;
+    let before = management_permissions_of(&mgmt, &carol).await;
+    let admin_role = admin_role_id(&mgmt).await;
+    let roles_page = format!("/admin/users/{}/roles", encode_id(&carol));
+    let resp = post_form(&mgmt, &browser, &roles_page, &[("role", &admin_role)]).await;
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("your own account does not hold it"));
+    let permissions_page = format!("/admin/users/{}/permissions", encode_id(&carol));
+    let audience = mgmt.creds.management_audience.clone();
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &permissions_page,
+        &[("api", &audience), ("permission", "update:tenant_settings")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(management_permissions_of(&mgmt, &carol).await, before);
+    // What carol holds herself she may still hand out.
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &permissions_page,
+        &[("api", &audience), ("permission", "read:users")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn a_role_manager_cannot_join_the_admin_role_or_widen_a_role_beyond_its_own() {
+    let mgmt = Mgmt::start().await;
+    let (dave, browser) = narrow_admin(&mgmt, "dave@example.com", ROLE_MANAGER).await;
+    let admin_role = admin_role_id(&mgmt).await;
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/roles/{admin_role}/users"),
+        &[("user", "dave@example.com")],
+    )
+    .await;
+    assert_ne!(resp.status().as_u16(), 303);
+    let created = mgmt.post("/roles", json!({"name": "helpers"})).await;
+    let helpers = created.body["id"].as_str().unwrap().to_string();
+    let assigned = mgmt
+        .post(
+            &format!("/users/{}/roles", encode_id(&dave)),
+            json!({"roles": [helpers]}),
+        )
+        .await;
+    assert!(assigned.status.is_success(), "{:?}", assigned.body);
+    let audience = mgmt.creds.management_audience.clone();
+    let widened = format!("update:tenant_settings {audience}");
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/roles/{helpers}/permissions"),
+        &[("permission", &widened)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    let held = management_permissions_of(&mgmt, &dave).await;
+    assert!(!held.contains(&"role Admin".to_string()), "{held:?}");
+    let role_permissions = mgmt.get(&format!("/roles/{helpers}/permissions")).await;
+    assert_eq!(role_permissions.body, json!([]));
+    // Within its own permissions the role manager still works.
+    let kept = format!("read:roles {audience}");
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/roles/{helpers}/permissions"),
+        &[("permission", &kept)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn return_to_never_leaves_the_dashboard_nor_breaks_the_location_header() {
+    let dash = Dashboard::start().await;
+    for bad in [
+        "%2Fadmin%2F%0D%0AX-Evil%3A%201",
+        "%2Fadmin%2F..%2Fauthorize",
+        "%2Fadmin%2F%2e%2E%2Fv2%2Flogout",
+    ] {
+        let resp = get(
+            &dash.browser,
+            &dash
+                .server()
+                .url(&format!("/admin/sign-in?return_to={bad}")),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303, "{bad}");
+        assert_eq!(location(&resp), "/admin", "{bad}");
+        // The same path through a whole sign-in, kept in the transaction cookie.
+        let browser = dash.server().browser();
+        let (email, password) = (
+            &dash.mgmt.creds.admin_email,
+            &dash.mgmt.creds.admin_password,
+        );
+        let start = format!("/admin/sign-in/start?return_to={bad}");
+        let landed = sign_in_at(dash.server(), &browser, &start, email, password).await;
+        assert_eq!(landed.status().as_u16(), 303, "{bad}");
+        assert_eq!(location(&landed), "/admin", "{bad}");
+    }
+}
