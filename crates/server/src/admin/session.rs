@@ -134,6 +134,39 @@ pub async fn role_beyond_admin(
     Ok(first_not_held(admin, state, wanted).map(str::to_string))
 }
 
+/// The first Management API permission that client `client_id` holds
+/// through its grants and the admin does not: a reason not to show the
+/// admin a new secret of that client (see [`first_not_held`]).
+pub async fn client_beyond_admin(
+    admin: &Admin,
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let audience = management_audience(state.issuer());
+    let grants = state
+        .store()
+        .client_grants_for(client_id, &audience)
+        .await?;
+    if grants.iter().any(|g| g.allow_all_scopes) {
+        if let Some(api) = state
+            .store()
+            .resource_server_by_identifier(&audience)
+            .await?
+        {
+            let all = api
+                .scopes
+                .iter()
+                .map(|s| (audience.as_str(), s.value.as_str()));
+            if let Some(missing) = first_not_held(admin, state, all) {
+                return Ok(Some(missing.to_string()));
+            }
+        }
+    }
+    let scopes = grants.iter().flat_map(|g| g.scope.iter());
+    let wanted = scopes.map(|s| (audience.as_str(), s.as_str()));
+    Ok(first_not_held(admin, state, wanted).map(str::to_string))
+}
+
 /// Why a grant beyond the admin's own permissions was refused.
 pub fn not_held_message(permission: &str) -> String {
     format!(

@@ -8,7 +8,7 @@ use super::{header, load};
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{first_not_held, not_held_message, Admin};
 use crate::routes::management::client_grants::{self, CreateGrant, UpdateGrant};
 use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
@@ -188,6 +188,16 @@ pub async fn save(
             return m2m_page(&state, &admin, refused, &api, failed, None).await;
         }
     };
+    let beyond = wanted
+        .iter()
+        .flatten()
+        .map(|s| (api.identifier.as_str(), s.as_str()));
+    if let Some(missing) = first_not_held(&admin, &state, beyond) {
+        let mut errors = FieldErrors::default();
+        errors.general(not_held_message(missing));
+        let failed = Some((client.client_id.as_str(), &fields, &errors));
+        return m2m_page(&state, &admin, StatusCode::FORBIDDEN, &api, failed, None).await;
+    }
     let grants = grants_on(&state, &api).await?;
     let existing = grant_of(&grants, &client.client_id);
     let tab = format!("/admin/apis/{}/m2m", api.id);

@@ -7,7 +7,7 @@ use super::{load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors};
 use crate::admin::render::{self, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{first_not_held, not_held_message, Admin};
 use crate::routes::management::client_grants::{self, CreateGrant, UpdateGrant};
 use crate::routes::management::extract::{MJson, MPath};
 use crate::state::AppState;
@@ -155,6 +155,12 @@ pub async fn save(
     let api = load_api(&state, &api_id).await?;
     let scopes = fields.all("scope");
     if let Err(errors) = chosen_scopes(&scopes, &api) {
+        return refused(&state, &admin, &loaded, api_id, scopes, errors).await;
+    }
+    let beyond = scopes.iter().map(|s| (api.identifier.as_str(), s.as_str()));
+    if let Some(missing) = first_not_held(&admin, &state, beyond) {
+        let mut errors = FieldErrors::default();
+        errors.add("scope", not_held_message(missing));
         return refused(&state, &admin, &loaded, api_id, scopes, errors).await;
     }
     let written = match grant_of(&state, &id, &api.identifier).await? {

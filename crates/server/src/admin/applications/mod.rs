@@ -19,7 +19,7 @@ pub mod quickstart;
 use super::changes;
 use super::form::{AdminForm, FieldErrors};
 use super::render::{self, page, page_with_status, AdminError, AdminResult, Confirm};
-use super::session::Admin;
+use super::session::{client_beyond_admin, Admin};
 use crate::routes::management::auth::management_audience;
 use crate::routes::management::clients;
 use crate::routes::management::extract::{MJson, MPath};
@@ -627,6 +627,16 @@ async fn rotate(
     let loaded = load(&state, &id).await?;
     if loaded.client().is_public() {
         return Err(no_secret());
+    }
+    if let Some(missing) = client_beyond_admin(&admin, &state, &id).await? {
+        return Err(AdminError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "This application holds the permission {missing} on the Gatehouse Management \
+                 API, which your own account does not: its new secret would give you more \
+                 than you have. An administrator who holds it can rotate the secret."
+            ),
+        ));
     }
     let Json(rotated) = clients::rotate_secret(State(state.clone()), MPath(id.clone())).await?;
     changes::record(

@@ -224,3 +224,156 @@ async fn return_to_never_leaves_the_dashboard_nor_breaks_the_location_header() {
         assert_eq!(location(&landed), "/admin", "{bad}");
     }
 }
+
+const APP_MANAGER: &[&str] = &[
+    "read:clients",
+    "read:client_grants",
+    "read:resource_servers",
+    "create:clients",
+    "update:clients",
+    "delete:clients",
+    "update:client_keys",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+];
+
+const API_MANAGER: &[&str] = &[
+    "read:resource_servers",
+    "read:client_grants",
+    "read:clients",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+];
+
+async fn system_api_id(mgmt: &Mgmt) -> String {
+    let apis = mgmt.get("/resource-servers").await.body;
+    let system = apis
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["is_system"] == json!(true));
+    system.expect("the system API")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn m2m_app(mgmt: &Mgmt) -> String {
+    let created = mgmt
+        .post(
+            "/clients",
+            json!({"name": "worker", "app_type": "non_interactive", "grant_types": ["client_credentials"]}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{:?}", created.body);
+    created.body["client_id"].as_str().unwrap().to_string()
+}
+
+async fn management_scopes_of(mgmt: &Mgmt, client_id: &str) -> Vec<String> {
+    let audience = encode(&[("audience", mgmt.creds.management_audience.as_str())]);
+    let grants = mgmt
+        .get(&format!("/client-grants?client_id={client_id}&{audience}"))
+        .await;
+    grants
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["scope"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_app_manager_cannot_grant_management_scopes_it_lacks_nor_read_the_system_secret() {
+    let mgmt = Mgmt::start().await;
+    let (_, browser) = narrow_admin(&mgmt, "erin@example.com", APP_MANAGER).await;
+    let worker = m2m_app(&mgmt).await;
+    let system = system_api_id(&mgmt).await;
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/applications/{worker}/apis/{system}"),
+        &[("scope", "create:role_members"), ("scope", "read:clients")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("your own account does not hold it"));
+    assert!(management_scopes_of(&mgmt, &worker).await.is_empty());
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/applications/{worker}/apis/{system}"),
+        &[("scope", "read:clients")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    // The System application holds every Management API scope: its new
+    // secret is not shown to an admin who holds fewer.
+    let system_client = mgmt.creds.management_client_id.clone();
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/applications/{system_client}/rotate-secret"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    // The old secret still works (client_credentials asserts a 200).
+    crate::management::client_credentials(
+        &mgmt.server,
+        &system_client,
+        &mgmt.creds.management_client_secret,
+        &mgmt.creds.management_audience,
+    )
+    .await;
+    // The worker's grant is within erin's own permissions: she may rotate it.
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/applications/{worker}/rotate-secret"),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn an_api_manager_cannot_authorize_an_application_beyond_its_own_permissions() {
+    let mgmt = Mgmt::start().await;
+    let (_, browser) = narrow_admin(&mgmt, "frank@example.com", API_MANAGER).await;
+    let worker = m2m_app(&mgmt).await;
+    let system = system_api_id(&mgmt).await;
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/apis/{system}/m2m/{worker}"),
+        &[("authorized", "on"), ("scope", "update:users")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(management_scopes_of(&mgmt, &worker).await.is_empty());
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/apis/{system}/m2m/{worker}"),
+        &[("authorized", "on"), ("scope", "read:clients")],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(management_scopes_of(&mgmt, &worker).await, ["read:clients"]);
+}
