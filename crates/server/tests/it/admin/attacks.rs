@@ -449,3 +449,40 @@ async fn hostile_paths_and_queries_never_give_a_500() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The home page's recent failures are log events: only an admin who may
+/// read the logs sees them.
+#[tokio::test]
+async fn the_home_page_shows_failures_only_to_admins_who_may_read_the_logs() {
+    let mgmt = Mgmt::start().await;
+    let failed = mgmt
+        .server
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", mgmt.creds.management_client_id.as_str()),
+                ("client_secret", "not-the-secret"),
+                ("audience", mgmt.creds.management_audience.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(failed.status.as_u16(), 401, "{}", failed.text);
+    let admin = mgmt.server.browser();
+    let (email, password) = (&mgmt.creds.admin_email, &mgmt.creds.admin_password);
+    sign_in(&mgmt.server, &admin, email, password).await;
+    let home = get(&admin, &mgmt.server.url("/admin"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Failed · "), "{home}");
+    let (_, browser) = narrow_admin(&mgmt, "gina@example.com", &["read:users"]).await;
+    let home = get(&browser, &mgmt.server.url("/admin"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("Failed · "), "{home}");
+    assert!(!home.contains("Recent failures"), "{home}");
+}
