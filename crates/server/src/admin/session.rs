@@ -167,6 +167,21 @@ pub async fn client_beyond_admin(
     Ok(first_not_held(admin, state, wanted).map(str::to_string))
 }
 
+/// The first Management API permission that user `user_id` holds and the
+/// admin does not: such a user outranks the admin, who may then not change
+/// their password, email, blocking or access (that would be a way into the
+/// stronger account, or a way to lock its holder out).
+pub async fn user_beyond_admin(
+    admin: &Admin,
+    state: &AppState,
+    user_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let audience = management_audience(state.issuer());
+    let theirs = management_permissions(state, user_id).await?;
+    let wanted = theirs.iter().map(|p| (audience.as_str(), p.as_str()));
+    Ok(first_not_held(admin, state, wanted).map(str::to_string))
+}
+
 /// Why a grant beyond the admin's own permissions was refused.
 pub fn not_held_message(permission: &str) -> String {
     format!(

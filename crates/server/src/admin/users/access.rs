@@ -10,7 +10,7 @@ use super::super::render::{
     confirm, page_with_status, see_other, AdminError, AdminResult, Confirm,
 };
 use super::super::session::{first_not_held, not_held_message, role_beyond_admin, Admin};
-use super::{done_notice, encode, load, tabs, user_path, DoneQuery, UserSummary};
+use super::{done_notice, encode, load, load_outranked, tabs, user_path, DoneQuery, UserSummary};
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::roles::{PermissionRef, PermissionsBody};
@@ -202,7 +202,7 @@ pub async fn remove_role(
     Path((id, role_id)): Path<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
-    load(&state, &id).await?;
+    load_outranked(&state, &form.admin, &id).await?;
     assigned_role(&state, &id, &role_id).await?;
     let body = RolesBody {
         roles: vec![role_id],
@@ -516,7 +516,7 @@ pub async fn remove_permission(
     Query(query): Query<PermissionQuery>,
     form: AdminForm,
 ) -> AdminResult {
-    load(&state, &id).await?;
+    load_outranked(&state, &form.admin, &id).await?;
     let (api, permission) = direct_permission(&state, &id, &query).await?;
     let body = PermissionsBody {
         permissions: vec![PermissionRef {

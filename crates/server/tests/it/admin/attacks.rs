@@ -493,3 +493,83 @@ async fn the_home_page_shows_failures_only_to_admins_who_may_read_the_logs() {
     assert!(!home.contains("Failed · "), "{home}");
     assert!(!home.contains("Recent failures"), "{home}");
 }
+
+/// The bootstrap admin's user id.
+async fn bootstrap_admin_id(mgmt: &Mgmt) -> String {
+    let q = encode(&[(
+        "q",
+        format!("email:\"{}\"", mgmt.creds.admin_email).as_str(),
+    )]);
+    let found = mgmt.get(&format!("/users?{q}")).await.body;
+    found[0]["user_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_user_manager_cannot_take_over_block_or_demote_an_admin_who_outranks_it() {
+    let mgmt = Mgmt::start().await;
+    let (carol, browser) = narrow_admin(&mgmt, "carol@example.com", USER_MANAGER).await;
+    let boss = bootstrap_admin_id(&mgmt).await;
+    let base = format!("/admin/users/{}", encode_id(&boss));
+    let stolen = "carol-owns-this-now-123";
+    let tries: [(String, Vec<(&str, &str)>); 5] = [
+        (
+            format!("{base}/password"),
+            vec![("password", stolen), ("password_repeat", stolen)],
+        ),
+        (
+            base.clone(),
+            vec![
+                ("email", "carol+boss@example.com"),
+                ("app_metadata", "{}"),
+                ("user_metadata", "{}"),
+            ],
+        ),
+        (format!("{base}/block"), vec![]),
+        (format!("{base}/delete"), vec![]),
+        (
+            format!("{base}/roles/{}/remove", admin_role_id(&mgmt).await),
+            vec![],
+        ),
+    ];
+    for (action, pairs) in &tries {
+        let resp = post_form(&mgmt, &browser, action, pairs).await;
+        assert_eq!(resp.status().as_u16(), 403, "{action}");
+    }
+    let boss_now = mgmt.get(&format!("/users/{}", encode_id(&boss))).await.body;
+    assert_eq!(boss_now["email"], json!(mgmt.creds.admin_email));
+    assert_ne!(boss_now["blocked"], json!(true));
+    let admin = mgmt.server.browser();
+    let landed = sign_in(
+        &mgmt.server,
+        &admin,
+        &mgmt.creds.admin_email,
+        &mgmt.creds.admin_password,
+    )
+    .await;
+    assert_eq!(
+        location(&landed),
+        "/admin",
+        "the admin still signs in with the own password"
+    );
+    // Carol still manages users who do not outrank her, herself included.
+    let dave = narrow_admin(&mgmt, "dave@example.com", &["read:users"])
+        .await
+        .0;
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &format!("/admin/users/{}/block", encode_id(&dave)),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let mine = format!("/admin/users/{}/password", encode_id(&carol));
+    let resp = post_form(
+        &mgmt,
+        &browser,
+        &mine,
+        &[("password", stolen), ("password_repeat", stolen)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+}
