@@ -4,7 +4,7 @@
 //! (`user_links::remove_roles`, the Management API's way to take a role
 //! from a user).
 
-use super::{header, load};
+use super::{header, load, load_outranked};
 use crate::admin::apis::m2m::encode;
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
@@ -305,7 +305,7 @@ pub async fn remove(
     Query(query): Query<HashMap<String, String>>,
     form: AdminForm,
 ) -> AdminResult {
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &form.admin, &id).await?;
     let user = member(&state, &role, &query).await?;
     let body = RolesBody {
         roles: vec![role.id.clone()],

@@ -2,7 +2,7 @@
 //! each API's scopes, and removing one after a confirmation
 //! (`roles::add_permissions`, `roles::remove_permissions`).
 
-use super::{header, load};
+use super::{header, load, load_outranked};
 use crate::admin::apis::m2m::encode;
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
@@ -281,7 +281,7 @@ pub async fn remove(
     Query(query): Query<HashMap<String, String>>,
     form: AdminForm,
 ) -> AdminResult {
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &form.admin, &id).await?;
     let p = named(&state, &role, &query).await?;
     let body = PermissionsBody {
         permissions: vec![PermissionRef {

@@ -573,3 +573,51 @@ async fn a_user_manager_cannot_take_over_block_or_demote_an_admin_who_outranks_i
     .await;
     assert_eq!(resp.status().as_u16(), 303);
 }
+
+async fn role_permission_total(mgmt: &Mgmt, role: &str) -> u64 {
+    let path = format!("/roles/{role}/permissions?include_totals=true&per_page=1");
+    let reply = mgmt.get(&path).await;
+    reply.body["total"].as_u64().expect("a total")
+}
+
+#[tokio::test]
+async fn a_role_manager_cannot_strip_rename_or_delete_the_admin_role() {
+    let mgmt = Mgmt::start().await;
+    let (_, browser) = narrow_admin(&mgmt, "dave@example.com", ROLE_MANAGER).await;
+    let admin_role = admin_role_id(&mgmt).await;
+    let boss = bootstrap_admin_id(&mgmt).await;
+    let before = role_permission_total(&mgmt, &admin_role).await;
+    let audience = encode(&[("api", mgmt.creds.management_audience.as_str())]);
+    let base = format!("/admin/roles/{admin_role}");
+    let tries: [(String, Vec<(&str, &str)>); 4] = [
+        (
+            base.clone(),
+            vec![("name", "Not admin"), ("description", "")],
+        ),
+        (format!("{base}/delete"), vec![]),
+        (
+            format!("{base}/users/remove?user_id={}", encode_id(&boss)),
+            vec![],
+        ),
+        (
+            format!("{base}/permissions/remove?{audience}&scope=access:dashboard"),
+            vec![],
+        ),
+    ];
+    for (action, pairs) in &tries {
+        let resp = post_form(&mgmt, &browser, action, pairs).await;
+        assert_eq!(resp.status().as_u16(), 403, "{action}");
+    }
+    let role = mgmt.get(&format!("/roles/{admin_role}")).await.body;
+    assert_eq!(role["name"], json!("Admin"));
+    assert_eq!(role_permission_total(&mgmt, &admin_role).await, before);
+    let admin = mgmt.server.browser();
+    let landed = sign_in(
+        &mgmt.server,
+        &admin,
+        &mgmt.creds.admin_email,
+        &mgmt.creds.admin_password,
+    )
+    .await;
+    assert_eq!(location(&landed), "/admin");
+}
