@@ -5,6 +5,7 @@
 //! authorization away asks first.
 
 use super::{header, load};
+use crate::admin::applications::ensure_not_outranked;
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
@@ -180,6 +181,7 @@ pub async fn save(
     let AdminForm { admin, fields } = form;
     let api = load(&state, &id).await?;
     let client = load_client(&state, &client_id).await?;
+    ensure_not_outranked(&state, &admin, &client.client_id).await?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let wanted = match requested(&fields, &api) {
         Ok(wanted) => wanted,
@@ -303,7 +305,8 @@ pub async fn revoke(
     Path((id, client_id)): Path<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
-    let (api, _, grant) = authorization(&state, &id, &client_id).await?;
+    let (api, client, grant) = authorization(&state, &id, &client_id).await?;
+    ensure_not_outranked(&state, &form.admin, &client.client_id).await?;
     client_grants::delete(State(state.clone()), MPath(grant.id.clone())).await?;
     changes::record(
         &state,

@@ -3,7 +3,7 @@
 //! Authorizing and changing scopes go through `client_grants::create` and
 //! `update`; removing access asks first, then `client_grants::delete`.
 
-use super::{load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
+use super::{ensure_not_outranked, load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors};
 use crate::admin::render::{self, AdminError, AdminResult, Confirm};
@@ -152,6 +152,7 @@ pub async fn save(
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
     let loaded = load(&state, &id).await?;
+    ensure_not_outranked(&state, &admin, &id).await?;
     let api = load_api(&state, &api_id).await?;
     let scopes = fields.all("scope");
     if let Err(errors) = chosen_scopes(&scopes, &api) {
@@ -271,6 +272,7 @@ pub async fn remove(
     form: AdminForm,
 ) -> AdminResult {
     let (_, _, grant) = granted(&state, &id, &api_id).await?;
+    ensure_not_outranked(&state, &form.admin, &id).await?;
     client_grants::delete(State(state.clone()), MPath(grant.id.clone())).await?;
     changes::record(
         &state,

@@ -621,3 +621,47 @@ async fn a_role_manager_cannot_strip_rename_or_delete_the_admin_role() {
     .await;
     assert_eq!(location(&landed), "/admin");
 }
+
+#[tokio::test]
+async fn an_app_or_api_manager_cannot_cut_the_system_application_off() {
+    let mgmt = Mgmt::start().await;
+    let (_, erin) = narrow_admin(&mgmt, "erin@example.com", APP_MANAGER).await;
+    let (_, frank) = narrow_admin(&mgmt, "frank@example.com", API_MANAGER).await;
+    let system_client = mgmt.creds.management_client_id.clone();
+    let system = system_api_id(&mgmt).await;
+    let before = management_scopes_of(&mgmt, &system_client).await;
+    let tries = [
+        (
+            &erin,
+            format!("/admin/applications/{system_client}/apis/{system}/remove"),
+            vec![],
+        ),
+        (
+            &erin,
+            format!("/admin/applications/{system_client}/apis/{system}"),
+            vec![("scope", "read:clients")],
+        ),
+        (
+            &erin,
+            format!("/admin/applications/{system_client}"),
+            vec![("name", "renamed")],
+        ),
+        (
+            &frank,
+            format!("/admin/apis/{system}/m2m/{system_client}/revoke"),
+            vec![],
+        ),
+        (
+            &frank,
+            format!("/admin/apis/{system}/m2m/{system_client}"),
+            vec![("authorized", "on"), ("scope", "read:clients")],
+        ),
+    ];
+    for (browser, action, pairs) in &tries {
+        let resp = post_form(&mgmt, browser, action, pairs).await;
+        assert_eq!(resp.status().as_u16(), 403, "{action}");
+    }
+    assert_eq!(management_scopes_of(&mgmt, &system_client).await, before);
+    let client = mgmt.get(&format!("/clients/{system_client}")).await.body;
+    assert_ne!(client["name"], json!("renamed"));
+}
