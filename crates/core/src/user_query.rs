@@ -77,6 +77,9 @@ impl Field {
 #[error("{0}")]
 pub struct UserQueryError(pub String);
 
+/// The most terms a query may have (far more than any search needs).
+pub const MAX_TERMS: usize = 32;
+
 fn bad_query(detail: impl std::fmt::Display) -> UserQueryError {
     UserQueryError(format!("Query validation error: 'q' {detail}."))
 }
@@ -112,7 +115,13 @@ fn words(q: &str) -> Result<Vec<String>, UserQueryError> {
 /// Parses `q` into terms that must all match; a blank `q` matches everyone.
 pub fn parse_user_query(q: &str) -> Result<Vec<Term>, UserQueryError> {
     let mut terms = Vec::new();
-    for word in words(q)? {
+    let words = words(q)?;
+    // Each term is a condition of the SQL: thousands of them exceed
+    // SQLite's expression depth and keep PostgreSQL planning for seconds.
+    if words.len() > MAX_TERMS {
+        return Err(bad_query(format!("has more than {MAX_TERMS} terms")));
+    }
+    for word in words {
         if word == "AND" {
             continue;
         }
@@ -239,6 +248,15 @@ mod tests {
 
     fn q(s: &str) -> Vec<Term> {
         parse_user_query(s).unwrap()
+    }
+
+    #[test]
+    fn a_query_has_at_most_max_terms() {
+        let most = vec!["a"; MAX_TERMS].join(" ");
+        assert_eq!(q(&most).len(), MAX_TERMS);
+        let too_many = format!("{most} b");
+        let err = parse_user_query(&too_many).unwrap_err();
+        assert!(err.0.contains("more than 32 terms"), "{err}");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The dashboard's home page: where the tenant stands and what to do next.
 //!
 //! The set-up steps are marked done from the tenant's state, beside the
-//! counts of applications, APIs and roles and the last failed events. The
+//! counts of applications, APIs and roles and, for an admin who may read
+//! the logs, the last failed events. The
 //! tenant's own objects exclude what bootstrap made (the Management API, its
 //! client, the dashboard's client, the Admin role).
 
 use super::logs::Row;
 use super::render::{page, AdminResult};
-use super::session::Admin;
+use super::session::{required_permissions, Admin};
 use crate::bootstrap::{ADMIN_ROLE_NAME, MANAGEMENT_CLIENT_NAME};
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::Method;
 use gatehouse_core::explain::is_failure;
 use gatehouse_core::log_query::LogFilter;
 use gatehouse_store::{server_values, LogOrder, LogQuery, LogWindow, Page, StoreError};
@@ -34,7 +36,15 @@ struct Tenant {
 /// `GET /admin`.
 pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
     let tenant = tenant(&state).await?;
-    let failures = last_failures(&state).await?;
+    // The failures are log events: shown only to whom the Logs section is open.
+    let may_read_logs = required_permissions(&Method::GET, "/admin/logs")
+        .iter()
+        .all(|p| admin.holds(p));
+    let failures = if may_read_logs {
+        last_failures(&state).await?
+    } else {
+        Vec::new()
+    };
     let activity = match admin.holds("read:stats") {
         true => Some(activity(&state).await?),
         false => None,
@@ -49,6 +59,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
             counts => tenant,
             activity,
             failures,
+            may_read_logs,
         },
     ))
 }

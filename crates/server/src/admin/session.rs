@@ -101,6 +101,95 @@ impl Admin {
     }
 }
 
+/// The first Management API permission among `wanted` (API identifier,
+/// permission name) that the admin does not hold. An admin hands out only
+/// what they hold themselves: otherwise a role that may manage users or
+/// roles could give its holder the Admin role or `update:tenant_settings`.
+pub fn first_not_held<'a>(
+    admin: &Admin,
+    state: &AppState,
+    wanted: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<&'a str> {
+    let audience = management_audience(state.issuer());
+    wanted
+        .into_iter()
+        .find(|(api, name)| *api == audience && !admin.holds(name))
+        .map(|(_, name)| name)
+}
+
+/// The first Management API permission of role `role_id` that the admin
+/// does not hold (see [`first_not_held`]).
+pub async fn role_beyond_admin(
+    admin: &Admin,
+    state: &AppState,
+    role_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let permissions = state.store().role_permissions(role_id).await?;
+    let wanted = permissions.iter().map(|p| {
+        (
+            p.resource_server_identifier.as_str(),
+            p.permission_name.as_str(),
+        )
+    });
+    Ok(first_not_held(admin, state, wanted).map(str::to_string))
+}
+
+/// The first Management API permission that client `client_id` holds
+/// through its grants and the admin does not: a reason not to show the
+/// admin a new secret of that client (see [`first_not_held`]).
+pub async fn client_beyond_admin(
+    admin: &Admin,
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let audience = management_audience(state.issuer());
+    let grants = state
+        .store()
+        .client_grants_for(client_id, &audience)
+        .await?;
+    if grants.iter().any(|g| g.allow_all_scopes) {
+        if let Some(api) = state
+            .store()
+            .resource_server_by_identifier(&audience)
+            .await?
+        {
+            let all = api
+                .scopes
+                .iter()
+                .map(|s| (audience.as_str(), s.value.as_str()));
+            if let Some(missing) = first_not_held(admin, state, all) {
+                return Ok(Some(missing.to_string()));
+            }
+        }
+    }
+    let scopes = grants.iter().flat_map(|g| g.scope.iter());
+    let wanted = scopes.map(|s| (audience.as_str(), s.as_str()));
+    Ok(first_not_held(admin, state, wanted).map(str::to_string))
+}
+
+/// The first Management API permission that user `user_id` holds and the
+/// admin does not: such a user outranks the admin, who may then not change
+/// their password, email, blocking or access (that would be a way into the
+/// stronger account, or a way to lock its holder out).
+pub async fn user_beyond_admin(
+    admin: &Admin,
+    state: &AppState,
+    user_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let audience = management_audience(state.issuer());
+    let theirs = management_permissions(state, user_id).await?;
+    let wanted = theirs.iter().map(|p| (audience.as_str(), p.as_str()));
+    Ok(first_not_held(admin, state, wanted).map(str::to_string))
+}
+
+/// Why a grant beyond the admin's own permissions was refused.
+pub fn not_held_message(permission: &str) -> String {
+    format!(
+        "You cannot hand out the permission {permission} on the Gatehouse Management API: \
+         your own account does not hold it."
+    )
+}
+
 /// The Management API permissions a dashboard request needs, all of them:
 /// a section's read permissions to see it, and its write permissions to
 /// post any of its forms.
@@ -194,12 +283,26 @@ fn to_sign_in(parts: &Parts) -> Response {
 }
 
 /// Whether `path` is a dashboard page to come back to: an absolute path
-/// under `/admin`, never `//host` or a scheme (no open redirect).
+/// under `/admin`, never `//host` or a scheme (no open redirect), no `..`
+/// that the browser would resolve to a page outside `/admin`, and nothing a
+/// `Location` header cannot carry.
 pub fn is_dashboard_path(path: &str) -> bool {
     (path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?"))
         && !path.contains('\\')
+        && !path.chars().any(|c| c.is_control() || !c.is_ascii())
+        && !has_dot_segment(path)
         && !path.starts_with("/admin/sign-")
         && !path.starts_with("/admin/callback")
+}
+
+/// Whether the path part has a `.` or `..` segment, spelled out or
+/// percent-encoded (browsers resolve `%2e%2e` too).
+fn has_dot_segment(path: &str) -> bool {
+    let path_part = path.split(['?', '#']).next().unwrap_or("");
+    path_part.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// The browser's administrator, if its cookie names an active session whose
@@ -331,6 +434,7 @@ mod tests {
     fn only_dashboard_paths_are_returned_to() {
         assert!(is_dashboard_path("/admin"));
         assert!(is_dashboard_path("/admin/users?q=alice"));
+        assert!(is_dashboard_path("/admin/users/auth0%7C1.2?q=..%2F"));
         for bad in [
             "//evil.example/admin",
             "https://evil.example/admin",
@@ -339,6 +443,12 @@ mod tests {
             "/admin/callback?code=x",
             "/admin/\\evil",
             "/u/login",
+            "/admin/../authorize",
+            "/admin/%2E%2e/v2/logout",
+            "/admin/users/./..",
+            "/admin/\r\nSet-Cookie: x=1",
+            "/admin/\u{7f}",
+            "/admin/caf\u{e9}",
         ] {
             assert!(!is_dashboard_path(bad), "{bad}");
         }

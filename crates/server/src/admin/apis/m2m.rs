@@ -5,10 +5,11 @@
 //! authorization away asks first.
 
 use super::{header, load};
+use crate::admin::applications::ensure_not_outranked;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
 use crate::admin::grants::{self, Saved};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{first_not_held, not_held_message, Admin};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -178,6 +179,7 @@ pub async fn save(
     let AdminForm { admin, fields } = form;
     let api = load(&state, &id).await?;
     let client = load_client(&state, &client_id).await?;
+    ensure_not_outranked(&state, &admin, &client.client_id).await?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let wanted = match requested(&fields, &api) {
         Ok(wanted) => wanted,
@@ -186,6 +188,16 @@ pub async fn save(
             return m2m_page(&state, &admin, refused, &api, failed, None).await;
         }
     };
+    let beyond = wanted
+        .iter()
+        .flatten()
+        .map(|s| (api.identifier.as_str(), s.as_str()));
+    if let Some(missing) = first_not_held(&admin, &state, beyond) {
+        let mut errors = FieldErrors::default();
+        errors.general(not_held_message(missing));
+        let failed = Some((client.client_id.as_str(), &fields, &errors));
+        return m2m_page(&state, &admin, StatusCode::FORBIDDEN, &api, failed, None).await;
+    }
     let grants = grants_on(&state, &api).await?;
     let existing = grant_of(&grants, &client.client_id);
     let tab = format!("/admin/apis/{}/m2m", api.id);
@@ -268,7 +280,8 @@ pub async fn revoke(
     Path((id, client_id)): Path<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
-    let (api, _, grant) = authorization(&state, &id, &client_id).await?;
+    let (api, client, grant) = authorization(&state, &id, &client_id).await?;
+    ensure_not_outranked(&state, &form.admin, &client.client_id).await?;
     grants::remove(&state, &form.admin, &grant).await?;
     Ok(render::see_other(&format!(
         "/admin/apis/{}/m2m?done=revoked",

@@ -1,13 +1,13 @@
 //! The APIs tab of an application: which APIs it may call with client
 //! credentials, and with which of their scopes (Auth0's client grants).
-//! Authorizing and changing scopes go through `client_grants::create` and
-//! `update`; removing access asks first, then `client_grants::delete`.
+//! Authorizing, changing scopes and removing access (which asks first) go
+//! through [`crate::admin::grants`], the Management API's client-grant handlers.
 
-use super::{load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
+use super::{ensure_not_outranked, load, plausible_id, show, AdminPath, Extra, Loaded, Tab};
 use crate::admin::form::{AdminForm, FieldErrors};
 use crate::admin::grants;
 use crate::admin::render::{self, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{first_not_held, not_held_message, Admin};
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -150,9 +150,16 @@ pub async fn save(
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
     let loaded = load(&state, &id).await?;
+    ensure_not_outranked(&state, &admin, &id).await?;
     let api = load_api(&state, &api_id).await?;
     let scopes = fields.all("scope");
     if let Err(errors) = chosen_scopes(&scopes, &api) {
+        return refused(&state, &admin, &loaded, api_id, scopes, errors).await;
+    }
+    let beyond = scopes.iter().map(|s| (api.identifier.as_str(), s.as_str()));
+    if let Some(missing) = first_not_held(&admin, &state, beyond) {
+        let mut errors = FieldErrors::default();
+        errors.add("scope", not_held_message(missing));
         return refused(&state, &admin, &loaded, api_id, scopes, errors).await;
     }
     let existing = grant_of(&state, &id, &api.identifier).await?;
@@ -243,6 +250,7 @@ pub async fn remove(
     form: AdminForm,
 ) -> AdminResult {
     let (_, _, grant) = granted(&state, &id, &api_id).await?;
+    ensure_not_outranked(&state, &form.admin, &id).await?;
     grants::remove(&state, &form.admin, &grant).await?;
     Ok(render::see_other(&format!(
         "/admin/applications/{id}/apis?done=access_removed"

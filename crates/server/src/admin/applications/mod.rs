@@ -19,7 +19,7 @@ pub mod quickstart;
 use super::changes;
 use super::form::{AdminForm, FieldErrors};
 use super::render::{self, page, page_with_status, AdminError, AdminResult, Confirm};
-use super::session::Admin;
+use super::session::{client_beyond_admin, Admin};
 use crate::routes::management::auth::management_audience;
 use crate::routes::management::clients;
 use crate::routes::management::extract::{MJson, MPath};
@@ -234,6 +234,28 @@ pub async fn load(state: &AppState, id: &str) -> Result<Loaded, AdminError> {
     let stored = state.store().client(id).await?.ok_or_else(missing)?;
     let managed = ManagedIds::load(state).await?.of(id);
     Ok(Loaded { stored, managed })
+}
+
+/// Refuses a change to application `client_id` when it holds a Management
+/// API permission the admin lacks ([`client_beyond_admin`]): its new secret
+/// would be more than the admin has, and changing or revoking its access
+/// could lock out the scripts of an administrator who holds more.
+pub async fn ensure_not_outranked(
+    state: &AppState,
+    admin: &Admin,
+    client_id: &str,
+) -> Result<(), AdminError> {
+    match client_beyond_admin(admin, state, client_id).await? {
+        None => Ok(()),
+        Some(missing) => Err(AdminError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "This application holds the permission {missing} on the Gatehouse Management \
+                 API, which your own account does not, so you cannot change it or its secret. \
+                 An administrator who holds it can."
+            ),
+        )),
+    }
 }
 
 /// `GET /admin/applications`.
@@ -465,6 +487,7 @@ async fn save_settings(
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
     let loaded = load(&state, &id).await?;
+    ensure_not_outranked(&state, &admin, &id).await?;
     if let Some(Managed::Dashboard) = loaded.managed {
         return Err(AdminError::new(
             StatusCode::FORBIDDEN,
@@ -628,6 +651,7 @@ async fn rotate(
     if loaded.client().is_public() {
         return Err(no_secret());
     }
+    ensure_not_outranked(&state, &admin, &id).await?;
     let Json(rotated) = clients::rotate_secret(State(state.clone()), MPath(id.clone())).await?;
     changes::record(
         &state,
@@ -685,6 +709,7 @@ async fn delete(
     if let Some(managed) = loaded.managed {
         return Err(undeletable(managed));
     }
+    ensure_not_outranked(&state, &form.admin, &id).await?;
     clients::delete(State(state.clone()), MPath(id.clone())).await?;
     changes::record(&state, &form.admin, "DELETE", &format!("/clients/{id}")).await;
     Ok(render::see_other("/admin/applications?done=deleted"))

@@ -4,13 +4,13 @@
 //! (`user_links::remove_roles`, the Management API's way to take a role
 //! from a user).
 
-use super::{header, load};
+use super::{header, load, load_outranked};
 use crate::admin::apis::m2m::encode;
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
 use crate::admin::listing::{page_number, Pager, PER_PAGE};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{not_held_message, role_beyond_admin, Admin};
 use crate::routes::management::extract::{MJson, MPath, MQuery};
 use crate::routes::management::pagination::Paging;
 use crate::routes::management::render::{check_id, FieldsQuery};
@@ -201,6 +201,11 @@ pub async fn add(
         let (state, admin, role, fields) = (&state, &admin, &role, &fields);
         async move { tab(state, admin, refused, role, 0, fields, &errors, None).await }
     };
+    if let Some(missing) = role_beyond_admin(&admin, &state, &role.id).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("user", not_held_message(&missing));
+        return again(errors).await;
+    }
     let who = match who(&fields) {
         Ok(who) => who,
         Err(errors) => return again(errors).await,
@@ -300,7 +305,7 @@ pub async fn remove(
     Query(query): Query<HashMap<String, String>>,
     form: AdminForm,
 ) -> AdminResult {
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &form.admin, &id).await?;
     let user = member(&state, &role, &query).await?;
     let body = RolesBody {
         roles: vec![role.id.clone()],

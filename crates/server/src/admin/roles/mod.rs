@@ -240,7 +240,7 @@ async fn save(
     form: AdminForm,
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &admin, &id).await?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let typed = minijinja::Value::from_serialize(fields.typed());
     let (name, description) = match role_form(&fields) {
@@ -284,6 +284,24 @@ pub async fn dashboard_caveat(state: &AppState, role: &Role) -> Result<&'static 
     })
 }
 
+/// [`load`] for a change: refused when the role holds a Management API
+/// permission the admin lacks, so a narrow admin cannot strip or delete the
+/// Admin role (or take its members out of it).
+pub async fn load_outranked(state: &AppState, admin: &Admin, id: &str) -> Result<Role, AdminError> {
+    let role = load(state, id).await?;
+    if let Some(missing) = session::role_beyond_admin(admin, state, &role.id).await? {
+        return Err(AdminError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "This role holds the permission {missing} on the Gatehouse Management API, \
+                 which your own account does not, so you cannot change it. An administrator \
+                 who holds it can."
+            ),
+        ));
+    }
+    Ok(role)
+}
+
 /// `GET /admin/roles/{id}/delete`.
 async fn confirm_delete(
     State(state): State<AppState>,
@@ -314,7 +332,7 @@ async fn delete(
     Path(id): Path<String>,
     form: AdminForm,
 ) -> AdminResult {
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &form.admin, &id).await?;
     roles::delete(State(state.clone()), MPath(role.id.clone())).await?;
     changes::record(
         &state,

@@ -2,12 +2,12 @@
 //! each API's scopes, and removing one after a confirmation
 //! (`roles::add_permissions`, `roles::remove_permissions`).
 
-use super::{header, load};
+use super::{header, load, load_outranked};
 use crate::admin::apis::m2m::encode;
 use crate::admin::changes;
 use crate::admin::form::{AdminForm, FieldErrors, Fields};
 use crate::admin::render::{self, page_with_status, AdminError, AdminResult, Confirm};
-use crate::admin::session::Admin;
+use crate::admin::session::{first_not_held, not_held_message, Admin};
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::roles::{self, PermissionRef, PermissionsBody};
 use crate::state::AppState;
@@ -192,6 +192,17 @@ pub async fn add(
         Ok(refs) => refs,
         Err(errors) => return tab(&state, &admin, refused, &role, &errors, None).await,
     };
+    let wanted = permissions.iter().map(|p| {
+        (
+            p.resource_server_identifier.as_str(),
+            p.permission_name.as_str(),
+        )
+    });
+    if let Some(missing) = first_not_held(&admin, &state, wanted) {
+        let mut errors = FieldErrors::default();
+        errors.add("permission", not_held_message(missing));
+        return tab(&state, &admin, StatusCode::FORBIDDEN, &role, &errors, None).await;
+    }
     let body = PermissionsBody { permissions };
     if let Err(e) =
         roles::add_permissions(State(state.clone()), MPath(role.id.clone()), MJson(body)).await
@@ -270,7 +281,7 @@ pub async fn remove(
     Query(query): Query<HashMap<String, String>>,
     form: AdminForm,
 ) -> AdminResult {
-    let role = load(&state, &id).await?;
+    let role = load_outranked(&state, &form.admin, &id).await?;
     let p = named(&state, &role, &query).await?;
     let body = PermissionsBody {
         permissions: vec![PermissionRef {

@@ -9,8 +9,8 @@ use super::super::form::{AdminForm, FieldErrors};
 use super::super::render::{
     confirm, page_with_status, see_other, AdminError, AdminResult, Confirm,
 };
-use super::super::session::Admin;
-use super::{done_notice, encode, load, tabs, user_path, DoneQuery, UserSummary};
+use super::super::session::{first_not_held, not_held_message, role_beyond_admin, Admin};
+use super::{done_notice, encode, load, load_outranked, tabs, user_path, DoneQuery, UserSummary};
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::roles::{PermissionRef, PermissionsBody};
@@ -137,6 +137,11 @@ pub async fn assign_role(
     match fields.opt("role") {
         None => errors.add("role", "Choose a role to assign."),
         Some(role) => {
+            if let Some(missing) = role_beyond_admin(&admin, &state, &role).await? {
+                errors.add("role", not_held_message(&missing));
+                let status = StatusCode::FORBIDDEN;
+                return roles_page(&state, &admin, &user, status, errors, None).await;
+            }
             let body = RolesBody { roles: vec![role] };
             match user_links::assign_roles(State(state.clone()), MPath(id.clone()), MJson(body))
                 .await
@@ -197,7 +202,7 @@ pub async fn remove_role(
     Path((id, role_id)): Path<(String, String)>,
     form: AdminForm,
 ) -> AdminResult {
-    load(&state, &id).await?;
+    load_outranked(&state, &form.admin, &id).await?;
     assigned_role(&state, &id, &role_id).await?;
     let body = RolesBody {
         roles: vec![role_id],
@@ -392,6 +397,9 @@ pub async fn add_permission(
             "Enter a permission the API defines, like read:measurements.",
         );
     }
+    if let Some(missing) = first_not_held(&admin, &state, [(api.as_str(), permission.as_str())]) {
+        errors.add("permission", not_held_message(missing));
+    }
     if errors.is_empty() {
         let body = PermissionsBody {
             permissions: vec![PermissionRef {
@@ -508,7 +516,7 @@ pub async fn remove_permission(
     Query(query): Query<PermissionQuery>,
     form: AdminForm,
 ) -> AdminResult {
-    load(&state, &id).await?;
+    load_outranked(&state, &form.admin, &id).await?;
     let (api, permission) = direct_permission(&state, &id, &query).await?;
     let body = PermissionsBody {
         permissions: vec![PermissionRef {

@@ -20,11 +20,12 @@ pub mod list;
 pub mod profile;
 
 use super::render::AdminError;
-use super::session::Admin;
+use super::session::{user_beyond_admin, Admin};
 use crate::bearer::AccessToken;
 use crate::routes::management::auth::management_audience;
 use crate::routes::management::users;
 use crate::state::AppState;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use gatehouse_core::model::User;
@@ -80,6 +81,23 @@ pub fn routes() -> Router<AppState> {
 /// The user of a page, or the 404 page (the API's own lookup and message).
 async fn load(state: &AppState, id: &str) -> Result<User, AdminError> {
     Ok(users::find(state, id).await?.user)
+}
+
+/// [`load`] for a change: refused when the user holds a Management API
+/// permission the admin lacks ([`user_beyond_admin`]).
+async fn load_outranked(state: &AppState, admin: &Admin, id: &str) -> Result<User, AdminError> {
+    let user = load(state, id).await?;
+    if let Some(missing) = user_beyond_admin(admin, state, &user.user_id).await? {
+        return Err(AdminError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "This user holds the permission {missing} on the Gatehouse Management API, \
+                 which your own account does not, so you cannot change their account or access. \
+                 An administrator who holds it can."
+            ),
+        ));
+    }
+    Ok(user)
 }
 
 /// The caller the Management API's `users::update` sees for a dashboard

@@ -8,7 +8,9 @@ use super::super::form::{AdminForm, FieldErrors};
 use super::super::render::{confirm, page_with_status, see_other, AdminResult, Confirm};
 use super::super::session::Admin;
 use super::checks::{check_email, check_password_pair, metadata_patch, parse_metadata, user_error};
-use super::{caller, done_notice, encode, load, tabs, user_path, DoneQuery, UserSummary};
+use super::{
+    caller, done_notice, encode, load, load_outranked, tabs, user_path, DoneQuery, UserSummary,
+};
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::user_blocks;
@@ -142,7 +144,7 @@ pub async fn save(
     form: AdminForm,
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
-    let user = load(&state, &id).await?;
+    let user = load_outranked(&state, &admin, &id).await?;
     let mut errors = FieldErrors::default();
     let email = fields.text("email");
     check_email(&mut errors, "email", &email);
@@ -228,7 +230,7 @@ pub async fn set_password(
     form: AdminForm,
 ) -> AdminResult {
     let AdminForm { admin, fields } = form;
-    let user = load(&state, &id).await?;
+    let user = load_outranked(&state, &admin, &id).await?;
     let password = fields.get("password").unwrap_or("").to_string();
     let mut errors = FieldErrors::default();
     check_password_pair(
@@ -337,7 +339,7 @@ pub async fn unblock(
 }
 
 async fn set_blocked(state: &AppState, admin: &Admin, id: &str, blocked: bool) -> AdminResult {
-    load(state, id).await?;
+    load_outranked(state, admin, id).await?;
     let body = UpdateUser {
         blocked: Some(blocked),
         ..UpdateUser::default()
@@ -425,7 +427,7 @@ pub async fn delete(
     Path(id): Path<String>,
     form: AdminForm,
 ) -> AdminResult {
-    load(&state, &id).await?;
+    load_outranked(&state, &form.admin, &id).await?;
     users::delete(State(state.clone()), MPath(id.clone())).await?;
     changes::record(
         &state,

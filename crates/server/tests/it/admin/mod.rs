@@ -3,6 +3,7 @@
 //! section's forms and their validation.
 //!
 //! - [`sign_in`]: the sign-in flow, refusals, sign-out, expiry, CSRF, origin.
+//! - [`attacks`]: redirects out of `/admin`, narrow roles growing themselves.
 //! - [`crawl`]: every link the dashboard prints opens a page.
 //! - [`apis`]: APIs, their settings, permissions and M2M applications.
 //! - [`roles`]: roles, their permissions and members; seed 000 set up in pages.
@@ -13,6 +14,7 @@
 
 mod apis;
 mod applications;
+mod attacks;
 mod crawl;
 mod logs;
 mod roles;
