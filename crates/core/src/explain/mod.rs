@@ -428,14 +428,18 @@ fn ensure_period(s: &str) -> String {
     }
 }
 
-/// A duration in the largest whole unit: `45 seconds`, `3 minutes`, `2 hours`, `9 days`.
+/// A duration in the largest whole unit, rounded to the nearest: `45
+/// seconds`, `3 minutes`, `2 hours`, `9 days`. Rounding (not truncating)
+/// keeps a token issued for a day at "24 hours" for its first half hour,
+/// rather than "23 hours" one second after it was issued.
 pub fn ago(seconds: i64) -> String {
     let s = seconds.max(0);
+    let rounded = |unit: i64| s.saturating_add(unit / 2) / unit;
     let (n, unit) = match s {
         0..=119 => (s, "second"),
-        120..=7_199 => (s / 60, "minute"),
-        7_200..=172_799 => (s / 3_600, "hour"),
-        _ => (s / 86_400, "day"),
+        120..=7_199 => (rounded(60), "minute"),
+        7_200..=172_799 => (rounded(3_600), "hour"),
+        _ => (rounded(86_400), "day"),
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -161,6 +161,9 @@ fn durations_read_naturally() {
     assert_eq!(ago(3 * 60), "3 minutes");
     assert_eq!(ago(3 * 3600), "3 hours");
     assert_eq!(ago(9 * 86_400), "9 days");
+    // A day-long token one second after issuance still reads as a day.
+    assert_eq!(ago(86_400 - 1), "24 hours");
+    assert_eq!(ago(86_400 - 1801), "23 hours");
 }
 
 struct Signed {
