@@ -3,6 +3,7 @@
 //! Everything here is pure: the HTTP layer gathers inputs (from the request and
 //! the store), calls into this crate, and renders what comes back.
 //!
+//! - [`actions`]: what an Action's calls may change, under Auth0's claim rules.
 //! - [`error`]: the OAuth error type and the exact strings SDKs match on.
 //! - [`scope`]: scopes as a typed set.
 //! - [`model`]: tenant settings, clients, APIs, grants, users, roles, shaped like Auth0's.
@@ -30,6 +31,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod actions;
 pub mod claims;
 pub mod clock;
 pub mod discovery;
