@@ -16,7 +16,7 @@ export const root = join(here, '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR
   ? resolvePath(process.env.CARGO_TARGET_DIR)
   : join(root, 'target');
-const binary = process.env.GATEHOUSE_BIN || join(targetDir, 'debug', 'gatehouse');
+export const binary = process.env.GATEHOUSE_BIN || join(targetDir, 'debug', 'gatehouse');
 
 export function startGatehouse(dataDir) {
   return new Promise((resolve, reject) => {

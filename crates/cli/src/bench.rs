@@ -69,6 +69,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let peak = load(&base, &cc_bodies, args.concurrency, window, None).await?;
     let half_rate = peak.per_second / 2.0;
     let half = load(&base, &cc_bodies, args.concurrency, window, Some(half_rate)).await?;
+    // The same exchange through one small credentials-exchange Action,
+    // bound while the server runs (it reads the flow on every exchange).
+    bind_small_action(&dir).await?;
+    let with_action = load(&base, &cc_bodies, args.concurrency, window, None).await?;
+    let action_half = load(&base, &cc_bodies, args.concurrency, window, Some(half_rate / 2.0)).await?;
     // One user per connection: the lockout lets at most `max_attempts`
     // attempts for one user from one address be in flight at once.
     let login_bodies: Vec<String> = (0..args.concurrency.max(1))
@@ -94,6 +99,13 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             "errors": peak.errors,
             "p50_ms_at_half_peak": round3(half.p50_ms),
             "p99_ms_at_half_peak": round3(half.p99_ms),
+        },
+        "client_credentials_with_action": {
+            "tokens_per_s": with_action.per_second.round(),
+            "ratio_to_without": round3(with_action.per_second / peak.per_second),
+            "errors": with_action.errors,
+            "p50_ms_at_quarter_peak": round3(action_half.p50_ms),
+            "p99_ms_at_quarter_peak": round3(action_half.p99_ms),
         },
         "login": {
             "argon2id_ceiling_per_s": argon2.round(),
@@ -142,6 +154,19 @@ fn print_table(r: &serde_json::Value) {
     println!(
         "| p50 / p99 at half peak | {} ms / {} ms |",
         cc["p50_ms_at_half_peak"], cc["p99_ms_at_half_peak"]
+    );
+    let action = &r["client_credentials_with_action"];
+    println!(
+        "| client_credentials through one Action | {} tokens/s ({} errors) |",
+        action["tokens_per_s"], action["errors"]
+    );
+    println!(
+        "| ratio to without the Action | {} |",
+        action["ratio_to_without"]
+    );
+    println!(
+        "| p50 / p99 with the Action at quarter peak | {} ms / {} ms |",
+        action["p50_ms_at_quarter_peak"], action["p99_ms_at_quarter_peak"]
     );
     println!(
         "| argon2id verify ceiling | {} /s |",
@@ -280,6 +305,56 @@ async fn seed(dir: &std::path::Path, users: usize) -> Result<(), String> {
         Ok::<(), gatehouse_store::StoreError>(())
     };
     seeded.await.map_err(|e| format!("seeding: {e}"))
+}
+
+/// The small Action of the "with an Action" measurement: one custom claim, as
+/// Auth0's M2M quickstart adds.
+const SMALL_ACTION: &str = "exports.onExecuteCredentialsExchange = async (event, api) => {\n  api.accessToken.setCustomClaim('https://bench.example/client', event.client.name);\n};\n";
+
+/// Deploys [`SMALL_ACTION`] and makes it the credentials-exchange flow.
+async fn bind_small_action(dir: &std::path::Path) -> Result<(), String> {
+    let database = dir.join(crate::config::DATABASE_FILE);
+    let store = gatehouse_store::open(&format!("sqlite:{}", database.display()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock.now();
+    let trigger = gatehouse_core::actions::Trigger::CredentialsExchange;
+    let action = gatehouse_store::StoredAction {
+        id: "act_bench".into(),
+        name: "Bench claim".into(),
+        code: SMALL_ACTION.into(),
+        runtime: "node22".into(),
+        supported_triggers: vec![gatehouse_store::TriggerRef {
+            id: trigger.id().into(),
+            version: trigger.version().into(),
+        }],
+        dependencies: json!([]),
+        secrets: Vec::new(),
+        deployed: Some(gatehouse_store::DeployedAction {
+            number: 1,
+            code: SMALL_ACTION.into(),
+            secrets: Vec::new(),
+            deployed_at: now,
+        }),
+        created_at: now,
+        updated_at: now,
+    };
+    let binding = gatehouse_store::ActionBinding {
+        id: "bnd_bench".into(),
+        trigger_id: trigger.id().into(),
+        action_id: action.id.clone(),
+        display_name: action.name.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .create_action(&action)
+        .await
+        .map_err(|e| format!("binding the bench Action: {e}"))?;
+    store
+        .replace_trigger_bindings(trigger.id(), &[binding])
+        .await
+        .map_err(|e| format!("binding the bench Action: {e}"))
 }
 
 /// A `gatehouse serve` child process on `127.0.0.1:<ephemeral>`, killed when

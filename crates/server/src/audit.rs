@@ -41,6 +41,7 @@ pub mod codes {
     pub const LOGIN_OK: &str = "s";
     pub const SILENT_AUTH_OK: &str = "ssa";
     pub const SIGNUP_OK: &str = "ss";
+    pub const SIGNUP_FAILED: &str = "fs";
     pub const LOGOUT_OK: &str = "slo";
     pub const LOGIN_FAILED: &str = "f";
     pub const SILENT_AUTH_FAILED: &str = "fsa";
@@ -165,6 +166,12 @@ async fn log_id_header(policy: LogIdPolicy, req: Request, next: Next) -> Respons
         }
     }
     response
+}
+
+/// The IP and User-Agent of the request being served, if any.
+pub fn request_ip_and_agent() -> (Option<String>, Option<String>) {
+    let (ip, user_agent, _) = request_defaults();
+    (ip, user_agent)
 }
 
 /// The IP and User-Agent of the request being served, if any, and the

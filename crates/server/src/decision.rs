@@ -7,6 +7,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use gatehouse_core::actions::Effects;
 use gatehouse_core::grant::{
     choose_audience_traced, decide_traced, refusals, AudienceChoice, AudienceInput, AudienceParam,
     ConsentFacts, Decision, DecisionInput, Flow, Refusal, RefusalTrace, Trace, UserFacts,
@@ -99,10 +100,21 @@ pub struct DecisionRequest<'a> {
     pub consent: Option<ConsentFacts<'a>>,
 }
 
-/// A made decision with the API it chose.
+/// A made decision with the API it chose, and what the Actions added
+/// (custom claims; their scope changes are already in `decision`).
 pub struct Decided {
     pub decision: Decision,
     pub api: Option<ResourceServer>,
+    pub actions: Effects,
+}
+
+impl Decided {
+    /// Takes in the effects of an Actions flow: scopes into the decision and
+    /// its trace, claims for minting.
+    pub fn apply_actions(&mut self, effects: Effects) {
+        effects.apply_to_decision(&mut self.decision);
+        self.actions = effects;
+    }
 }
 
 /// The APIs phase 1 may choose from. User flows pass every API so dropped
@@ -240,5 +252,6 @@ pub async fn decide(
     Ok(Decided {
         decision,
         api: choice.api,
+        actions: Effects::default(),
     })
 }

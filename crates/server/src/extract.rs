@@ -26,6 +26,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Params(HashMap<String, String>);
 
 impl Params {
+    /// Every parameter, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The value of `name`, if present and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)

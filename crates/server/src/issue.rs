@@ -4,6 +4,7 @@
 use crate::decision::Decided;
 use crate::error::ApiError;
 use crate::state::AppState;
+use gatehouse_core::actions::merge_custom_claims;
 use gatehouse_core::claims::{AccessTokenClaims, IdTokenClaims};
 use gatehouse_core::grant::TokenFormat;
 use gatehouse_core::jose::{half_hash, sign_jwt, sign_jwt_hs256};
@@ -118,10 +119,12 @@ pub fn access_token_claims(state: &AppState, m: &Mint<'_>, jti: &str) -> Option<
         expires_at: access_token_expiry(m),
         jti,
     };
+    let mut claims_json = claims.to_json();
+    merge_custom_claims(&mut claims_json, &m.decided.actions.access_token_claims);
     Some(JwtClaims {
         alg,
         typ: claims.typ(),
-        claims: claims.to_json(),
+        claims: claims_json,
     })
 }
 
@@ -204,10 +207,12 @@ pub fn id_token_claims(
         issued_at: m.now,
         expires_at: m.now.saturating_add(lifetime),
     };
+    let mut claims_json = claims.to_json();
+    merge_custom_claims(&mut claims_json, &m.decided.actions.id_token_claims);
     JwtClaims {
         alg,
         typ: "JWT",
-        claims: claims.to_json(),
+        claims: claims_json,
     }
 }
 

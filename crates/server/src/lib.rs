@@ -11,6 +11,8 @@
 //! - [`limits`]: request body size limits and deadlines, per surface.
 //! - [`background`]: key reloads across nodes, lease-guarded purging of expired data.
 //! - [`decision`]: gathers the facts for the grant decision and calls it.
+//! - [`actions`]: runs a trigger's flow of Actions (post-login, credentials
+//!   exchange, pre-user-registration) and folds their effects in.
 //! - [`issue`]: mints access, ID and refresh tokens from a decision.
 //! - [`simulate`]: the would-be token and its trace, issuing nothing.
 //! - [`bootstrap`]: the first start's system API, management client and admin.
@@ -29,6 +31,7 @@
 //! - [`serve()`]: run a router on a listener, with optional TLS, graceful shutdown
 //!   and connection limits ([`ServeOptions`]).
 
+pub mod actions;
 pub mod admin;
 pub mod audit;
 pub mod background;

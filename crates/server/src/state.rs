@@ -23,6 +23,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// How many failure events each address wrote this minute.
     pub failure_events: crate::audit::FailureBudget,
+    /// Runs Actions: warm QuickJS runtimes, one per worker thread.
+    pub actions: gatehouse_actions::Engine,
 }
 
 impl AppState {
@@ -41,6 +43,10 @@ impl AppState {
             throttled_addresses: Default::default(),
             clock,
             failure_events: Default::default(),
+            actions: gatehouse_actions::Engine::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
+                gatehouse_actions::Limits::default(),
+            ),
         }))
     }
 
@@ -70,6 +76,10 @@ impl AppState {
             )
             .await?;
         Ok(Self::new(store, keys, issuer, &csrf_secret, clock))
+    }
+
+    pub fn actions(&self) -> &gatehouse_actions::Engine {
+        &self.0.actions
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -3,6 +3,7 @@
 
 pub use gatehouse_core::log_query::LogFilter;
 use gatehouse_core::model::SigningAlg;
+use gatehouse_core::actions::Effects;
 use serde::{Deserialize, Serialize};
 
 /// A signing key as persisted. The private key never leaves the store except
@@ -53,6 +54,9 @@ pub struct AuthorizationCode {
     #[serde(default)]
     pub require_auth_time: bool,
     pub expires_at: i64,
+    /// What the post-login Actions did at `/authorize`, applied when the code is redeemed.
+    #[serde(default, skip_serializing_if = "Effects::is_empty")]
+    pub actions: Effects,
 }
 
 /// The result of redeeming a code: single use is enforced by the store.

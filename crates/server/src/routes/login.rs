@@ -12,6 +12,7 @@
 //! its form creates anyone.
 
 use super::authorize::{self, ConsentAnswer, Interaction};
+use crate::actions::{self, FlowError, RequestFacts};
 use crate::audit::{self, Event};
 use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::extract::{counted_ip, Params, PeerIp};
@@ -293,6 +294,25 @@ pub async fn signup_submit(
     let tenant = state.store().tenant_settings().await?;
     let mut user = User::new(gatehouse_core::ids::user_id(), email, now);
     user.connection = tenant.default_directory;
+    let client = match &client_id {
+        Some(id) => state.store().client(id).await?.map(|c| c.client),
+        None => None,
+    };
+    let request = RequestFacts::post(&params);
+    let user = match actions::pre_user_registration(&state, &user, client.as_ref(), &request).await
+    {
+        Ok(effects) => actions::with_metadata(user, &effects),
+        Err(FlowError::Internal(e)) => return Err(PageError::internal(format!("{e:?}"))),
+        Err(refused) => {
+            let shown = actions::signup_refusal_message(&refused);
+            log(&state, audit::codes::SIGNUP_FAILED, &shown, authorize, None).await;
+            let form = Form {
+                error: Some(&shown),
+                ..again("")
+            };
+            return page(&state, &headers, StatusCode::BAD_REQUEST, form).await;
+        }
+    };
     let stored = StoredUser {
         user: user.clone(),
         password_hash: Some(hash),

@@ -26,6 +26,7 @@ async fn insert_code(
 ) {
     let now = server.state.now();
     let mut record = AuthorizationCode {
+        actions: Default::default(),
         client_id: s.spa_id.clone(),
         user_id: s.alice.user_id.clone(),
         redirect_uri: Some(callback()),

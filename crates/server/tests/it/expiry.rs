@@ -23,6 +23,7 @@ async fn start() -> (TestServer, Seeded) {
 async fn insert_code(server: &TestServer, s: &Seeded, code: &str) {
     let now = server.state.now();
     let record = AuthorizationCode {
+        actions: Default::default(),
         client_id: s.spa_id.clone(),
         user_id: s.alice.user_id.clone(),
         redirect_uri: Some(format!("{SPA_ORIGIN}/callback")),

@@ -611,6 +611,7 @@ async fn insert_code(mgmt: &Mgmt, s: &Seeded, code: &str) {
         .insert_authorization_code(
             &hash_token(code),
             &AuthorizationCode {
+                actions: Default::default(),
                 client_id: s.spa_id.clone(),
                 user_id: s.alice.user_id.clone(),
                 redirect_uri: Some(format!("{SPA_ORIGIN}/callback")),

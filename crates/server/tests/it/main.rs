@@ -10,6 +10,7 @@
 //! - [`expiry`]: codes, refresh tokens and access tokens expiring under the
 //!   server's manual clock.
 //! - [`management`]: the Management API v2.
+//! - [`actions`]: Actions in every flow: claims, scopes, denials, limits, signup.
 //! - [`properties`]: property tests of the parsers (bounded, like a brief fuzz).
 //! - [`hostile`]: the attacker's suite: malformed, forged and injected input
 //!   against every endpoint.
@@ -23,6 +24,7 @@
 //! - [`attack_protection`]: brute force under concurrency, trusted forwarded
 //!   IPs, user blocks, rate limits.
 
+mod actions;
 mod admin;
 mod algorithms;
 mod attack_protection;

@@ -100,6 +100,7 @@ pub async fn purge_removes_only_expired_rows(store: &dyn Store) {
             .unwrap();
     }
     let code = |expires_at| AuthorizationCode {
+        actions: Default::default(),
         client_id: "spa".into(),
         user_id: "auth0|u".into(),
         redirect_uri: None,

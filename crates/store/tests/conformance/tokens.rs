@@ -13,6 +13,7 @@ use tokio::sync::Barrier;
 
 fn code() -> AuthorizationCode {
     AuthorizationCode {
+        actions: Default::default(),
         client_id: "spa".into(),
         user_id: "auth0|alice".into(),
         redirect_uri: Some("https://spa.test/cb".into()),

@@ -86,6 +86,7 @@ pub async fn issue(state: &AppState, _query: &str, ready: Ready, now: i64) -> Re
                 sid: Some(session.sid.clone()),
                 require_auth_time,
                 expires_at: now + CODE_LIFETIME,
+                actions: decided.actions.clone(),
             };
             state
                 .store()

@@ -23,6 +23,7 @@ pub mod checks;
 pub(crate) mod grant;
 pub mod respond;
 
+use crate::actions::{self, FlowError, PostLogin, RequestFacts};
 use crate::audit::{self, Event};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::extract::Params;
@@ -314,6 +315,31 @@ async fn prepare_checked(
             }
         }
     }
+    // Step 3b: the post-login Actions, once nothing is left to ask.
+    let mut decided = decided;
+    if ix.consent != ConsentAnswer::Showing {
+        let params = Params::from_form(query.as_bytes()).unwrap_or_default();
+        let request = RequestFacts::get(&params);
+        let login = PostLogin {
+            client: &req.client,
+            user: &user,
+            decided: &decided,
+            requested: &req.scope,
+            protocol: protocol_of(&req),
+            request: &request,
+            session_id: Some(&session.sid),
+            auth_time: Some(session.auth_time),
+        };
+        match actions::post_login(state, login).await {
+            Ok(effects) => decided.apply_actions(effects),
+            Err(FlowError::Internal(e)) => return Err(internal(format!("{e:?}"))),
+            Err(refused) => {
+                let mut refusal = Refusal::new(refused.oauth_error(), decided.decision.trace);
+                refusal.refusal = refused.refusal().map(Box::new);
+                return Err(Stop::Refuse(refusal.error.clone(), Some(Box::new(refusal))));
+            }
+        }
+    }
     Ok(Ready {
         req,
         user,
@@ -321,6 +347,16 @@ async fn prepare_checked(
         decided,
         flow,
     })
+}
+
+/// Auth0's `event.transaction.protocol` of an `/authorize` request.
+fn protocol_of(req: &AuthorizeRequest) -> &'static str {
+    let rt = &req.response_type;
+    match (rt.code, rt.token || rt.id_token) {
+        (true, true) => actions::protocol::HYBRID,
+        (true, false) => actions::protocol::CODE,
+        _ => actions::protocol::IMPLICIT,
+    }
 }
 
 /// The session's user when the session is fresh enough ([`session_is_fresh`]).

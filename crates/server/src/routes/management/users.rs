@@ -9,6 +9,8 @@ use super::error::{deleted, messages, written, Managed, ManagementError, MgmtRes
 use super::extract::{MJson, MPath, MQuery};
 use super::pagination::{shape_page, Paging};
 use super::render::{self, check_id, FieldsQuery};
+use crate::actions::{self, FlowError, RequestFacts};
+use crate::extract::Params;
 use crate::bearer::AccessToken;
 use crate::password::hash_password_blocking;
 use crate::state::AppState;
@@ -279,6 +281,18 @@ pub async fn create(
             ..UpdateUser::default()
         },
     );
+    let request = RequestFacts::post(&Params::default());
+    let user = match actions::pre_user_registration(&state, &user, None, &request).await {
+        Ok(effects) => actions::with_metadata(user, &effects),
+        Err(FlowError::Internal(e)) => return Err(ManagementError::internal(format!("{e:?}"))),
+        Err(refused) => {
+            return Err(ManagementError::new(
+                StatusCode::BAD_REQUEST,
+                refused.oauth_error().error_description,
+                "access_denied",
+            ))
+        }
+    };
     let stored = StoredUser {
         user,
         password_hash: Some(password_hash),
@@ -289,7 +303,7 @@ pub async fn create(
 
 /// Merges metadata as Auth0 does: top-level keys are set, `null` deletes a
 /// key, an empty object clears everything.
-fn merge_metadata(target: &mut Value, patch: Map<String, Value>) {
+pub(crate) fn merge_metadata(target: &mut Value, patch: Map<String, Value>) {
     if patch.is_empty() || !target.is_object() {
         *target = Value::Object(Map::new());
     }

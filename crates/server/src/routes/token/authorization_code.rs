@@ -2,6 +2,7 @@
 //! the code from `/authorize` once, check it with
 //! [`gatehouse_core::grant::authorization_code`], then issue.
 
+use crate::actions::PostLoginSource;
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
 use crate::audit;
@@ -65,6 +66,7 @@ pub async fn exchange(
                 sid: record.sid.as_deref(),
                 nonce: record.nonce.as_deref(),
                 include_auth_time: record.require_auth_time,
+                post_login: PostLoginSource::Carried(record.actions.clone()),
                 now,
             },
         )

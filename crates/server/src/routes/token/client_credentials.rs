@@ -1,6 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a machine-to-machine token
 //! for an API the client holds a client grant for (auth0-compat.md §4).
 
+use crate::actions::{self, FlowError, RequestFacts};
 use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
 use crate::decision::{decide, Decided, DecisionRequest};
@@ -48,12 +49,17 @@ pub async fn exchange(
     client: &Client,
     audience: Option<AudienceParam>,
     scope: Option<ScopeSet>,
+    request: &RequestFacts,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let requested = scope.unwrap_or_default();
     let requested_audience = audience.as_ref().map(|a| a.value().to_string());
     let result = async {
-        let decided = decide(state, decision_request(client, audience, &requested)).await?;
+        let mut decided = decide(state, decision_request(client, audience, &requested)).await?;
+        let effects = actions::credentials_exchange(state, client, &decided, request)
+            .await
+            .map_err(FlowError::into_decision_failure)?;
+        decided.apply_actions(effects);
         let minted = mint(state, mint_request(client, &decided, now)).await?;
         Ok((minted, decided.decision.trace))
     }

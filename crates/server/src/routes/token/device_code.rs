@@ -3,6 +3,7 @@
 //! (`authorization_pending`, `slow_down`, `expired_token` once) are
 //! [`gatehouse_core::grant::device_code`]'s; here: load, write, issue.
 
+use crate::actions::{self, PostLoginSource, RequestFacts};
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
@@ -31,6 +32,7 @@ pub async fn exchange(
     state: &AppState,
     client: &Client,
     device_code: &str,
+    request: &RequestFacts,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let (record, user) = match poll(state, client, &hash_token(device_code), now).await {
@@ -53,6 +55,10 @@ pub async fn exchange(
             sid: None,
             nonce: None,
             include_auth_time: false,
+            post_login: PostLoginSource::Run {
+                request,
+                protocol: actions::protocol::DEVICE,
+            },
             now,
         },
     )

@@ -19,6 +19,7 @@ pub(crate) mod password;
 pub(crate) mod refresh_token;
 pub(crate) mod user_grant;
 
+use crate::actions::RequestFacts;
 use crate::audit::{self, codes, Event};
 use crate::cors;
 use crate::decision::DecisionFailure;
@@ -211,9 +212,10 @@ async fn handle(
     if let Err(e) = check_grant_logged(state, &client, params, request.grant_type()).await {
         return Err((e.into(), Some(client)));
     }
+    let facts = RequestFacts::post(params);
     let result = match request {
         GrantRequest::ClientCredentials { audience, scope } => {
-            client_credentials::exchange(state, &client, audience, scope, now).await
+            client_credentials::exchange(state, &client, audience, scope, &facts, now).await
         }
         GrantRequest::AuthorizationCode {
             code,
@@ -233,7 +235,10 @@ async fn handle(
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::exchange(state, &client, refresh_token.expose(), scope, now).await,
+        } => {
+            refresh_token::exchange(state, &client, refresh_token.expose(), scope, &facts, now)
+                .await
+        }
         GrantRequest::Password {
             username,
             password,
@@ -254,12 +259,13 @@ async fn handle(
                 audience,
                 scope,
                 grant_type,
+                &facts,
                 now,
             )
             .await
         }
         GrantRequest::DeviceCode { device_code } => {
-            device_code::exchange(state, &client, device_code.expose(), now).await
+            device_code::exchange(state, &client, device_code.expose(), &facts, now).await
         }
     };
     match result {

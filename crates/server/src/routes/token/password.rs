@@ -1,6 +1,7 @@
 //! `grant_type=password` and Auth0's `password-realm` (RFC 6749 §4.3,
 //! auth0-compat.md §2): a user's email and password exchanged directly.
 
+use crate::actions::{self, PostLoginSource, RequestFacts};
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
 use crate::audit::codes;
@@ -31,11 +32,17 @@ pub async fn exchange(
     audience: Option<AudienceParam>,
     scope: ScopeSet,
     grant_type: &'static str,
+    request: &RequestFacts,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let requested_audience = audience.as_ref().map(|a| a.value().to_string());
     let requested_scope = Some(scope.to_string()).filter(|s| !s.is_empty());
     let ip = credentials.ip.clone();
+    // The end user's address, as brute-force protection counts it.
+    let request = RequestFacts {
+        ip: Some(ip.clone()),
+        ..request.clone()
+    };
     let user = authenticate_user(state, client, credentials, now).await?;
     if let Err(e) = state.store().record_login(&user.user_id, now).await {
         tracing::warn!(error = %e, "could not record the login");
@@ -53,6 +60,10 @@ pub async fn exchange(
             sid: None,
             nonce: None,
             include_auth_time: false,
+            post_login: PostLoginSource::Run {
+                request: &request,
+                protocol: actions::protocol::PASSWORD,
+            },
             now,
         },
     )

@@ -5,6 +5,7 @@
 //! the family on reuse (`ferrt`), rotate for rotating clients, issue.
 
 use super::{finish, Attempt, EventCodes};
+use crate::actions::{self, FlowError, PostLogin, RequestFacts};
 use crate::audit::codes;
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest, Explained};
 use crate::error::ApiError;
@@ -46,6 +47,7 @@ pub async fn exchange(
     client: &Client,
     refresh_token: &str,
     scope: Option<ScopeSet>,
+    request: &RequestFacts,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let token_hash = hash_token(refresh_token);
@@ -63,11 +65,27 @@ pub async fn exchange(
     let result = async {
         let requested = narrowed_scope(ScopeSet::parse(&family.scope), scope)
             .map_err(DecisionFailure::oauth)?;
-        let decided = decide(
+        let mut decided = decide(
             state,
             decision_request(client, &user, family.audience.clone(), &requested),
         )
         .await?;
+        let effects = actions::post_login(
+            state,
+            PostLogin {
+                client,
+                user: &user,
+                decided: &decided,
+                requested: &requested,
+                protocol: actions::protocol::REFRESH,
+                request,
+                session_id: family.sid.as_deref(),
+                auth_time: Some(family.auth_time),
+            },
+        )
+        .await
+        .map_err(FlowError::into_decision_failure)?;
+        decided.apply_actions(effects);
         let refresh_token = rotate(state, client, &family, &token_hash, now).await?;
         let minted = mint(
             state,

@@ -2,9 +2,11 @@
 //! established who the user is: decide, start a refresh-token family when the
 //! decision allows one, mint.
 
+use crate::actions::{self, FlowError, PostLogin, PostLoginSource};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::issue::{mint, new_refresh_family, Mint, Minted, NewFamily};
 use crate::state::AppState;
+use gatehouse_core::actions::Effects;
 use gatehouse_core::grant::{AudienceParam, Flow, Trace};
 use gatehouse_core::model::{Client, User};
 use gatehouse_core::ScopeSet;
@@ -23,6 +25,8 @@ pub(crate) struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// Whether the ID token carries `auth_time` (prompt=login or max_age).
     pub include_auth_time: bool,
+    /// Run the post-login Actions now, or take what they did at `/authorize`.
+    pub post_login: PostLoginSource<'a>,
     pub now: i64,
 }
 
@@ -64,8 +68,30 @@ pub(crate) fn mint_request<'a>(
     }
 }
 
-pub(crate) async fn issue(state: &AppState, g: UserGrant<'_>) -> Result<Issued, DecisionFailure> {
-    let decided = decide(state, decision_request(&g)).await?;
+pub(crate) async fn issue(
+    state: &AppState,
+    mut g: UserGrant<'_>,
+) -> Result<Issued, DecisionFailure> {
+    let mut decided = decide(state, decision_request(&g)).await?;
+    let effects = match std::mem::replace(&mut g.post_login, PostLoginSource::Carried(Effects::default())) {
+        PostLoginSource::Carried(effects) => effects,
+        PostLoginSource::Run { request, protocol } => actions::post_login(
+            state,
+            PostLogin {
+                client: g.client,
+                user: g.user,
+                decided: &decided,
+                requested: g.requested,
+                protocol,
+                request,
+                session_id: g.sid,
+                auth_time: Some(g.auth_time),
+            },
+        )
+        .await
+        .map_err(FlowError::into_decision_failure)?,
+    };
+    decided.apply_actions(effects);
     let (refresh_token, family_id) = if decided.decision.issue_refresh_token {
         let family = NewFamily {
             client: g.client,

@@ -14,7 +14,7 @@ mod dashboard;
 mod directory;
 mod keys_tenant;
 mod logs;
-mod user_flows;
+pub(crate) mod user_flows;
 
 use crate::support::{Reply, TestServer};
 use gatehouse_core::model::{AppType, Client, ClientGrant, SubjectType};

@@ -290,13 +290,13 @@ fn enc(s: &str) -> String {
 }
 
 /// The value of the hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
     let end = html[start..].find('"').expect("end of the csrf value") + start;
     html[start..end].to_string()
 }
 
-async fn post(browser: &Client, url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(browser: &Client, url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
     browser
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")

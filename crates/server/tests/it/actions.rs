@@ -1,0 +1,487 @@
+//! Actions in the token flows, over HTTP: Auth0's quickstart Actions run
+//! unchanged (roles in both tokens, deny unverified users, a claim in M2M
+//! tokens), scopes added and removed, restricted claims refused, every limit
+//! failing its own request cleanly while other clients keep being served,
+//! pre-user-registration on the Management API, and each effect in the trace.
+
+use crate::authorize::{encode, get, location, params_of, WEB_CALLBACK};
+use crate::fixtures::{seed, Seeded, API, PASSWORD};
+use crate::management::user_flows::{csrf_field, post};
+use crate::management::Mgmt;
+use crate::support::Reply;
+use gatehouse_core::model::{AppType, Client, ClientGrant, SubjectType};
+use gatehouse_core::secret::hash_token;
+use gatehouse_store::StoredClient;
+use serde_json::{json, Value};
+
+const ROLES_AND_VERIFIED: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const ns = 'https://measurements.example/';
+  api.accessToken.setCustomClaim(ns + 'roles', event.authorization.roles);
+  api.idToken.setCustomClaim(ns + 'roles', event.authorization.roles);
+  if (!event.user.email_verified) api.access.deny('Please verify your email first.');
+};
+"#;
+
+const M2M_CLAIM: &str = r#"
+exports.onExecuteCredentialsExchange = async (event, api) => {
+  api.accessToken.setCustomClaim('https://measurements.example/client', event.client.name);
+};
+"#;
+
+struct World {
+    m: Mgmt,
+    s: Seeded,
+}
+
+async fn start() -> World {
+    let m = Mgmt::start().await;
+    let s = seed(m.server.store.as_ref()).await;
+    World { m, s }
+}
+
+/// The payload of a JWT, unverified (signatures are tested elsewhere).
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON payload")
+}
+
+impl World {
+    /// Creates and deploys an Action; returns its id.
+    async fn deploy(&self, name: &str, trigger: &str, code: &str) -> String {
+        let created = self
+            .m
+            .post(
+                "/api/v2/actions/actions",
+                json!({
+                    "name": name,
+                    "supported_triggers": [{ "id": trigger, "version": "v3" }],
+                    "code": code,
+                    "secrets": [{ "name": "API_KEY", "value": "k-secret-1234567890" }],
+                }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.body["id"].as_str().expect("id").to_string();
+        let deployed = self
+            .m
+            .post(&format!("/api/v2/actions/actions/{id}/deploy"), json!({}))
+            .await;
+        assert!(deployed.status.is_success(), "{}", deployed.text);
+        id
+    }
+
+    /// Makes `ids` the trigger's flow, in order.
+    async fn bind(&self, trigger: &str, ids: &[&str]) {
+        let bindings: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({ "ref": { "type": "action_id", "value": id }, "display_name": id }))
+            .collect();
+        let reply = self
+            .m
+            .patch(
+                &format!("/api/v2/actions/triggers/{trigger}/bindings"),
+                json!({ "bindings": bindings }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+
+    async fn deploy_and_bind(&self, name: &str, trigger: &str, code: &str) -> String {
+        let id = self.deploy(name, trigger, code).await;
+        self.bind(trigger, &[&id]).await;
+        id
+    }
+
+    async fn token(&self, pairs: &[(&str, &str)]) -> Reply {
+        self.m.server.post_form("/oauth/token", pairs).await
+    }
+
+    async fn m2m(&self, client_id: &str, secret: &str) -> Reply {
+        self.token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("audience", API),
+        ])
+        .await
+    }
+
+    async fn password(&self, email: &str, scope: &str) -> Reply {
+        self.token(&[
+            ("grant_type", "password"),
+            ("client_id", &self.s.web_id),
+            ("client_secret", &self.s.web_secret),
+            ("username", email),
+            ("password", PASSWORD),
+            ("audience", API),
+            ("scope", scope),
+        ])
+        .await
+    }
+
+    /// Logs `email` in through `/authorize` and the login page; returns where
+    /// the browser is sent back to.
+    async fn login(&self, email: &str) -> String {
+        let browser = self.m.server.browser();
+        let query = encode(&[
+            ("client_id", self.s.web_id.as_str()),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", "code"),
+            ("audience", API),
+            ("scope", "openid profile read:measurements"),
+            ("state", "st"),
+            ("nonce", "n"),
+        ]);
+        let url = self.m.server.url(&format!("/authorize?{query}"));
+        let to_page = location(&get(&browser, &url).await);
+        let page = get(&browser, &self.m.server.url(&to_page)).await;
+        let csrf = csrf_field(&page.text().await.unwrap());
+        let resp = post(
+            &browser,
+            &self.m.server.url("/u/login"),
+            &[
+                ("csrf", &csrf),
+                ("authorize", &query),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        location(&resp)
+    }
+
+    async fn exchange(&self, back: &str) -> Reply {
+        let code = params_of(back, '?')["code"].clone();
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &self.s.web_id),
+            ("client_secret", &self.s.web_secret),
+            ("code", &code),
+            ("redirect_uri", WEB_CALLBACK),
+        ])
+        .await
+    }
+
+    /// The log event a response named in `Gatehouse-Log-Id`.
+    async fn event_of(&self, reply: &Reply) -> Value {
+        let id = reply.header("gatehouse-log-id").expect("a log id").to_string();
+        let event = self.m.get(&format!("/api/v2/logs/{id}")).await;
+        assert_eq!(event.status, 200, "{}", event.text);
+        event.body
+    }
+
+    /// Another machine-to-machine client with a grant on the API.
+    async fn another_m2m(&self, id: &str) -> String {
+        let secret = format!("{id}-secret-with-enough-entropy-0123456789");
+        let store = self.m.server.store.as_ref();
+        let now = self.m.server.state.now();
+        let client = Client::new(id, id, AppType::NonInteractive);
+        store
+            .create_client(
+                &StoredClient {
+                    client,
+                    secret_hash: Some(hash_token(&secret)),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        store
+            .create_client_grant(
+                &ClientGrant {
+                    id: format!("cgr_{id}"),
+                    client_id: Some(id.into()),
+                    default_for: None,
+                    audience: API.into(),
+                    scope: vec!["read:measurements".into()],
+                    subject_type: SubjectType::Client,
+                    allow_all_scopes: false,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        secret
+    }
+}
+
+fn notes(trace_holder: &Value) -> String {
+    trace_holder["details"]["trace"]["actions"].to_string()
+}
+
+#[tokio::test]
+async fn the_roles_quickstart_puts_roles_in_both_tokens_and_explains_them() {
+    let w = start().await;
+    w.deploy_and_bind("Add roles", "post-login", ROLES_AND_VERIFIED)
+        .await;
+    let back = w.login("alice@example.com").await;
+    assert!(back.starts_with(WEB_CALLBACK), "{back}");
+    let tokens = w.exchange(&back).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    let roles = json!(["reader"]);
+    let access = claims(tokens.body["access_token"].as_str().unwrap());
+    let id = claims(tokens.body["id_token"].as_str().unwrap());
+    assert_eq!(access["https://measurements.example/roles"], roles);
+    assert_eq!(id["https://measurements.example/roles"], roles);
+    let event = w.event_of(&tokens).await;
+    assert!(
+        notes(&event).contains("claim https://measurements.example/roles set by the Action 'Add roles'"),
+        "{}",
+        notes(&event)
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_user_is_denied_with_the_actions_reason() {
+    let w = start().await;
+    w.deploy_and_bind("Require verified email", "post-login", ROLES_AND_VERIFIED)
+        .await;
+    let store = w.m.server.store.as_ref();
+    let mut bob = store.user(&w.s.bob.user_id).await.unwrap().unwrap();
+    bob.user.email_verified = false;
+    store.update_user(&bob).await.unwrap();
+
+    let back = w.login("bob@example.com").await;
+    let p = params_of(&back, '?');
+    assert!(back.starts_with(WEB_CALLBACK), "{back}");
+    assert_eq!(p["error"], "access_denied");
+    assert_eq!(p["error_description"], "Please verify your email first.");
+    assert!(!p.contains_key("code"));
+
+    let denied = w.password("bob@example.com", "openid").await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    assert_eq!(denied.body["error"], "access_denied");
+    assert_eq!(denied.body["error_description"], "Please verify your email first.");
+    let event = w.event_of(&denied).await;
+    let refusal = event["details"]["refusal"].to_string();
+    assert!(
+        refusal.contains("denied by the Action 'Require verified email': Please verify your email first."),
+        "{refusal}"
+    );
+}
+
+#[tokio::test]
+async fn a_credentials_exchange_action_adds_a_claim_to_m2m_tokens() {
+    let w = start().await;
+    w.deploy_and_bind("M2M claim", "credentials-exchange", M2M_CLAIM)
+        .await;
+    let reply = w.m2m(&w.s.m2m_id, &w.s.m2m_secret).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = claims(reply.body["access_token"].as_str().unwrap());
+    assert_eq!(access["https://measurements.example/client"], "Machine");
+    let event = w.event_of(&reply).await;
+    assert!(notes(&event).contains("set by the Action 'M2M claim'"), "{event}");
+}
+
+#[tokio::test]
+async fn each_grant_says_which_protocol_it_is_and_scopes_can_be_trimmed() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.accessToken.setCustomClaim('https://x.example/protocol', event.transaction.protocol);
+        api.accessToken.setCustomClaim('https://x.example/ip', event.request.ip);
+        api.accessToken.setCustomClaim('https://x.example/saw_password', JSON.stringify(event.request.body).includes('correct horse'));
+        api.accessToken.removeScope('write:measurements');
+        api.accessToken.addScope('read:extra');
+    };"#;
+    w.deploy_and_bind("Trim scopes", "post-login", code).await;
+    let store = w.m.server.store.as_ref();
+    // Alice may write too, so the Action is what removes it.
+    store
+        .add_user_permissions(
+            &w.s.alice.user_id,
+            &[gatehouse_core::model::Permission {
+                resource_server_identifier: API.into(),
+                permission_name: "write:measurements".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let reply = w
+        .password("alice@example.com", "openid read:measurements write:measurements offline_access")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = claims(reply.body["access_token"].as_str().unwrap());
+    assert_eq!(access["https://x.example/protocol"], "oauth2-resource-owner");
+    assert_eq!(access["https://x.example/ip"], "127.0.0.1");
+    assert_eq!(access["https://x.example/saw_password"], false);
+    let scope = reply.body["scope"].as_str().unwrap();
+    assert!(!scope.contains("write:measurements"), "{scope}");
+    assert!(scope.contains("read:extra"), "{scope}");
+    assert_eq!(access["scope"], reply.body["scope"]);
+    let event = w.event_of(&reply).await;
+    assert!(
+        notes(&event).contains("scope write:measurements removed by the Action 'Trim scopes'"),
+        "{}",
+        notes(&event)
+    );
+
+    let refresh = reply.body["refresh_token"].as_str().expect("a refresh token");
+    let refreshed = w
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &w.s.web_id),
+            ("client_secret", &w.s.web_secret),
+            ("refresh_token", refresh),
+        ])
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    let access = claims(refreshed.body["access_token"].as_str().unwrap());
+    assert_eq!(access["https://x.example/protocol"], "oauth2-refresh-token");
+}
+
+#[tokio::test]
+async fn restricted_and_auth0_claims_are_refused_and_noted() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.accessToken.setCustomClaim('sub', 'someone-else');
+        api.accessToken.setCustomClaim('permissions', ['admin:everything']);
+        api.accessToken.setCustomClaim('https://tenant.auth0.com/admin', true);
+        api.idToken.setCustomClaim('email', 'spoofed@example.com');
+        api.accessToken.setCustomClaim('plan', 'pro');
+    };"#;
+    w.deploy_and_bind("Overreach", "post-login", code).await;
+    let reply = w.password("alice@example.com", "openid email read:measurements").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = claims(reply.body["access_token"].as_str().unwrap());
+    let id = claims(reply.body["id_token"].as_str().unwrap());
+    assert_eq!(access["sub"], w.s.alice.user_id.as_str());
+    assert_eq!(access["permissions"], json!(["read:measurements"]));
+    assert!(access.get("https://tenant.auth0.com/admin").is_none());
+    assert_eq!(id["email"], "alice@example.com");
+    // Non-namespaced custom claims have been allowed since 2022.
+    assert_eq!(access["plan"], "pro");
+    let noted = notes(&w.event_of(&reply).await);
+    for refused in ["claim sub refused", "claim permissions refused", "claim https://tenant.auth0.com/admin refused"] {
+        assert!(noted.contains(refused), "{refused} not in {noted}");
+    }
+}
+
+/// Each broken Action fails only the requests it runs for, with a clean
+/// `access_denied` naming the Action, while another client's exchanges keep
+/// succeeding at the same time.
+#[tokio::test]
+async fn every_limit_fails_cleanly_while_other_clients_are_served() {
+    let w = start().await;
+    let other_secret = w.another_m2m("steady-client").await;
+    let cases = [
+        ("Endless loop", "while (true) {}", "ran longer than"),
+        ("Huge array", "const a = []; for (;;) a.push(new Array(100000).fill(7));", "out of memory"),
+        ("Deep recursion", "const f = (n) => f(n + 1) + 1; f(0);", "call stack"),
+        ("Requires fs", "require('fs');", "Cannot find module 'fs'"),
+        ("Exits", "process.exit(1);", "process.exit()"),
+        ("Throws", "throw new Error('the vault is closed');", "the vault is closed"),
+    ];
+    for (name, body, expected) in cases {
+        let code = format!(
+            "exports.onExecuteCredentialsExchange = async (event, api) => {{\n  if (event.client.client_id !== 'm2m-client') return;\n  {body}\n}};"
+        );
+        let id = w.deploy_and_bind(name, "credentials-exchange", &code).await;
+        let (broken, steady) = tokio::join!(w.m2m(&w.s.m2m_id, &w.s.m2m_secret), async {
+            let mut replies = Vec::new();
+            for _ in 0..3 {
+                replies.push(w.m2m("steady-client", &other_secret).await);
+            }
+            replies
+        });
+        assert_eq!(broken.status, 403, "{name}: {}", broken.text);
+        assert_eq!(broken.body["error"], "access_denied", "{name}");
+        let description = broken.body["error_description"].as_str().unwrap();
+        assert!(description.contains(&format!("The Action '{name}'")), "{name}: {description}");
+        assert!(description.contains(expected), "{name}: {description}");
+        for reply in steady {
+            assert_eq!(reply.status, 200, "{name}: {}", reply.text);
+        }
+        // The failure is logged with the Action's name, and so is the execution.
+        let failures = w
+            .m
+            .get("/api/v2/logs?q=type:actions_execution_failed&per_page=100")
+            .await;
+        let named = failures.body.as_array().unwrap().iter().find(|e| e["details"]["action_name"] == name);
+        let event = named.unwrap_or_else(|| panic!("{name}: {}", failures.text));
+        assert!(event["description"].as_str().unwrap().contains(expected), "{event}");
+        let execution_id = event["details"]["execution_id"].as_str().unwrap();
+        let execution = w.m.get(&format!("/api/v2/actions/executions/{execution_id}")).await;
+        assert_eq!(execution.status, 200, "{}", execution.text);
+        assert_eq!(execution.body["trigger_id"], "credentials-exchange");
+        assert_eq!(execution.body["results"][0]["action_name"], name);
+        let unbind = w
+            .m
+            .call(reqwest::Method::DELETE, &format!("/api/v2/actions/actions/{id}?force=true"), None)
+            .await;
+        assert!(unbind.status.is_success(), "{}", unbind.text);
+    }
+}
+
+#[tokio::test]
+async fn unsupported_api_methods_fail_the_login_naming_them() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.redirect.sendUserTo('https://example.com/survey');
+    };"#;
+    w.deploy_and_bind("Survey", "post-login", code).await;
+    let reply = w.password("alice@example.com", "openid").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    let description = reply.body["error_description"].as_str().unwrap();
+    assert!(description.contains("Survey") && description.contains("api.redirect.sendUserTo"), "{description}");
+}
+
+#[tokio::test]
+async fn pre_user_registration_sets_metadata_or_denies_on_the_management_api() {
+    let w = start().await;
+    let code = r#"exports.onExecutePreUserRegistration = async (event, api) => {
+        if (event.user.email.endsWith('@blocked.example')) {
+            api.access.deny('blocked domain', 'Sign-ups from this domain are closed.');
+            return;
+        }
+        api.user.setAppMetadata('plan', 'trial');
+        api.user.setUserMetadata('source', 'action');
+    };"#;
+    w.deploy_and_bind("Screen signups", "pre-user-registration", code)
+        .await;
+    let created = w
+        .m
+        .post(
+            "/api/v2/users",
+            json!({ "email": "carol@example.com", "password": PASSWORD, "connection": "Username-Password-Authentication" }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["app_metadata"]["plan"], "trial");
+    assert_eq!(created.body["user_metadata"]["source"], "action");
+    let refused = w
+        .m
+        .post(
+            "/api/v2/users",
+            json!({ "email": "dave@blocked.example", "password": PASSWORD, "connection": "Username-Password-Authentication" }),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.body["message"].as_str().unwrap().contains("blocked domain"), "{}", refused.text);
+    let search = w.m.get("/api/v2/users-by-email?email=dave%40blocked.example").await;
+    assert_eq!(search.body, json!([]));
+}
+
+#[tokio::test]
+async fn post_login_metadata_is_persisted_and_secrets_stay_out_of_logs() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        console.log('using', event.secrets.API_KEY);
+        api.user.setAppMetadata('last_flow', event.transaction.protocol);
+        api.accessToken.setCustomClaim('https://x.example/key_length', event.secrets.API_KEY.length);
+    };"#;
+    w.deploy_and_bind("Remember flow", "post-login", code).await;
+    let reply = w.password("alice@example.com", "openid").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let user = w
+        .m
+        .get(&format!("/api/v2/users/{}", w.s.alice.user_id))
+        .await;
+    assert_eq!(user.body["app_metadata"]["last_flow"], "oauth2-resource-owner");
+    let logs = w.m.get("/api/v2/logs?per_page=100").await;
+    assert!(!logs.text.contains("k-secret-1234567890"), "a secret reached the logs");
+}
