@@ -333,7 +333,8 @@ impl Effects {
             _ => return self.ignored(action, method, "the claim name must be a string"),
         };
         let label = token.label();
-        let refused = |why: &str| format!("{label} claim {name} refused: {why} (Action '{action}')");
+        let refused =
+            |why: &str| format!("{label} claim {name} refused: {why} (Action '{action}')");
         if is_restricted_claim(name) {
             let text = refused("it is a restricted claim Auth0 does not let an Action set");
             return self.note(action, NoteKind::ClaimRefused, text);
