@@ -111,9 +111,9 @@ impl fmt::Display for Unsupported {
 impl std::error::Error for Unsupported {}
 
 /// The `api` methods Gatehouse applies, per trigger (Auth0's API objects:
-/// <https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/login-trigger/post-login-api-object>,
-/// <https://auth0.com/docs/customize/actions/explore-triggers/machine-to-machine-trigger/credentials-exchange-api-object>,
-/// <https://auth0.com/docs/customize/actions/explore-triggers/signup-and-login-triggers/pre-user-registration-trigger/pre-user-registration-api-object>).
+/// <https://auth0.com/docs/customize/actions/reference/post-login/post-login-api-object>,
+/// <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>,
+/// <https://auth0.com/docs/customize/actions/reference/pre-user-registration/pre-user-registration-api-object>).
 fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
     match trigger {
         Trigger::PostLogin => &[
@@ -135,13 +135,11 @@ fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
     }
 }
 
-/// The OAuth error codes credentials-exchange's `api.access.deny(code, reason)` accepts.
-const DENY_CODES: &[&str] = &[
-    "invalid_scope",
-    "invalid_request",
-    "server_error",
-    "unauthorized_client",
-];
+/// The OAuth error codes credentials-exchange's `api.access.deny(code, reason)`
+/// accepts; any other code denies with `access_denied`.
+///
+/// Source: <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>.
+const DENY_CODES: &[&str] = &["invalid_scope", "invalid_request", "server_error"];
 
 #[derive(Clone, Copy)]
 enum Token {
@@ -419,9 +417,12 @@ impl Effects {
 
     fn deny(&mut self, action: &str, trigger: Trigger, args: &[Value]) {
         let text = |i: usize| args.get(i).map(text_of).filter(|s| !s.is_empty());
+        let is_code = |s: &String| DENY_CODES.contains(&s.as_str());
         let denial = match trigger {
-            Trigger::CredentialsExchange if args.len() >= 2 => {
-                let code = text(0).filter(|c| DENY_CODES.contains(&c.as_str()));
+            Trigger::CredentialsExchange
+                if args.len() >= 2 || text(0).as_ref().is_some_and(is_code) =>
+            {
+                let code = text(0).filter(is_code);
                 Denial {
                     action: action.to_string(),
                     reason: text(1).unwrap_or_default(),
@@ -435,7 +436,8 @@ impl Effects {
                 user_message: text(1),
                 error_code: None,
             },
-            // post-login's deny(reason), and credentials-exchange's called with a reason alone.
+            // post-login's deny(reason), and credentials-exchange's called with a reason
+            // alone (a common slip): the reason is not lost as an unknown code.
             _ => Denial {
                 action: action.to_string(),
                 reason: text(0).unwrap_or_default(),

@@ -172,6 +172,15 @@ fn actions_credentials_exchange_deny_with_code() {
     assert_eq!(one_arg.denied.as_ref().unwrap().reason, "Not today");
     assert_eq!(one_arg.denied.unwrap().error_code, None);
 
+    let code_alone = run(
+        Trigger::CredentialsExchange,
+        "Block",
+        &[call("access.deny", json!(["server_error"]))],
+    );
+    let denial = code_alone.denied.unwrap();
+    assert_eq!(denial.error_code.as_deref(), Some("server_error"));
+    assert_eq!(denial.reason, "");
+
     let unknown_code = run(
         Trigger::CredentialsExchange,
         "Block",
