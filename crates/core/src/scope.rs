@@ -45,6 +45,13 @@ impl ScopeSet {
         true
     }
 
+    /// Takes `scope` out; false when it was not there.
+    pub fn remove(&mut self, scope: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|s| s != scope);
+        self.0.len() != before
+    }
+
     /// Whether `scope` is in the set.
     pub fn contains(&self, scope: &str) -> bool {
         self.0.iter().any(|s| s == scope)

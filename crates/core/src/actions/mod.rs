@@ -8,6 +8,20 @@
 //! removed, a denial stops the flow, metadata updates merge. Every effect
 //! becomes a sentence in the decision trace.
 
+mod claims;
+mod effects;
+#[cfg(test)]
+mod tests;
+
+pub use claims::{
+    is_auth0_namespace, is_oidc_standard_claim, is_restricted_claim, merge_custom_claims,
+    MAX_CUSTOM_CLAIMS_BYTES, OIDC_STANDARD_CLAIMS, RESTRICTED_CLAIMS,
+};
+pub use effects::{
+    action_failed_refusal, action_failed_refusal_in, ActionNote, Denial, Effects, NoteKind,
+    ScopeChange, Unsupported,
+};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -12,6 +12,7 @@
 pub mod pasted;
 pub mod token;
 
+use crate::actions::{ActionNote, NoteKind};
 use crate::grant::{AudienceRule, RefusalTrace, ScopeRule, Trace};
 use crate::time::iso8601;
 use serde::{Deserialize, Serialize};
@@ -273,7 +274,8 @@ fn refused_line(description: &str, refusal: Option<&RefusalTrace>) -> Line {
 }
 
 /// The lines of a decision trace, in the order a reader asks: the audience
-/// and the token format, each scope, then `permissions`, refresh and ID tokens.
+/// and the token format, each scope, what the Actions did, then `permissions`,
+/// refresh and ID tokens.
 pub fn trace_lines(trace: &Trace, apis: &TenantApis, refused: bool) -> Vec<Line> {
     let mut lines = vec![audience_line(trace)];
     if !refused {
@@ -288,6 +290,7 @@ pub fn trace_lines(trace: &Trace, apis: &TenantApis, refused: bool) -> Vec<Line>
             fix: s.fix.clone(),
         });
     }
+    lines.extend(trace.actions.iter().map(action_line));
     if refused {
         return lines;
     }
@@ -317,6 +320,23 @@ pub fn trace_lines(trace: &Trace, apis: &TenantApis, refused: bool) -> Vec<Line>
         lines.push(Line::info("consent", note.clone()));
     }
     lines
+}
+
+/// One thing an Action did or was refused: set and added read as
+/// information, refused and removed as something dropped, a denial or a
+/// failure as the refusal it caused.
+pub fn action_line(note: &ActionNote) -> Line {
+    let tone = match note.kind {
+        NoteKind::ClaimSet | NoteKind::ScopeAdded | NoteKind::MetadataSet => Tone::Info,
+        NoteKind::ClaimRefused | NoteKind::ScopeRemoved => Tone::Dropped,
+        NoteKind::Denied | NoteKind::Failed => Tone::Refused,
+    };
+    Line {
+        topic: "action".into(),
+        tone,
+        text: note.text.clone(),
+        fix: None,
+    }
 }
 
 fn audience_line(trace: &Trace) -> Line {
@@ -389,6 +409,8 @@ fn rule_words(rule: ScopeRule) -> &'static str {
         ScopeRule::OfflineAccessNotAllowed => "the API does not allow offline access",
         ScopeRule::OfflineAccessNotForFlow => "this flow issues no refresh tokens",
         ScopeRule::RefreshGrantNotEnabled => "refresh_token grant type not enabled",
+        ScopeRule::AddedByAction => "added by an Action",
+        ScopeRule::RemovedByAction => "removed by an Action",
     }
 }
 

@@ -175,6 +175,7 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
             id_token: Some(NO_ID_TOKEN.into()),
             permissions_note,
             consent: None,
+            actions: Vec::new(),
         },
     })
 }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::ActionNote;
 use crate::model::TokenDialect;
 
 /// Why a token looks the way it does (SPEC.md §4).
@@ -29,6 +30,10 @@ pub struct Trace {
     pub permissions_note: Option<String>,
     /// Whether the consent screen is needed and why (only when consent was evaluated).
     pub consent: Option<String>,
+    /// What the Actions changed or were refused, in order (absent in traces
+    /// stored before Actions, and when no Action ran or none had an effect).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionNote>,
 }
 
 /// How the audience was chosen (auth0-compat.md §3 plus Gatehouse's extensions).
@@ -119,6 +124,10 @@ pub enum ScopeRule {
     OfflineAccessNotForFlow,
     /// `offline_access` dropped: the client does not have the `refresh_token` grant type.
     RefreshGrantNotEnabled,
+    /// Added by an Action's `api.accessToken.addScope`.
+    AddedByAction,
+    /// Removed by an Action's `api.accessToken.removeScope`.
+    RemovedByAction,
 }
 
 /// Why a request was refused outside the grant decision (the client may not
@@ -157,6 +166,10 @@ pub enum RefusalRule {
     ReturnToNotAllowed,
     /// The `redirect_uri` is not in the client's allowed callback URLs.
     RedirectUriNotAllowed,
+    /// An Action called `api.access.deny` (or `api.validation.error`).
+    DeniedByAction,
+    /// An Action threw, ran out of time or memory, or called what Gatehouse does not support.
+    ActionFailed,
 }
 
 impl Trace {
@@ -169,6 +182,7 @@ impl Trace {
             id_token: None,
             permissions_note: None,
             consent: None,
+            actions: Vec::new(),
         }
     }
 
@@ -210,6 +224,9 @@ impl fmt::Display for Trace {
             if let Some(note) = note {
                 writeln!(f, "{label}: {note}")?;
             }
+        }
+        for note in &self.actions {
+            writeln!(f, "action: {}", note.text)?;
         }
         Ok(())
     }

@@ -104,6 +104,7 @@ pub(super) fn decide(input: &DecisionInput) -> Result<Decision, Refusal> {
             id_token: Some(id_token_note(input.requested_scopes.contains(OPENID)).into()),
             permissions_note,
             consent: consent_note,
+            actions: Vec::new(),
         },
     })
 }

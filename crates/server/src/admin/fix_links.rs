@@ -100,7 +100,10 @@ fn refusal_place(rule: RefusalRule) -> Option<Place> {
         | RefusalRule::RedirectUriNotAllowed => Some(Place::ApplicationSettings),
         RefusalRule::OfflineAccessNotAllowed => Some(Place::ApiSettings),
         RefusalRule::UnknownAudience => Some(Place::ApiList),
-        RefusalRule::RefreshTokenReused | RefusalRule::RefreshTokenInvalid => None,
+        RefusalRule::RefreshTokenReused
+        | RefusalRule::RefreshTokenInvalid
+        | RefusalRule::DeniedByAction
+        | RefusalRule::ActionFailed => None,
     }
 }
 
