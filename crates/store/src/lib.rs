@@ -86,7 +86,15 @@ pub struct DailyCounts {
 
 /// Everything Gatehouse persists: the narrow interfaces together.
 pub trait Store:
-    ConfigStore + DirectoryStore + TokenStore + SessionStore + MaintenanceStore + Send + Sync + 'static
+    ConfigStore
+    + DirectoryStore
+    + TokenStore
+    + SessionStore
+    + MaintenanceStore
+    + ActionStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -96,6 +104,7 @@ impl<T> Store for T where
         + TokenStore
         + SessionStore
         + MaintenanceStore
+        + ActionStore
         + Send
         + Sync
         + 'static
@@ -115,12 +124,13 @@ pub struct PurgeReport {
     pub sso_sessions: u64,
     pub dashboard_sessions: u64,
     pub rate_limits: u64,
+    pub action_executions: u64,
 }
 
 impl PurgeReport {
     /// Each table with its count: one list for the total, the log line and
     /// the "was a batch full?" check, so no table is left out of one of them.
-    pub fn per_table(&self) -> [(&'static str, u64); 10] {
+    pub fn per_table(&self) -> [(&'static str, u64); 11] {
         [
             ("authorization_codes", self.authorization_codes),
             ("opaque_tokens", self.opaque_tokens),
@@ -132,6 +142,7 @@ impl PurgeReport {
             ("sso_sessions", self.sso_sessions),
             ("dashboard_sessions", self.dashboard_sessions),
             ("rate_limits", self.rate_limits),
+            ("action_executions", self.action_executions),
         ]
     }
 
@@ -450,6 +461,37 @@ pub enum SessionKind {
     Sso,
     /// An administrator's sign-in to the dashboard at `/admin`.
     Dashboard,
+}
+
+/// Actions, the ordered flow of each trigger, and the record of its runs.
+#[async_trait]
+pub trait ActionStore: Send + Sync {
+    /// A taken name is [`StoreError::Conflict`].
+    async fn create_action(&self, action: &StoredAction) -> StoreResult<()>;
+    async fn action(&self, id: &str) -> StoreResult<Option<StoredAction>>;
+    /// Replaces the stored Action with this id (name still unique).
+    async fn update_action(&self, action: &StoredAction) -> StoreResult<()>;
+    /// Deletes the Action and its bindings.
+    async fn delete_action(&self, id: &str) -> StoreResult<()>;
+    /// Oldest first (`created_at`, then `id`).
+    async fn actions(&self, page: Page) -> StoreResult<Vec<StoredAction>>;
+    /// The bindings of a trigger in flow order.
+    async fn trigger_bindings(&self, trigger_id: &str) -> StoreResult<Vec<ActionBinding>>;
+    /// Replaces the whole flow of a trigger in one transaction, in the order
+    /// given; a binding naming an Action that does not exist is
+    /// [`StoreError::NotFound`] and changes nothing.
+    async fn replace_trigger_bindings(
+        &self,
+        trigger_id: &str,
+        bindings: &[ActionBinding],
+    ) -> StoreResult<()>;
+    /// The hot path: the bound Actions of a trigger, in order, with their records, in ONE query.
+    async fn action_flow(
+        &self,
+        trigger_id: &str,
+    ) -> StoreResult<Vec<(ActionBinding, StoredAction)>>;
+    async fn insert_action_execution(&self, execution: &ActionExecution) -> StoreResult<()>;
+    async fn action_execution(&self, id: &str) -> StoreResult<Option<ActionExecution>>;
 }
 
 /// Browser sessions, keyed by the hash of the cookie's random id.

@@ -1,5 +1,6 @@
 //! Records the store keeps that are not Management API objects: keys, codes,
-//! refresh-token families, device codes, opaque tokens and log events.
+//! refresh-token families, device codes, opaque tokens, log events, and
+//! Actions with their bindings and executions.
 
 pub use gatehouse_core::log_query::LogFilter;
 use gatehouse_core::model::SigningAlg;
@@ -239,4 +240,68 @@ impl Page {
         offset: 0,
         limit: i64::MAX,
     };
+}
+
+/// A secret of an Action: its name, the value sealed under the master key
+/// (the server seals/unseals; the store never sees plaintext), when it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionSecret {
+    pub name: String,
+    pub sealed_value: String,
+    pub updated_at: i64,
+}
+
+/// What a deploy froze: the code and secrets that run when the Action is bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployedAction {
+    pub number: i64,
+    pub code: String,
+    pub secrets: Vec<ActionSecret>,
+    pub deployed_at: i64,
+}
+
+/// A trigger an Action supports, as Auth0 writes it (`{id, version}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerRef {
+    pub id: String,
+    pub version: String,
+}
+
+/// An Action (Auth0's Actions): its current code and, once deployed, the
+/// snapshot that runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAction {
+    pub id: String,
+    pub name: String,
+    pub code: String,
+    pub runtime: String,
+    /// `[{id, version}]`, as Auth0 writes them.
+    pub supported_triggers: Vec<TriggerRef>,
+    pub dependencies: serde_json::Value,
+    pub secrets: Vec<ActionSecret>,
+    pub deployed: Option<DeployedAction>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One place in a trigger's flow: which Action runs there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionBinding {
+    pub id: String,
+    pub trigger_id: String,
+    pub action_id: String,
+    pub display_name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One run of a trigger's flow (Auth0's execution): per-Action results as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionExecution {
+    pub id: String,
+    pub trigger_id: String,
+    pub status: String,
+    pub results: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
 }

@@ -8,6 +8,7 @@
 //!
 //! - [`harness`]: a fresh database per test (a temp file, or a randomly named
 //!   PostgreSQL database dropped afterwards).
+//! - [`actions`]: Actions, trigger bindings (flows), executions.
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`maintenance`]: leases, purging expired data, export/import.
@@ -20,6 +21,7 @@
 //! spawns tasks), written once; [`conformance!`] generates one test per backend.
 
 mod conformance {
+    pub mod actions;
     pub mod config;
     pub mod directory;
     pub mod harness;
@@ -29,7 +31,9 @@ mod conformance {
     pub mod user_search;
 }
 
-use conformance::{config, directory, harness, maintenance, sessions, tokens, user_search};
+use conformance::{
+    actions, config, directory, harness, maintenance, sessions, tokens, user_search,
+};
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
 macro_rules! conformance {
@@ -113,4 +117,10 @@ conformance! {
     sessions::sessions_lifetimes_and_touch,
     sessions::sessions_end_and_cascade,
     sessions::sessions_purged_after_grace,
+    actions::actions_crud,
+    actions::action_names_are_unique,
+    actions::bindings_keep_order_and_are_replaced,
+    actions::action_flow_joins_bindings_and_actions,
+    actions::action_delete_cascades_bindings,
+    actions::action_executions_round_trip_and_purge,
 }

@@ -40,6 +40,9 @@ impl SqlStore {
     }
 }
 
+/// How long a record of an Action flow's run is kept (Auth0: ten days).
+const ACTION_EXECUTION_RETENTION_SECONDS: i64 = 10 * 86_400;
+
 #[async_trait]
 impl MaintenanceStore for SqlStore {
     async fn try_lease(&self, name: &str, holder: &str, now: i64, ttl: i64) -> StoreResult<bool> {
@@ -114,6 +117,16 @@ impl MaintenanceStore for SqlStore {
             // Windows are at most a day long; older counters are dead.
             rate_limits: self
                 .delete_batch("rate_limits", "key", "window_start < $1", now - 86_400, batch)
+                .await?,
+            // Auth0 keeps executions for ten days.
+            action_executions: self
+                .delete_batch(
+                    "action_executions",
+                    "id",
+                    "created_at < $1",
+                    now - ACTION_EXECUTION_RETENTION_SECONDS,
+                    batch,
+                )
                 .await?,
         })
     }

@@ -1,6 +1,7 @@
 //! The SQL implementation of [`Store`](crate::Store), shared by SQLite and PostgreSQL.
 //!
 //! - `mod.rs`: connecting, per-backend session settings, migrations, helpers.
+//! - [`actions`]: Actions, their trigger bindings (flows) and executions.
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
@@ -12,6 +13,7 @@
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
 //! which is atomic on both backends without backend-specific locking.
 
+mod actions;
 mod config;
 mod directory;
 mod maintenance;
@@ -92,6 +94,10 @@ impl Backend {
                     "0011_user_search",
                     include_str!("../../../../migrations/sqlite/0011_user_search.sql"),
                 ),
+                (
+                    "0012_actions",
+                    include_str!("../../../../migrations/sqlite/0012_actions.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -133,6 +139,10 @@ impl Backend {
                 (
                     "0011_user_search",
                     include_str!("../../../../migrations/postgres/0011_user_search.sql"),
+                ),
+                (
+                    "0012_actions",
+                    include_str!("../../../../migrations/postgres/0012_actions.sql"),
                 ),
             ],
         }
