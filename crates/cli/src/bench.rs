@@ -73,7 +73,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     // bound while the server runs (it reads the flow on every exchange).
     bind_small_action(&dir).await?;
     let with_action = load(&base, &cc_bodies, args.concurrency, window, None).await?;
-    let action_half = load(&base, &cc_bodies, args.concurrency, window, Some(half_rate / 2.0)).await?;
+    let action_half = load(
+        &base,
+        &cc_bodies,
+        args.concurrency,
+        window,
+        Some(half_rate / 2.0),
+    )
+    .await?;
     // One user per connection: the lockout lets at most `max_attempts`
     // attempts for one user from one address be in flight at once.
     let login_bodies: Vec<String> = (0..args.concurrency.max(1))

@@ -11,7 +11,7 @@
 //! With no Action bound the flow costs one indexed read.
 
 use crate::audit::{self, Event};
-use crate::decision::{DecisionFailure, Decided};
+use crate::decision::{Decided, DecisionFailure};
 use crate::error::ApiError;
 use crate::extract::Params;
 use crate::routes::management::render;
@@ -117,7 +117,10 @@ pub enum FlowError {
     Denied(Box<Effects>),
     /// An Action failed: it threw, ran out of time or memory, or called a
     /// method Gatehouse does not support.
-    Failed { action: String, message: String },
+    Failed {
+        action: String,
+        message: String,
+    },
     Internal(ApiError),
 }
 
@@ -446,7 +449,11 @@ fn failure_message(action: &str, error: &ActionError) -> String {
     }
 }
 
-fn unseal_secrets(state: &AppState, action_id: &str, secrets: &[ActionSecret]) -> Vec<(String, String)> {
+fn unseal_secrets(
+    state: &AppState,
+    action_id: &str,
+    secrets: &[ActionSecret],
+) -> Vec<(String, String)> {
     secrets
         .iter()
         .filter_map(|secret| {

@@ -20,6 +20,7 @@
 //! granted); a refresh token's family holds `audience` and `scope`.
 //! Management API route: [`crate::routes::management::simulate`].
 
+use crate::actions::PostLoginSource;
 use crate::decision::{decide, DecisionFailure};
 use crate::error::ApiError;
 use crate::issue::{access_token_claims, id_token_claims, Mint};
@@ -398,6 +399,8 @@ async fn code(
         sid: Some(SIMULATED),
         nonce: None,
         include_auth_time: false,
+        // Simulating runs no Action: Actions are the tenant's code and may write.
+        post_login: PostLoginSource::Carried(Default::default()),
         now: ctx.state.now(),
     };
     let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
@@ -497,6 +500,8 @@ async fn token_user_grant(
         sid: None,
         nonce: None,
         include_auth_time: false,
+        // Simulating runs no Action: Actions are the tenant's code and may write.
+        post_login: PostLoginSource::Carried(Default::default()),
         now: ctx.state.now(),
     };
     let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;

@@ -44,7 +44,9 @@ impl AppState {
             clock,
             failure_events: Default::default(),
             actions: gatehouse_actions::Engine::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()).max(2),
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .max(2),
                 gatehouse_actions::Limits::default(),
             ),
         }))

@@ -2,9 +2,9 @@
 //! refresh-token families, device codes, opaque tokens, log events, and
 //! Actions with their bindings and executions.
 
+use gatehouse_core::actions::Effects;
 pub use gatehouse_core::log_query::LogFilter;
 use gatehouse_core::model::SigningAlg;
-use gatehouse_core::actions::Effects;
 use serde::{Deserialize, Serialize};
 
 /// A signing key as persisted. The private key never leaves the store except

@@ -169,7 +169,10 @@ impl World {
 
     /// The log event a response named in `Gatehouse-Log-Id`.
     async fn event_of(&self, reply: &Reply) -> Value {
-        let id = reply.header("gatehouse-log-id").expect("a log id").to_string();
+        let id = reply
+            .header("gatehouse-log-id")
+            .expect("a log id")
+            .to_string();
         let event = self.m.get(&format!("/api/v2/logs/{id}")).await;
         assert_eq!(event.status, 200, "{}", event.text);
         event.body
@@ -230,7 +233,8 @@ async fn the_roles_quickstart_puts_roles_in_both_tokens_and_explains_them() {
     assert_eq!(id["https://measurements.example/roles"], roles);
     let event = w.event_of(&tokens).await;
     assert!(
-        notes(&event).contains("claim https://measurements.example/roles set by the Action 'Add roles'"),
+        notes(&event)
+            .contains("claim https://measurements.example/roles set by the Action 'Add roles'"),
         "{}",
         notes(&event)
     );
@@ -256,11 +260,16 @@ async fn an_unverified_user_is_denied_with_the_actions_reason() {
     let denied = w.password("bob@example.com", "openid").await;
     assert_eq!(denied.status, 403, "{}", denied.text);
     assert_eq!(denied.body["error"], "access_denied");
-    assert_eq!(denied.body["error_description"], "Please verify your email first.");
+    assert_eq!(
+        denied.body["error_description"],
+        "Please verify your email first."
+    );
     let event = w.event_of(&denied).await;
     let refusal = event["details"]["refusal"].to_string();
     assert!(
-        refusal.contains("denied by the Action 'Require verified email': Please verify your email first."),
+        refusal.contains(
+            "denied by the Action 'Require verified email': Please verify your email first."
+        ),
         "{refusal}"
     );
 }
@@ -275,7 +284,10 @@ async fn a_credentials_exchange_action_adds_a_claim_to_m2m_tokens() {
     let access = claims(reply.body["access_token"].as_str().unwrap());
     assert_eq!(access["https://measurements.example/client"], "Machine");
     let event = w.event_of(&reply).await;
-    assert!(notes(&event).contains("set by the Action 'M2M claim'"), "{event}");
+    assert!(
+        notes(&event).contains("set by the Action 'M2M claim'"),
+        "{event}"
+    );
 }
 
 #[tokio::test]
@@ -302,11 +314,17 @@ async fn each_grant_says_which_protocol_it_is_and_scopes_can_be_trimmed() {
         .await
         .unwrap();
     let reply = w
-        .password("alice@example.com", "openid read:measurements write:measurements offline_access")
+        .password(
+            "alice@example.com",
+            "openid read:measurements write:measurements offline_access",
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let access = claims(reply.body["access_token"].as_str().unwrap());
-    assert_eq!(access["https://x.example/protocol"], "oauth2-resource-owner");
+    assert_eq!(
+        access["https://x.example/protocol"],
+        "oauth2-resource-owner"
+    );
     assert_eq!(access["https://x.example/ip"], "127.0.0.1");
     assert_eq!(access["https://x.example/saw_password"], false);
     let scope = reply.body["scope"].as_str().unwrap();
@@ -320,7 +338,9 @@ async fn each_grant_says_which_protocol_it_is_and_scopes_can_be_trimmed() {
         notes(&event)
     );
 
-    let refresh = reply.body["refresh_token"].as_str().expect("a refresh token");
+    let refresh = reply.body["refresh_token"]
+        .as_str()
+        .expect("a refresh token");
     let refreshed = w
         .token(&[
             ("grant_type", "refresh_token"),
@@ -345,7 +365,9 @@ async fn restricted_and_auth0_claims_are_refused_and_noted() {
         api.accessToken.setCustomClaim('plan', 'pro');
     };"#;
     w.deploy_and_bind("Overreach", "post-login", code).await;
-    let reply = w.password("alice@example.com", "openid email read:measurements").await;
+    let reply = w
+        .password("alice@example.com", "openid email read:measurements")
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let access = claims(reply.body["access_token"].as_str().unwrap());
     let id = claims(reply.body["id_token"].as_str().unwrap());
@@ -356,7 +378,11 @@ async fn restricted_and_auth0_claims_are_refused_and_noted() {
     // Non-namespaced custom claims have been allowed since 2022.
     assert_eq!(access["plan"], "pro");
     let noted = notes(&w.event_of(&reply).await);
-    for refused in ["claim sub refused", "claim permissions refused", "claim https://tenant.auth0.com/admin refused"] {
+    for refused in [
+        "claim sub refused",
+        "claim permissions refused",
+        "claim https://tenant.auth0.com/admin refused",
+    ] {
         assert!(noted.contains(refused), "{refused} not in {noted}");
     }
 }
@@ -370,11 +396,23 @@ async fn every_limit_fails_cleanly_while_other_clients_are_served() {
     let other_secret = w.another_m2m("steady-client").await;
     let cases = [
         ("Endless loop", "while (true) {}", "ran longer than"),
-        ("Huge array", "const a = []; for (;;) a.push(new Array(100000).fill(7));", "out of memory"),
-        ("Deep recursion", "const f = (n) => f(n + 1) + 1; f(0);", "call stack"),
+        (
+            "Huge array",
+            "const a = []; for (;;) a.push(new Array(100000).fill(7));",
+            "out of memory",
+        ),
+        (
+            "Deep recursion",
+            "const f = (n) => f(n + 1) + 1; f(0);",
+            "call stack",
+        ),
         ("Requires fs", "require('fs');", "Cannot find module 'fs'"),
         ("Exits", "process.exit(1);", "process.exit()"),
-        ("Throws", "throw new Error('the vault is closed');", "the vault is closed"),
+        (
+            "Throws",
+            "throw new Error('the vault is closed');",
+            "the vault is closed",
+        ),
     ];
     for (name, body, expected) in cases {
         let code = format!(
@@ -391,27 +429,42 @@ async fn every_limit_fails_cleanly_while_other_clients_are_served() {
         assert_eq!(broken.status, 403, "{name}: {}", broken.text);
         assert_eq!(broken.body["error"], "access_denied", "{name}");
         let description = broken.body["error_description"].as_str().unwrap();
-        assert!(description.contains(&format!("The Action '{name}'")), "{name}: {description}");
+        assert!(
+            description.contains(&format!("The Action '{name}'")),
+            "{name}: {description}"
+        );
         assert!(description.contains(expected), "{name}: {description}");
         for reply in steady {
             assert_eq!(reply.status, 200, "{name}: {}", reply.text);
         }
         // The failure is logged with the Action's name, and so is the execution.
-        let failures = w
-            .m
-            .get("/api/v2/logs?q=type:actions_execution_failed&per_page=100")
-            .await;
-        let named = failures.body.as_array().unwrap().iter().find(|e| e["details"]["action_name"] == name);
+        let failures =
+            w.m.get("/api/v2/logs?q=type:actions_execution_failed&per_page=100")
+                .await;
+        let named = failures
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["details"]["action_name"] == name);
         let event = named.unwrap_or_else(|| panic!("{name}: {}", failures.text));
-        assert!(event["description"].as_str().unwrap().contains(expected), "{event}");
+        assert!(
+            event["description"].as_str().unwrap().contains(expected),
+            "{event}"
+        );
         let execution_id = event["details"]["execution_id"].as_str().unwrap();
-        let execution = w.m.get(&format!("/api/v2/actions/executions/{execution_id}")).await;
+        let execution =
+            w.m.get(&format!("/api/v2/actions/executions/{execution_id}"))
+                .await;
         assert_eq!(execution.status, 200, "{}", execution.text);
         assert_eq!(execution.body["trigger_id"], "credentials-exchange");
         assert_eq!(execution.body["results"][0]["action_name"], name);
-        let unbind = w
-            .m
-            .call(reqwest::Method::DELETE, &format!("/api/v2/actions/actions/{id}?force=true"), None)
+        let unbind =
+            w.m.call(
+                reqwest::Method::DELETE,
+                &format!("/api/v2/actions/actions/{id}?force=true"),
+                None,
+            )
             .await;
         assert!(unbind.status.is_success(), "{}", unbind.text);
     }
@@ -427,7 +480,10 @@ async fn unsupported_api_methods_fail_the_login_naming_them() {
     let reply = w.password("alice@example.com", "openid").await;
     assert_eq!(reply.status, 403, "{}", reply.text);
     let description = reply.body["error_description"].as_str().unwrap();
-    assert!(description.contains("Survey") && description.contains("api.redirect.sendUserTo"), "{description}");
+    assert!(
+        description.contains("Survey") && description.contains("api.redirect.sendUserTo"),
+        "{description}"
+    );
 }
 
 #[tokio::test]
@@ -461,8 +517,17 @@ async fn pre_user_registration_sets_metadata_or_denies_on_the_management_api() {
         )
         .await;
     assert_eq!(refused.status, 400, "{}", refused.text);
-    assert!(refused.body["message"].as_str().unwrap().contains("blocked domain"), "{}", refused.text);
-    let search = w.m.get("/api/v2/users-by-email?email=dave%40blocked.example").await;
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("blocked domain"),
+        "{}",
+        refused.text
+    );
+    let search =
+        w.m.get("/api/v2/users-by-email?email=dave%40blocked.example")
+            .await;
     assert_eq!(search.body, json!([]));
 }
 
@@ -477,11 +542,16 @@ async fn post_login_metadata_is_persisted_and_secrets_stay_out_of_logs() {
     w.deploy_and_bind("Remember flow", "post-login", code).await;
     let reply = w.password("alice@example.com", "openid").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let user = w
-        .m
-        .get(&format!("/api/v2/users/{}", w.s.alice.user_id))
-        .await;
-    assert_eq!(user.body["app_metadata"]["last_flow"], "oauth2-resource-owner");
+    let user =
+        w.m.get(&format!("/api/v2/users/{}", w.s.alice.user_id))
+            .await;
+    assert_eq!(
+        user.body["app_metadata"]["last_flow"],
+        "oauth2-resource-owner"
+    );
     let logs = w.m.get("/api/v2/logs?per_page=100").await;
-    assert!(!logs.text.contains("k-secret-1234567890"), "a secret reached the logs");
+    assert!(
+        !logs.text.contains("k-secret-1234567890"),
+        "a secret reached the logs"
+    );
 }

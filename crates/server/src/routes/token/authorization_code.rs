@@ -2,9 +2,9 @@
 //! the code from `/authorize` once, check it with
 //! [`gatehouse_core::grant::authorization_code`], then issue.
 
-use crate::actions::PostLoginSource;
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
+use crate::actions::PostLoginSource;
 use crate::audit;
 use crate::audit::codes;
 use crate::decision::DecisionFailure;

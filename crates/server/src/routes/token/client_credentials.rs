@@ -1,8 +1,8 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a machine-to-machine token
 //! for an API the client holds a client grant for (auth0-compat.md §4).
 
-use crate::actions::{self, FlowError, RequestFacts};
 use super::{finish, Attempt, EventCodes};
+use crate::actions::{self, FlowError, RequestFacts};
 use crate::audit::codes;
 use crate::decision::{decide, Decided, DecisionRequest};
 use crate::error::ApiError;

@@ -3,9 +3,9 @@
 //! (`authorization_pending`, `slow_down`, `expired_token` once) are
 //! [`gatehouse_core::grant::device_code`]'s; here: load, write, issue.
 
-use crate::actions::{self, PostLoginSource, RequestFacts};
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
+use crate::actions::{self, PostLoginSource, RequestFacts};
 use crate::audit::codes;
 use crate::decision::DecisionFailure;
 use crate::error::ApiError;

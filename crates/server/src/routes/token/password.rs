@@ -1,9 +1,9 @@
 //! `grant_type=password` and Auth0's `password-realm` (RFC 6749 §4.3,
 //! auth0-compat.md §2): a user's email and password exchanged directly.
 
-use crate::actions::{self, PostLoginSource, RequestFacts};
 use super::user_grant::{issue, UserGrant};
 use super::{finish, Attempt, EventCodes};
+use crate::actions::{self, PostLoginSource, RequestFacts};
 use crate::audit::codes;
 use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::error::ApiError;

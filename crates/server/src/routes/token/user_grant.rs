@@ -73,7 +73,10 @@ pub(crate) async fn issue(
     mut g: UserGrant<'_>,
 ) -> Result<Issued, DecisionFailure> {
     let mut decided = decide(state, decision_request(&g)).await?;
-    let effects = match std::mem::replace(&mut g.post_login, PostLoginSource::Carried(Effects::default())) {
+    let effects = match std::mem::replace(
+        &mut g.post_login,
+        PostLoginSource::Carried(Effects::default()),
+    ) {
         PostLoginSource::Carried(effects) => effects,
         PostLoginSource::Run { request, protocol } => actions::post_login(
             state,
