@@ -23,6 +23,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// How many failure events each address wrote this minute.
     pub failure_events: crate::audit::FailureBudget,
+    /// The warm QuickJS workers that run Actions.
+    pub actions: gatehouse_actions::Engine,
 }
 
 impl AppState {
@@ -41,6 +43,12 @@ impl AppState {
             throttled_addresses: Default::default(),
             clock,
             failure_events: Default::default(),
+            actions: gatehouse_actions::Engine::new(
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .max(2),
+                gatehouse_actions::Limits::default(),
+            ),
         }))
     }
 
@@ -78,6 +86,10 @@ impl AppState {
 
     pub fn keys(&self) -> &KeyRing {
         &self.0.keys
+    }
+
+    pub fn actions(&self) -> &gatehouse_actions::Engine {
+        &self.0.actions
     }
 
     pub fn csrf_key(&self) -> &hmac::Key {
