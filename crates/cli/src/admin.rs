@@ -95,17 +95,17 @@ fn data_dir(common: &Common) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
-async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
+pub(crate) async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
     let url = crate::database::existing_url(common.database_url.as_deref(), &data_dir(common))?;
     crate::database::open(&url).await
 }
 
-fn store_err(e: impl std::fmt::Display) -> String {
+pub(crate) fn store_err(e: impl std::fmt::Display) -> String {
     format!("database: {e}")
 }
 
 /// Writes one line to stdout; a closed pipe (`| head`) is not an error.
-fn emit(line: &str) {
+pub(crate) fn emit(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
@@ -302,7 +302,7 @@ pub async fn grants(common: Common, _: ListCommand) -> Result<(), String> {
 }
 
 /// The master key for `common` (never generated here) and where it is from.
-fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
+pub(crate) fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
     let url = common
         .database_url
         .clone()
@@ -316,7 +316,7 @@ fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
 }
 
 /// Fails with the operator's message unless `master_key` opens every stored key.
-fn check_master_key(
+pub(crate) fn check_master_key(
     keys: &[gatehouse_store::StoredKey],
     master_key: &crate::master_key::Resolved,
 ) -> Result<(), String> {
