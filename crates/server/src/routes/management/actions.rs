@@ -122,6 +122,8 @@ pub struct ActionFilter {
     #[serde(rename = "actionName")]
     pub action_name: Option<String>,
     pub deployed: Option<bool>,
+    /// Marketplace integrations: Gatehouse has none.
+    pub installed: Option<bool>,
 }
 
 /// `DELETE /actions/actions/{id}`.

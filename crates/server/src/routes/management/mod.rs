@@ -393,7 +393,7 @@ pub fn routes() -> Vec<Route> {
         ),
         // Actions
         route(
-            ep!(Get "/actions/actions", &["read:actions"], 200, body = None, reply = One(s::<actions::ActionList>), query = &["triggerId", "actionName", "deployed", "page", "per_page"], "List Actions"),
+            ep!(Get "/actions/actions", &["read:actions"], 200, body = None, reply = One(s::<actions::ActionList>), query = &["triggerId", "actionName", "deployed", "installed", "page", "per_page"], "List Actions"),
             actions::list,
         ),
         route(
