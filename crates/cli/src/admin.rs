@@ -403,6 +403,16 @@ async fn rewrap(
         let context = sealing::signing_key_context(key.alg.as_str(), &key.kid);
         resealed.push((key.kid.clone(), sealing::seal(&new_key, &context, &der)));
     }
+    // Action secrets are sealed under the same key; all are opened before
+    // anything is written, so a secret the old key cannot open changes nothing.
+    let actions = store
+        .actions(Page::ALL)
+        .await
+        .map_err(store_err)?
+        .iter()
+        .map(|action| gatehouse_server::actions_admin::reseal(action, &old.key, &new_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("Action secrets: {e}"))?;
     let staged = replaces
         .as_deref()
         .map(|path| crate::master_key::Staged::write(path, &new_key))
@@ -411,6 +421,9 @@ async fn rewrap(
         .replace_signing_key_private_keys(&resealed)
         .await
         .map_err(store_err)?;
+    for action in &actions {
+        store.update_action(action).await.map_err(store_err)?;
+    }
     let location = match staged {
         Some(staged) => staged.commit()?,
         None => new_master_key_file.unwrap_or_default(),
@@ -418,9 +431,10 @@ async fn rewrap(
     let location = location.display();
     if !common.json {
         emit(&format!(
-            "re-sealed {} signing keys under the new master key in {location}; \
-             start the servers with it (the old key no longer opens them)",
-            resealed.len()
+            "re-sealed {} signing keys and the secrets of {} Actions under the new master key \
+             in {location}; start the servers with it (the old key no longer opens them)",
+            resealed.len(),
+            actions.len()
         ));
     }
     Ok(())

@@ -212,6 +212,36 @@ pub fn unseal_secrets(
         .collect()
 }
 
+/// The Action with every secret (current and deployed) sealed under
+/// `new_key` instead of `old_key` (`gatehouse keys rewrap`).
+pub fn reseal(
+    action: &StoredAction,
+    old_key: &MasterKey,
+    new_key: &MasterKey,
+) -> Result<StoredAction, ActionsError> {
+    let reseal_all = |secrets: &[ActionSecret]| -> Result<Vec<ActionSecret>, ActionsError> {
+        let plain = unseal_secrets(old_key, &action.id, secrets)?;
+        Ok(secrets
+            .iter()
+            .zip(plain)
+            .map(|(secret, (name, value))| ActionSecret {
+                sealed_value: sealing::seal(
+                    new_key,
+                    &secret_context(&action.id, &name),
+                    value.as_bytes(),
+                ),
+                ..secret.clone()
+            })
+            .collect())
+    };
+    let mut resealed = action.clone();
+    resealed.secrets = reseal_all(&action.secrets)?;
+    if let Some(deployed) = &mut resealed.deployed {
+        deployed.secrets = reseal_all(&deployed.secrets)?;
+    }
+    Ok(resealed)
+}
+
 /// Compiles `code` off the async threads: a syntax error with its line, or a
 /// `require` of a module that is not available.
 pub async fn compile(code: String) -> Result<(), ActionsError> {
@@ -418,5 +448,33 @@ mod tests {
             value: None,
         }];
         assert!(seal_secrets(&key, "act_1", &unknown, &first, 1).is_err());
+
+        let action = StoredAction {
+            id: "act_1".into(),
+            name: "a".into(),
+            code: String::new(),
+            runtime: DEFAULT_RUNTIME.into(),
+            supported_triggers: Vec::new(),
+            dependencies: serde_json::json!([]),
+            secrets: first.clone(),
+            deployed: Some(DeployedAction {
+                number: 1,
+                code: String::new(),
+                secrets: first,
+                deployed_at: 1,
+            }),
+            created_at: 1,
+            updated_at: 1,
+        };
+        let new_key = MasterKey::generate();
+        let moved = reseal(&action, &key, &new_key).unwrap();
+        let deployed = &moved.deployed.as_ref().unwrap().secrets;
+        for secrets in [&moved.secrets, deployed] {
+            assert!(unseal_secrets(&key, "act_1", secrets).is_err());
+            assert_eq!(
+                unseal_secrets(&new_key, "act_1", secrets).unwrap()[0].1,
+                "s3cret-value"
+            );
+        }
     }
 }

@@ -110,4 +110,32 @@ async fn deploys_binds_updates_and_refuses_syntax_errors() {
     let flow = store.action_flow("post-login").await.unwrap();
     assert_eq!(flow.len(), 1);
     assert_eq!(flow[0].0.display_name, "add-roles");
+
+    // `keys rewrap` re-seals the Action secrets with the signing keys.
+    let new_key_file = dir.join("new.key");
+    let (status, stdout, stderr) = run(
+        dir,
+        &[
+            "keys",
+            "rewrap",
+            "--data-dir",
+            "data",
+            "--master-key-file",
+            path_arg(&key_file),
+            "--new-master-key-file",
+            path_arg(&new_key_file),
+        ],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("the secrets of 1 Actions"), "{stdout}");
+    let new_key = MasterKey::parse(std::fs::read_to_string(&new_key_file).unwrap().trim()).unwrap();
+    let action = store.action(&action.id).await.unwrap().unwrap();
+    for secrets in [&action.secrets, &action.deployed.as_ref().unwrap().secrets] {
+        let opened =
+            gatehouse_server::actions_admin::unseal_secrets(&new_key, &action.id, secrets).unwrap();
+        assert_eq!(opened[0].1, SECRET_VALUE);
+        assert!(
+            gatehouse_server::actions_admin::unseal_secrets(&key, &action.id, secrets).is_err()
+        );
+    }
 }
