@@ -311,6 +311,36 @@ def test_explain_and_simulate(api, own_gatehouse):
     assert simulated["access_token"]["claims"]["scope"] == "read:logs"
 
 
+def test_actions(api, own_gatehouse):
+    code = "exports.onExecutePostLogin = async (event, api) => { api.accessToken.setCustomClaim('https://x/a', 1); };"
+    body = {
+        "name": "Docs action",
+        "supported_triggers": [{"id": "post-login", "version": "v3"}],
+        "code": code,
+        "dependencies": [],
+        "runtime": "node22",
+        "secrets": [{"name": "K", "value": "docs-secret-value"}],
+    }
+    action = api.ok("POST", "/actions/actions", 201, json=body)
+    api.ok("GET", "/actions/actions", params={"triggerId": "post-login"})
+    api.ok("GET", "/actions/actions/{id}", id=action["id"])
+    api.ok("PATCH", "/actions/actions/{id}", id=action["id"], json={"secrets": [{"name": "K"}]})
+    version = api.ok("POST", "/actions/actions/{id}/deploy", id=action["id"])
+    assert version["number"] == 1
+    tested = api.ok("POST", "/actions/actions/{id}/test", id=action["id"], json={"payload": {"user": {}}})
+    assert tested["payload"]["calls"][0]["method"] == "accessToken.setCustomClaim"
+    api.ok("GET", "/actions/triggers")
+    binding = {"ref": {"type": "action_id", "value": action["id"]}, "display_name": "Docs"}
+    api.ok("PATCH", "/actions/triggers/{triggerId}/bindings", triggerId="post-login", json={"bindings": [binding]})
+    flow = api.ok("GET", "/actions/triggers/{triggerId}/bindings", triggerId="post-login")
+    assert flow["bindings"][0]["display_name"] == "Docs"
+    status, body = api.call("GET", "/actions/executions/{id}", id="exe_missing")
+    assert (status, body["errorCode"]) == (404, "inexistent_execution")
+    status, body = api.call("DELETE", "/actions/actions/{id}", id=action["id"])
+    assert (status, body["errorCode"]) == (409, "action_bound")
+    api.ok("DELETE", "/actions/actions/{id}", 204, id=action["id"], params={"force": "true"})
+
+
 def test_errors(api):
     status, body = api.call(
         "POST", "/users", json={"connection": CONNECTION, "email": "alice@example.com", "password": PASSWORD}

@@ -95,17 +95,17 @@ fn data_dir(common: &Common) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
-async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
+pub(crate) async fn open(common: &Common) -> Result<Arc<dyn Store>, String> {
     let url = crate::database::existing_url(common.database_url.as_deref(), &data_dir(common))?;
     crate::database::open(&url).await
 }
 
-fn store_err(e: impl std::fmt::Display) -> String {
+pub(crate) fn store_err(e: impl std::fmt::Display) -> String {
     format!("database: {e}")
 }
 
 /// Writes one line to stdout; a closed pipe (`| head`) is not an error.
-fn emit(line: &str) {
+pub(crate) fn emit(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
@@ -302,7 +302,7 @@ pub async fn grants(common: Common, _: ListCommand) -> Result<(), String> {
 }
 
 /// The master key for `common` (never generated here) and where it is from.
-fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
+pub(crate) fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
     let url = common
         .database_url
         .clone()
@@ -316,7 +316,7 @@ fn master_key(common: &Common) -> Result<crate::master_key::Resolved, String> {
 }
 
 /// Fails with the operator's message unless `master_key` opens every stored key.
-fn check_master_key(
+pub(crate) fn check_master_key(
     keys: &[gatehouse_store::StoredKey],
     master_key: &crate::master_key::Resolved,
 ) -> Result<(), String> {
@@ -403,6 +403,16 @@ async fn rewrap(
         let context = sealing::signing_key_context(key.alg.as_str(), &key.kid);
         resealed.push((key.kid.clone(), sealing::seal(&new_key, &context, &der)));
     }
+    // Action secrets are sealed under the same key; all are opened before
+    // anything is written, so a secret the old key cannot open changes nothing.
+    let actions = store
+        .actions(Page::ALL)
+        .await
+        .map_err(store_err)?
+        .iter()
+        .map(|action| gatehouse_server::actions_admin::reseal(action, &old.key, &new_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("Action secrets: {e}"))?;
     let staged = replaces
         .as_deref()
         .map(|path| crate::master_key::Staged::write(path, &new_key))
@@ -411,6 +421,9 @@ async fn rewrap(
         .replace_signing_key_private_keys(&resealed)
         .await
         .map_err(store_err)?;
+    for action in &actions {
+        store.update_action(action).await.map_err(store_err)?;
+    }
     let location = match staged {
         Some(staged) => staged.commit()?,
         None => new_master_key_file.unwrap_or_default(),
@@ -418,9 +431,10 @@ async fn rewrap(
     let location = location.display();
     if !common.json {
         emit(&format!(
-            "re-sealed {} signing keys under the new master key in {location}; \
-             start the servers with it (the old key no longer opens them)",
-            resealed.len()
+            "re-sealed {} signing keys and the secrets of {} Actions under the new master key \
+             in {location}; start the servers with it (the old key no longer opens them)",
+            resealed.len(),
+            actions.len()
         ));
     }
     Ok(())

@@ -9,6 +9,8 @@
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
 //! - `gatehouse users|roles|apis|clients|grants|keys`: operator commands on
 //!   the local database, no token needed ([`admin`]).
+//! - `gatehouse actions deploy FILE --trigger post-login`: create or update an
+//!   Action, deploy it and bind it ([`actions`]).
 //! - `gatehouse seed --file seed.json`: create APIs, clients, grants, roles and
 //!   users through the store ([`seed`]).
 //! - `gatehouse token --management`: print a Management API token ([`token`]).
@@ -22,6 +24,7 @@
 //! Every operator-facing failure ends as one line on stderr and exit code 2;
 //! no panic backtraces for bad input.
 
+mod actions;
 mod admin;
 mod bench;
 mod bootstrap_file;
@@ -120,6 +123,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::KeysCommand,
     },
+    /// Actions: deploy a JavaScript file as an Action and bind it to its trigger
+    Actions {
+        #[command(flatten)]
+        common: admin::Common,
+        #[command(subcommand)]
+        command: actions::ActionsCommand,
+    },
     /// Create APIs, clients, client grants, roles and users from a JSON file
     Seed(SeedArgs),
     /// Print an access token: `gatehouse token --management` for the Management API
@@ -171,6 +181,7 @@ fn main() -> ExitCode {
             Command::Clients { common, command } => admin::clients(common, command).await,
             Command::Grants { common, command } => admin::grants(common, command).await,
             Command::Keys { common, command } => admin::keys(common, command).await,
+            Command::Actions { common, command } => actions::run(common, command).await,
             Command::Seed(args) => seed_command(args).await,
             Command::Token(args) => token::run(args).await,
             Command::Explain(args) => explain::run(args).await,

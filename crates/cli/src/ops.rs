@@ -88,13 +88,14 @@ pub async fn import(db: DatabaseArgs, file: PathBuf) -> Result<(), String> {
         .await
         .map_err(|e| format!("import failed (is the target database empty?): {e}"))?;
     println!(
-        "imported {} signing keys, {} APIs, {} clients, {} client grants, {} roles, {} users",
+        "imported {} signing keys, {} APIs, {} clients, {} client grants, {} roles, {} users, {} Actions",
         counts.signing_keys,
         counts.resource_servers,
         counts.clients,
         counts.client_grants,
         counts.roles,
-        counts.users
+        counts.users,
+        counts.actions
     );
     Ok(())
 }

@@ -10,6 +10,7 @@
 //!
 //! With no Action bound the flow costs one indexed read.
 
+use crate::actions_admin::unseal_secrets;
 use crate::audit::{self, Event};
 use crate::decision::{Decided, DecisionFailure};
 use crate::error::ApiError;
@@ -21,10 +22,9 @@ use gatehouse_actions::{ActionError, Run};
 use gatehouse_core::actions::{action_failed_refusal, Effects, Trigger};
 use gatehouse_core::grant::RefusalTrace;
 use gatehouse_core::model::{Client, User};
-use gatehouse_core::sealing;
 use gatehouse_core::time::iso8601;
 use gatehouse_core::{ids, ErrorCode, OAuthError, ScopeSet};
-use gatehouse_store::{ActionExecution, ActionSecret, StoredAction};
+use gatehouse_store::{ActionExecution, StoredAction};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -406,19 +406,23 @@ async fn run_flow(
         let Some(deployed) = &action.deployed else {
             continue;
         };
-        let run = Run {
-            code: Arc::from(deployed.code.as_str()),
-            trigger,
-            event: event.clone(),
-            secrets: unseal_secrets(state, &action.id, &deployed.secrets),
-        };
-        let outcome = state.actions().run(run).await;
-        let error = match outcome {
-            Ok(output) => effects
-                .apply(&action.name, trigger, &output.calls)
-                .err()
-                .map(|unsupported| unsupported.to_string()),
-            Err(e) => Some(failure_message(&action.name, &e)),
+        let error = match unseal_secrets(state.keys().master_key(), &action.id, &deployed.secrets) {
+            Ok(secrets) => {
+                let run = Run {
+                    code: Arc::from(deployed.code.as_str()),
+                    trigger,
+                    event: event.clone(),
+                    secrets,
+                };
+                match state.actions().run(run).await {
+                    Ok(output) => effects
+                        .apply(&action.name, trigger, &output.calls)
+                        .err()
+                        .map(|unsupported| unsupported.to_string()),
+                    Err(e) => Some(failure_message(&action.name, &e)),
+                }
+            }
+            Err(e) => Some(format!("The Action '{}' failed: {e}", action.name)),
         };
         results.push(result_json(action, started, error.as_deref()));
         if let Some(message) = error {
@@ -447,31 +451,6 @@ fn failure_message(action: &str, error: &ActionError) -> String {
         ActionError::Threw(message) => format!("The Action '{action}' threw: {message}"),
         other => format!("The Action '{action}' failed: {other}"),
     }
-}
-
-fn unseal_secrets(
-    state: &AppState,
-    action_id: &str,
-    secrets: &[ActionSecret],
-) -> Vec<(String, String)> {
-    secrets
-        .iter()
-        .filter_map(|secret| {
-            let context = secret_context(action_id, &secret.name);
-            match sealing::unseal(state.keys().master_key(), &context, &secret.sealed_value) {
-                Ok(bytes) => Some((secret.name.clone(), String::from_utf8_lossy(&bytes).into_owned())),
-                Err(e) => {
-                    tracing::error!(action_id, secret = %secret.name, error = %e, "an Action secret does not unseal");
-                    None
-                }
-            }
-        })
-        .collect()
-}
-
-/// The sealing context of an Action's secret: a sealed value only opens for its own Action and name.
-pub fn secret_context(action_id: &str, name: &str) -> String {
-    format!("action-secret:{action_id}:{name}")
 }
 
 async fn record_execution(state: &AppState, trigger: Trigger, results: Vec<Value>) -> String {

@@ -271,7 +271,41 @@ async fn upgrade(
     }
     let role_id = ensure_admin_role(store, &system.identifier, now).await?;
     let new_names: Vec<String> = missing.into_iter().map(|s| s.value).collect();
-    extend_full_admin_role(store, &system.identifier, &role_id, &new_names).await
+    extend_full_admin_role(store, &system.identifier, &role_id, &new_names).await?;
+    extend_full_management_grants(store, &system.identifier, &new_names).await
+}
+
+/// The same rule for clients: a grant on the Management API that held every
+/// management scope before (the bootstrap client's, unless an operator
+/// narrowed it) gets the new ones, such as the Actions scopes.
+async fn extend_full_management_grants(
+    store: &dyn Store,
+    audience: &str,
+    new_scopes: &[String],
+) -> Result<(), BootstrapError> {
+    if new_scopes.is_empty() {
+        return Ok(());
+    }
+    let management = scopes::names();
+    for mut grant in store.client_grants(Page::ALL).await? {
+        if grant.audience != audience || grant.client_id.is_none() {
+            continue;
+        }
+        let held_all_before = management
+            .iter()
+            .filter(|name| !new_scopes.contains(name))
+            .all(|name| grant.scope.contains(name));
+        let to_add: Vec<String> = new_scopes
+            .iter()
+            .filter(|name| management.contains(name) && !grant.scope.contains(name))
+            .cloned()
+            .collect();
+        if held_all_before && !to_add.is_empty() {
+            grant.scope.extend(to_add);
+            store.update_client_grant(&grant).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn extend_full_admin_role(

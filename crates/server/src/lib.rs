@@ -25,6 +25,7 @@
 //! - [`rate_limit`]: per-IP, per-account and per-client rate limits shared by all nodes.
 //! - [`session`]: the SSO session cookie and CSRF tokens for the pages.
 //! - [`pages`]: server-rendered pages (MiniJinja templates embedded in the binary).
+//! - [`actions_admin`]: creating, deploying and binding Actions (Management API and CLI).
 //! - [`admin`]: the dashboard at `/admin`, a first-party client of its own tenant.
 //! - [`routes`]: one module per endpoint family; the Management API v2 is
 //!   [`routes::management`].
@@ -32,6 +33,7 @@
 //!   and connection limits ([`ServeOptions`]).
 
 pub mod actions;
+pub mod actions_admin;
 pub mod admin;
 pub mod audit;
 pub mod background;

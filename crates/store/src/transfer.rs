@@ -3,14 +3,20 @@
 //!
 //! The dump holds configuration and identities: tenant settings, signing keys,
 //! APIs, clients (secret hashes), client grants, roles and users (password
-//! hashes) with their roles and permissions. Short-lived state — codes,
+//! hashes) with their roles and permissions, and Actions (secrets sealed)
+//! with each trigger's flow. Short-lived state — codes,
 //! sessions, refresh tokens, log events — is not moved: users sign in again.
-//! The dump contains hashes and the private keys as stored (sealed under the
-//! master key, which the target must use too); treat it as a secret.
+//! The dump contains hashes, and the private keys and Action secrets as stored
+//! (sealed under the master key, which the target must use too); treat it as
+//! a secret.
 
-use crate::{Page, Store, StoreError, StoreResult, StoredClient, StoredKey, StoredUser};
+use crate::{
+    ActionBinding, Page, Store, StoreError, StoreResult, StoredAction, StoredClient, StoredKey,
+    StoredUser,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatehouse_core::actions::Trigger;
 use gatehouse_core::model::{
     Client, ClientGrant, Permission, ResourceServer, Role, SigningAlg, TenantSettings, User,
 };
@@ -28,6 +34,12 @@ pub struct TenantDump {
     pub client_grants: Vec<ClientGrant>,
     pub roles: Vec<RoleDump>,
     pub users: Vec<UserDump>,
+    /// Absent in dumps written before Actions.
+    #[serde(default)]
+    pub actions: Vec<StoredAction>,
+    /// Every trigger's flow, each in order.
+    #[serde(default)]
+    pub action_bindings: Vec<ActionBinding>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,6 +86,7 @@ pub struct ImportCounts {
     pub client_grants: usize,
     pub roles: usize,
     pub users: usize,
+    pub actions: usize,
 }
 
 /// Reads everything that defines the tenant.
@@ -98,8 +111,14 @@ pub async fn export(store: &dyn Store) -> StoreResult<TenantDump> {
             password_hash: stored.password_hash,
         });
     }
+    let mut action_bindings = Vec::new();
+    for trigger in Trigger::ALL {
+        action_bindings.extend(store.trigger_bindings(trigger.id()).await?);
+    }
     Ok(TenantDump {
         format: FORMAT.to_string(),
+        actions: store.actions(Page::ALL).await?,
+        action_bindings,
         tenant_settings: store.tenant_settings().await?,
         signing_keys: store
             .signing_keys()
@@ -192,7 +211,22 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
             .add_user_permissions(&u.user.user_id, &u.permissions)
             .await?;
     }
+    for action in &dump.actions {
+        store.create_action(action).await?;
+    }
+    for trigger in Trigger::ALL {
+        let flow: Vec<ActionBinding> = dump
+            .action_bindings
+            .iter()
+            .filter(|b| b.trigger_id == trigger.id())
+            .cloned()
+            .collect();
+        if !flow.is_empty() {
+            store.replace_trigger_bindings(trigger.id(), &flow).await?;
+        }
+    }
     Ok(ImportCounts {
+        actions: dump.actions.len(),
         signing_keys: dump.signing_keys.len(),
         resource_servers: dump.resource_servers.len(),
         clients: dump.clients.len(),

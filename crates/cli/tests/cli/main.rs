@@ -3,11 +3,13 @@
 //! file), keys kept across restarts, SIGTERM, one-line errors for bad
 //! configuration, and HTTPS. [`crash`]: `kill -9` under load loses no
 //! acknowledged write. [`newcomer`]: the README from a clean clone, the
-//! first errors a newcomer meets, `gatehouse doctor`.
+//! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
+//! `gatehouse actions deploy`.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
 
+mod actions;
 mod crash;
 mod explain;
 mod master_key;

@@ -301,6 +301,22 @@ async fn seed_tenant(store: &dyn Store) {
         .add_user_permissions("auth0|abc", &[perm])
         .await
         .unwrap();
+    let action = super::actions::action("act_1", "Add roles", T0);
+    store.create_action(&action).await.unwrap();
+    store
+        .replace_trigger_bindings(
+            "post-login",
+            &[gatehouse_store::ActionBinding {
+                id: "bnd_1".into(),
+                trigger_id: "post-login".into(),
+                action_id: "act_1".into(),
+                display_name: "Roles".into(),
+                created_at: T0,
+                updated_at: T0,
+            }],
+        )
+        .await
+        .unwrap();
 }
 
 /// Export from this backend, import into a fresh SQLite store, export again:
@@ -318,6 +334,11 @@ pub async fn export_import_round_trip(store: &dyn Store) {
     let counts = import(target.as_ref(), &dump, T0).await.unwrap();
     assert_eq!(counts.users, 1);
     assert_eq!(counts.client_grants, 1);
+    assert_eq!(counts.actions, 1);
+    assert_eq!(
+        target.action_flow("post-login").await.unwrap()[0].1.name,
+        "Add roles"
+    );
     let again = export(target.as_ref()).await.unwrap();
     assert_eq!(
         serde_json::to_value(&again).unwrap(),

@@ -12,10 +12,12 @@
 //! - One file per resource: [`users`] (with [`user_links`] for roles and
 //!   permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
-//!   [`tenants`], [`user_blocks`], [`stats`].
+//!   [`tenants`], [`user_blocks`], [`stats`], [`actions`] (Actions, triggers,
+//!   bindings, executions).
 //! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
 //! - [`not_implemented`]: 501 for the Auth0 paths Gatehouse does not serve.
 
+pub mod actions;
 pub mod auth;
 pub mod client_grants;
 pub mod clients;
@@ -388,6 +390,51 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Get "/logs/{id}", &["read:logs"], 200, body = None, reply = One(s::<logs::LogEventView>), query = &[], "Get a log event"),
             logs::get_one,
+        ),
+        // Actions
+        route(
+            ep!(Get "/actions/actions", &["read:actions"], 200, body = None, reply = One(s::<actions::ActionList>), query = &["triggerId", "actionName", "deployed", "installed", "page", "per_page"], "List Actions"),
+            actions::list,
+        ),
+        route(
+            ep!(Post "/actions/actions", &["create:actions"], 201, body = Some(s::<actions::CreateAction>), reply = One(s::<actions::ActionView>), query = &[], "Create an Action"),
+            actions::create,
+        ),
+        route(
+            ep!(Get "/actions/actions/{id}", &["read:actions"], 200, body = None, reply = One(s::<actions::ActionView>), query = &[], "Get an Action"),
+            actions::get_one,
+        ),
+        route(
+            ep!(Patch "/actions/actions/{id}", &["update:actions"], 200, body = Some(s::<actions::UpdateAction>), reply = One(s::<actions::ActionView>), query = &[], "Update an Action (secrets given replace the list; one without a value keeps it)"),
+            actions::update,
+        ),
+        route(
+            ep!(Delete "/actions/actions/{id}", &["delete:actions"], 204, body = None, reply = Empty, query = &["force"], "Delete an Action (a bound one only with force=true)"),
+            actions::delete,
+        ),
+        route(
+            ep!(Post "/actions/actions/{id}/deploy", &["create:actions"], 200, body = None, reply = One(s::<actions::VersionView>), query = &[], "Compile and deploy an Action's current code and secrets"),
+            actions::deploy,
+        ),
+        route(
+            ep!(Post "/actions/actions/{id}/test", &["create:actions"], 200, body = Some(s::<actions::TestAction>), reply = One(s::<actions::TestResult>), query = &[], "Run an Action's current code once on a sample event"),
+            actions::test,
+        ),
+        route(
+            ep!(Get "/actions/triggers", &["read:actions"], 200, body = None, reply = One(s::<actions::TriggerList>), query = &[], "List the triggers"),
+            actions::triggers,
+        ),
+        route(
+            ep!(Get "/actions/triggers/{triggerId}/bindings", &["read:actions"], 200, body = None, reply = One(s::<actions::BindingList>), query = &["page", "per_page"], "List a trigger's flow, in order"),
+            actions::bindings,
+        ),
+        route(
+            ep!(Patch "/actions/triggers/{triggerId}/bindings", &["update:actions"], 200, body = Some(s::<actions::UpdateBindings>), reply = One(s::<actions::UpdatedBindings>), query = &[], "Replace a trigger's flow"),
+            actions::update_bindings,
+        ),
+        route(
+            ep!(Get "/actions/executions/{id}", &["read:actions"], 200, body = None, reply = One(s::<actions::ExecutionView>), query = &[], "Get an execution of a flow"),
+            actions::execution,
         ),
         // Gatehouse extensions
         route(

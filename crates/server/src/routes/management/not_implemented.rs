@@ -92,7 +92,7 @@ mod tests {
         for path in [
             "/organizations",
             "/organizations/org_1/members",
-            "/actions/actions",
+            "/actions/modules",
             "/rules-configs",
             "/users/auth0|1/identities",
             "/users/auth0|1/multifactor/actions/invalidate-remember-browser",

@@ -223,7 +223,8 @@ fn error_statuses(e: &Endpoint) -> Vec<(&'static str, &'static str)> {
     if has_path_params {
         statuses.push(("404", "Not found"));
     }
-    if matches!(e.method, Method::Post | Method::Patch) {
+    // A delete that `force` overrides refuses with 409 without it.
+    if matches!(e.method, Method::Post | Method::Patch) || e.query.contains(&"force") {
         statuses.push(("409", "Conflict"));
     }
     statuses.push(("429", "Rate limit reached"));

@@ -47,6 +47,13 @@ pub const ALL: &[(&str, &str)] = &[
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
     (
+        "read:actions",
+        "Read Actions, triggers, bindings and executions",
+    ),
+    ("create:actions", "Create, deploy and test Actions"),
+    ("update:actions", "Update Actions and trigger bindings"),
+    ("delete:actions", "Delete Actions"),
+    (
         "access:dashboard",
         "Sign in to the dashboard at /admin (Gatehouse extension)",
     ),

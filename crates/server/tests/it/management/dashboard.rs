@@ -218,7 +218,7 @@ async fn auth0_paths_gatehouse_does_not_serve_are_501() {
     for (method, path) in [
         (Method::GET, "/organizations"),
         (Method::POST, "/organizations/org_1/members"),
-        (Method::GET, "/actions/actions?per_page=5"),
+        (Method::GET, "/actions/modules?per_page=5"),
         (Method::DELETE, "/rules/rul_1"),
         (Method::GET, "/users/auth0%7C1/identities"),
         (Method::GET, "/keys/encryption"),

@@ -2,12 +2,14 @@
 //! bootstrap client (client_credentials for `<issuer>api/v2/`).
 //!
 //! - [`auth`]: 401/403 strings, malformed bodies, queries and paths, OpenAPI.
+//! - [`actions`]: Actions, deploy, test, triggers, bindings, executions.
 //! - [`apis`]: resource servers, clients, client grants.
 //! - [`directory`]: users, search, roles, permissions, the seed-000 story.
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
 //! - [`logs`]: log search, checkpoint reads, a user's logs.
 //! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
 
+mod actions;
 mod apis;
 mod auth;
 mod dashboard;
