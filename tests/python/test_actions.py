@@ -6,6 +6,7 @@ deploy them, list the triggers, bind them in order, read the flow, refuse a
 syntax error at deploy, and delete one. Secret values never come back.
 """
 
+import jwt
 import pytest
 from auth0.authentication import GetToken
 from auth0.exceptions import Auth0Error
@@ -51,7 +52,7 @@ def post_login(name, code, secrets=()):
     }
 
 
-def test_the_quickstart_actions_through_auth0_python(actions):
+def test_the_quickstart_actions_through_auth0_python(gatehouse, actions):
     roles = actions.create_action(post_login("Add roles", ROLES, [{"name": "API_KEY", "value": SECRET}]))
     assert roles["name"] == "Add roles"
     assert roles["secrets"][0]["name"] == "API_KEY"
@@ -106,6 +107,20 @@ def test_the_quickstart_actions_through_auth0_python(actions):
     assert SECRET not in str(bindings)
     assert actions.get_trigger_bindings("credentials-exchange")["bindings"][0]["action"]["id"] == m2m["id"]
 
+    # The bound credentials-exchange Action adds its claim to the next M2M
+    # token, which PyJWT verifies against the JWKS.
+    creds = gatehouse.creds
+    audience = creds["management_audience"]
+    token = GetToken(
+        gatehouse.domain,
+        creds["management_client_id"],
+        creds["management_client_secret"],
+        protocol="http",
+    ).client_credentials(audience)["access_token"]
+    key = jwt.PyJWKClient(f"{gatehouse.base_url}/.well-known/jwks.json").get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=gatehouse.issuer)
+    assert claims["https://measurements.example/tier"] == "gold"
+
 
 def test_refusals_in_auth0_errors(actions):
     broken = actions.create_action(post_login("Broken", "exports.onExecutePostLogin = async () => {\n  let x = ;\n};\n"))
@@ -135,3 +150,7 @@ def test_refusals_in_auth0_errors(actions):
     with pytest.raises(Auth0Error) as refused:
         actions.get_action(broken["id"])
     assert refused.value.status_code == 404
+
+    # Leave the tenant's flows empty for the other suites.
+    for trigger in ("post-login", "credentials-exchange"):
+        actions.update_trigger_bindings(trigger, {"bindings": []})
