@@ -191,7 +191,7 @@ pub enum PostLoginSource<'a> {
         protocol: &'static str,
     },
     /// The flow already ran at `/authorize`; these are its effects (code flow).
-    Carried(Effects),
+    Carried(Box<Effects>),
 }
 
 /// Auth0's `event.transaction.protocol` values.

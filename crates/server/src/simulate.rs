@@ -400,7 +400,7 @@ async fn code(
         nonce: None,
         include_auth_time: false,
         // Simulating runs no Action: Actions are the tenant's code and may write.
-        post_login: PostLoginSource::Carried(Default::default()),
+        post_login: PostLoginSource::Carried(Box::default()),
         now: ctx.state.now(),
     };
     let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
@@ -501,7 +501,7 @@ async fn token_user_grant(
         nonce: None,
         include_auth_time: false,
         // Simulating runs no Action: Actions are the tenant's code and may write.
-        post_login: PostLoginSource::Carried(Default::default()),
+        post_login: PostLoginSource::Carried(Box::default()),
         now: ctx.state.now(),
     };
     let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;

@@ -66,7 +66,7 @@ pub async fn exchange(
                 sid: record.sid.as_deref(),
                 nonce: record.nonce.as_deref(),
                 include_auth_time: record.require_auth_time,
-                post_login: PostLoginSource::Carried(record.actions.clone()),
+                post_login: PostLoginSource::Carried(Box::new(record.actions.clone())),
                 now,
             },
         )

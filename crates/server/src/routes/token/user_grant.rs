@@ -6,7 +6,6 @@ use crate::actions::{self, FlowError, PostLogin, PostLoginSource};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::issue::{mint, new_refresh_family, Mint, Minted, NewFamily};
 use crate::state::AppState;
-use gatehouse_core::actions::Effects;
 use gatehouse_core::grant::{AudienceParam, Flow, Trace};
 use gatehouse_core::model::{Client, User};
 use gatehouse_core::ScopeSet;
@@ -73,27 +72,25 @@ pub(crate) async fn issue(
     mut g: UserGrant<'_>,
 ) -> Result<Issued, DecisionFailure> {
     let mut decided = decide(state, decision_request(&g)).await?;
-    let effects = match std::mem::replace(
-        &mut g.post_login,
-        PostLoginSource::Carried(Effects::default()),
-    ) {
-        PostLoginSource::Carried(effects) => effects,
-        PostLoginSource::Run { request, protocol } => actions::post_login(
-            state,
-            PostLogin {
-                client: g.client,
-                user: g.user,
-                decided: &decided,
-                requested: g.requested,
-                protocol,
-                request,
-                session_id: g.sid,
-                auth_time: Some(g.auth_time),
-            },
-        )
-        .await
-        .map_err(FlowError::into_decision_failure)?,
-    };
+    let effects =
+        match std::mem::replace(&mut g.post_login, PostLoginSource::Carried(Box::default())) {
+            PostLoginSource::Carried(effects) => *effects,
+            PostLoginSource::Run { request, protocol } => actions::post_login(
+                state,
+                PostLogin {
+                    client: g.client,
+                    user: g.user,
+                    decided: &decided,
+                    requested: g.requested,
+                    protocol,
+                    request,
+                    session_id: g.sid,
+                    auth_time: Some(g.auth_time),
+                },
+            )
+            .await
+            .map_err(FlowError::into_decision_failure)?,
+        };
     decided.apply_actions(effects);
     let (refresh_token, family_id) = if decided.decision.issue_refresh_token {
         let family = NewFamily {
