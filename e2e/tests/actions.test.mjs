@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startGatehouse, startApp, seed, launch, tempDir, cleanup, claims, binary } from './harness.mjs';
+import { startGatehouse, startApp, seed, launch, tempDir, cleanup, claims, binary, explain } from './harness.mjs';
 
 const API = 'https://measurements.example/';
 const PASSWORD = 'correct horse battery staple';
@@ -80,6 +80,10 @@ test('the roles quickstart Action puts the roles in both tokens', async () => {
   const at = claims(r.token.access_token);
   assert.deepEqual(at[NS + 'roles'], ['reader']);
   assert.deepEqual(at.permissions, ['read:measurements']);
+  // The trace says who put the claim there.
+  const why = explain(dir, r.token.access_token);
+  assert.equal(why.status, 0, why.stderr);
+  assert.match(why.stdout, /claim https:\/\/measurements\.example\/roles set by the Action 'Add roles'/, why.stdout);
   await context.close();
 });
 

@@ -318,49 +318,37 @@ async fn seed(dir: &std::path::Path, users: usize) -> Result<(), String> {
 /// Auth0's M2M quickstart adds.
 const SMALL_ACTION: &str = "exports.onExecuteCredentialsExchange = async (event, api) => {\n  api.accessToken.setCustomClaim('https://bench.example/client', event.client.name);\n};\n";
 
-/// Deploys [`SMALL_ACTION`] and makes it the credentials-exchange flow.
+/// Deploys [`SMALL_ACTION`] and makes it the credentials-exchange flow, as
+/// `gatehouse actions deploy` does.
 async fn bind_small_action(dir: &std::path::Path) -> Result<(), String> {
+    use gatehouse_server::actions_admin::{bind, create, deploy, NewAction};
     let database = dir.join(crate::config::DATABASE_FILE);
     let store = gatehouse_store::open(&format!("sqlite:{}", database.display()))
         .await
         .map_err(|e| e.to_string())?;
     let now = SystemClock.now();
     let trigger = gatehouse_core::actions::Trigger::CredentialsExchange;
-    let action = gatehouse_store::StoredAction {
-        id: "act_bench".into(),
+    let new = NewAction {
         name: "Bench claim".into(),
         code: SMALL_ACTION.into(),
-        runtime: "node22".into(),
+        runtime: None,
         supported_triggers: vec![gatehouse_store::TriggerRef {
             id: trigger.id().into(),
             version: trigger.version().into(),
         }],
         dependencies: json!([]),
         secrets: Vec::new(),
-        deployed: Some(gatehouse_store::DeployedAction {
-            number: 1,
-            code: SMALL_ACTION.into(),
-            secrets: Vec::new(),
-            deployed_at: now,
-        }),
-        created_at: now,
-        updated_at: now,
     };
-    let binding = gatehouse_store::ActionBinding {
-        id: "bnd_bench".into(),
-        trigger_id: trigger.id().into(),
-        action_id: action.id.clone(),
-        display_name: action.name.clone(),
-        created_at: now,
-        updated_at: now,
+    // No secrets, so nothing is sealed under this key.
+    let key = gatehouse_core::sealing::MasterKey::generate();
+    let bound = async {
+        let action = create(store.as_ref(), &key, new, now).await?;
+        let action = deploy(store.as_ref(), &action.id, now).await?;
+        bind(store.as_ref(), &action, now).await
     };
-    store
-        .create_action(&action)
+    bound
         .await
-        .map_err(|e| format!("binding the bench Action: {e}"))?;
-    store
-        .replace_trigger_bindings(trigger.id(), &[binding])
-        .await
+        .map(|_| ())
         .map_err(|e| format!("binding the bench Action: {e}"))
 }
 

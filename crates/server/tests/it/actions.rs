@@ -6,7 +6,7 @@
 
 use crate::authorize::{encode, get, location, params_of, WEB_CALLBACK};
 use crate::fixtures::{seed, Seeded, API, PASSWORD};
-use crate::management::user_flows::{csrf_field, post};
+use crate::management::user_flows::{claims, csrf_field, post};
 use crate::management::Mgmt;
 use crate::support::Reply;
 use gatehouse_core::model::{AppType, Client, ClientGrant, SubjectType};
@@ -38,16 +38,6 @@ async fn start() -> World {
     let m = Mgmt::start().await;
     let s = seed(m.server.store.as_ref()).await;
     World { m, s }
-}
-
-/// The payload of a JWT, unverified (signatures are tested elsewhere).
-fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url payload");
-    serde_json::from_slice(&bytes).expect("JSON payload")
 }
 
 impl World {

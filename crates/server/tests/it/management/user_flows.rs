@@ -45,7 +45,7 @@ async fn start() -> World {
 }
 
 /// The payload of a JWT, unverified (the server verifies it on every call).
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).expect("a JWT");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
