@@ -4,11 +4,12 @@
 //! run the deployed code on the engine ([`gatehouse_actions::Engine`]), fold
 //! its recorded `api` calls into [`Effects`] with core's rules. A denial stops
 //! the flow; a failing Action (it throws, runs out of time or memory) fails it
-//! cleanly. Metadata updates are persisted once the flow ends. Every run is
-//! recorded as an execution (`GET /api/v2/actions/executions/{id}`), and a
-//! failure also as an `actions_execution_failed` log event naming the Action.
+//! cleanly. Metadata updates are persisted once the flow ends. A failed run
+//! is recorded as an execution (`GET /api/v2/actions/executions/{id}`) and
+//! an `actions_execution_failed` log event naming the Action and the execution.
 //!
-//! With no Action bound the flow costs one indexed read.
+//! Flows are cached per node ([`FlowCache`]): with no Action bound a token
+//! exchange reads nothing more.
 
 use crate::actions_admin::unseal_secrets;
 use crate::audit::{self, Event};
@@ -26,7 +27,47 @@ use gatehouse_core::time::iso8601;
 use gatehouse_core::{ids, ErrorCode, OAuthError, ScopeSet};
 use gatehouse_store::{ActionExecution, StoredAction};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A trigger's flow: its bindings in order, each with its Action.
+pub type Flow = Arc<Vec<(gatehouse_store::ActionBinding, StoredAction)>>;
+
+/// How long a node trusts the flow it read: another node's (or the CLI's)
+/// binding or deploy is seen within this time, this node's own at once.
+pub const FLOW_FRESHNESS: Duration = Duration::from_secs(1);
+
+/// Each trigger's flow as this node last read it, so a token exchange does
+/// not read the bindings again (most tenants have none bound at all).
+#[derive(Default)]
+pub struct FlowCache {
+    flows: Mutex<HashMap<&'static str, (Instant, Flow)>>,
+}
+
+impl FlowCache {
+    /// The trigger's flow, read from the store when this node's copy is older than [`FLOW_FRESHNESS`].
+    pub async fn get(&self, state: &AppState, trigger: Trigger) -> Result<Flow, FlowError> {
+        if let Some((read_at, flow)) = self.lock().get(trigger.id()) {
+            if read_at.elapsed() < FLOW_FRESHNESS {
+                return Ok(Arc::clone(flow));
+            }
+        }
+        let read_at = Instant::now();
+        let flow: Flow = Arc::new(state.store().action_flow(trigger.id()).await?);
+        self.lock().insert(trigger.id(), (read_at, Arc::clone(&flow)));
+        Ok(flow)
+    }
+
+    /// Forgets every flow: an Action or a binding changed on this node.
+    pub fn forget(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, (Instant, Flow)>> {
+        self.flows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Auth0's log type of a failed Action execution.
 pub const EXECUTION_FAILED: &str = "actions_execution_failed";
@@ -218,7 +259,7 @@ pub struct PostLogin<'a> {
 
 /// Runs the post-login flow; its scopes are applied to `decided` by the caller.
 pub async fn post_login(state: &AppState, p: PostLogin<'_>) -> Result<Effects, FlowError> {
-    let flow = state.store().action_flow(Trigger::PostLogin.id()).await?;
+    let flow = state.action_flows().get(state, Trigger::PostLogin).await?;
     if flow.is_empty() || is_dashboard(state, p.client).await? {
         return Ok(Effects::default());
     }
@@ -276,8 +317,8 @@ pub async fn credentials_exchange(
     request: &RequestFacts,
 ) -> Result<Effects, FlowError> {
     let flow = state
-        .store()
-        .action_flow(Trigger::CredentialsExchange.id())
+        .action_flows()
+        .get(state, Trigger::CredentialsExchange)
         .await?;
     if flow.is_empty() {
         return Ok(Effects::default());
@@ -303,8 +344,8 @@ pub async fn pre_user_registration(
     request: &RequestFacts,
 ) -> Result<Effects, FlowError> {
     let flow = state
-        .store()
-        .action_flow(Trigger::PreUserRegistration.id())
+        .action_flows()
+        .get(state, Trigger::PreUserRegistration)
         .await?;
     if flow.is_empty() {
         return Ok(Effects::default());
@@ -395,14 +436,14 @@ fn result_json(action: &StoredAction, started: i64, error: Option<&str>) -> Valu
 async fn run_flow(
     state: &AppState,
     trigger: Trigger,
-    flow: Vec<(gatehouse_store::ActionBinding, StoredAction)>,
+    flow: Flow,
     event: Value,
 ) -> Result<Effects, FlowError> {
     let started = state.now();
     let mut effects = Effects::default();
     let mut results = Vec::new();
     let mut failure = None;
-    for (_, action) in &flow {
+    for (_, action) in flow.iter() {
         let Some(deployed) = &action.deployed else {
             continue;
         };
@@ -434,8 +475,10 @@ async fn run_flow(
             break;
         }
     }
-    let execution_id = record_execution(state, trigger, results).await;
+    // Only a failed run is kept as an execution, the one its log event
+    // names: a run that succeeded or denied is told by the decision trace.
     if let Some((action, message)) = failure {
+        let execution_id = record_execution(state, trigger, results).await;
         record_failure_event(state, trigger, &action, &message, &execution_id).await;
         return Err(FlowError::Failed { action, message });
     }

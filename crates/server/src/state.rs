@@ -25,6 +25,8 @@ pub struct Inner {
     pub failure_events: crate::audit::FailureBudget,
     /// Runs Actions: warm QuickJS runtimes, one per worker thread.
     pub actions: gatehouse_actions::Engine,
+    /// Each trigger's flow of Actions, as this node last read it.
+    pub action_flows: crate::actions::FlowCache,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
                     .max(2),
                 gatehouse_actions::Limits::default(),
             ),
+            action_flows: Default::default(),
         }))
     }
 
@@ -82,6 +85,10 @@ impl AppState {
 
     pub fn actions(&self) -> &gatehouse_actions::Engine {
         &self.0.actions
+    }
+
+    pub fn action_flows(&self) -> &crate::actions::FlowCache {
+        &self.0.action_flows
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -525,6 +525,7 @@ pub async fn update(
         )?;
     }
     action.updated_at = now;
+    state.action_flows().forget();
     match state.store().update_action(&action).await {
         Ok(()) => Ok(Json(action_view(&action))),
         Err(gatehouse_store::StoreError::Conflict(_)) => {
@@ -553,7 +554,9 @@ pub async fn delete(
         ));
     }
     // The bindings go with the Action.
-    deleted(state.store().delete_action(&id).await)
+    let result = state.store().delete_action(&id).await;
+    state.action_flows().forget();
+    deleted(result)
 }
 
 pub async fn deploy(
@@ -562,6 +565,7 @@ pub async fn deploy(
 ) -> MgmtResult<Json<VersionView>> {
     check_id(&id, "id")?;
     let action = admin::deploy(state.store(), &id, state.now()).await?;
+    state.action_flows().forget();
     version_view(&action)
         .map(Json)
         .ok_or_else(|| ManagementError::internal("a deployed Action without its version"))
@@ -753,7 +757,9 @@ pub async fn update_bindings(
             updated_at: now,
         });
     }
-    match store.replace_trigger_bindings(trigger.id(), &flow).await {
+    let replaced = store.replace_trigger_bindings(trigger.id(), &flow).await;
+    state.action_flows().forget();
+    match replaced {
         Ok(()) => {}
         // An Action deleted meanwhile.
         Err(gatehouse_store::StoreError::NotFound) => {
