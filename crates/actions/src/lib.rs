@@ -46,6 +46,18 @@ impl Default for Limits {
     }
 }
 
+/// The most `api` calls one execution may make. Each becomes a trace note
+/// (and, on `/authorize`, part of the authorization code record), so an
+/// Action looping over `setCustomClaim` must fail rather than make the server
+/// work through hundreds of thousands of calls.
+pub const MAX_API_CALLS: usize = 1000;
+/// The most `console` lines kept from one execution, and their length in characters.
+pub const MAX_LOG_LINES: usize = 100;
+pub const MAX_LOG_LINE_CHARS: usize = 2000;
+/// The longest error message kept from a failed execution, in characters: it
+/// becomes an `error_description`, a log event and an execution record.
+pub const MAX_ERROR_CHARS: usize = 1000;
+
 /// One `console` line the Action wrote (secrets replaced by `[secret]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
@@ -85,6 +97,8 @@ pub enum ActionError {
     Syntax { line: u32, message: String },
     #[error("the Action requires '{0}', which is not available: Gatehouse Actions run without npm modules or Node built-ins")]
     ModuleNotAvailable(String),
+    #[error("the Action made more than {0} calls on the api object")]
+    TooManyCalls(usize),
     #[error("the Action's promise never settled")]
     NeverSettled,
     #[error("the Action engine failed: {0}")]

@@ -1,6 +1,9 @@
 //! One worker's QuickJS runtime and how an execution runs in it.
 
-use crate::{ActionError, Job, Limits, Output, Run};
+use crate::{
+    ActionError, Job, Limits, Output, Run, MAX_API_CALLS, MAX_ERROR_CHARS, MAX_LOG_LINES,
+    MAX_LOG_LINE_CHARS,
+};
 use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -147,8 +150,9 @@ impl Sandbox {
             .call(())
             .catch(ctx)
             .map_err(|e| self.classify(e, false))?;
-        serde_json::from_str(&json)
-            .map_err(|e| ActionError::Engine(format!("the Action's record is unreadable: {e}")))
+        let output: Output = serde_json::from_str(&json)
+            .map_err(|e| ActionError::Engine(format!("the Action's record is unreadable: {e}")))?;
+        bounded(output)
     }
 
     /// Turns a caught JavaScript error into the limit it hit, or what was thrown.
@@ -196,6 +200,26 @@ impl Sandbox {
                 }
             }
         }
+    }
+}
+
+/// The record within the host's limits, whatever the Action did to the
+/// prelude's built-ins (it can replace `Array.prototype` methods the prelude
+/// relies on): too many calls fail the execution, extra log lines go
+/// ([`redact`] cuts the long ones once their secrets are out).
+fn bounded(mut output: Output) -> Result<Output, ActionError> {
+    if output.calls.len() > MAX_API_CALLS {
+        return Err(ActionError::TooManyCalls(MAX_API_CALLS));
+    }
+    output.logs.truncate(MAX_LOG_LINES);
+    Ok(output)
+}
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -261,11 +285,15 @@ fn redact(
     match result {
         Ok(mut output) => {
             for line in &mut output.logs {
-                line.message = scrub(&line.message);
+                line.message = cut(&scrub(&line.message), MAX_LOG_LINE_CHARS);
+                line.level = cut(&line.level, 16);
             }
             Ok(output)
         }
-        Err(ActionError::Threw(message)) => Err(ActionError::Threw(scrub(&message))),
+        // Scrubbed before it is cut, so no part of a secret survives the cut.
+        Err(ActionError::Threw(message)) => {
+            Err(ActionError::Threw(cut(&scrub(&message), MAX_ERROR_CHARS)))
+        }
         Err(other) => Err(other),
     }
 }

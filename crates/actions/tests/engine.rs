@@ -223,3 +223,49 @@ fn check_refuses_modules_and_accepts_the_quickstart() {
     );
     check(ROLES_ACTION).unwrap();
 }
+
+#[tokio::test]
+async fn a_flood_of_api_calls_fails_instead_of_reaching_the_host() {
+    let code = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 5000; i++) api.accessToken.setCustomClaim('c' + i, i); };";
+    let err = engine().run(post_login(code)).await.unwrap_err();
+    assert_eq!(
+        err,
+        ActionError::TooManyCalls(gatehouse_actions::MAX_API_CALLS)
+    );
+}
+
+#[tokio::test]
+async fn a_replaced_array_push_does_not_reach_the_record() {
+    let code = r#"
+      const push = Array.prototype.push;
+      let stolen = [];
+      Array.prototype.push = function (...items) { stolen.push === push || (stolen = stolen); stolen[stolen.length] = this; return push.apply(this, items); };
+      exports.onExecutePostLogin = async (event, api) => {
+        api.accessToken.setCustomClaim('a', 1);
+        console.log('hello');
+        for (const target of stolen) {
+          for (let i = 0; i < 5000; i++) push.call(target, { method: 'accessToken.setCustomClaim', args: ['c' + i, i], level: 'log', message: 'x' });
+        }
+      };
+    "#;
+    let output = engine().run(post_login(code)).await.unwrap();
+    assert_eq!(output.calls.len(), 1);
+    assert_eq!(output.logs.len(), 1);
+}
+
+#[tokio::test]
+async fn a_huge_thrown_message_is_cut_and_a_secret_at_the_cut_is_still_hidden() {
+    let code = "exports.onExecutePostLogin = async (event) => { throw new Error('x'.repeat(995) + event.secrets.API_KEY + 'y'.repeat(1e6)); };";
+    let err = engine().run(post_login(code)).await.unwrap_err();
+    let ActionError::Threw(message) = err else {
+        panic!("{err:?}")
+    };
+    assert!(message.chars().count() <= gatehouse_actions::MAX_ERROR_CHARS + 1);
+    assert!(!message.contains("s3cr"), "{message}");
+
+    let code = "exports.onExecutePostLogin = async (event) => { console.log('x'.repeat(1995) + event.secrets.API_KEY); };";
+    let output = engine().run(post_login(code)).await.unwrap();
+    let line = &output.logs[0].message;
+    assert!(line.chars().count() <= gatehouse_actions::MAX_LOG_LINE_CHARS + 1);
+    assert!(!line.contains("s3cr"), "{line}");
+}
