@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::claims::{
-    is_auth0_namespace, is_oidc_standard_claim, is_restricted_claim, serialized_size,
+    is_auth0_namespace, is_oidc_standard_claim, is_restricted_claim, serialized_size, size_with,
     MAX_CUSTOM_CLAIMS_BYTES,
 };
 use super::{ApiCall, Trigger};
@@ -141,6 +141,12 @@ fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
 /// Source: <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>.
 const DENY_CODES: &[&str] = &["invalid_scope", "invalid_request", "server_error"];
 
+/// The serialized size of each token's custom claims, while calls are applied.
+struct ClaimSizes {
+    access: usize,
+    id: usize,
+}
+
 #[derive(Clone, Copy)]
 enum Token {
     Access,
@@ -180,6 +186,11 @@ impl Effects {
         trigger: Trigger,
         calls: &[ApiCall],
     ) -> Result<(), Unsupported> {
+        // Measured once here, then kept up to date claim by claim.
+        let mut sizes = ClaimSizes {
+            access: serialized_size(&self.access_token_claims),
+            id: serialized_size(&self.id_token_claims),
+        };
         for call in calls {
             if self.denied.is_some() {
                 return Ok(());
@@ -192,8 +203,10 @@ impl Effects {
             }
             let args = call.args.as_slice();
             match call.method.as_str() {
-                "accessToken.setCustomClaim" => self.set_claim(action, Token::Access, args),
-                "idToken.setCustomClaim" => self.set_claim(action, Token::Id, args),
+                "accessToken.setCustomClaim" => {
+                    self.set_claim(action, Token::Access, args, &mut sizes.access)
+                }
+                "idToken.setCustomClaim" => self.set_claim(action, Token::Id, args, &mut sizes.id),
                 "accessToken.addScope" => self.change_scope(action, true, args),
                 "accessToken.removeScope" => self.change_scope(action, false, args),
                 "access.deny" => self.deny(action, trigger, args),
@@ -318,7 +331,8 @@ impl Effects {
         );
     }
 
-    fn set_claim(&mut self, action: &str, token: Token, args: &[Value]) {
+    /// `size`: the token's custom claims' serialized size, kept up to date.
+    fn set_claim(&mut self, action: &str, token: Token, args: &[Value], size: &mut usize) {
         let method = match token {
             Token::Access => "accessToken.setCustomClaim",
             Token::Id => "idToken.setCustomClaim",
@@ -353,17 +367,16 @@ impl Effects {
             Token::Access => &mut self.access_token_claims,
             Token::Id => &mut self.id_token_claims,
         };
-        let mut candidate = claims.clone();
-        let replaced = candidate.insert(name.to_string(), value).is_some();
-        let size = serialized_size(&candidate);
-        if size > MAX_CUSTOM_CLAIMS_BYTES {
+        let new_size = size_with(*size, claims, name, &value);
+        if new_size > MAX_CUSTOM_CLAIMS_BYTES {
             let text = refused(&format!(
-                "the {label}'s custom claims would take {size} bytes, over Auth0's limit of \
+                "the {label}'s custom claims would take {new_size} bytes, over Auth0's limit of \
                  {MAX_CUSTOM_CLAIMS_BYTES} bytes (100 KB)"
             ));
             return self.note(action, NoteKind::ClaimRefused, text);
         }
-        *claims = candidate;
+        let replaced = claims.insert(name.to_string(), value).is_some();
+        *size = new_size;
         let again = if replaced {
             ", replacing the value set before"
         } else {

@@ -653,3 +653,50 @@ fn actions_denial_shows_in_refused_explanation() {
         "denied by the Action 'Require verified email': Please verify your email first."
     );
 }
+
+#[test]
+fn actions_claim_size_is_counted_without_copying_the_claims() {
+    use super::claims::{serialized_size, size_with};
+    let mut claims = serde_json::Map::new();
+    for (name, value) in [
+        ("a", json!("x")),
+        ("b\"q", json!({"nested": [1, 2, "é"]})),
+        ("a", json!(["longer", "value"])),
+        ("c", Value::Null),
+        ("a", json!(1)),
+    ] {
+        let predicted = size_with(serialized_size(&claims), &claims, name, &value);
+        claims.insert(name.to_string(), value);
+        assert_eq!(predicted, serialized_size(&claims), "{name}");
+        assert_eq!(predicted, serde_json::to_vec(&claims).unwrap().len());
+    }
+}
+
+#[test]
+fn actions_many_claim_calls_past_the_cap_stay_cheap() {
+    // 1000 calls (the engine's limit per execution) against a full budget.
+    let filler: Vec<ApiCall> = (0..1000)
+        .map(|i| {
+            call(
+                "accessToken.setCustomClaim",
+                json!([format!("claim{i}"), "v".repeat(200)]),
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut effects = Effects::default();
+    for _ in 0..5 {
+        effects.apply("Flood", Trigger::PostLogin, &filler).unwrap();
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        serde_json::to_vec(&effects.access_token_claims)
+            .unwrap()
+            .len()
+            <= MAX_CUSTOM_CLAIMS_BYTES
+    );
+}
