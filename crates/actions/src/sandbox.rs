@@ -269,7 +269,11 @@ fn line_of(stack: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Replaces every secret value in what leaves the sandbox: logs and errors.
+/// Replaces every secret value in what leaves the sandbox: logs, errors and
+/// the `api` calls' arguments (a denial's reason becomes an
+/// `error_description`, a log event and a trace line; a claim or metadata
+/// value goes into tokens and the trace). An Action uses its secrets to call
+/// other services, never to hand them on.
 fn redact(
     result: Result<Output, ActionError>,
     secrets: &[(String, String)],
@@ -284,6 +288,11 @@ fn redact(
     };
     match result {
         Ok(mut output) => {
+            for call in &mut output.calls {
+                for arg in &mut call.args {
+                    scrub_json(arg, &scrub);
+                }
+            }
             for line in &mut output.logs {
                 line.message = cut(&scrub(&line.message), MAX_LOG_LINE_CHARS);
                 line.level = cut(&line.level, 16);
@@ -295,6 +304,24 @@ fn redact(
             Err(ActionError::Threw(cut(&scrub(&message), MAX_ERROR_CHARS)))
         }
         Err(other) => Err(other),
+    }
+}
+
+/// Scrubs every string in `value`, member names included.
+fn scrub_json(value: &mut serde_json::Value, scrub: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = scrub(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, scrub)),
+        serde_json::Value::Object(members) => {
+            *members = std::mem::take(members)
+                .into_iter()
+                .map(|(name, mut v)| {
+                    scrub_json(&mut v, scrub);
+                    (scrub(&name), v)
+                })
+                .collect();
+        }
+        _ => {}
     }
 }
 

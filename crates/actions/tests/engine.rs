@@ -269,3 +269,12 @@ async fn a_huge_thrown_message_is_cut_and_a_secret_at_the_cut_is_still_hidden() 
     assert!(line.chars().count() <= gatehouse_actions::MAX_LOG_LINE_CHARS + 1);
     assert!(!line.contains("s3cr"), "{line}");
 }
+
+#[tokio::test]
+async fn secrets_are_hidden_in_the_api_calls_too() {
+    let code = "exports.onExecutePostLogin = async (event, api) => { api.user.setAppMetadata('k', { [event.secrets.API_KEY]: ['x' + event.secrets.API_KEY] }); api.access.deny('bad ' + event.secrets.API_KEY); };";
+    let output = engine().run(post_login(code)).await.unwrap();
+    let record = serde_json::to_string(&output.calls).unwrap();
+    assert!(!record.contains("s3cr3t-value"), "{record}");
+    assert_eq!(output.calls[1].args[0], json!("bad [secret]"));
+}
