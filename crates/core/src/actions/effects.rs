@@ -141,6 +141,10 @@ fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
 /// Source: <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>.
 const DENY_CODES: &[&str] = &["invalid_scope", "invalid_request", "server_error"];
 
+/// The longest denial reason kept, in characters: it becomes an
+/// `error_description` in a redirect's URL, a log event and a trace line.
+pub const MAX_REASON_CHARS: usize = 1000;
+
 /// The serialized size of each token's custom claims, while calls are applied.
 struct ClaimSizes {
     access: usize,
@@ -471,7 +475,9 @@ impl Effects {
         });
     }
 
-    fn set_denial(&mut self, denial: Denial) {
+    fn set_denial(&mut self, mut denial: Denial) {
+        denial.reason = cut(&denial.reason, MAX_REASON_CHARS);
+        denial.user_message = denial.user_message.map(|m| cut(&m, MAX_REASON_CHARS));
         self.note(&denial.action, NoteKind::Denied, denial_sentence(&denial));
         self.denied = Some(denial);
     }
@@ -565,6 +571,14 @@ fn text_of(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 

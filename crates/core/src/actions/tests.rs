@@ -700,3 +700,22 @@ fn actions_many_claim_calls_past_the_cap_stay_cheap() {
             <= MAX_CUSTOM_CLAIMS_BYTES
     );
 }
+
+#[test]
+fn actions_a_huge_denial_reason_is_cut() {
+    let effects = run(
+        Trigger::PreUserRegistration,
+        "Long",
+        &[call(
+            "access.deny",
+            json!(["é".repeat(5000), "m".repeat(5000)]),
+        )],
+    );
+    let denial = effects.denied.unwrap();
+    assert_eq!(denial.reason.chars().count(), effects::MAX_REASON_CHARS + 1);
+    assert!(denial.reason.ends_with('…'));
+    assert_eq!(
+        denial.user_message.unwrap().chars().count(),
+        effects::MAX_REASON_CHARS + 1
+    );
+}
