@@ -577,3 +577,135 @@ async fn post_login_metadata_is_persisted_and_secrets_stay_out_of_logs() {
         "a secret reached the logs"
     );
 }
+
+/// An Action's denial reason is the Action author's text (and may quote user
+/// input): in a redirect it stays one `error_description`, in form_post it is
+/// escaped HTML, and a secret in it is hidden.
+#[tokio::test]
+async fn a_hostile_denial_reason_stays_inside_error_description() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.access.deny('no&state=forged&code=forged\r\nSet-Cookie: x=1 "><script>alert(1)</script> ' + event.secrets.API_KEY);
+    };"#;
+    w.deploy_and_bind("Hostile", "post-login", code).await;
+    let back = w.login("alice@example.com").await;
+    let p = params_of(&back, '?');
+    assert_eq!(p["state"], "st", "{back}");
+    assert!(!p.contains_key("code"), "{back}");
+    assert!(!back.contains('\n') && !back.contains('\r'), "{back}");
+    let reason = &p["error_description"];
+    assert!(
+        reason.starts_with("no&state=forged&code=forged"),
+        "{reason}"
+    );
+    assert!(!reason.contains("k-secret-1234567890"), "{reason}");
+
+    let denied = w.password("alice@example.com", "openid").await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    assert!(
+        !denied.text.contains("k-secret-1234567890"),
+        "{}",
+        denied.text
+    );
+    let logs = w.m.get("/logs?per_page=100").await;
+    assert!(
+        !logs.text.contains("k-secret-1234567890"),
+        "a secret reached the logs"
+    );
+
+    let browser = w.m.server.browser();
+    let query = encode(&[
+        ("client_id", w.s.web_id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("response_type", "code"),
+        ("response_mode", "form_post"),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let url = w.m.server.url(&format!("/authorize?{query}"));
+    let to_page = location(&get(&browser, &url).await);
+    let page = get(&browser, &w.m.server.url(&to_page)).await;
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let resp = post(
+        &browser,
+        &w.m.server.url("/u/login"),
+        &[
+            ("csrf", &csrf),
+            ("authorize", &query),
+            ("email", "alice@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let html = resp.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(!html.contains("k-secret-1234567890"), "{html}");
+}
+
+/// What `event.request` shows never holds a credential: not on /authorize,
+/// not in a token request's body, not in the signup form.
+#[tokio::test]
+async fn event_request_never_holds_credentials() {
+    let w = start().await;
+    let shows = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.access.deny(JSON.stringify(event.request));
+    };"#;
+    w.deploy_and_bind("Show request", "post-login", shows).await;
+    let denied = w.password("alice@example.com", "openid").await;
+    let seen = denied.body["error_description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.contains("\"username\""), "{seen}");
+    for secret in [PASSWORD, w.s.web_secret.as_str()] {
+        assert!(!seen.contains(secret), "{seen}");
+    }
+
+    let m2m = r#"exports.onExecuteCredentialsExchange = async (event, api) => {
+        api.access.deny('invalid_request', JSON.stringify(event.request));
+    };"#;
+    w.deploy_and_bind("Show m2m request", "credentials-exchange", m2m)
+        .await;
+    let denied = w.m2m(&w.s.m2m_id, &w.s.m2m_secret).await;
+    let seen = denied.body["error_description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.contains("client_credentials"), "{seen}");
+    assert!(!seen.contains(&w.s.m2m_secret), "{seen}");
+
+    let signup = r#"exports.onExecutePreUserRegistration = async (event, api) => {
+        api.access.deny('shown', 'BODY' + JSON.stringify(event.request.body) + 'END');
+    };"#;
+    w.deploy_and_bind("Show signup", "pre-user-registration", signup)
+        .await;
+    let browser = w.m.server.browser();
+    let query = encode(&[
+        ("client_id", w.s.web_id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let page = get(&browser, &w.m.server.url(&format!("/u/signup?{query}"))).await;
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let resp = post(
+        &browser,
+        &w.m.server.url("/u/signup"),
+        &[
+            ("csrf", &csrf),
+            ("authorize", &query),
+            ("email", "new@example.com"),
+            ("password", "a long enough password"),
+        ],
+    )
+    .await;
+    let html = resp.text().await.unwrap();
+    let shown = &html[html.find("BODY").expect("the body is shown")..html.find("END").unwrap()];
+    assert!(shown.contains("new@example.com"), "{shown}");
+    assert!(!shown.contains("a long enough password"), "{shown}");
+    assert!(
+        !shown.contains(&csrf),
+        "the CSRF token reached the Action: {shown}"
+    );
+}
