@@ -709,3 +709,30 @@ async fn event_request_never_holds_credentials() {
         "the CSRF token reached the Action: {shown}"
     );
 }
+
+/// The dashboard is not a tenant application: a post-login Action that denies
+/// everyone (or breaks) does not lock the administrators out.
+#[tokio::test]
+async fn a_denying_post_login_action_does_not_lock_the_dashboard() {
+    let w = start().await;
+    let deny_all =
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('locked'); };";
+    let throws = "exports.onExecutePostLogin = async () => { throw new Error('broken'); };";
+    let deny = w.deploy("Deny everyone", "post-login", deny_all).await;
+    let broken = w.deploy("Broken", "post-login", throws).await;
+    w.bind("post-login", &[&deny, &broken]).await;
+    let back = w.login("alice@example.com").await;
+    assert_eq!(params_of(&back, '?')["error_description"], "locked");
+
+    let browser = w.m.server.browser();
+    let creds = &w.m.creds;
+    let landed = crate::admin::sign_in(
+        &w.m.server,
+        &browser,
+        &creds.admin_email,
+        &creds.admin_password,
+    )
+    .await;
+    assert_eq!(landed.status().as_u16(), 303);
+    assert_eq!(location(&landed), "/admin");
+}
