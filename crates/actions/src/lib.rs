@@ -101,12 +101,20 @@ pub enum ActionError {
     TooManyCalls(usize),
     #[error("the Action's promise never settled")]
     NeverSettled,
+    #[error("the Action did not start: every Actions worker was busy for {0} ms")]
+    Busy(u128),
     #[error("the Action engine failed: {0}")]
     Engine(String),
 }
 
+/// How many time limits a job may wait for a worker before it fails as
+/// [`ActionError::Busy`]: under a flood of slow Actions, requests fail
+/// promptly instead of queueing without end.
+const MAX_QUEUE_WAIT_IN_TIME_LIMITS: u32 = 5;
+
 struct Job {
     run: Run,
+    queued: std::time::Instant,
     reply: oneshot::Sender<Result<Output, ActionError>>,
 }
 
@@ -142,7 +150,11 @@ impl Engine {
     pub async fn run(&self, run: Run) -> Result<Output, ActionError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { run, reply })
+            .send(Job {
+                run,
+                queued: std::time::Instant::now(),
+                reply,
+            })
             .map_err(|_| ActionError::Engine("the Actions workers have stopped".into()))?;
         answer
             .await

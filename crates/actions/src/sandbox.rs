@@ -2,7 +2,7 @@
 
 use crate::{
     ActionError, Job, Limits, Output, Run, MAX_API_CALLS, MAX_ERROR_CHARS, MAX_LOG_LINES,
-    MAX_LOG_LINE_CHARS,
+    MAX_LOG_LINE_CHARS, MAX_QUEUE_WAIT_IN_TIME_LIMITS,
 };
 use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime};
@@ -29,6 +29,15 @@ pub(crate) fn worker(receiver: &Mutex<mpsc::Receiver<Job>>, limits: Limits) {
             guard.recv()
         };
         let Ok(job) = job else { return };
+        // The request gave up (its client went away): its work is nobody's.
+        if job.reply.is_closed() {
+            continue;
+        }
+        let max_wait = limits.time * MAX_QUEUE_WAIT_IN_TIME_LIMITS;
+        if job.queued.elapsed() > max_wait {
+            let _ = job.reply.send(Err(ActionError::Busy(max_wait.as_millis())));
+            continue;
+        }
         let sandbox = match warm.take() {
             Some(sandbox) => sandbox,
             None => match Sandbox::new(limits) {

@@ -278,3 +278,66 @@ async fn secrets_are_hidden_in_the_api_calls_too() {
     assert!(!record.contains("s3cr3t-value"), "{record}");
     assert_eq!(output.calls[1].args[0], json!("bad [secret]"));
 }
+
+fn one_worker() -> Engine {
+    Engine::new(
+        1,
+        Limits {
+            time: Duration::from_millis(200),
+            ..Limits::default()
+        },
+    )
+}
+
+const ENDLESS: &str = "exports.onExecutePostLogin = async () => { while (true) {} };";
+
+#[tokio::test]
+async fn work_whose_requester_gave_up_is_skipped() {
+    let engine = one_worker();
+    let busy = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(post_login(ENDLESS)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..5 {
+        let abandoned = engine.run(post_login(ENDLESS));
+        let _ = tokio::time::timeout(Duration::from_millis(5), abandoned).await;
+    }
+    let started = std::time::Instant::now();
+    engine.run(post_login(ROLES_ACTION)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "waited {:?} behind abandoned work",
+        started.elapsed()
+    );
+    assert_eq!(busy.await.unwrap(), Err(ActionError::Timeout(200)));
+}
+
+#[tokio::test]
+async fn a_job_that_waits_too_long_for_a_worker_fails_as_busy() {
+    let engine = one_worker();
+    let mut queued = Vec::new();
+    for _ in 0..12 {
+        let engine = engine.clone();
+        queued.push(tokio::spawn(async move {
+            engine.run(post_login(ENDLESS)).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // 12 endless loops are 2.4 s of work; no request waits more than 1 s for it.
+    let started = std::time::Instant::now();
+    let last = engine.run(post_login(ROLES_ACTION)).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "waited {:?}",
+        started.elapsed()
+    );
+    let mut busy = usize::from(last.is_err());
+    for job in queued {
+        match job.await.unwrap() {
+            Err(ActionError::Busy(1000)) => busy += 1,
+            other => assert_eq!(other, Err(ActionError::Timeout(200))),
+        }
+    }
+    assert!(busy >= 6, "{busy} failed as busy");
+}
