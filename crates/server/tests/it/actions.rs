@@ -736,3 +736,23 @@ async fn a_denying_post_login_action_does_not_lock_the_dashboard() {
     assert_eq!(landed.status().as_u16(), 303);
     assert_eq!(location(&landed), "/admin");
 }
+
+/// A deeply nested claim value (JSON allows it, the engine's record reader
+/// stops at 128 levels) must not break the code exchange that carries it.
+#[tokio::test]
+async fn a_deeply_nested_claim_value_does_not_break_the_code_exchange() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        let v = 1;
+        for (let i = 0; i < 120; i++) v = [v];
+        api.accessToken.setCustomClaim('https://x.example/deep', v);
+        api.idToken.setCustomClaim('https://x.example/deep', v);
+    };"#;
+    w.deploy_and_bind("Deep", "post-login", code).await;
+    let back = w.login("alice@example.com").await;
+    assert!(params_of(&back, '?').contains_key("code"), "{back}");
+    let reply = w.exchange(&back).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = claims(reply.body["access_token"].as_str().unwrap());
+    assert!(access["https://x.example/deep"].is_array());
+}
