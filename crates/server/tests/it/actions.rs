@@ -756,3 +756,44 @@ async fn a_deeply_nested_claim_value_does_not_break_the_code_exchange() {
     let access = claims(reply.body["access_token"].as_str().unwrap());
     assert!(access["https://x.example/deep"].is_array());
 }
+
+/// Two PATCHes of one flow at once: one flow wins whole, never a mix of both.
+#[tokio::test]
+async fn racing_binding_patches_leave_one_whole_flow() {
+    let w = start().await;
+    let noop = "exports.onExecutePostLogin = async () => {};";
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(w.deploy(&format!("A{n}"), "post-login", noop).await);
+    }
+    let body = |set: &[String]| {
+        let bindings: Vec<Value> = set
+            .iter()
+            .map(|id| json!({ "ref": { "type": "action_id", "value": id } }))
+            .collect();
+        json!({ "bindings": bindings })
+    };
+    let (first, second) = (body(&ids[..3]), body(&ids[3..]));
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            w.m.patch("/actions/triggers/post-login/bindings", first.clone()),
+            w.m.patch("/actions/triggers/post-login/bindings", second.clone()),
+        );
+        for reply in [&a, &b] {
+            assert!(
+                reply.status == 200 || reply.status == 409,
+                "{} {}",
+                reply.status,
+                reply.text
+            );
+        }
+        let flow = w.m.get("/actions/triggers/post-login/bindings").await;
+        let bound: Vec<String> = flow.body["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["action"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(bound == ids[..3] || bound == ids[3..], "{bound:?}");
+    }
+}
