@@ -74,12 +74,29 @@ pub struct Output {
 
 /// One execution: the code, the trigger, the event (without secrets) and the
 /// secrets, which join `event.secrets` inside the sandbox only.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Run {
     pub code: Arc<str>,
     pub trigger: Trigger,
     pub event: Value,
     pub secrets: Vec<(String, String)>,
+}
+
+/// Names the secrets but never shows their values, should a run be logged.
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<(&str, &str)> = self
+            .secrets
+            .iter()
+            .map(|(name, _)| (name.as_str(), "[secret]"))
+            .collect();
+        f.debug_struct("Run")
+            .field("code", &self.code)
+            .field("trigger", &self.trigger)
+            .field("event", &self.event)
+            .field("secrets", &secrets)
+            .finish()
+    }
 }
 
 /// Why an execution failed. Messages never hold a secret's value.

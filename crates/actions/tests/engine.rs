@@ -341,3 +341,10 @@ async fn a_job_that_waits_too_long_for_a_worker_fails_as_busy() {
     }
     assert!(busy >= 6, "{busy} failed as busy");
 }
+
+#[test]
+fn a_run_in_a_log_line_names_its_secrets_but_hides_them() {
+    let shown = format!("{:?}", post_login(ROLES_ACTION));
+    assert!(shown.contains("API_KEY"), "{shown}");
+    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+}
