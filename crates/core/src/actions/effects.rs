@@ -141,6 +141,14 @@ fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
 /// Source: <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>.
 const DENY_CODES: &[&str] = &["invalid_scope", "invalid_request", "server_error"];
 
+/// The longest scope an Action may add or remove: Auth0's limit on a
+/// permission's `value` in the Management API (resource server scopes).
+pub const MAX_SCOPE_CHARS: usize = 280;
+
+/// How much of a refused claim's name a trace note quotes: the name is the
+/// Action's to choose and the note lands in the log event and the code record.
+const MAX_NAME_IN_NOTE_CHARS: usize = 200;
+
 /// The longest denial reason kept, in characters: it becomes an
 /// `error_description` in a redirect's URL, a log event and a trace line.
 pub const MAX_REASON_CHARS: usize = 1000;
@@ -349,8 +357,10 @@ impl Effects {
             _ => return self.ignored(action, method, "the claim name must be a string"),
         };
         let label = token.label();
-        let refused =
-            |why: &str| format!("{label} claim {name} refused: {why} (Action '{action}')");
+        let refused = |why: &str| {
+            let name = cut(name, MAX_NAME_IN_NOTE_CHARS);
+            format!("{label} claim {name} refused: {why} (Action '{action}')")
+        };
         if is_restricted_claim(name) {
             let text = refused("it is a restricted claim Auth0 does not let an Action set");
             return self.note(action, NoteKind::ClaimRefused, text);
@@ -405,6 +415,13 @@ impl Effects {
                     action,
                     method,
                     "the scope must be one scope, without spaces",
+                )
+            }
+            Some(Value::String(s)) if s.chars().count() > MAX_SCOPE_CHARS => {
+                return self.ignored(
+                    action,
+                    method,
+                    &format!("the scope is longer than {MAX_SCOPE_CHARS} characters"),
                 )
             }
             Some(Value::String(s)) => s.as_str(),
@@ -496,11 +513,12 @@ impl Effects {
         };
         let value = args.get(1).cloned().unwrap_or(Value::Null);
         let field = which.key();
+        let shown_key = cut(key, MAX_NAME_IN_NOTE_CHARS);
         let text = if value.is_null() {
-            format!("{field}.{key} removed by the Action '{action}'")
+            format!("{field}.{shown_key} removed by the Action '{action}'")
         } else {
             format!(
-                "{field}.{key} set to {} by the Action '{action}'",
+                "{field}.{shown_key} set to {} by the Action '{action}'",
                 shown(&value)
             )
         };

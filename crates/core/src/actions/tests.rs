@@ -719,3 +719,24 @@ fn actions_a_huge_denial_reason_is_cut() {
         effects::MAX_REASON_CHARS + 1
     );
 }
+
+#[test]
+fn actions_long_names_and_scopes_are_kept_out_of_notes_and_tokens() {
+    let long = "n".repeat(200 * 1024);
+    let scope = "s".repeat(effects::MAX_SCOPE_CHARS + 1);
+    let effects = run(
+        Trigger::PostLogin,
+        "Long",
+        &[
+            call("accessToken.setCustomClaim", json!([long, 1])),
+            call("user.setAppMetadata", json!([long, 1])),
+            call("accessToken.addScope", json!([scope])),
+        ],
+    );
+    assert!(effects.access_token_claims.is_empty());
+    assert!(effects.scopes_added.is_empty());
+    assert_eq!(effects.notes[2].kind, NoteKind::ClaimRefused);
+    for note in &effects.notes {
+        assert!(note.text.len() < 1000, "{}", &note.text[..300]);
+    }
+}
