@@ -46,6 +46,18 @@ impl Default for Limits {
     }
 }
 
+/// The most `api` calls one execution may make. Each becomes a trace note
+/// (and, on `/authorize`, part of the authorization code record), so an
+/// Action looping over `setCustomClaim` must fail rather than make the server
+/// work through hundreds of thousands of calls.
+pub const MAX_API_CALLS: usize = 1000;
+/// The most `console` lines kept from one execution, and their length in characters.
+pub const MAX_LOG_LINES: usize = 100;
+pub const MAX_LOG_LINE_CHARS: usize = 2000;
+/// The longest error message kept from a failed execution, in characters: it
+/// becomes an `error_description`, a log event and an execution record.
+pub const MAX_ERROR_CHARS: usize = 1000;
+
 /// One `console` line the Action wrote (secrets replaced by `[secret]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
@@ -62,12 +74,29 @@ pub struct Output {
 
 /// One execution: the code, the trigger, the event (without secrets) and the
 /// secrets, which join `event.secrets` inside the sandbox only.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Run {
     pub code: Arc<str>,
     pub trigger: Trigger,
     pub event: Value,
     pub secrets: Vec<(String, String)>,
+}
+
+/// Names the secrets but never shows their values, should a run be logged.
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<(&str, &str)> = self
+            .secrets
+            .iter()
+            .map(|(name, _)| (name.as_str(), "[secret]"))
+            .collect();
+        f.debug_struct("Run")
+            .field("code", &self.code)
+            .field("trigger", &self.trigger)
+            .field("event", &self.event)
+            .field("secrets", &secrets)
+            .finish()
+    }
 }
 
 /// Why an execution failed. Messages never hold a secret's value.
@@ -85,14 +114,24 @@ pub enum ActionError {
     Syntax { line: u32, message: String },
     #[error("the Action requires '{0}', which is not available: Gatehouse Actions run without npm modules or Node built-ins")]
     ModuleNotAvailable(String),
+    #[error("the Action made more than {0} calls on the api object")]
+    TooManyCalls(usize),
     #[error("the Action's promise never settled")]
     NeverSettled,
+    #[error("the Action did not start: every Actions worker was busy for {0} ms")]
+    Busy(u128),
     #[error("the Action engine failed: {0}")]
     Engine(String),
 }
 
+/// How many time limits a job may wait for a worker before it fails as
+/// [`ActionError::Busy`]: under a flood of slow Actions, requests fail
+/// promptly instead of queueing without end.
+const MAX_QUEUE_WAIT_IN_TIME_LIMITS: u32 = 5;
+
 struct Job {
     run: Run,
+    queued: std::time::Instant,
     reply: oneshot::Sender<Result<Output, ActionError>>,
 }
 
@@ -128,7 +167,11 @@ impl Engine {
     pub async fn run(&self, run: Run) -> Result<Output, ActionError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { run, reply })
+            .send(Job {
+                run,
+                queued: std::time::Instant::now(),
+                reply,
+            })
             .map_err(|_| ActionError::Engine("the Actions workers have stopped".into()))?;
         answer
             .await

@@ -10,7 +10,10 @@
   const calls = [];
   const logs = [];
   const MAX_LOG_LINES = 100;
-  const MAX_LOG_LINE = 2000;
+  // One past the host's MAX_API_CALLS: enough for it to see the limit was passed.
+  const MAX_RECORDED_CALLS = 1001;
+  // Captured now: the Action may replace Array.prototype.push afterwards.
+  const append = Function.prototype.call.bind(Array.prototype.push);
 
   // The methods of `api` per trigger (Auth0's API objects). Unsupported ones
   // are recorded too: Gatehouse fails the execution naming them.
@@ -61,7 +64,8 @@
         const method = group + "." + name;
         target[name] = function () {
           // Snapshot now: a value changed after the call must not change what was set.
-          calls.push(parse(stringify({ method: method, args: copyArgs(arguments) }) || "null"));
+          if (calls.length >= MAX_RECORDED_CALLS) return api;
+          append(calls, parse(stringify({ method: method, args: copyArgs(arguments) }) || "null"));
           return api;
         };
       }
@@ -91,10 +95,11 @@
     return function () {
       if (logs.length >= MAX_LOG_LINES) return;
       const parts = [];
-      for (let i = 0; i < arguments.length; i++) parts.push(format(arguments[i]));
-      let line = parts.join(" ");
-      if (line.length > MAX_LOG_LINE) line = line.slice(0, MAX_LOG_LINE) + "…";
-      logs.push({ level: level, message: line });
+      for (let i = 0; i < arguments.length; i++) append(parts, format(arguments[i]));
+      // Not cut here: the host cuts it after removing the secrets, so no
+      // part of a secret is left at the cut.
+      const line = parts.join(" ");
+      append(logs, { level: level, message: line });
     };
   }
 

@@ -1,6 +1,9 @@
 //! One worker's QuickJS runtime and how an execution runs in it.
 
-use crate::{ActionError, Job, Limits, Output, Run};
+use crate::{
+    ActionError, Job, Limits, Output, Run, MAX_API_CALLS, MAX_ERROR_CHARS, MAX_LOG_LINES,
+    MAX_LOG_LINE_CHARS, MAX_QUEUE_WAIT_IN_TIME_LIMITS,
+};
 use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +29,15 @@ pub(crate) fn worker(receiver: &Mutex<mpsc::Receiver<Job>>, limits: Limits) {
             guard.recv()
         };
         let Ok(job) = job else { return };
+        // The request gave up (its client went away): its work is nobody's.
+        if job.reply.is_closed() {
+            continue;
+        }
+        let max_wait = limits.time * MAX_QUEUE_WAIT_IN_TIME_LIMITS;
+        if job.queued.elapsed() > max_wait {
+            let _ = job.reply.send(Err(ActionError::Busy(max_wait.as_millis())));
+            continue;
+        }
         let sandbox = match warm.take() {
             Some(sandbox) => sandbox,
             None => match Sandbox::new(limits) {
@@ -147,8 +159,9 @@ impl Sandbox {
             .call(())
             .catch(ctx)
             .map_err(|e| self.classify(e, false))?;
-        serde_json::from_str(&json)
-            .map_err(|e| ActionError::Engine(format!("the Action's record is unreadable: {e}")))
+        let output: Output = serde_json::from_str(&json)
+            .map_err(|e| ActionError::Engine(format!("the Action's record is unreadable: {e}")))?;
+        bounded(output)
     }
 
     /// Turns a caught JavaScript error into the limit it hit, or what was thrown.
@@ -199,6 +212,26 @@ impl Sandbox {
     }
 }
 
+/// The record within the host's limits, whatever the Action did to the
+/// prelude's built-ins (it can replace `Array.prototype` methods the prelude
+/// relies on): too many calls fail the execution, extra log lines go
+/// ([`redact`] cuts the long ones once their secrets are out).
+fn bounded(mut output: Output) -> Result<Output, ActionError> {
+    if output.calls.len() > MAX_API_CALLS {
+        return Err(ActionError::TooManyCalls(MAX_API_CALLS));
+    }
+    output.logs.truncate(MAX_LOG_LINES);
+    Ok(output)
+}
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 fn ctx_json(value: &rquickjs::Value<'_>) -> Option<String> {
     value
         .ctx()
@@ -245,7 +278,11 @@ fn line_of(stack: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Replaces every secret value in what leaves the sandbox: logs and errors.
+/// Replaces every secret value in what leaves the sandbox: logs, errors and
+/// the `api` calls' arguments (a denial's reason becomes an
+/// `error_description`, a log event and a trace line; a claim or metadata
+/// value goes into tokens and the trace). An Action uses its secrets to call
+/// other services, never to hand them on.
 fn redact(
     result: Result<Output, ActionError>,
     secrets: &[(String, String)],
@@ -260,13 +297,40 @@ fn redact(
     };
     match result {
         Ok(mut output) => {
+            for call in &mut output.calls {
+                for arg in &mut call.args {
+                    scrub_json(arg, &scrub);
+                }
+            }
             for line in &mut output.logs {
-                line.message = scrub(&line.message);
+                line.message = cut(&scrub(&line.message), MAX_LOG_LINE_CHARS);
+                line.level = cut(&line.level, 16);
             }
             Ok(output)
         }
-        Err(ActionError::Threw(message)) => Err(ActionError::Threw(scrub(&message))),
+        // Scrubbed before it is cut, so no part of a secret survives the cut.
+        Err(ActionError::Threw(message)) => {
+            Err(ActionError::Threw(cut(&scrub(&message), MAX_ERROR_CHARS)))
+        }
         Err(other) => Err(other),
+    }
+}
+
+/// Scrubs every string in `value`, member names included.
+fn scrub_json(value: &mut serde_json::Value, scrub: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = scrub(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, scrub)),
+        serde_json::Value::Object(members) => {
+            *members = std::mem::take(members)
+                .into_iter()
+                .map(|(name, mut v)| {
+                    scrub_json(&mut v, scrub);
+                    (scrub(&name), v)
+                })
+                .collect();
+        }
+        _ => {}
     }
 }
 

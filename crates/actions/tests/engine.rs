@@ -223,3 +223,128 @@ fn check_refuses_modules_and_accepts_the_quickstart() {
     );
     check(ROLES_ACTION).unwrap();
 }
+
+#[tokio::test]
+async fn a_flood_of_api_calls_fails_instead_of_reaching_the_host() {
+    let code = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 5000; i++) api.accessToken.setCustomClaim('c' + i, i); };";
+    let err = engine().run(post_login(code)).await.unwrap_err();
+    assert_eq!(
+        err,
+        ActionError::TooManyCalls(gatehouse_actions::MAX_API_CALLS)
+    );
+}
+
+#[tokio::test]
+async fn a_replaced_array_push_does_not_reach_the_record() {
+    let code = r#"
+      const push = Array.prototype.push;
+      let stolen = [];
+      Array.prototype.push = function (...items) { stolen.push === push || (stolen = stolen); stolen[stolen.length] = this; return push.apply(this, items); };
+      exports.onExecutePostLogin = async (event, api) => {
+        api.accessToken.setCustomClaim('a', 1);
+        console.log('hello');
+        for (const target of stolen) {
+          for (let i = 0; i < 5000; i++) push.call(target, { method: 'accessToken.setCustomClaim', args: ['c' + i, i], level: 'log', message: 'x' });
+        }
+      };
+    "#;
+    let output = engine().run(post_login(code)).await.unwrap();
+    assert_eq!(output.calls.len(), 1);
+    assert_eq!(output.logs.len(), 1);
+}
+
+#[tokio::test]
+async fn a_huge_thrown_message_is_cut_and_a_secret_at_the_cut_is_still_hidden() {
+    let code = "exports.onExecutePostLogin = async (event) => { throw new Error('x'.repeat(995) + event.secrets.API_KEY + 'y'.repeat(1e6)); };";
+    let err = engine().run(post_login(code)).await.unwrap_err();
+    let ActionError::Threw(message) = err else {
+        panic!("{err:?}")
+    };
+    assert!(message.chars().count() <= gatehouse_actions::MAX_ERROR_CHARS + 1);
+    assert!(!message.contains("s3cr"), "{message}");
+
+    let code = "exports.onExecutePostLogin = async (event) => { console.log('x'.repeat(1995) + event.secrets.API_KEY); };";
+    let output = engine().run(post_login(code)).await.unwrap();
+    let line = &output.logs[0].message;
+    assert!(line.chars().count() <= gatehouse_actions::MAX_LOG_LINE_CHARS + 1);
+    assert!(!line.contains("s3cr"), "{line}");
+}
+
+#[tokio::test]
+async fn secrets_are_hidden_in_the_api_calls_too() {
+    let code = "exports.onExecutePostLogin = async (event, api) => { api.user.setAppMetadata('k', { [event.secrets.API_KEY]: ['x' + event.secrets.API_KEY] }); api.access.deny('bad ' + event.secrets.API_KEY); };";
+    let output = engine().run(post_login(code)).await.unwrap();
+    let record = serde_json::to_string(&output.calls).unwrap();
+    assert!(!record.contains("s3cr3t-value"), "{record}");
+    assert_eq!(output.calls[1].args[0], json!("bad [secret]"));
+}
+
+fn one_worker() -> Engine {
+    Engine::new(
+        1,
+        Limits {
+            time: Duration::from_millis(200),
+            ..Limits::default()
+        },
+    )
+}
+
+const ENDLESS: &str = "exports.onExecutePostLogin = async () => { while (true) {} };";
+
+#[tokio::test]
+async fn work_whose_requester_gave_up_is_skipped() {
+    let engine = one_worker();
+    let busy = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(post_login(ENDLESS)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..5 {
+        let abandoned = engine.run(post_login(ENDLESS));
+        let _ = tokio::time::timeout(Duration::from_millis(5), abandoned).await;
+    }
+    let started = std::time::Instant::now();
+    engine.run(post_login(ROLES_ACTION)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "waited {:?} behind abandoned work",
+        started.elapsed()
+    );
+    assert_eq!(busy.await.unwrap(), Err(ActionError::Timeout(200)));
+}
+
+#[tokio::test]
+async fn a_job_that_waits_too_long_for_a_worker_fails_as_busy() {
+    let engine = one_worker();
+    let mut queued = Vec::new();
+    for _ in 0..12 {
+        let engine = engine.clone();
+        queued.push(tokio::spawn(async move {
+            engine.run(post_login(ENDLESS)).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // 12 endless loops are 2.4 s of work; no request waits more than 1 s for it.
+    let started = std::time::Instant::now();
+    let last = engine.run(post_login(ROLES_ACTION)).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "waited {:?}",
+        started.elapsed()
+    );
+    let mut busy = usize::from(last.is_err());
+    for job in queued {
+        match job.await.unwrap() {
+            Err(ActionError::Busy(1000)) => busy += 1,
+            other => assert_eq!(other, Err(ActionError::Timeout(200))),
+        }
+    }
+    assert!(busy >= 6, "{busy} failed as busy");
+}
+
+#[test]
+fn a_run_in_a_log_line_names_its_secrets_but_hides_them() {
+    let shown = format!("{:?}", post_login(ROLES_ACTION));
+    assert!(shown.contains("API_KEY"), "{shown}");
+    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+}

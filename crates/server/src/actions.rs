@@ -72,10 +72,13 @@ impl FlowCache {
 /// Auth0's log type of a failed Action execution.
 pub const EXECUTION_FAILED: &str = "actions_execution_failed";
 
-/// Request parameters an Action never sees (credentials and one-time codes).
+/// Request parameters an Action never sees (credentials, one-time codes, and
+/// the signup form's CSRF token).
 const HIDDEN_PARAMS: &[&str] = &[
     "client_secret",
     "client_assertion",
+    "csrf",
+    "id_token_hint",
     "password",
     "code",
     "code_verifier",

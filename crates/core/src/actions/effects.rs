@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::claims::{
-    is_auth0_namespace, is_oidc_standard_claim, is_restricted_claim, serialized_size,
+    is_auth0_namespace, is_oidc_standard_claim, is_restricted_claim, serialized_size, size_with,
     MAX_CUSTOM_CLAIMS_BYTES,
 };
 use super::{ApiCall, Trigger};
@@ -141,6 +141,24 @@ fn supported_methods(trigger: Trigger) -> &'static [&'static str] {
 /// Source: <https://auth0.com/docs/customize/actions/reference/credentials-exchange/credentials-exchange-api-object>.
 const DENY_CODES: &[&str] = &["invalid_scope", "invalid_request", "server_error"];
 
+/// The longest scope an Action may add or remove: Auth0's limit on a
+/// permission's `value` in the Management API (resource server scopes).
+pub const MAX_SCOPE_CHARS: usize = 280;
+
+/// How much of a refused claim's name a trace note quotes: the name is the
+/// Action's to choose and the note lands in the log event and the code record.
+const MAX_NAME_IN_NOTE_CHARS: usize = 200;
+
+/// The longest denial reason kept, in characters: it becomes an
+/// `error_description` in a redirect's URL, a log event and a trace line.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// The serialized size of each token's custom claims, while calls are applied.
+struct ClaimSizes {
+    access: usize,
+    id: usize,
+}
+
 #[derive(Clone, Copy)]
 enum Token {
     Access,
@@ -180,6 +198,11 @@ impl Effects {
         trigger: Trigger,
         calls: &[ApiCall],
     ) -> Result<(), Unsupported> {
+        // Measured once here, then kept up to date claim by claim.
+        let mut sizes = ClaimSizes {
+            access: serialized_size(&self.access_token_claims),
+            id: serialized_size(&self.id_token_claims),
+        };
         for call in calls {
             if self.denied.is_some() {
                 return Ok(());
@@ -192,8 +215,10 @@ impl Effects {
             }
             let args = call.args.as_slice();
             match call.method.as_str() {
-                "accessToken.setCustomClaim" => self.set_claim(action, Token::Access, args),
-                "idToken.setCustomClaim" => self.set_claim(action, Token::Id, args),
+                "accessToken.setCustomClaim" => {
+                    self.set_claim(action, Token::Access, args, &mut sizes.access)
+                }
+                "idToken.setCustomClaim" => self.set_claim(action, Token::Id, args, &mut sizes.id),
                 "accessToken.addScope" => self.change_scope(action, true, args),
                 "accessToken.removeScope" => self.change_scope(action, false, args),
                 "access.deny" => self.deny(action, trigger, args),
@@ -318,7 +343,8 @@ impl Effects {
         );
     }
 
-    fn set_claim(&mut self, action: &str, token: Token, args: &[Value]) {
+    /// `size`: the token's custom claims' serialized size, kept up to date.
+    fn set_claim(&mut self, action: &str, token: Token, args: &[Value], size: &mut usize) {
         let method = match token {
             Token::Access => "accessToken.setCustomClaim",
             Token::Id => "idToken.setCustomClaim",
@@ -331,8 +357,10 @@ impl Effects {
             _ => return self.ignored(action, method, "the claim name must be a string"),
         };
         let label = token.label();
-        let refused =
-            |why: &str| format!("{label} claim {name} refused: {why} (Action '{action}')");
+        let refused = |why: &str| {
+            let name = cut(name, MAX_NAME_IN_NOTE_CHARS);
+            format!("{label} claim {name} refused: {why} (Action '{action}')")
+        };
         if is_restricted_claim(name) {
             let text = refused("it is a restricted claim Auth0 does not let an Action set");
             return self.note(action, NoteKind::ClaimRefused, text);
@@ -353,17 +381,16 @@ impl Effects {
             Token::Access => &mut self.access_token_claims,
             Token::Id => &mut self.id_token_claims,
         };
-        let mut candidate = claims.clone();
-        let replaced = candidate.insert(name.to_string(), value).is_some();
-        let size = serialized_size(&candidate);
-        if size > MAX_CUSTOM_CLAIMS_BYTES {
+        let new_size = size_with(*size, claims, name, &value);
+        if new_size > MAX_CUSTOM_CLAIMS_BYTES {
             let text = refused(&format!(
-                "the {label}'s custom claims would take {size} bytes, over Auth0's limit of \
+                "the {label}'s custom claims would take {new_size} bytes, over Auth0's limit of \
                  {MAX_CUSTOM_CLAIMS_BYTES} bytes (100 KB)"
             ));
             return self.note(action, NoteKind::ClaimRefused, text);
         }
-        *claims = candidate;
+        let replaced = claims.insert(name.to_string(), value).is_some();
+        *size = new_size;
         let again = if replaced {
             ", replacing the value set before"
         } else {
@@ -388,6 +415,13 @@ impl Effects {
                     action,
                     method,
                     "the scope must be one scope, without spaces",
+                )
+            }
+            Some(Value::String(s)) if s.chars().count() > MAX_SCOPE_CHARS => {
+                return self.ignored(
+                    action,
+                    method,
+                    &format!("the scope is longer than {MAX_SCOPE_CHARS} characters"),
                 )
             }
             Some(Value::String(s)) => s.as_str(),
@@ -458,7 +492,9 @@ impl Effects {
         });
     }
 
-    fn set_denial(&mut self, denial: Denial) {
+    fn set_denial(&mut self, mut denial: Denial) {
+        denial.reason = cut(&denial.reason, MAX_REASON_CHARS);
+        denial.user_message = denial.user_message.map(|m| cut(&m, MAX_REASON_CHARS));
         self.note(&denial.action, NoteKind::Denied, denial_sentence(&denial));
         self.denied = Some(denial);
     }
@@ -477,11 +513,12 @@ impl Effects {
         };
         let value = args.get(1).cloned().unwrap_or(Value::Null);
         let field = which.key();
+        let shown_key = cut(key, MAX_NAME_IN_NOTE_CHARS);
         let text = if value.is_null() {
-            format!("{field}.{key} removed by the Action '{action}'")
+            format!("{field}.{shown_key} removed by the Action '{action}'")
         } else {
             format!(
-                "{field}.{key} set to {} by the Action '{action}'",
+                "{field}.{shown_key} set to {} by the Action '{action}'",
                 shown(&value)
             )
         };
@@ -552,6 +589,14 @@ fn text_of(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 

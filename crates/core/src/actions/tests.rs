@@ -653,3 +653,90 @@ fn actions_denial_shows_in_refused_explanation() {
         "denied by the Action 'Require verified email': Please verify your email first."
     );
 }
+
+#[test]
+fn actions_claim_size_is_counted_without_copying_the_claims() {
+    use super::claims::{serialized_size, size_with};
+    let mut claims = serde_json::Map::new();
+    for (name, value) in [
+        ("a", json!("x")),
+        ("b\"q", json!({"nested": [1, 2, "é"]})),
+        ("a", json!(["longer", "value"])),
+        ("c", Value::Null),
+        ("a", json!(1)),
+    ] {
+        let predicted = size_with(serialized_size(&claims), &claims, name, &value);
+        claims.insert(name.to_string(), value);
+        assert_eq!(predicted, serialized_size(&claims), "{name}");
+        assert_eq!(predicted, serde_json::to_vec(&claims).unwrap().len());
+    }
+}
+
+#[test]
+fn actions_many_claim_calls_past_the_cap_stay_cheap() {
+    // 1000 calls (the engine's limit per execution) against a full budget.
+    let filler: Vec<ApiCall> = (0..1000)
+        .map(|i| {
+            call(
+                "accessToken.setCustomClaim",
+                json!([format!("claim{i}"), "v".repeat(200)]),
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut effects = Effects::default();
+    for _ in 0..5 {
+        effects.apply("Flood", Trigger::PostLogin, &filler).unwrap();
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        serde_json::to_vec(&effects.access_token_claims)
+            .unwrap()
+            .len()
+            <= MAX_CUSTOM_CLAIMS_BYTES
+    );
+}
+
+#[test]
+fn actions_a_huge_denial_reason_is_cut() {
+    let effects = run(
+        Trigger::PreUserRegistration,
+        "Long",
+        &[call(
+            "access.deny",
+            json!(["é".repeat(5000), "m".repeat(5000)]),
+        )],
+    );
+    let denial = effects.denied.unwrap();
+    assert_eq!(denial.reason.chars().count(), effects::MAX_REASON_CHARS + 1);
+    assert!(denial.reason.ends_with('…'));
+    assert_eq!(
+        denial.user_message.unwrap().chars().count(),
+        effects::MAX_REASON_CHARS + 1
+    );
+}
+
+#[test]
+fn actions_long_names_and_scopes_are_kept_out_of_notes_and_tokens() {
+    let long = "n".repeat(200 * 1024);
+    let scope = "s".repeat(effects::MAX_SCOPE_CHARS + 1);
+    let effects = run(
+        Trigger::PostLogin,
+        "Long",
+        &[
+            call("accessToken.setCustomClaim", json!([long, 1])),
+            call("user.setAppMetadata", json!([long, 1])),
+            call("accessToken.addScope", json!([scope])),
+        ],
+    );
+    assert!(effects.access_token_claims.is_empty());
+    assert!(effects.scopes_added.is_empty());
+    assert_eq!(effects.notes[2].kind, NoteKind::ClaimRefused);
+    for note in &effects.notes {
+        assert!(note.text.len() < 1000, "{}", &note.text[..300]);
+    }
+}

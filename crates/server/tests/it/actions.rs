@@ -567,3 +567,223 @@ async fn post_login_metadata_is_persisted_and_secrets_stay_out_of_logs() {
         "a secret reached the logs"
     );
 }
+
+/// An Action's denial reason is the Action author's text (and may quote user
+/// input): in a redirect it stays one `error_description`, in form_post it is
+/// escaped HTML, and a secret in it is hidden.
+#[tokio::test]
+async fn a_hostile_denial_reason_stays_inside_error_description() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.access.deny('no&state=forged&code=forged\r\nSet-Cookie: x=1 "><script>alert(1)</script> ' + event.secrets.API_KEY);
+    };"#;
+    w.deploy_and_bind("Hostile", "post-login", code).await;
+    let back = w.login("alice@example.com").await;
+    let p = params_of(&back, '?');
+    assert_eq!(p["state"], "st", "{back}");
+    assert!(!p.contains_key("code"), "{back}");
+    assert!(!back.contains('\n') && !back.contains('\r'), "{back}");
+    let reason = &p["error_description"];
+    assert!(
+        reason.starts_with("no&state=forged&code=forged"),
+        "{reason}"
+    );
+    assert!(!reason.contains("k-secret-1234567890"), "{reason}");
+
+    let denied = w.password("alice@example.com", "openid").await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    assert!(
+        !denied.text.contains("k-secret-1234567890"),
+        "{}",
+        denied.text
+    );
+    let logs = w.m.get("/logs?per_page=100").await;
+    assert!(
+        !logs.text.contains("k-secret-1234567890"),
+        "a secret reached the logs"
+    );
+
+    let browser = w.m.server.browser();
+    let query = encode(&[
+        ("client_id", w.s.web_id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("response_type", "code"),
+        ("response_mode", "form_post"),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let url = w.m.server.url(&format!("/authorize?{query}"));
+    let to_page = location(&get(&browser, &url).await);
+    let page = get(&browser, &w.m.server.url(&to_page)).await;
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let resp = post(
+        &browser,
+        &w.m.server.url("/u/login"),
+        &[
+            ("csrf", &csrf),
+            ("authorize", &query),
+            ("email", "alice@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let html = resp.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(!html.contains("k-secret-1234567890"), "{html}");
+}
+
+/// What `event.request` shows never holds a credential: not on /authorize,
+/// not in a token request's body, not in the signup form.
+#[tokio::test]
+async fn event_request_never_holds_credentials() {
+    let w = start().await;
+    let shows = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.access.deny(JSON.stringify(event.request));
+    };"#;
+    w.deploy_and_bind("Show request", "post-login", shows).await;
+    let denied = w.password("alice@example.com", "openid").await;
+    let seen = denied.body["error_description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.contains("\"username\""), "{seen}");
+    for secret in [PASSWORD, w.s.web_secret.as_str()] {
+        assert!(!seen.contains(secret), "{seen}");
+    }
+
+    let m2m = r#"exports.onExecuteCredentialsExchange = async (event, api) => {
+        api.access.deny('invalid_request', JSON.stringify(event.request));
+    };"#;
+    w.deploy_and_bind("Show m2m request", "credentials-exchange", m2m)
+        .await;
+    let denied = w.m2m(&w.s.m2m_id, &w.s.m2m_secret).await;
+    let seen = denied.body["error_description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.contains("client_credentials"), "{seen}");
+    assert!(!seen.contains(&w.s.m2m_secret), "{seen}");
+
+    let signup = r#"exports.onExecutePreUserRegistration = async (event, api) => {
+        api.access.deny('shown', 'BODY' + JSON.stringify(event.request.body) + 'END');
+    };"#;
+    w.deploy_and_bind("Show signup", "pre-user-registration", signup)
+        .await;
+    let browser = w.m.server.browser();
+    let query = encode(&[
+        ("client_id", w.s.web_id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]);
+    let page = get(&browser, &w.m.server.url(&format!("/u/signup?{query}"))).await;
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let resp = post(
+        &browser,
+        &w.m.server.url("/u/signup"),
+        &[
+            ("csrf", &csrf),
+            ("authorize", &query),
+            ("email", "new@example.com"),
+            ("password", "a long enough password"),
+        ],
+    )
+    .await;
+    let html = resp.text().await.unwrap();
+    let shown = &html[html.find("BODY").expect("the body is shown")..html.find("END").unwrap()];
+    assert!(shown.contains("new@example.com"), "{shown}");
+    assert!(!shown.contains("a long enough password"), "{shown}");
+    assert!(
+        !shown.contains(&csrf),
+        "the CSRF token reached the Action: {shown}"
+    );
+}
+
+/// The dashboard is not a tenant application: a post-login Action that denies
+/// everyone (or breaks) does not lock the administrators out.
+#[tokio::test]
+async fn a_denying_post_login_action_does_not_lock_the_dashboard() {
+    let w = start().await;
+    let deny_all =
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('locked'); };";
+    let throws = "exports.onExecutePostLogin = async () => { throw new Error('broken'); };";
+    let deny = w.deploy("Deny everyone", "post-login", deny_all).await;
+    let broken = w.deploy("Broken", "post-login", throws).await;
+    w.bind("post-login", &[&deny, &broken]).await;
+    let back = w.login("alice@example.com").await;
+    assert_eq!(params_of(&back, '?')["error_description"], "locked");
+
+    let browser = w.m.server.browser();
+    let creds = &w.m.creds;
+    let landed = crate::admin::sign_in(
+        &w.m.server,
+        &browser,
+        &creds.admin_email,
+        &creds.admin_password,
+    )
+    .await;
+    assert_eq!(landed.status().as_u16(), 303);
+    assert_eq!(location(&landed), "/admin");
+}
+
+/// A deeply nested claim value (JSON allows it, the engine's record reader
+/// stops at 128 levels) must not break the code exchange that carries it.
+#[tokio::test]
+async fn a_deeply_nested_claim_value_does_not_break_the_code_exchange() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        let v = 1;
+        for (let i = 0; i < 120; i++) v = [v];
+        api.accessToken.setCustomClaim('https://x.example/deep', v);
+        api.idToken.setCustomClaim('https://x.example/deep', v);
+    };"#;
+    w.deploy_and_bind("Deep", "post-login", code).await;
+    let back = w.login("alice@example.com").await;
+    assert!(params_of(&back, '?').contains_key("code"), "{back}");
+    let reply = w.exchange(&back).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = claims(reply.body["access_token"].as_str().unwrap());
+    assert!(access["https://x.example/deep"].is_array());
+}
+
+/// Two PATCHes of one flow at once: one flow wins whole, never a mix of both.
+#[tokio::test]
+async fn racing_binding_patches_leave_one_whole_flow() {
+    let w = start().await;
+    let noop = "exports.onExecutePostLogin = async () => {};";
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(w.deploy(&format!("A{n}"), "post-login", noop).await);
+    }
+    let body = |set: &[String]| {
+        let bindings: Vec<Value> = set
+            .iter()
+            .map(|id| json!({ "ref": { "type": "action_id", "value": id } }))
+            .collect();
+        json!({ "bindings": bindings })
+    };
+    let (first, second) = (body(&ids[..3]), body(&ids[3..]));
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            w.m.patch("/actions/triggers/post-login/bindings", first.clone()),
+            w.m.patch("/actions/triggers/post-login/bindings", second.clone()),
+        );
+        for reply in [&a, &b] {
+            assert!(
+                reply.status == 200 || reply.status == 409,
+                "{} {}",
+                reply.status,
+                reply.text
+            );
+        }
+        let flow = w.m.get("/actions/triggers/post-login/bindings").await;
+        let bound: Vec<String> = flow.body["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["action"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(bound == ids[..3] || bound == ids[3..], "{bound:?}");
+    }
+}
