@@ -73,7 +73,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     // bound while the server runs (it reads the flow on every exchange).
     bind_small_action(&dir).await?;
     // Past the server's flow cache, so every measured exchange runs the Action.
-    tokio::time::sleep(gatehouse_server::actions::FLOW_FRESHNESS + Duration::from_millis(200)).await;
+    tokio::time::sleep(gatehouse_server::actions::FLOW_FRESHNESS + Duration::from_millis(200))
+        .await;
     let with_action = load(&base, &cc_bodies, args.concurrency, window, None).await?;
     let action_half = load(
         &base,

@@ -55,7 +55,8 @@ impl FlowCache {
         }
         let read_at = Instant::now();
         let flow: Flow = Arc::new(state.store().action_flow(trigger.id()).await?);
-        self.lock().insert(trigger.id(), (read_at, Arc::clone(&flow)));
+        self.lock()
+            .insert(trigger.id(), (read_at, Arc::clone(&flow)));
         Ok(flow)
     }
 

@@ -787,3 +787,68 @@ async fn racing_binding_patches_leave_one_whole_flow() {
         assert!(bound == ids[..3] || bound == ids[3..], "{bound:?}");
     }
 }
+
+/// Deploy refuses a syntax error, so one reaches a flow only from outside the
+/// API (an import, an older version): it still fails only its own requests.
+#[tokio::test]
+async fn a_syntax_error_that_reached_the_flow_fails_cleanly() {
+    let w = start().await;
+    let other_secret = w.another_m2m("steady-client").await;
+    let code = "exports.onExecuteCredentialsExchange = async (event, api) => {\n  if (event.client.client_id !== 'm2m-client') return;\n  let x = ;\n};";
+    let store = w.m.server.store.as_ref();
+    let now = w.m.server.state.now();
+    let trigger = gatehouse_store::TriggerRef {
+        id: "credentials-exchange".into(),
+        version: "v2".into(),
+    };
+    store
+        .create_action(&gatehouse_store::StoredAction {
+            id: "act_imported".into(),
+            name: "Imported".into(),
+            code: code.into(),
+            runtime: "node22".into(),
+            supported_triggers: vec![trigger],
+            dependencies: json!([]),
+            secrets: Vec::new(),
+            deployed: Some(gatehouse_store::DeployedAction {
+                number: 1,
+                code: code.into(),
+                secrets: Vec::new(),
+                deployed_at: now,
+            }),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    store
+        .replace_trigger_bindings(
+            "credentials-exchange",
+            &[gatehouse_store::ActionBinding {
+                id: "bnd_imported".into(),
+                trigger_id: "credentials-exchange".into(),
+                action_id: "act_imported".into(),
+                display_name: "Imported".into(),
+                created_at: now,
+                updated_at: now,
+            }],
+        )
+        .await
+        .unwrap();
+    w.m.server.state.action_flows().forget();
+    let (broken, login) = tokio::join!(
+        w.m2m(&w.s.m2m_id, &w.s.m2m_secret),
+        w.password("alice@example.com", "openid")
+    );
+    assert_eq!(broken.status, 403, "{}", broken.text);
+    let description = broken.body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("The Action 'Imported'") && description.contains("line 3"),
+        "{description}"
+    );
+    // Logins (another trigger, no Action) are served meanwhile.
+    assert_eq!(login.status, 200, "{}", login.text);
+    // The code never compiles, so no condition in it lets any client through.
+    let steady = w.m2m("steady-client", &other_secret).await;
+    assert_eq!(steady.status, 403, "{}", steady.text);
+}
