@@ -228,6 +228,15 @@ fn denial_code(code: &str) -> ErrorCode {
     }
 }
 
+/// Whether a flow runs for a real request or for the simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Persist metadata; keep a failed run as an execution and log it.
+    Issue,
+    /// Run the code and apply its effects to the would-be token, writing nothing.
+    Simulate,
+}
+
 /// Where a user grant's post-login effects come from.
 pub enum PostLoginSource<'a> {
     /// Run the post-login flow now (password, device, refresh).
@@ -259,6 +268,7 @@ pub struct PostLogin<'a> {
     pub request: &'a RequestFacts,
     pub session_id: Option<&'a str>,
     pub auth_time: Option<i64>,
+    pub mode: Mode,
 }
 
 /// Runs the post-login flow; its scopes are applied to `decided` by the caller.
@@ -298,8 +308,10 @@ pub async fn post_login(state: &AppState, p: PostLogin<'_>) -> Result<Effects, F
     if let Some(sid) = p.session_id {
         event["session"] = json!({ "id": sid });
     }
-    let effects = run_flow(state, Trigger::PostLogin, flow, event).await?;
-    persist_metadata(state, &p.user.user_id, &effects).await?;
+    let effects = run_flow(state, Trigger::PostLogin, flow, event, p.mode).await?;
+    if p.mode == Mode::Issue {
+        persist_metadata(state, &p.user.user_id, &effects).await?;
+    }
     Ok(effects)
 }
 
@@ -319,6 +331,7 @@ pub async fn credentials_exchange(
     client: &Client,
     decided: &Decided,
     request: &RequestFacts,
+    mode: Mode,
 ) -> Result<Effects, FlowError> {
     let flow = state
         .action_flows()
@@ -336,7 +349,7 @@ pub async fn credentials_exchange(
         "tenant": { "id": tenant_host(state) },
         "accessToken": { "customClaims": {}, "scope": scopes },
     });
-    run_flow(state, Trigger::CredentialsExchange, flow, event).await
+    run_flow(state, Trigger::CredentialsExchange, flow, event, mode).await
 }
 
 /// Runs the pre-user-registration flow for a user about to be created;
@@ -364,7 +377,14 @@ pub async fn pre_user_registration(
     if let Some(client) = client {
         event["client"] = client_json(client);
     }
-    run_flow(state, Trigger::PreUserRegistration, flow, event).await
+    run_flow(
+        state,
+        Trigger::PreUserRegistration,
+        flow,
+        event,
+        Mode::Issue,
+    )
+    .await
 }
 
 /// `user` with the metadata updates of `effects` applied (`null` removes a key).
@@ -442,6 +462,7 @@ async fn run_flow(
     trigger: Trigger,
     flow: Flow,
     event: Value,
+    mode: Mode,
 ) -> Result<Effects, FlowError> {
     let started = state.now();
     let mut effects = Effects::default();
@@ -482,8 +503,10 @@ async fn run_flow(
     // Only a failed run is kept as an execution, the one its log event
     // names: a run that succeeded or denied is told by the decision trace.
     if let Some((action, message)) = failure {
-        let execution_id = record_execution(state, trigger, results).await;
-        record_failure_event(state, trigger, &action, &message, &execution_id).await;
+        if mode == Mode::Issue {
+            let execution_id = record_execution(state, trigger, results).await;
+            record_failure_event(state, trigger, &action, &message, &execution_id).await;
+        }
         return Err(FlowError::Failed { action, message });
     }
     if effects.denied.is_some() {

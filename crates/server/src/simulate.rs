@@ -8,7 +8,9 @@
 //! [`crate::issue`]. So a simulation and a real issuance cannot disagree.
 //!
 //! It never writes: no token, no code, no refresh family, no log event, no
-//! login count. What only a real issuance has is a placeholder,
+//! login count. The Actions bound to the flow run ([`actions::Mode::Simulate`]):
+//! their claims, scopes and denials show in the would-be token and its trace,
+//! and nothing they would write (metadata, a failed execution) is written. What only a real issuance has is a placeholder,
 //! [`SIMULATED`]: the access token's `jti`, the ID token's `at_hash`, the
 //! `sid` of a login session (code, implicit, refresh) and the implicit
 //! flow's `nonce`. `iat`, `exp` and `auth_time` come from the server's clock
@@ -20,8 +22,8 @@
 //! granted); a refresh token's family holds `audience` and `scope`.
 //! Management API route: [`crate::routes::management::simulate`].
 
-use crate::actions::PostLoginSource;
-use crate::decision::{decide, DecisionFailure};
+use crate::actions::{self, FlowError, Mode, PostLogin, PostLoginSource, RequestFacts};
+use crate::decision::{decide, Decided, DecisionFailure};
 use crate::error::ApiError;
 use crate::issue::{access_token_claims, id_token_claims, Mint};
 use crate::routes::authorize::checks::{check_audience_exists, is_loopback};
@@ -365,7 +367,17 @@ async fn client_credentials(
     requested: &ScopeSet,
 ) -> Result<Simulation, Stop> {
     let request = client_credentials::decision_request(ctx.client, audience, requested);
-    let decided = decide(ctx.state, request).await?;
+    let mut decided = decide(ctx.state, request).await?;
+    let effects = actions::credentials_exchange(
+        ctx.state,
+        ctx.client,
+        &decided,
+        &RequestFacts::default(),
+        Mode::Simulate,
+    )
+    .await
+    .map_err(|e| flow_stop(e, &decided))?;
+    decided.apply_actions(effects);
     let mint = client_credentials::mint_request(ctx.client, &decided, ctx.state.now());
     Ok(ctx.issued(&mint, false, false))
 }
@@ -399,11 +411,12 @@ async fn code(
         sid: Some(SIMULATED),
         nonce: None,
         include_auth_time: false,
-        // Simulating runs no Action: Actions are the tenant's code and may write.
+        // The Actions run below, as at `/authorize`, without writing.
         post_login: PostLoginSource::Carried(Box::default()),
         now: ctx.state.now(),
     };
-    let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
+    let mut decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
+    post_login_actions(ctx, user, &mut decided, requested, actions::protocol::CODE).await?;
     let refresh = decided.decision.issue_refresh_token;
     let mint = user_grant::mint_request(&grant, &decided, None);
     Ok(ctx.issued(&mint, refresh, at_authorize.decision.consent_required))
@@ -418,7 +431,15 @@ async fn implicit(
     requested: &ScopeSet,
 ) -> Result<Simulation, Stop> {
     let facts = authorize_facts(ctx, user, audience, requested);
-    let (decided, _) = decide_at_authorize(ctx.state, &facts).await?;
+    let (mut decided, _) = decide_at_authorize(ctx.state, &facts).await?;
+    post_login_actions(
+        ctx,
+        user,
+        &mut decided,
+        requested,
+        actions::protocol::IMPLICIT,
+    )
+    .await?;
     let nonce = decided.decision.issue_id_token.then_some(SIMULATED);
     let mint = front::mint_request(FrontChannel {
         client: ctx.client,
@@ -461,7 +482,15 @@ async fn refresh(
 ) -> Result<Simulation, Stop> {
     let family_audience = audience.map(|a| a.value().to_string());
     let request = refresh_token::decision_request(ctx.client, user, family_audience, requested);
-    let decided = decide(ctx.state, request).await?;
+    let mut decided = decide(ctx.state, request).await?;
+    post_login_actions(
+        ctx,
+        user,
+        &mut decided,
+        requested,
+        actions::protocol::REFRESH,
+    )
+    .await?;
     let rotating = ctx.client.refresh_token.rotation_type == RotationType::Rotating;
     let now = ctx.state.now();
     let mint = refresh_token::mint_request(ctx.client, user, &decided, Some(SIMULATED), now, None);
@@ -500,14 +529,59 @@ async fn token_user_grant(
         sid: None,
         nonce: None,
         include_auth_time: false,
-        // Simulating runs no Action: Actions are the tenant's code and may write.
+        // The Actions run below, without writing.
         post_login: PostLoginSource::Carried(Box::default()),
         now: ctx.state.now(),
     };
-    let decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
+    let mut decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
+    let protocol = match ctx.flow {
+        Flow::DeviceCode => actions::protocol::DEVICE,
+        _ => actions::protocol::PASSWORD,
+    };
+    post_login_actions(ctx, user, &mut decided, requested, protocol).await?;
     let refresh = decided.decision.issue_refresh_token;
     let mint = user_grant::mint_request(&grant, &decided, None);
     Ok(ctx.issued(&mint, refresh, false))
+}
+
+/// The post-login Actions on the would-be decision, writing nothing: a
+/// denial or a failure refuses the simulation as it would the request.
+async fn post_login_actions(
+    ctx: &Context<'_>,
+    user: &User,
+    decided: &mut Decided,
+    requested: &ScopeSet,
+    protocol: &'static str,
+) -> Result<(), Stop> {
+    let request = RequestFacts::default();
+    let login = PostLogin {
+        client: ctx.client,
+        user,
+        decided,
+        requested,
+        protocol,
+        request: &request,
+        session_id: Some(SIMULATED),
+        auth_time: Some(ctx.state.now()),
+        mode: Mode::Simulate,
+    };
+    let effects = actions::post_login(ctx.state, login)
+        .await
+        .map_err(|e| flow_stop(e, decided))?;
+    decided.apply_actions(effects);
+    Ok(())
+}
+
+/// A flow that did not let the request through, as the simulation's refusal.
+fn flow_stop(error: FlowError, decided: &Decided) -> Stop {
+    match error {
+        FlowError::Internal(e) => Stop::Internal(format!("{e:?}")),
+        refused => Stop::Refused(
+            refused.oauth_error(),
+            Some(Box::new(decided.decision.trace.clone())),
+            refused.refusal(),
+        ),
+    }
 }
 
 impl Context<'_> {

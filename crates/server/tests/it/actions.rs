@@ -852,3 +852,60 @@ async fn a_syntax_error_that_reached_the_flow_fails_cleanly() {
     let steady = w.m2m("steady-client", &other_secret).await;
     assert_eq!(steady.status, 403, "{}", steady.text);
 }
+
+/// The simulation runs the bound Actions without writing: their claims and
+/// scope changes are in the would-be token and its trace, a denial refuses
+/// it with the Action's reason, and no metadata, execution or event is written.
+#[tokio::test]
+async fn the_simulation_shows_what_the_actions_would_do_and_writes_nothing() {
+    let w = start().await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.accessToken.setCustomClaim('https://measurements.example/roles', event.authorization.roles);
+        api.user.setAppMetadata('simulated', true);
+        if (event.user.email === 'bob@example.com') api.access.deny('Bob may not.');
+    };"#;
+    w.deploy_and_bind("Add roles", "post-login", code).await;
+    let count_events = || async {
+        w.m.get("/logs?per_page=100&include_totals=true").await.body["total"]
+            .as_i64()
+            .expect("a total")
+    };
+    let events_before = count_events().await;
+    let simulate = |user: &str| json!({ "client_id": w.s.web_id, "user": user, "audience": API, "scope": "openid read:measurements" });
+    let sim =
+        w.m.post("/x-gatehouse/simulate", simulate("alice@example.com"))
+            .await;
+    assert_eq!(sim.status, 200, "{}", sim.text);
+    assert_eq!(sim.body["outcome"], "issued", "{}", sim.text);
+    assert_eq!(
+        sim.body["access_token"]["claims"]["https://measurements.example/roles"],
+        json!(["reader"])
+    );
+    assert!(
+        sim.body["trace"]["actions"]
+            .to_string()
+            .contains("set by the Action 'Add roles'"),
+        "{}",
+        sim.text
+    );
+    let refused =
+        w.m.post("/x-gatehouse/simulate", simulate("bob@example.com"))
+            .await;
+    assert_eq!(refused.body["outcome"], "refused", "{}", refused.text);
+    assert_eq!(refused.body["error"]["error_description"], "Bob may not.");
+    assert!(
+        refused
+            .text
+            .contains("denied by the Action 'Add roles': Bob may not."),
+        "{}",
+        refused.text
+    );
+
+    let alice = w.m.get(&format!("/users/{}", w.s.alice.user_id)).await;
+    assert!(
+        alice.body["app_metadata"].get("simulated").is_none(),
+        "{}",
+        alice.text
+    );
+    assert_eq!(count_events().await, events_before);
+}

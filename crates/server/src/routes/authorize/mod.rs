@@ -23,7 +23,7 @@ pub mod checks;
 pub(crate) mod grant;
 pub mod respond;
 
-use crate::actions::{self, FlowError, PostLogin, RequestFacts};
+use crate::actions::{self, FlowError, Mode, PostLogin, RequestFacts};
 use crate::audit::{self, Event};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::extract::Params;
@@ -329,6 +329,7 @@ async fn prepare_checked(
             request: &request,
             session_id: Some(&session.sid),
             auth_time: Some(session.auth_time),
+            mode: Mode::Issue,
         };
         match actions::post_login(state, login).await {
             Ok(effects) => decided.apply_actions(effects),

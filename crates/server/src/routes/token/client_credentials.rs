@@ -2,7 +2,7 @@
 //! for an API the client holds a client grant for (auth0-compat.md §4).
 
 use super::{finish, Attempt, EventCodes};
-use crate::actions::{self, FlowError, RequestFacts};
+use crate::actions::{self, FlowError, Mode, RequestFacts};
 use crate::audit::codes;
 use crate::decision::{decide, Decided, DecisionRequest};
 use crate::error::ApiError;
@@ -56,7 +56,7 @@ pub async fn exchange(
     let requested_audience = audience.as_ref().map(|a| a.value().to_string());
     let result = async {
         let mut decided = decide(state, decision_request(client, audience, &requested)).await?;
-        let effects = actions::credentials_exchange(state, client, &decided, request)
+        let effects = actions::credentials_exchange(state, client, &decided, request, Mode::Issue)
             .await
             .map_err(FlowError::into_decision_failure)?;
         decided.apply_actions(effects);

@@ -5,7 +5,7 @@
 //! the family on reuse (`ferrt`), rotate for rotating clients, issue.
 
 use super::{finish, Attempt, EventCodes};
-use crate::actions::{self, FlowError, PostLogin, RequestFacts};
+use crate::actions::{self, FlowError, Mode, PostLogin, RequestFacts};
 use crate::audit::codes;
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest, Explained};
 use crate::error::ApiError;
@@ -81,6 +81,7 @@ pub async fn exchange(
                 request,
                 session_id: family.sid.as_deref(),
                 auth_time: Some(family.auth_time),
+                mode: Mode::Issue,
             },
         )
         .await

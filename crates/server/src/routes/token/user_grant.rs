@@ -2,7 +2,7 @@
 //! established who the user is: decide, start a refresh-token family when the
 //! decision allows one, mint.
 
-use crate::actions::{self, FlowError, PostLogin, PostLoginSource};
+use crate::actions::{self, FlowError, Mode, PostLogin, PostLoginSource};
 use crate::decision::{decide, Decided, DecisionFailure, DecisionRequest};
 use crate::issue::{mint, new_refresh_family, Mint, Minted, NewFamily};
 use crate::state::AppState;
@@ -86,6 +86,7 @@ pub(crate) async fn issue(
                     request,
                     session_id: g.sid,
                     auth_time: Some(g.auth_time),
+                    mode: Mode::Issue,
                 },
             )
             .await
