@@ -216,14 +216,13 @@ impl FlowError {
     }
 }
 
-/// The OAuth error of a credentials-exchange `api.access.deny(code, reason)`:
-/// the codes Auth0 accepts there, else `access_denied`.
+/// The OAuth error of a credentials-exchange `api.access.deny(code, reason)`;
+/// core keeps only the codes Auth0 accepts there.
 fn denial_code(code: &str) -> ErrorCode {
     match code {
         "invalid_scope" => ErrorCode::InvalidScope,
         "invalid_request" => ErrorCode::InvalidRequest,
         "server_error" => ErrorCode::ServerError,
-        "unauthorized_client" => ErrorCode::UnauthorizedClient,
         _ => ErrorCode::AccessDenied,
     }
 }
@@ -318,10 +317,7 @@ pub async fn post_login(state: &AppState, p: PostLogin<'_>) -> Result<Effects, F
 /// The dashboard is Gatehouse's own console, not a tenant application: the
 /// tenant's Actions (a deny rule, say) must not lock its administrators out.
 async fn is_dashboard(state: &AppState, client: &Client) -> Result<bool, FlowError> {
-    let dashboard = state
-        .store()
-        .server_value(gatehouse_store::server_values::DASHBOARD_CLIENT_ID)
-        .await?;
+    let dashboard = state.dashboard_client_id().await?;
     Ok(dashboard.as_deref() == Some(client.client_id.as_str()))
 }
 
@@ -444,11 +440,11 @@ fn connection_json(name: &str) -> Value {
 }
 
 /// The result of one Action in an execution record (Auth0's shape).
-fn result_json(action: &StoredAction, started: i64, error: Option<&str>) -> Value {
+fn result_json(action: &StoredAction, started: i64, ended: i64, error: Option<&str>) -> Value {
     let mut result = json!({
         "action_name": action.name,
         "started_at": iso8601(started),
-        "ended_at": iso8601(started),
+        "ended_at": iso8601(ended),
     });
     if let Some(message) = error {
         result["error"] = json!({ "id": "action_execution_error", "msg": message });
@@ -464,7 +460,6 @@ async fn run_flow(
     event: Value,
     mode: Mode,
 ) -> Result<Effects, FlowError> {
-    let started = state.now();
     let mut effects = Effects::default();
     let mut results = Vec::new();
     let mut failure = None;
@@ -472,6 +467,7 @@ async fn run_flow(
         let Some(deployed) = &action.deployed else {
             continue;
         };
+        let started = state.now();
         let error = match unseal_secrets(state.keys().master_key(), &action.id, &deployed.secrets) {
             Ok(secrets) => {
                 let run = Run {
@@ -490,7 +486,7 @@ async fn run_flow(
             }
             Err(e) => Some(format!("The Action '{}' failed: {e}", action.name)),
         };
-        results.push(result_json(action, started, error.as_deref()));
+        results.push(result_json(action, started, state.now(), error.as_deref()));
         if let Some(message) = error {
             effects.record_failure(&action.name, &message);
             failure = Some((action.name.clone(), message));

@@ -27,6 +27,8 @@ pub struct Inner {
     pub actions: gatehouse_actions::Engine,
     /// Each trigger's flow of Actions, as this node last read it.
     pub action_flows: crate::actions::FlowCache,
+    /// The dashboard's client id once it exists (it never changes after).
+    pub dashboard_client_id: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 gatehouse_actions::Limits::default(),
             ),
             action_flows: Default::default(),
+            dashboard_client_id: Default::default(),
         }))
     }
 
@@ -89,6 +92,23 @@ impl AppState {
 
     pub fn action_flows(&self) -> &crate::actions::FlowCache {
         &self.0.action_flows
+    }
+
+    /// The dashboard's client id, read from the store until it exists, then
+    /// kept: the id is chosen once and kept even if the client is recreated
+    /// ([`crate::bootstrap::ensure_dashboard_client`]).
+    pub async fn dashboard_client_id(&self) -> Result<Option<String>, gatehouse_store::StoreError> {
+        if let Some(id) = self.0.dashboard_client_id.get() {
+            return Ok(Some(id.clone()));
+        }
+        let id = self
+            .store()
+            .server_value(gatehouse_store::server_values::DASHBOARD_CLIENT_ID)
+            .await?;
+        if let Some(id) = &id {
+            let _ = self.0.dashboard_client_id.set(id.clone());
+        }
+        Ok(id)
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::Method;
 use gatehouse_core::explain::is_failure;
 use gatehouse_core::log_query::LogFilter;
-use gatehouse_store::{server_values, LogOrder, LogQuery, LogWindow, Page, StoreError};
+use gatehouse_store::{LogOrder, LogQuery, LogWindow, Page, StoreError};
 use minijinja::context;
 use serde::Serialize;
 
@@ -66,9 +66,7 @@ pub async fn show(State(state): State<AppState>, admin: Admin) -> AdminResult {
 
 async fn tenant(state: &AppState) -> Result<Tenant, StoreError> {
     let store = state.store();
-    let dashboard = store
-        .server_value(server_values::DASHBOARD_CLIENT_ID)
-        .await?;
+    let dashboard = state.dashboard_client_id().await?;
     let applications = store
         .clients(Page::ALL)
         .await?

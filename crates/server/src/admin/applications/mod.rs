@@ -32,7 +32,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use edit::{SettingsValues, SETTINGS_FIELDS};
 use gatehouse_core::model::{AppType, Client};
-use gatehouse_store::{server_values, Page, StoreError, StoredClient};
+use gatehouse_store::{Page, StoreError, StoredClient};
 use minijinja::context;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -131,9 +131,7 @@ struct ManagedIds {
 impl ManagedIds {
     async fn load(state: &AppState) -> Result<Self, StoreError> {
         let store = state.store();
-        let dashboard = store
-            .server_value(server_values::DASHBOARD_CLIENT_ID)
-            .await?;
+        let dashboard = state.dashboard_client_id().await?;
         // The bootstrap client holds the first grant on the Management API.
         let audience = management_audience(state.issuer());
         let management = store
