@@ -282,7 +282,7 @@ async fn prepare_checked(
         prompt_consent: req.prompt.consent,
         loopback: req.loopback,
     };
-    let (decided, consent_key) = decide_at_authorize(state, &facts).await.map_err(refused)?;
+    let (mut decided, consent_key) = decide_at_authorize(state, &facts).await.map_err(refused)?;
     if decided.decision.consent_required {
         match ix.consent {
             ConsentAnswer::Granted => {
@@ -316,7 +316,6 @@ async fn prepare_checked(
         }
     }
     // Step 3b: the post-login Actions, once nothing is left to ask.
-    let mut decided = decided;
     if ix.consent != ConsentAnswer::Showing {
         let params = Params::from_form(query.as_bytes()).unwrap_or_default();
         let request = RequestFacts::get(&params);
