@@ -47,6 +47,14 @@ pub mod codes {
     pub const SILENT_AUTH_FAILED: &str = "fsa";
     pub const LOGOUT_FAILED: &str = "flo";
     pub const CORS_REFUSED: &str = "fco";
+    pub const VERIFICATION_EMAIL_REQUEST_OK: &str = "svr";
+    pub const VERIFICATION_EMAIL_REQUEST_FAILED: &str = "fvr";
+    pub const EMAIL_VERIFIED: &str = "sv";
+    pub const EMAIL_VERIFICATION_FAILED: &str = "fv";
+    pub const PASSWORD_CHANGE_REQUEST_OK: &str = "scpr";
+    pub const PASSWORD_CHANGE_REQUEST_FAILED: &str = "fcpr";
+    pub const PASSWORD_CHANGED: &str = "scp";
+    pub const PASSWORD_CHANGE_FAILED: &str = "fcp";
 }
 
 /// Auth0's name of each event type (the "Event" column of Auth0's log event
@@ -69,6 +77,14 @@ pub fn event_name(code: &str) -> &'static str {
         "srrt" => "Success Revocation",
         "sapi" => "Success API Operation",
         "fco" => "Failed by CORS",
+        "sv" => "Success Verification Email",
+        "fv" => "Failed Verification Email",
+        "svr" => "Success Verification Email Request",
+        "fvr" => "Failed Verification Email Request",
+        "scp" => "Success Change Password",
+        "fcp" => "Failed Change Password",
+        "scpr" => "Success Change Password Request",
+        "fcpr" => "Failed Change Password Request",
         "limit_wc" => "Blocked Account",
         "limit_mu" => "Blocked IP Address",
         "pwd_leak" => "Breached password",

@@ -43,6 +43,7 @@ pub mod brute_force;
 pub mod client_ip;
 pub mod cors;
 pub mod decision;
+pub mod email;
 pub mod error;
 pub mod explain;
 pub mod extract;

@@ -29,6 +29,8 @@ pub struct Inner {
     pub action_flows: crate::actions::FlowCache,
     /// The dashboard's client id once it exists (it never changes after).
     pub dashboard_client_id: std::sync::OnceLock<String>,
+    /// How this node sends mail, and its worker's wake-up.
+    pub mail: crate::email::MailRuntime,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             ),
             action_flows: Default::default(),
             dashboard_client_id: Default::default(),
+            mail: Default::default(),
         }))
     }
 
@@ -109,6 +112,10 @@ impl AppState {
             let _ = self.0.dashboard_client_id.set(id.clone());
         }
         Ok(id)
+    }
+
+    pub fn mail(&self) -> &crate::email::MailRuntime {
+        &self.0.mail
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -92,6 +92,7 @@ pub trait Store:
     + SessionStore
     + MaintenanceStore
     + ActionStore
+    + MailStore
     + Send
     + Sync
     + 'static
@@ -105,6 +106,7 @@ impl<T> Store for T where
         + SessionStore
         + MaintenanceStore
         + ActionStore
+        + MailStore
         + Send
         + Sync
         + 'static
@@ -125,12 +127,16 @@ pub struct PurgeReport {
     pub dashboard_sessions: u64,
     pub rate_limits: u64,
     pub action_executions: u64,
+    /// Sent or given-up mails older than the log retention.
+    pub mail_queue: u64,
+    /// Tickets that expired.
+    pub user_tickets: u64,
 }
 
 impl PurgeReport {
     /// Each table with its count: one list for the total, the log line and
     /// the "was a batch full?" check, so no table is left out of one of them.
-    pub fn per_table(&self) -> [(&'static str, u64); 11] {
+    pub fn per_table(&self) -> [(&'static str, u64); 13] {
         [
             ("authorization_codes", self.authorization_codes),
             ("opaque_tokens", self.opaque_tokens),
@@ -143,6 +149,8 @@ impl PurgeReport {
             ("dashboard_sessions", self.dashboard_sessions),
             ("rate_limits", self.rate_limits),
             ("action_executions", self.action_executions),
+            ("mail_queue", self.mail_queue),
+            ("user_tickets", self.user_tickets),
         ]
     }
 
@@ -492,6 +500,59 @@ pub trait ActionStore: Send + Sync {
     ) -> StoreResult<Vec<(ActionBinding, StoredAction)>>;
     async fn insert_action_execution(&self, execution: &ActionExecution) -> StoreResult<()>;
     async fn action_execution(&self, id: &str) -> StoreResult<Option<ActionExecution>>;
+}
+
+/// Outgoing mail and the single-use links it carries.
+///
+/// The queue is shared by all nodes: [`MailStore::claim_mail`] leases due
+/// mails to one node at a time, so each is sent once while that node lives;
+/// a node that dies mid-send leaves its lease to expire and another node
+/// retries (so a crash between the SMTP server's acceptance and
+/// [`MailStore::mark_mail_sent`] can send a mail twice, never zero times).
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Queues a mail. A `job_id` already taken is [`StoreError::Conflict`].
+    async fn enqueue_mail(&self, mail: &QueuedMail) -> StoreResult<()>;
+    /// Leases up to `limit` due mails (not sent, not given up,
+    /// `next_attempt_at <= now`, no live lease) to `holder` until
+    /// `lease_until`, oldest due first, and returns them. Two concurrent
+    /// claims never return the same mail.
+    async fn claim_mail(
+        &self,
+        holder: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<QueuedMail>>;
+    /// Records the mail sent and ends the lease; false when `holder` no
+    /// longer holds it (its lease ran out and another node took it).
+    async fn mark_mail_sent(&self, id: &str, holder: &str, now: i64) -> StoreResult<bool>;
+    /// Records a failed attempt: counts it, keeps `error`, ends the lease and
+    /// makes the mail due again at `next_attempt_at`.
+    async fn retry_mail(
+        &self,
+        id: &str,
+        holder: &str,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> StoreResult<()>;
+    /// Gives up on the mail for good (it stays, with `failed_at`, for its job).
+    async fn fail_mail(&self, id: &str, holder: &str, now: i64, error: &str) -> StoreResult<()>;
+    async fn queued_mail(&self, id: &str) -> StoreResult<Option<QueuedMail>>;
+    async fn mail_by_job(&self, job_id: &str) -> StoreResult<Option<QueuedMail>>;
+    /// Mails not yet sent nor given up (the queue's depth, for health and tests).
+    async fn pending_mail_count(&self) -> StoreResult<i64>;
+
+    /// Stores a new ticket. Its user's earlier unused tickets of the same
+    /// kind are superseded at `ticket.created_at` in the same transaction,
+    /// so only the newest link works.
+    async fn insert_ticket(&self, ticket: &UserTicket) -> StoreResult<()>;
+    /// Reads a ticket without using it (to show its page).
+    async fn ticket(&self, id_hash: &str) -> StoreResult<Option<UserTicket>>;
+    /// Uses the ticket, atomically: of two concurrent redemptions exactly one
+    /// gets [`TicketRedemption::Redeemed`]; an expired, used or superseded
+    /// ticket says which.
+    async fn redeem_ticket(&self, id_hash: &str, now: i64) -> StoreResult<TicketRedemption>;
 }
 
 /// Browser sessions, keyed by the hash of the cookie's random id.

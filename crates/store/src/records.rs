@@ -305,3 +305,117 @@ pub struct ActionExecution {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// The templates a queued mail can be rendered from (Auth0's names).
+pub mod mail_templates {
+    pub const VERIFY_EMAIL: &str = "verify_email";
+    pub const RESET_EMAIL: &str = "reset_email";
+    pub const WELCOME_EMAIL: &str = "welcome_email";
+}
+
+/// One queued email: what to send to whom, not the rendered message. The
+/// sender creates the link's ticket and renders the template when it sends,
+/// so no ticket secret is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: String,
+    /// One of [`mail_templates`].
+    pub template: String,
+    pub user_id: String,
+    pub recipient: String,
+    /// The application the mail is about (`{{ application.name }}`).
+    pub client_id: Option<String>,
+    /// Where the link's page sends the user when done.
+    pub result_url: Option<String>,
+    /// The link's lifetime; `None` for the template's default.
+    pub ttl_seconds: Option<i64>,
+    /// Set when the mail is a Management API job (`GET /api/v2/jobs/{id}`).
+    pub job_id: Option<String>,
+    /// Send attempts that failed so far.
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+    /// Set when sending was given up (too many attempts or a permanent refusal).
+    pub failed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl QueuedMail {
+    /// A mail due now, never attempted.
+    pub fn new(id: String, template: &str, user_id: &str, recipient: &str, now: i64) -> Self {
+        Self {
+            id,
+            template: template.into(),
+            user_id: user_id.into(),
+            recipient: recipient.into(),
+            client_id: None,
+            result_url: None,
+            ttl_seconds: None,
+            job_id: None,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            sent_at: None,
+            failed_at: None,
+            created_at: now,
+        }
+    }
+}
+
+/// What a ticket lets its holder do once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// Set a new password (`/u/reset-password?ticket=…`).
+    PasswordChange,
+    /// Mark the email verified (`/u/email-verification?ticket=…`).
+    EmailVerification,
+}
+
+impl TicketKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordChange => "password_change",
+            Self::EmailVerification => "email_verification",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "password_change" => Some(Self::PasswordChange),
+            "email_verification" => Some(Self::EmailVerification),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use link, stored by the SHA-256 of its secret only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTicket {
+    /// SHA-256 of the ticket's secret, hex.
+    pub id_hash: String,
+    pub kind: TicketKind,
+    pub user_id: String,
+    pub client_id: Option<String>,
+    pub result_url: Option<String>,
+    /// A password change through this ticket also marks the email verified.
+    pub mark_email_verified: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// When a newer ticket of the same kind for the same user replaced it.
+    pub superseded_at: Option<i64>,
+}
+
+/// Why a ticket could not be redeemed, or that it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketRedemption {
+    /// This call used it: nobody else can.
+    Redeemed(UserTicket),
+    Used,
+    Expired,
+    /// A newer ticket of the same kind replaced it.
+    Superseded,
+    NotFound,
+}

@@ -8,6 +8,12 @@ use gatehouse_core::discovery::END_SESSION;
 pub const LOGIN_PATH: &str = "/u/login";
 /// The signup page; takes the `/authorize` query.
 pub const SIGNUP_PATH: &str = "/u/signup";
+/// Asking for a password-reset email ("Forgot your password?").
+pub const RESET_REQUEST_PATH: &str = "/u/reset-password/request";
+/// The page a password-change ticket opens (`?ticket=…`).
+pub const RESET_PASSWORD_PATH: &str = "/u/reset-password";
+/// The page an email-verification ticket opens (`?ticket=…`).
+pub const EMAIL_VERIFICATION_PATH: &str = "/u/email-verification";
 /// The consent page; takes the `/authorize` query.
 pub const CONSENT_PATH: &str = "/u/consent";
 /// Device activation (RFC 8628 `verification_uri`).

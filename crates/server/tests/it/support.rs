@@ -105,6 +105,9 @@ pub struct TestServer {
     /// Dropped after the fields above (declaration order).
     database: Option<TestDatabase>,
     _dir: Option<tempfile::TempDir>,
+    /// Where the server writes its mail (`.eml` files): no SMTP server configured.
+    outbox: tempfile::TempDir,
+    mail_worker: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -197,6 +200,12 @@ impl TestServer {
         )
         .await
         .expect("load the key ring");
+        let outbox = tempfile::tempdir().expect("outbox dir");
+        state.mail().configure(gatehouse_server::email::MailConfig {
+            transport: gatehouse_mail::Transport::Outbox(outbox.path().to_path_buf()),
+            from: None,
+        });
+        let mail_worker = gatehouse_server::email::queue::spawn_worker(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = gatehouse_server::router(state.clone());
         let shutdown = async {
@@ -217,6 +226,39 @@ impl TestServer {
             task: Some(task),
             database: None,
             _dir: None,
+            outbox,
+            mail_worker,
+        }
+    }
+
+    /// The mails written so far, oldest first, each as its `.eml` text.
+    pub fn outbox(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox.path())
+            .expect("read the outbox")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("read a mail"))
+            .collect()
+    }
+
+    /// Waits (at most 10 s) until `count` mails to `to` are in the outbox and returns them.
+    pub async fn mails_to(&self, to: &str, count: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found: Vec<String> = self
+                .outbox()
+                .into_iter()
+                .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+                .collect();
+            if found.len() >= count || std::time::Instant::now() > deadline {
+                assert!(found.len() >= count, "{count} mail(s) to {to} within 10 s, got {}", found.len());
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 
@@ -224,6 +266,7 @@ impl TestServer {
     /// finish and asserts it ended cleanly. Drops the PostgreSQL database of
     /// [`TestServer::start_postgres`].
     pub async fn stop(mut self) {
+        self.mail_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -128,6 +128,26 @@ impl MaintenanceStore for SqlStore {
                     batch,
                 )
                 .await?,
+            // Sent or abandoned mail is kept as long as the logs (jobs read it).
+            mail_queue: self
+                .delete_batch(
+                    "mail_queue",
+                    "id",
+                    "(sent_at IS NOT NULL OR failed_at IS NOT NULL) AND created_at < $1",
+                    now - log_retention_seconds,
+                    batch,
+                )
+                .await?,
+            // A day past expiry, so a late click still reads "expired".
+            user_tickets: self
+                .delete_batch(
+                    "user_tickets",
+                    "id_hash",
+                    "expires_at < $1",
+                    now - 86_400,
+                    batch,
+                )
+                .await?,
         })
     }
 

@@ -16,6 +16,7 @@
 mod actions;
 mod config;
 mod directory;
+mod mail;
 mod maintenance;
 mod sessions;
 mod tokens;
@@ -98,6 +99,10 @@ impl Backend {
                     "0012_actions",
                     include_str!("../../../../migrations/sqlite/0012_actions.sql"),
                 ),
+                (
+                    "0013_email",
+                    include_str!("../../../../migrations/sqlite/0013_email.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -143,6 +148,10 @@ impl Backend {
                 (
                     "0012_actions",
                     include_str!("../../../../migrations/postgres/0012_actions.sql"),
+                ),
+                (
+                    "0013_email",
+                    include_str!("../../../../migrations/postgres/0013_email.sql"),
                 ),
             ],
         }
