@@ -46,6 +46,10 @@ pub struct TenantFlags {
     /// List `end_session_endpoint` (`/oidc/logout`) in discovery
     /// (auth0-compat.md §5); the endpoint is served either way.
     pub rp_logout_end_session_endpoint_discovery: bool,
+    /// `/dbconnections/signup` answers a taken email with `user_exists`
+    /// ("The user already exists.") instead of Auth0's default, the generic
+    /// `invalid_signup`, which does not tell that the account exists.
+    pub enable_public_signup_user_exists_error: bool,
 }
 
 /// Auth0's brute-force protection (auth0-compat.md §7): after `max_attempts`
@@ -91,6 +95,10 @@ pub struct RateLimits {
     pub signups_per_ip: u32,
     /// Management API requests one client may make per window.
     pub management_requests_per_client: u32,
+    /// Emails (password reset, verification) one IP may ask for per window.
+    pub emails_per_ip: u32,
+    /// Emails one address may be sent on request per window, from any IP.
+    pub emails_per_address: u32,
 }
 
 impl Default for RateLimits {
@@ -102,6 +110,8 @@ impl Default for RateLimits {
             failed_logins_per_account: 50,
             signups_per_ip: 10,
             management_requests_per_client: 3000,
+            emails_per_ip: 10,
+            emails_per_address: 3,
         }
     }
 }

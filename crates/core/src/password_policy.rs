@@ -135,3 +135,17 @@ impl PolicyError {
         todo!("helper")
     }
 }
+
+/// The fewest characters the old fixed rule asked for (until every caller
+/// checks the connection's policy).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The old fixed rule: at least [`MIN_PASSWORD_CHARS`] characters.
+pub fn is_long_enough(password: &str) -> bool {
+    password.chars().count() >= MIN_PASSWORD_CHARS
+}
+
+/// [`is_long_enough`] and at most [`MAX_PASSWORD_BYTES`] bytes.
+pub fn is_acceptable(password: &str) -> bool {
+    is_long_enough(password) && password.len() <= MAX_PASSWORD_BYTES
+}

@@ -86,7 +86,10 @@ pub fn check(template: &EmailTemplate) -> Result<(), TemplateError> {
 }
 
 /// Renders subject and body with `context` (values HTML-escaped in the body).
-pub fn render(template: &EmailTemplate, context: &TemplateContext) -> Result<Rendered, TemplateError> {
+pub fn render(
+    template: &EmailTemplate,
+    context: &TemplateContext,
+) -> Result<Rendered, TemplateError> {
     let _ = (template, context);
     todo!("helper")
 }

@@ -57,6 +57,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod session;
+pub mod signup;
 pub mod simulate;
 pub mod state;
 

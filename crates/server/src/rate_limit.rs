@@ -43,6 +43,10 @@ pub enum Bucket<'a> {
     FailedAuthForAccount(&'a str),
     /// Signup attempts from an IP.
     SignupsFromIp(&'a str),
+    /// Emails asked for from an IP (password reset, verification).
+    EmailsFromIp(&'a str),
+    /// Emails asked for one address (lowercased), from any IP.
+    EmailsToAddress(&'a str),
     /// Management API requests by one client with client credentials.
     ManagementClient(&'a str),
     /// Management API requests with a user's token: (client, user).
@@ -55,6 +59,8 @@ impl Bucket<'_> {
             Self::FailedAuthFromIp(ip) => format!("auth-ip:{ip}"),
             Self::FailedAuthForAccount(account) => format!("auth-account:{account}"),
             Self::SignupsFromIp(ip) => format!("signup-ip:{ip}"),
+            Self::EmailsFromIp(ip) => format!("email-ip:{ip}"),
+            Self::EmailsToAddress(address) => format!("email-address:{address}"),
             Self::ManagementClient(client_id) => format!("management-client:{client_id}"),
             Self::ManagementUser(client_id, user_id) => {
                 format!("management-user:{client_id}:{user_id}")
@@ -68,6 +74,8 @@ impl Bucket<'_> {
                 Self::FailedAuthFromIp(_) => settings.failed_logins_per_ip,
                 Self::FailedAuthForAccount(_) => settings.failed_logins_per_account,
                 Self::SignupsFromIp(_) => settings.signups_per_ip,
+                Self::EmailsFromIp(_) => settings.emails_per_ip,
+                Self::EmailsToAddress(_) => settings.emails_per_address,
                 Self::ManagementClient(_) | Self::ManagementUser(..) => {
                     settings.management_requests_per_client
                 }
@@ -87,6 +95,12 @@ impl Bucket<'_> {
             Self::SignupsFromIp(ip) => {
                 format!("Rate limit reached: {limit} signups from {ip} in {window} seconds")
             }
+            Self::EmailsFromIp(ip) => {
+                format!("Rate limit reached: {limit} email requests from {ip} in {window} seconds")
+            }
+            Self::EmailsToAddress(address) => format!(
+                "Rate limit reached: {limit} email requests for {address} in {window} seconds"
+            ),
             Self::ManagementClient(client_id) => format!(
                 "Rate limit reached: {limit} Management API requests by {client_id} in {window} seconds"
             ),

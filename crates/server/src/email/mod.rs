@@ -52,3 +52,59 @@ impl MailRuntime {
         self.config.get()
     }
 }
+
+use crate::state::AppState;
+use gatehouse_core::model::User;
+use gatehouse_mail::templates::{VERIFY_EMAIL, WELCOME_EMAIL};
+use gatehouse_store::StoreError;
+
+/// After a signup: the verification email when its template is enabled
+/// (Auth0's default), else the welcome email when that one is.
+pub async fn after_signup(
+    state: &AppState,
+    user: &User,
+    client_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let verify = settings::template(state, VERIFY_EMAIL).await?;
+    if !user.email_verified && verify.is_some_and(|t| t.enabled) {
+        return send(state, VERIFY_EMAIL, user, client_id).await;
+    }
+    welcome(state, user, client_id).await
+}
+
+/// The welcome email, when its template is enabled (after signup without
+/// verification, or once the email is verified).
+pub async fn welcome(
+    state: &AppState,
+    user: &User,
+    client_id: Option<&str>,
+) -> Result<(), StoreError> {
+    if settings::template(state, WELCOME_EMAIL)
+        .await?
+        .is_some_and(|t| t.enabled)
+    {
+        send(state, WELCOME_EMAIL, user, client_id).await?;
+    }
+    Ok(())
+}
+
+async fn send(
+    state: &AppState,
+    template: &'static str,
+    user: &User,
+    client_id: Option<&str>,
+) -> Result<(), StoreError> {
+    queue::enqueue(
+        state,
+        queue::MailRequest {
+            template,
+            user,
+            client_id,
+            result_url: None,
+            ttl_seconds: None,
+            job_id: None,
+        },
+    )
+    .await
+    .map(|_| ())
+}

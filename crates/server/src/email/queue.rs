@@ -132,7 +132,10 @@ async fn compose(
         return Ok(Composed::Dropped("the user no longer exists".into()));
     };
     let Some(template) = settings::template(state, &mail.template).await? else {
-        return Ok(Composed::Dropped(format!("unknown template {}", mail.template)));
+        return Ok(Composed::Dropped(format!(
+            "unknown template {}",
+            mail.template
+        )));
     };
     let result_url = mail.result_url.clone().or(template.result_url.clone());
     let ticket_kind = match mail.template.as_str() {
@@ -162,10 +165,14 @@ async fn compose(
         None => String::new(),
     };
     let application = match &mail.client_id {
-        Some(id) => state.store().client(id).await?.map(|c| TemplateApplication {
-            name: c.client.name,
-            client_id: c.client.client_id,
-        }),
+        Some(id) => state
+            .store()
+            .client(id)
+            .await?
+            .map(|c| TemplateApplication {
+                name: c.client.name,
+                client_id: c.client.client_id,
+            }),
         None => None,
     }
     .unwrap_or_else(|| TemplateApplication {
@@ -181,7 +188,11 @@ async fn compose(
     };
     let rendered = match templates::render(&template, &context) {
         Ok(r) => r,
-        Err(e) => return Ok(Composed::Dropped(format!("the template does not render: {e}"))),
+        Err(e) => {
+            return Ok(Composed::Dropped(format!(
+                "the template does not render: {e}"
+            )))
+        }
     };
     let from = if template.from.trim().is_empty() {
         default_from.to_string()

@@ -4,6 +4,7 @@
 pub mod activate;
 pub mod authorize;
 pub mod consent;
+pub mod dbconnections;
 pub mod device;
 pub mod discovery;
 pub mod health;
@@ -22,6 +23,11 @@ use axum::middleware::from_fn;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use gatehouse_core::discovery as paths;
+
+/// Auth0's database-connection signup (Authentication API).
+pub const DB_SIGNUP_PATH: &str = "/dbconnections/signup";
+/// Auth0's password-reset request (Authentication API).
+pub const DB_CHANGE_PASSWORD_PATH: &str = "/dbconnections/change_password";
 
 /// Where the Management API v2 lives.
 pub const MANAGEMENT_BASE: &str = "/api/v2";
@@ -59,6 +65,14 @@ pub fn router(state: AppState) -> Router {
             post(revoke::revoke).options(crate::cors::preflight),
         )
         .route(paths::INTROSPECT, post(introspect::introspect))
+        .route(
+            DB_SIGNUP_PATH,
+            post(dbconnections::signup).options(crate::cors::preflight),
+        )
+        .route(
+            DB_CHANGE_PASSWORD_PATH,
+            post(dbconnections::change_password).options(crate::cors::preflight),
+        )
         .route(paths::AUTHORIZE, named_failures(get(authorize::authorize)))
         .route(LOGIN_PATH, get(login::login_page).post(login::login_submit))
         .route(

@@ -255,7 +255,11 @@ impl TestServer {
                 .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
                 .collect();
             if found.len() >= count || std::time::Instant::now() > deadline {
-                assert!(found.len() >= count, "{count} mail(s) to {to} within 10 s, got {}", found.len());
+                assert!(
+                    found.len() >= count,
+                    "{count} mail(s) to {to} within 10 s, got {}",
+                    found.len()
+                );
                 return found;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

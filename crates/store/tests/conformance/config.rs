@@ -105,9 +105,12 @@ pub async fn tenant_settings_default_then_round_trip(store: &dyn Store) {
             failed_logins_per_account: 6,
             signups_per_ip: 5,
             management_requests_per_client: 4,
+            emails_per_ip: 3,
+            emails_per_address: 2,
         },
         flags: gatehouse_core::model::TenantFlags {
             rp_logout_end_session_endpoint_discovery: true,
+            enable_public_signup_user_exists_error: true,
         },
     };
     store.put_tenant_settings(&settings).await.unwrap();

@@ -33,6 +33,13 @@ pub struct ConnectionOptions {
     pub disable_signup: bool,
 }
 
+impl ConnectionOptions {
+    /// The password policy new passwords must meet.
+    pub fn password_policy(&self) -> gatehouse_core::password_policy::PasswordPolicy {
+        gatehouse_core::password_policy::PasswordPolicy::default()
+    }
+}
+
 /// The database connection's options as stored (defaults when never set).
 pub async fn database_options(state: &AppState) -> Result<ConnectionOptions, StoreError> {
     match state

@@ -39,6 +39,8 @@ pub struct UpdateRateLimits {
     pub failed_logins_per_account: Option<u32>,
     pub signups_per_ip: Option<u32>,
     pub management_requests_per_client: Option<u32>,
+    pub emails_per_ip: Option<u32>,
+    pub emails_per_address: Option<u32>,
 }
 
 impl UpdateRateLimits {
@@ -77,6 +79,18 @@ impl UpdateRateLimits {
                 "management_requests_per_client",
                 1_000_000,
             ),
+            (
+                &mut limits.emails_per_ip,
+                self.emails_per_ip,
+                "emails_per_ip",
+                1_000_000,
+            ),
+            (
+                &mut limits.emails_per_address,
+                self.emails_per_address,
+                "emails_per_address",
+                1_000_000,
+            ),
         ];
         for (target, value, name, max) in ranged {
             if let Some(v) = value {
@@ -97,6 +111,7 @@ impl UpdateRateLimits {
 #[serde(deny_unknown_fields)]
 pub struct UpdateFlags {
     pub rp_logout_end_session_endpoint_discovery: Option<bool>,
+    pub enable_public_signup_user_exists_error: Option<bool>,
 }
 
 pub async fn get_settings(
@@ -155,11 +170,13 @@ pub async fn update_settings(
     if let Some(v) = body.allowed_logout_urls {
         s.allowed_logout_urls = v;
     }
-    if let Some(v) = body
-        .flags
-        .and_then(|f| f.rp_logout_end_session_endpoint_discovery)
-    {
-        s.flags.rp_logout_end_session_endpoint_discovery = v;
+    if let Some(flags) = body.flags {
+        if let Some(v) = flags.rp_logout_end_session_endpoint_discovery {
+            s.flags.rp_logout_end_session_endpoint_discovery = v;
+        }
+        if let Some(v) = flags.enable_public_signup_user_exists_error {
+            s.flags.enable_public_signup_user_exists_error = v;
+        }
     }
     if let Some(v) = body.rate_limits {
         v.apply(&mut s.rate_limits)?;
