@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Where email goes, inside the data directory, when no SMTP server is configured.
+pub const OUTBOX_DIR: &str = "outbox";
 pub const DEFAULT_DATA_DIR: &str = "./gatehouse-data";
 pub const DATABASE_FILE: &str = "gatehouse.db";
 
@@ -90,6 +92,15 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub bootstrap_admin_password: Option<Secret<String>>,
+    /// SMTP server for outgoing email: smtp://user:pass@host:587 (STARTTLS)
+    /// or smtps://user:pass@host:465 (TLS) [default: none, each email is
+    /// written as an .eml file to <data-dir>/outbox/]
+    #[arg(long, env = "GATEHOUSE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret<String>>,
+    /// Sender of outgoing email, e.g. "Acme <no-reply@acme.test>"
+    /// [default: Gatehouse <no-reply@gatehouse.local>]
+    #[arg(long, env = "GATEHOUSE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// TOML file setting any of the options above, each spelled with
     /// underscores (database_max_connections = 4, bootstrap_admin_email =
     /// "…"); flags and environment win
@@ -119,6 +130,8 @@ impl ServeArgs {
             bootstrap_client_secret,
             bootstrap_admin_email,
             bootstrap_admin_password,
+            smtp_url,
+            smtp_from,
             config: _,
         } = file;
         ServeArgs {
@@ -138,6 +151,8 @@ impl ServeArgs {
             bootstrap_client_secret: self.bootstrap_client_secret.or(bootstrap_client_secret),
             bootstrap_admin_email: self.bootstrap_admin_email.or(bootstrap_admin_email),
             bootstrap_admin_password: self.bootstrap_admin_password.or(bootstrap_admin_password),
+            smtp_url: self.smtp_url.or(smtp_url),
+            smtp_from: self.smtp_from.or(smtp_from),
             config: self.config,
         }
     }
@@ -157,6 +172,8 @@ pub struct ServeConfig {
     pub master_key_file: Option<PathBuf>,
     /// Presets for the first start's management client and admin user.
     pub bootstrap: gatehouse_server::bootstrap::BootstrapOptions,
+    /// How email leaves this node.
+    pub mail: gatehouse_server::email::MailConfig,
 }
 
 impl ServeArgs {
@@ -219,7 +236,19 @@ impl ServeArgs {
                 None => defaults.trusted_proxies.clone(),
             },
         };
+        let transport = match &self.smtp_url {
+            Some(url) => gatehouse_mail::Transport::Smtp(
+                gatehouse_mail::SmtpSettings::from_url(url.expose_str())
+                    .map_err(|e| format!("--smtp-url: {e}"))?,
+            ),
+            None => gatehouse_mail::Transport::Outbox(data_dir.join(OUTBOX_DIR)),
+        };
+        let mail = gatehouse_server::email::MailConfig {
+            transport,
+            from: self.smtp_from,
+        };
         Ok(ServeConfig {
+            mail,
             limits,
             bind,
             data_dir,

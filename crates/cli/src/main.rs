@@ -311,6 +311,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         bootstrap_file::announce(&config.data_dir, &credentials)?;
     }
     gatehouse_server::background::spawn(state.clone(), Default::default());
+    state.mail().configure(config.mail.clone());
+    gatehouse_server::email::queue::spawn_worker(state.clone());
     let router = gatehouse_server::router(state);
     gatehouse_server::serve_with(listener, router, tls, shutdown, config.limits)
         .await
@@ -370,6 +372,15 @@ fn print_banner(
     println!("  data directory: {}", config.data_dir.display());
     println!("  discovery:      {base}/.well-known/openid-configuration");
     println!("  dashboard:      {base}/admin (sign in as the admin of bootstrap.json)");
+    match &config.mail.transport {
+        gatehouse_mail::Transport::Outbox(dir) => println!(
+            "  email:          no SMTP server (--smtp-url): each email is written to {}",
+            dir.display()
+        ),
+        gatehouse_mail::Transport::Smtp(smtp) => {
+            println!("  email:          SMTP {}:{}", smtp.host, smtp.port)
+        }
+    }
     if first_start {
         println!("  first start: created the database and generated signing keys (RS256, PS256, ES256, EdDSA).");
         println!(

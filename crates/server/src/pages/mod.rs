@@ -42,6 +42,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("activate.html", include_str!("templates/activate.html")),
     ("logout.html", include_str!("templates/logout.html")),
     ("error.html", include_str!("templates/error.html")),
+    (
+        "reset_request.html",
+        include_str!("templates/reset_request.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("templates/reset_password.html"),
+    ),
+    ("message.html", include_str!("templates/message.html")),
     ("form_post.html", include_str!("templates/form_post.html")),
     (
         "web_message.html",

@@ -342,7 +342,7 @@ async fn run_change_password(
         )));
     }
     let ip = counted_ip(peer);
-    request_reset_email(state, &ip, &email, &client.client_id)
+    request_reset_email(state, &ip, &email, Some(&client.client_id))
         .await
         .map_err(fail)?;
     Ok(client)
@@ -355,10 +355,10 @@ pub async fn request_reset_email(
     state: &AppState,
     ip: &str,
     email: &str,
-    client_id: &str,
+    client_id: Option<&str>,
 ) -> Result<(), Response> {
     let address = email.to_lowercase();
-    let limiter = RateLimiter::load(state, Some(client_id), state.now())
+    let limiter = RateLimiter::load(state, client_id, state.now())
         .await
         .map_err(|e| crate::error::ApiError::from(e).into_response())?;
     for bucket in [Bucket::EmailsFromIp(ip), Bucket::EmailsToAddress(&address)] {
@@ -369,9 +369,9 @@ pub async fn request_reset_email(
         }
     }
     let state = state.clone();
-    let (email, client_id) = (email.to_string(), client_id.to_string());
+    let (email, client_id) = (email.to_string(), client_id.map(str::to_string));
     tokio::spawn(async move {
-        if let Err(e) = queue_reset_email(&state, &email, &client_id).await {
+        if let Err(e) = queue_reset_email(&state, &email, client_id.as_deref()).await {
             tracing::warn!(error = %e, "could not queue a password reset email");
         }
     });
@@ -381,7 +381,7 @@ pub async fn request_reset_email(
 async fn queue_reset_email(
     state: &AppState,
     email: &str,
-    client_id: &str,
+    client_id: Option<&str>,
 ) -> Result<(), gatehouse_store::StoreError> {
     let tenant = state.store().tenant_settings().await?;
     let user = state
@@ -399,7 +399,7 @@ async fn queue_reset_email(
             Event {
                 code: codes::PASSWORD_CHANGE_REQUEST_FAILED,
                 description: description.into(),
-                client_id: Some(client_id),
+                client_id,
                 user_id: user.as_ref().map(|u| u.user.user_id.as_str()),
                 user_name: Some(email),
                 extra: json!({"email": email}),
@@ -415,7 +415,7 @@ async fn queue_reset_email(
         MailRequest {
             template: RESET_EMAIL,
             user: &stored.user,
-            client_id: Some(client_id),
+            client_id,
             result_url: None,
             ttl_seconds: None,
             job_id: None,

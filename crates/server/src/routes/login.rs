@@ -12,26 +12,25 @@
 //! its form creates anyone.
 
 use super::authorize::{self, ConsentAnswer, Interaction};
-use crate::actions::{self, FlowError, RequestFacts};
+use crate::actions::RequestFacts;
 use crate::audit::{self, Event};
 use crate::brute_force::{check_password, PasswordAttempt, PasswordCheck};
 use crate::extract::{counted_ip, Params, PeerIp};
 use crate::pages::paths::{ACTIVATE_PATH, LOGIN_PATH, SIGNUP_PATH};
 use crate::pages::{self, PageError, PostedForm};
-use crate::password::hash_password_blocking;
 use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled, TOO_MANY_REQUESTS};
 use crate::session;
+use crate::signup::{self, Signup, SignupError};
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
 use gatehouse_core::model::User;
-use gatehouse_store::{StoreError, StoredUser};
+
 use serde_json::json;
 
-/// Auth0's answer when the connection's `disable_signup` is on.
-pub const SIGNUP_DISABLED: &str = "public signup is disabled";
+pub use crate::signup::SIGNUP_DISABLED;
 
 /// The response to send instead of the signup page or its result, if any:
 /// see the module docs.
@@ -115,6 +114,7 @@ async fn page(
             error => f.error,
             signup_url => (signup_open && !f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
             login_url => with_query(LOGIN_PATH),
+            reset_url => (!f.authorize.is_empty()).then(|| super::account::reset_request_url(f.authorize)),
         },
     );
     csrf.set_cookie(state, &mut response);
@@ -269,43 +269,22 @@ pub async fn signup_submit(
         let page = page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, form).await?;
         return Ok(with_limit_headers(page, &throttled));
     }
-    if !plausible_email(email) {
-        return page(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            again("Enter a valid email address."),
-        )
-        .await;
-    }
-    if !gatehouse_core::password_policy::is_acceptable(password) {
-        return page(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            again("The password must have at least 8 characters."),
-        )
-        .await;
-    }
-    let now = state.now();
-    let hash = hash_password_blocking(password.to_string())
-        .await
-        .map_err(PageError::internal)?;
-    let tenant = state.store().tenant_settings().await?;
-    let mut user = User::new(gatehouse_core::ids::user_id(), email, now);
-    user.connection = tenant.default_directory;
     let client = match &client_id {
         Some(id) => state.store().client(id).await?.map(|c| c.client),
         None => None,
     };
+    let signup = Signup {
+        email,
+        password,
+        ..Signup::default()
+    };
     let request = RequestFacts::post(&params);
-    let user = match actions::pre_user_registration(&state, &user, client.as_ref(), &request).await
-    {
-        Ok(effects) => actions::with_metadata(user, &effects),
-        Err(FlowError::Internal(e)) => return Err(PageError::internal(format!("{e:?}"))),
+    let user = match signup::register(&state, &signup, client.as_ref(), &request).await {
+        Ok(user) => user,
+        Err(SignupError::Store(e)) => return Err(e.into()),
+        Err(SignupError::Internal(e)) => return Err(PageError::internal(e)),
         Err(refused) => {
-            let shown = actions::signup_refusal_message(&refused);
-            log(&state, audit::codes::SIGNUP_FAILED, &shown, authorize, None).await;
+            let shown = signup_refusal(&refused);
             let form = Form {
                 error: Some(&shown),
                 ..again("")
@@ -313,31 +292,7 @@ pub async fn signup_submit(
             return page(&state, &headers, StatusCode::BAD_REQUEST, form).await;
         }
     };
-    let stored = StoredUser {
-        user: user.clone(),
-        password_hash: Some(hash),
-    };
-    match state.store().create_user(&stored).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            return page(
-                &state,
-                &headers,
-                StatusCode::BAD_REQUEST,
-                again("The user already exists."),
-            )
-            .await
-        }
-        Err(e) => return Err(e.into()),
-    }
-    log(
-        &state,
-        audit::codes::SIGNUP_OK,
-        "",
-        authorize,
-        Some(&user.user_id),
-    )
-    .await;
+    let now = state.now();
     continue_after_login(&state, &headers, &user, authorize, "", now).await
 }
 
@@ -377,12 +332,17 @@ fn with_limit_headers(mut page: Response, throttled: &Throttled) -> Response {
     page
 }
 
-fn plausible_email(email: &str) -> bool {
-    email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+/// What the signup page says when no account was created.
+fn signup_refusal(error: &SignupError) -> String {
+    match error {
+        SignupError::Disabled => SIGNUP_DISABLED.into(),
+        SignupError::InvalidEmail => "Enter a valid email address.".into(),
+        SignupError::Password(e, _) => format!("{}.", e.message()),
+        SignupError::Refused(message) => message.clone(),
+        // The page is rate-limited per IP; Auth0's page says so too.
+        SignupError::Exists => "The user already exists.".into(),
+        SignupError::Store(_) | SignupError::Internal(_) => "Something went wrong.".into(),
+    }
 }
 
 async fn log(
@@ -407,17 +367,4 @@ async fn log(
         },
     )
     .await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plausible_emails() {
-        assert!(plausible_email("a@b.co"));
-        assert!(!plausible_email("a@b"));
-        assert!(!plausible_email("@b.co"));
-        assert!(!plausible_email("a b@c.co"));
-    }
 }

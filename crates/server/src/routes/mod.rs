@@ -1,6 +1,7 @@
 //! The router: one module per endpoint family; paths come from
 //! [`gatehouse_core::discovery`] so the discovery document cannot drift.
 
+pub mod account;
 pub mod activate;
 pub mod authorize;
 pub mod consent;
@@ -17,7 +18,10 @@ pub mod token;
 pub mod userinfo;
 
 use crate::audit::{name_every_event, name_failed_events, request_scope};
-use crate::pages::paths::{ACTIVATE_PATH, CONSENT_PATH, LOGIN_PATH, SIGNUP_PATH, STYLESHEET_PATH};
+use crate::pages::paths::{
+    ACTIVATE_PATH, CONSENT_PATH, EMAIL_VERIFICATION_PATH, LOGIN_PATH, RESET_PASSWORD_PATH,
+    RESET_REQUEST_PATH, SIGNUP_PATH, STYLESHEET_PATH,
+};
 use crate::state::AppState;
 use axum::middleware::from_fn;
 use axum::routing::{get, post, MethodRouter};
@@ -79,6 +83,15 @@ pub fn router(state: AppState) -> Router {
             SIGNUP_PATH,
             get(login::signup_page).post(login::signup_submit),
         )
+        .route(
+            RESET_REQUEST_PATH,
+            get(account::reset_request_page).post(account::reset_request_submit),
+        )
+        .route(
+            RESET_PASSWORD_PATH,
+            get(account::reset_password_page).post(account::reset_password_submit),
+        )
+        .route(EMAIL_VERIFICATION_PATH, get(account::verify_email))
         .route(
             CONSENT_PATH,
             get(consent::consent_page).post(consent::consent_submit),

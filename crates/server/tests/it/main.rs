@@ -32,6 +32,7 @@ mod authorize;
 mod client_ip;
 mod code_exchange;
 mod discovery;
+mod email;
 mod expiry;
 mod explain;
 mod fixtures;
