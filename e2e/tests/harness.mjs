@@ -18,23 +18,31 @@ const targetDir = process.env.CARGO_TARGET_DIR
   : join(root, 'target');
 export const binary = process.env.GATEHOUSE_BIN || join(targetDir, 'debug', 'gatehouse');
 
-export function startGatehouse(dataDir) {
+/**
+ * `gatehouse serve` on a free port; `args` are more flags, `env` more
+ * variables. The result's `logs()` is everything it wrote to stderr so far.
+ */
+export function startGatehouse(dataDir, args = [], env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dataDir], {
+    const child = spawn(binary, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GATEHOUSE_LOG: process.env.GATEHOUSE_LOG || 'warn' },
+      env: { ...process.env, GATEHOUSE_LOG: process.env.GATEHOUSE_LOG || 'warn', ...env },
     });
     let out = '';
+    let err = '';
     const timer = setTimeout(() => reject(new Error('gatehouse did not start: ' + out)), 30000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+        resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs: () => err });
       }
     });
-    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (!env.GATEHOUSE_LOG) process.stderr.write(d);
+    });
     child.on('exit', (code) => reject(new Error(`gatehouse exited with ${code}: ${out}`)));
   });
 }
