@@ -11,8 +11,12 @@
 //! Queueing, retries and tickets are the server's: this crate only turns a
 //! template into a message and a message into a delivery.
 
+mod compose;
+mod outbox;
+mod smtp;
 pub mod templates;
 
+pub use compose::html_to_text;
 use std::path::PathBuf;
 
 /// Where mail goes.
@@ -56,8 +60,7 @@ impl SmtpSettings {
     /// Parses `smtp://[user[:pass]@]host[:port]` (default port 587) or
     /// `smtps://…` (default 465); user and password are percent-decoded.
     pub fn from_url(url: &str) -> Result<Self, SmtpUrlError> {
-        let _ = url;
-        todo!("helper")
+        smtp::parse_url(url)
     }
 }
 
@@ -81,6 +84,22 @@ pub struct SendError {
     pub reason: String,
 }
 
+impl SendError {
+    fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            permanent: true,
+            reason: reason.into(),
+        }
+    }
+
+    fn transient(reason: impl Into<String>) -> Self {
+        Self {
+            permanent: false,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Sends messages through one [`Transport`].
 #[derive(Clone)]
 pub struct Mailer {
@@ -98,7 +117,10 @@ impl Mailer {
 
     /// Delivers `message` (bounded: an SMTP exchange gives up after 30 s).
     pub async fn send(&self, message: &Message) -> Result<(), SendError> {
-        let _ = message;
-        todo!("helper")
+        let email = compose::build(message)?;
+        match &self.transport {
+            Transport::Smtp(settings) => smtp::send(settings, email).await,
+            Transport::Outbox(dir) => outbox::write(dir, email.formatted()).await.map(drop),
+        }
     }
 }
