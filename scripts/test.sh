@@ -47,6 +47,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The Python packages: auth0-python for the Python suite, and aiosmtpd, the
+# real SMTP server the mail crate's delivery test sends to.
+echo "== python venv"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+export GATEHOUSE_TEST_PYTHON="$PWD/.venv/bin/python"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -65,10 +74,6 @@ echo "== python: auth0-python against a fresh server"
 # `cargo test` built the binary already; this only makes sure of it.
 cargo test --workspace --locked --no-run
 test -x "$GATEHOUSE_BIN" || { echo "no binary at $GATEHOUSE_BIN" >&2; exit 1; }
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 .venv/bin/python -m pytest -q tests/python
 
 echo "== e2e: install the npm packages if missing"
@@ -76,7 +81,8 @@ if ! command -v node >/dev/null 2>&1; then
     echo "node (>= 20) is required for the e2e suite" >&2
     exit 1
 fi
-(cd e2e && { [ -d node_modules/playwright-core ] && [ -d node_modules/@auth0/auth0-spa-js ] || npm ci --no-audit --no-fund; })
+(cd e2e && { [ -d node_modules/playwright-core ] && [ -d node_modules/@auth0/auth0-spa-js ] \
+    && [ -d node_modules/smtp-server ] && [ -d node_modules/mailparser ] || npm ci --no-audit --no-fund; })
 
 echo "== e2e: auth0-spa-js in Chromium"
 (cd e2e && npm test)

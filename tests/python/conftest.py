@@ -32,14 +32,14 @@ class Gatehouse:
 
 
 @contextlib.contextmanager
-def running_gatehouse():
-    """Starts a Gatehouse on a fresh data dir; stops it on exit."""
+def running_gatehouse(extra_args=()):
+    """Starts a Gatehouse on a fresh data dir (with `extra_args` for `serve`); stops it on exit."""
     target_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")).resolve()
     binary = os.environ.get("GATEHOUSE_BIN", str(target_dir / "debug" / "gatehouse"))
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, GATEHOUSE_LOG="warn")
     proc = subprocess.Popen(
-        [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir],
+        [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
