@@ -173,6 +173,15 @@ fn follow_the_readme(target_dir: Option<&Path>, tmp: &Path) {
             .unwrap_or_else(|| panic!("no output: {outputs:?}")),
     );
     assert_eq!(users["total"], 2, "admin and alice: {users}");
+
+    // No SMTP server: the reset email lands in the data directory's outbox.
+    let outputs = run_bash(&clone, &format!("{on_path}{}", block("email")), target_dir);
+    let all = outputs.join("\n");
+    assert!(
+        all.contains("We've just sent you an email to reset your password."),
+        "{outputs:?}"
+    );
+    assert!(all.contains(".eml"), "an email in the outbox: {outputs:?}");
     drop(server);
 }
 
