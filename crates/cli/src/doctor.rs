@@ -107,11 +107,38 @@ async fn check_all(config: &ServeConfig) -> Vec<Finding> {
     }
     findings.push(public_url(&issuer(config)).await);
     findings.push(tls(config).await);
-    findings.push(Finding::warn(
-        "email",
-        "no SMTP configured: email is not sent (not supported yet; nothing to do)",
-    ));
+    findings.push(email(config).await);
     findings
+}
+
+/// Where email goes: the outbox (a warning: nobody receives it), or an SMTP
+/// server that must accept a connection.
+async fn email(config: &ServeConfig) -> Finding {
+    const CHECK: &str = "email";
+    match &config.mail.transport {
+        gatehouse_mail::Transport::Outbox(dir) => Finding::warn(
+            CHECK,
+            format!(
+                "no SMTP server: emails are written to {} and nobody receives them; fix: --smtp-url smtp://user:pass@host:587",
+                dir.display()
+            ),
+        ),
+        gatehouse_mail::Transport::Smtp(smtp) => {
+            let address = format!("{}:{}", smtp.host, smtp.port);
+            let connect = tokio::net::TcpStream::connect(address.as_str());
+            match tokio::time::timeout(HTTP_TIMEOUT, connect).await {
+                Ok(Ok(_)) => Finding::ok(CHECK, format!("SMTP server {address} accepts connections")),
+                Ok(Err(e)) => Finding::fail(
+                    CHECK,
+                    format!("SMTP server {address} refused: {e}; fix: check --smtp-url (emails wait in the queue until it answers)"),
+                ),
+                Err(_) => Finding::fail(
+                    CHECK,
+                    format!("SMTP server {address} did not answer within 5 s; fix: check --smtp-url and the firewall"),
+                ),
+            }
+        }
+    }
 }
 
 fn redacted(url: &str) -> String {
