@@ -67,9 +67,32 @@ pub async fn after_signup(
 ) -> Result<(), StoreError> {
     let verify = settings::template(state, VERIFY_EMAIL).await?;
     if !user.email_verified && verify.is_some_and(|t| t.enabled) {
-        return send(state, VERIFY_EMAIL, user, client_id).await;
+        return send_to(state, VERIFY_EMAIL, user, client_id).await;
     }
     welcome(state, user, client_id).await
+}
+
+/// After `POST /api/v2/users`, as Auth0: `verify_email: true` sends the
+/// verification email, `false` sends nothing, and without it an unverified
+/// user gets it when the template is enabled.
+pub async fn after_management_create(
+    state: &AppState,
+    user: &User,
+    verify_email: Option<bool>,
+) -> Result<(), StoreError> {
+    let send = match verify_email {
+        Some(asked) => asked,
+        None => {
+            !user.email_verified
+                && settings::template(state, VERIFY_EMAIL)
+                    .await?
+                    .is_some_and(|t| t.enabled)
+        }
+    };
+    if send {
+        send_to(state, VERIFY_EMAIL, user, None).await?;
+    }
+    Ok(())
 }
 
 /// The welcome email, when its template is enabled (after signup without
@@ -83,12 +106,12 @@ pub async fn welcome(
         .await?
         .is_some_and(|t| t.enabled)
     {
-        send(state, WELCOME_EMAIL, user, client_id).await?;
+        send_to(state, WELCOME_EMAIL, user, client_id).await?;
     }
     Ok(())
 }
 
-async fn send(
+async fn send_to(
     state: &AppState,
     template: &'static str,
     user: &User,

@@ -225,6 +225,7 @@ pub async fn create(
     MJson(body): MJson<CreateUser>,
 ) -> MgmtResult<(StatusCode, Json<Value>)> {
     check_connection(body.connection.as_deref(), true)?;
+    let verify_email = body.verify_email;
     let email = body.email.as_deref().ok_or_else(|| {
         ManagementError::invalid_body(
             "Payload validation error: 'Missing required property: email'.",
@@ -298,6 +299,7 @@ pub async fn create(
         password_hash: Some(password_hash),
     };
     written(state.store().create_user(&stored).await, &stored)?;
+    crate::email::after_management_create(&state, &stored.user, verify_email).await?;
     Ok((StatusCode::CREATED, Json(render::user(&stored.user))))
 }
 
