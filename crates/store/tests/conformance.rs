@@ -11,6 +11,7 @@
 //! - [`actions`]: Actions, trigger bindings (flows), executions.
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
 //! - [`directory`]: users, roles, permissions, consents.
+//! - [`mail`]: the mail queue's leases, retries and jobs; tickets.
 //! - [`maintenance`]: leases, purging expired data, export/import.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
 //!   jtis, logs, including the concurrent "use once" races.
@@ -25,6 +26,7 @@ mod conformance {
     pub mod config;
     pub mod directory;
     pub mod harness;
+    pub mod mail;
     pub mod maintenance;
     pub mod sessions;
     pub mod tokens;
@@ -32,7 +34,7 @@ mod conformance {
 }
 
 use conformance::{
-    actions, config, directory, harness, maintenance, sessions, tokens, user_search,
+    actions, config, directory, harness, mail, maintenance, sessions, tokens, user_search,
 };
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
@@ -123,4 +125,13 @@ conformance! {
     actions::action_flow_joins_bindings_and_actions,
     actions::action_delete_cascades_bindings,
     actions::action_executions_round_trip_and_purge,
+    mail::mail_queue_round_trip,
+    mail::mail_claims_due_mail_oldest_first,
+    mail::mail_claims_are_disjoint_under_concurrency,
+    mail::mail_lease_expiry_hands_over,
+    mail::mail_retry_and_give_up,
+    mail::tickets_supersede_same_user_and_kind,
+    mail::tickets_redeem_refusals,
+    mail::tickets_redeem_once_under_concurrency,
+    mail::mail_and_tickets_purged,
 }
