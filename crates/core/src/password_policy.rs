@@ -9,6 +9,7 @@
 //! Length counts characters (Unicode scalar values), not bytes. The upper
 //! bound [`MAX_PASSWORD_BYTES`] caps the argon2id input.
 
+use crate::model::User;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -75,6 +76,20 @@ pub struct PersonalInfo<'a> {
     pub family_name: Option<&'a str>,
 }
 
+impl<'a> PersonalInfo<'a> {
+    /// What a stored user's profile tells.
+    pub fn of(user: &'a User) -> Self {
+        Self {
+            email: user.email.as_deref().unwrap_or(""),
+            username: None,
+            name: user.name.as_deref(),
+            nickname: user.nickname.as_deref(),
+            given_name: user.given_name.as_deref(),
+            family_name: user.family_name.as_deref(),
+        }
+    }
+}
+
 /// Why a password was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyError {
@@ -112,6 +127,17 @@ impl PasswordPolicy {
             return Err(PolicyError::TooCommon);
         }
         Ok(())
+    }
+
+    /// A random password of letters and digits this policy accepts for the
+    /// user, at least 20 characters long (or the policy's minimum): for the
+    /// CLI and the bootstrap admin. A draw can break a rule by chance (three
+    /// identical characters in a row), so a few are tried.
+    pub fn generate(&self, user: &PersonalInfo<'_>) -> Option<String> {
+        let length = usize::try_from(self.min_chars()).unwrap_or(0).max(20);
+        (0..100)
+            .map(|_| crate::ids::random_alphanumeric(length))
+            .find(|p| self.check(p, user).is_ok())
     }
 
     /// The fewest characters a password may have: `min_length` when set,
@@ -425,25 +451,24 @@ impl PolicyError {
     /// `verified` and the body carries the `policy` text; the other errors
     /// describe themselves in a sentence and carry no `policy`.
     pub fn authentication_api_body(&self, policy: &PasswordPolicy) -> Value {
-        let mut body = json!({
-            "name": self.error_name(),
-            "message": self.message(),
-            "code": "invalid_password",
-            "statusCode": 400,
-        });
-        match self {
-            PolicyError::TooWeak { rules } => {
-                body["description"] = json!({"rules": rules, "verified": false});
-                body["policy"] = json!(policy.describe());
-            }
-            PolicyError::TooCommon => {
-                body["description"] = json!(DICTIONARY_DESCRIPTION);
-            }
-            PolicyError::PersonalInfo | PolicyError::TooLong => {
-                body["description"] = json!(self.message());
-            }
+        let (description, policy_text) = match self {
+            PolicyError::TooWeak { rules } => (
+                json!({"rules": rules, "verified": false}),
+                Some(policy.describe()),
+            ),
+            PolicyError::TooCommon => (json!(DICTIONARY_DESCRIPTION), None),
+            PolicyError::PersonalInfo | PolicyError::TooLong => (json!(self.message()), None),
+        };
+        let mut body = Map::new();
+        body.insert("name".into(), json!(self.error_name()));
+        body.insert("message".into(), json!(self.message()));
+        body.insert("code".into(), json!("invalid_password"));
+        body.insert("description".into(), description);
+        if let Some(text) = policy_text {
+            body.insert("policy".into(), json!(text));
         }
-        body
+        body.insert("statusCode".into(), json!(400));
+        Value::Object(body)
     }
 }
 
@@ -773,6 +798,25 @@ mod tests {
             PolicyError::TooCommon.authentication_api_body(&policy)["description"],
             "Password is not allowed, it might be too common."
         );
+    }
+
+    #[test]
+    fn generated_passwords_meet_every_level() {
+        for strength in [
+            Strength::Low,
+            Strength::Fair,
+            Strength::Good,
+            Strength::Excellent,
+        ] {
+            let mut policy = level(strength);
+            policy.dictionary = true;
+            let user = PersonalInfo::default();
+            let password = policy.generate(&user).unwrap();
+            assert!(policy.check(&password, &user).is_ok(), "{strength:?}");
+            assert_eq!(password.chars().count(), 20);
+            policy.min_length = Some(40);
+            assert_eq!(policy.generate(&user).unwrap().chars().count(), 40);
+        }
     }
 
     #[test]
