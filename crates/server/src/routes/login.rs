@@ -27,6 +27,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
 use gatehouse_core::model::User;
+use gatehouse_core::password_policy::PersonalInfo;
 use gatehouse_store::{StoreError, StoredUser};
 use serde_json::json;
 
@@ -98,9 +99,9 @@ async fn page(
     } else {
         f.email
     };
-    let signup_open = !super::management::connections::database_options(state)
-        .await?
-        .disable_signup;
+    let options = super::management::connections::database_options(state).await?;
+    let signup_open = !options.disable_signup;
+    let policy = options.password_policy();
     let csrf = session::csrf_token(state, headers);
     let with_query = |path: &str| format!("{path}?{}", f.authorize);
     let mut response = pages::html(
@@ -115,6 +116,8 @@ async fn page(
             error => f.error,
             signup_url => (signup_open && !f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
             login_url => with_query(LOGIN_PATH),
+            password_rules => policy.rule_lines(),
+            password_min_length => policy.min_chars(),
         },
     );
     csrf.set_cookie(state, &mut response);
@@ -278,12 +281,27 @@ pub async fn signup_submit(
         )
         .await;
     }
-    if !gatehouse_core::password_policy::is_acceptable(password) {
+    let policy = super::management::connections::database_options(&state)
+        .await?
+        .password_policy();
+    let user_info = PersonalInfo {
+        email,
+        ..PersonalInfo::default()
+    };
+    if let Err(refused) = policy.check(password, &user_info) {
+        log(
+            &state,
+            audit::codes::SIGNUP_FAILED,
+            refused.message(),
+            authorize,
+            None,
+        )
+        .await;
         return page(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            again("The password must have at least 8 characters."),
+            again(refused.message()),
         )
         .await;
     }
