@@ -13,8 +13,10 @@ use clap::{Args, Subcommand};
 use gatehouse_core::clock::{Clock, SystemClock};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
+use gatehouse_core::password_policy::{PasswordPolicy, PersonalInfo};
 use gatehouse_core::redact::Secret;
 use gatehouse_server::password::hash_password_blocking;
+use gatehouse_server::routes::management::connections;
 use gatehouse_store::{Page, Store, StoredUser};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -47,8 +49,9 @@ pub enum UsersCommand {
         /// Email address the user logs in with (Username-Password-Authentication)
         #[arg(long)]
         email: String,
-        /// Password (at least 8 characters); a random one is generated and
-        /// printed when absent
+        /// Password, meeting the database connection's password policy (by
+        /// default at least 8 characters and not a common password); a random
+        /// one is generated and printed when absent
         #[arg(long)]
         password: Option<Secret<String>>,
     },
@@ -158,6 +161,31 @@ async fn find_user(store: &dyn Store, who: &str) -> Result<StoredUser, String> {
         .ok_or_else(|| format!("no user {who:?}"))
 }
 
+/// The database connection's password policy, as the server applies it.
+async fn password_policy(store: &dyn Store) -> Result<PasswordPolicy, String> {
+    connections::stored_options(store)
+        .await
+        .map(|options| options.password_policy())
+        .map_err(store_err)
+}
+
+/// `password` if the policy accepts it for this user, else the refusal with
+/// the policy's rules.
+fn checked(
+    policy: &PasswordPolicy,
+    password: String,
+    user: &PersonalInfo<'_>,
+) -> Result<String, String> {
+    match policy.check(&password, user) {
+        Ok(()) => Ok(password),
+        Err(refused) => Err(format!(
+            "{}. The database connection's password policy:\n{}",
+            refused.message(),
+            policy.describe()
+        )),
+    }
+}
+
 fn user_row(u: &User) -> Value {
     json!({"user_id": u.user_id, "email": u.email, "name": u.name, "blocked": u.blocked, "logins_count": u.logins_count})
 }
@@ -180,10 +208,17 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
                 return Err(format!("{email:?} is not an email address"));
             }
             let generated = password.is_none();
-            let password = password.unwrap_or_else(|| ids::random_alphanumeric(20));
-            if !gatehouse_core::password_policy::is_long_enough(&password) {
-                return Err("the password needs at least 8 characters".into());
-            }
+            let policy = password_policy(store.as_ref()).await?;
+            let user_info = PersonalInfo {
+                email: &email,
+                ..PersonalInfo::default()
+            };
+            let password = match password {
+                Some(given) => checked(&policy, given, &user_info)?,
+                None => policy.generate(&user_info).ok_or(
+                    "no generated password meets the password policy: give one with --password",
+                )?,
+            };
             let hash = hash_password_blocking(password.clone()).await?;
             let mut user = User::new(ids::user_id(), &email, SystemClock.now());
             user.email_verified = true;
@@ -208,11 +243,13 @@ pub async fn users(common: Common, command: UsersCommand) -> Result<(), String> 
             output(&common, &cols, vec![row]);
         }
         UsersCommand::SetPassword { user, password } => {
-            let password = password.into_inner();
-            if !gatehouse_core::password_policy::is_long_enough(&password) {
-                return Err("the password needs at least 8 characters".into());
-            }
             let mut stored = find_user(store.as_ref(), &user).await?;
+            let policy = password_policy(store.as_ref()).await?;
+            let password = checked(
+                &policy,
+                password.into_inner(),
+                &PersonalInfo::of(&stored.user),
+            )?;
             stored.password_hash = Some(hash_password_blocking(password).await?);
             stored.user.updated_at = SystemClock.now();
             store.update_user(&stored).await.map_err(store_err)?;

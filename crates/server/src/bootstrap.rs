@@ -13,11 +13,13 @@
 
 use crate::password::hash_password_blocking;
 use crate::routes::management::auth::management_audience;
+use crate::routes::management::connections;
 use crate::routes::management::scopes;
 use gatehouse_core::ids;
 use gatehouse_core::model::{
     AppType, Client, ClientGrant, Permission, ResourceServer, Role, SubjectType, User,
 };
+use gatehouse_core::password_policy::PersonalInfo;
 use gatehouse_core::redact::Secret;
 use gatehouse_core::secret::{hash_token, MIN_CLIENT_SECRET_CHARS};
 use gatehouse_store::{Page, Store, StoreError, StoredClient, StoredUser};
@@ -61,6 +63,34 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
     #[error("bootstrap: {0}")]
     Invalid(String),
+}
+
+/// The bootstrap admin's password: the one given, if the database
+/// connection's password policy (stored, else the default) accepts it, or a
+/// generated one.
+async fn admin_password(
+    store: &dyn Store,
+    email: &str,
+    given: Option<Secret<String>>,
+) -> Result<String, BootstrapError> {
+    let policy = connections::stored_options(store).await?.password_policy();
+    let user = PersonalInfo {
+        email,
+        ..PersonalInfo::default()
+    };
+    match given.map(Secret::into_inner) {
+        Some(password) => match policy.check(&password, &user) {
+            Ok(()) => Ok(password),
+            Err(refused) => Err(BootstrapError::Invalid(format!(
+                "the bootstrap admin password does not meet the password policy: {}\n{}",
+                refused.message(),
+                policy.describe()
+            ))),
+        },
+        None => policy.generate(&user).ok_or_else(|| {
+            BootstrapError::Invalid("no generated admin password meets the password policy".into())
+        }),
+    }
 }
 
 /// The admin's default email: `admin@<issuer host>`, or `admin@localhost`
@@ -172,14 +202,7 @@ pub async fn bootstrap(
     let admin_email = options
         .admin_email
         .unwrap_or_else(|| default_admin_email(issuer));
-    let admin_password = options
-        .admin_password
-        .map_or_else(|| ids::random_alphanumeric(24), Secret::into_inner);
-    if !gatehouse_core::password_policy::is_long_enough(&admin_password) {
-        return Err(BootstrapError::Invalid(
-            "the bootstrap admin password must have at least 8 characters".into(),
-        ));
-    }
+    let admin_password = admin_password(store, &admin_email, options.admin_password).await?;
     let audience = management_audience(issuer);
 
     let client = Client::new(

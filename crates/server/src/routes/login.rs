@@ -27,7 +27,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::error::messages::{TOO_MANY_ATTEMPTS, WRONG_EMAIL_OR_PASSWORD};
 use gatehouse_core::model::User;
-
 use serde_json::json;
 
 pub use crate::signup::SIGNUP_DISABLED;
@@ -97,9 +96,9 @@ async fn page(
     } else {
         f.email
     };
-    let signup_open = !super::management::connections::database_options(state)
-        .await?
-        .disable_signup;
+    let options = super::management::connections::database_options(state).await?;
+    let signup_open = !options.disable_signup;
+    let policy = options.password_policy();
     let csrf = session::csrf_token(state, headers);
     let with_query = |path: &str| format!("{path}?{}", f.authorize);
     let mut response = pages::html(
@@ -115,6 +114,8 @@ async fn page(
             signup_url => (signup_open && !f.authorize.is_empty()).then(|| with_query(SIGNUP_PATH)),
             login_url => with_query(LOGIN_PATH),
             reset_url => (!f.authorize.is_empty()).then(|| super::account::reset_request_url(f.authorize)),
+            password_rules => policy.rule_lines(),
+            password_min_length => policy.min_chars(),
         },
     );
     csrf.set_cookie(state, &mut response);

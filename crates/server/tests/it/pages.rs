@@ -39,7 +39,7 @@ pub(crate) fn web_query(s: &Seeded, extra: &[(&str, &str)]) -> String {
 }
 
 /// The value of the hidden `csrf` field of a page.
-async fn csrf(resp: Response) -> String {
+pub(crate) async fn csrf(resp: Response) -> String {
     csrf_in(&resp.text().await.unwrap())
 }
 
@@ -60,7 +60,12 @@ async fn post(browser: &Client, url: &str, pairs: &[(&str, &str)]) -> Response {
 }
 
 /// Posts `[csrf, authorize, email, password]` to the login or signup page.
-async fn submit(server: &TestServer, browser: &Client, path: &str, fields: [&str; 4]) -> Response {
+pub(crate) async fn submit(
+    server: &TestServer,
+    browser: &Client,
+    path: &str,
+    fields: [&str; 4],
+) -> Response {
     let [csrf, authorize, email, password] = fields;
     let form = [
         ("csrf", csrf),

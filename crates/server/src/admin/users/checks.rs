@@ -4,7 +4,7 @@
 use super::super::form::FieldErrors;
 use crate::routes::management::error::ManagementError;
 use axum::http::StatusCode;
-use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS};
+use gatehouse_core::password_policy::{PasswordPolicy, PersonalInfo, PolicyError};
 use serde_json::{Map, Value};
 
 /// The email rule of the Management API: something@something, no spaces.
@@ -21,21 +21,49 @@ pub fn check_email(errors: &mut FieldErrors, field: &str, email: &str) {
     }
 }
 
-/// The password policy of the Management API.
-pub fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
+/// The database connection's password policy, before the Management API
+/// checks it again with the user's profile (personal information).
+pub fn check_password(
+    errors: &mut FieldErrors,
+    field: &str,
+    password: &str,
+    policy: &PasswordPolicy,
+) {
     if password.is_empty() {
         errors.add(field, "Enter a password.");
-    } else if !is_long_enough(password) {
-        errors.add(
-            field,
-            format!("The password is too short: at least {MIN_PASSWORD_CHARS} characters."),
-        );
+    } else if let Err(refused) = policy.check(password, &PersonalInfo::default()) {
+        errors.add(field, password_problem(&refused, policy));
     }
 }
 
+/// A refusal in words, with the rules when the password is too weak:
+/// "Password is too weak: at least 8 characters in length."
+pub fn password_problem(refused: &PolicyError, policy: &PasswordPolicy) -> String {
+    match refused {
+        PolicyError::TooWeak { .. } => {
+            let rules: Vec<String> = policy.rule_lines().iter().map(|l| lower_first(l)).collect();
+            format!("{}: {}.", refused.message(), rules.join("; "))
+        }
+        _ => format!("{}.", refused.message()),
+    }
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// A new password typed twice.
-pub fn check_password_pair(errors: &mut FieldErrors, password: &str, repeated: &str) {
-    check_password(errors, "password", password);
+pub fn check_password_pair(
+    errors: &mut FieldErrors,
+    password: &str,
+    repeated: &str,
+    policy: &PasswordPolicy,
+) {
+    check_password(errors, "password", password, policy);
     if repeated != password {
         errors.add("password_repeat", "The two passwords are not the same.");
     }
@@ -95,11 +123,19 @@ pub fn metadata_patch(old: &Value, new: Map<String, Value>) -> Option<Map<String
     Some(patch)
 }
 
+/// The Management API's refusals of a password by the policy
+/// (`PasswordStrengthError: …`, `PasswordDictionaryError: …`, …).
+fn is_password_refusal(message: &str) -> bool {
+    message
+        .split_once(':')
+        .is_some_and(|(name, _)| name.starts_with("Password") && name.ends_with("Error"))
+}
+
 /// A Management API refusal of a user write, next to the field it is about.
 pub fn user_error(error: &ManagementError, form_fields: &[&str]) -> FieldErrors {
     let field = if error.status == StatusCode::CONFLICT {
         Some("email")
-    } else if error.message.starts_with("PasswordStrengthError") {
+    } else if is_password_refusal(&error.message) {
         Some("password")
     } else if error.message.contains("'email'") {
         Some("email")
@@ -126,8 +162,9 @@ mod tests {
     #[test]
     fn emails_and_passwords() {
         let mut e = FieldErrors::default();
+        let policy = PasswordPolicy::default();
         check_email(&mut e, "email", "alice@example.com");
-        check_password(&mut e, "password", "long-enough");
+        check_password(&mut e, "password", "long-enough", &policy);
         assert!(e.is_empty());
         for bad in ["", "alice", "@example.com", "a b@example.com", "alice@"] {
             let mut e = FieldErrors::default();
@@ -135,9 +172,15 @@ mod tests {
             assert!(e.fields.contains_key("email"), "{bad}");
         }
         let mut e = FieldErrors::default();
-        check_password_pair(&mut e, "short", "other");
-        assert!(e.fields["password"].contains("at least 8"));
+        check_password_pair(&mut e, "short", "other", &policy);
+        assert_eq!(
+            e.fields["password"],
+            "Password is too weak: at least 8 characters in length; not a commonly used password."
+        );
         assert!(e.fields["password_repeat"].contains("not the same"));
+        let mut e = FieldErrors::default();
+        check_password(&mut e, "password", "PASSWORD123", &policy);
+        assert_eq!(e.fields["password"], "Password is too common.");
     }
 
     #[test]
@@ -176,6 +219,16 @@ mod tests {
         assert!(user_error(&weak, &["email", "password"])
             .fields
             .contains_key("password"));
+        for refused in [
+            "PasswordDictionaryError: Password is too common",
+            "PasswordNoUserInfoError: Password contains user information",
+        ] {
+            let e = ManagementError::invalid_body(refused);
+            assert_eq!(
+                user_error(&e, &["email", "password"]).fields["password"],
+                refused
+            );
+        }
         let other = ManagementError::invalid_body("Something else.");
         assert_eq!(user_error(&other, &["email"]).general.len(), 1);
         let internal = ManagementError::internal("db down: email");

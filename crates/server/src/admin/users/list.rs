@@ -8,6 +8,7 @@ use super::super::render::{page_with_status, see_other, AdminResult};
 use super::super::session::Admin;
 use super::checks::{check_email, check_password, user_error};
 use super::{done_notice, encode, short_iso, UserSummary};
+use crate::routes::management::connections;
 use crate::routes::management::extract::{MJson, MQuery};
 use crate::routes::management::pagination::Paging;
 use crate::routes::management::render::FieldsQuery;
@@ -195,7 +196,10 @@ pub async fn create(State(state): State<AppState>, form: AdminForm) -> AdminResu
     let password = fields.get("password").unwrap_or("").to_string();
     let mut errors = FieldErrors::default();
     check_email(&mut errors, "email", &email);
-    check_password(&mut errors, "password", &password);
+    let policy = connections::database_options(&state)
+        .await?
+        .password_policy();
+    check_password(&mut errors, "password", &password, &policy);
     let mut typed = fields.typed();
     typed.remove("password");
     if !errors.is_empty() {

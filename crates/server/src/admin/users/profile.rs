@@ -11,6 +11,7 @@ use super::checks::{check_email, check_password_pair, metadata_patch, parse_meta
 use super::{
     caller, done_notice, encode, load, load_outranked, tabs, user_path, DoneQuery, UserSummary,
 };
+use crate::routes::management::connections;
 use crate::routes::management::error::ManagementError;
 use crate::routes::management::extract::{MJson, MPath};
 use crate::routes::management::user_blocks;
@@ -233,10 +234,14 @@ pub async fn set_password(
     let user = load_outranked(&state, &admin, &id).await?;
     let password = fields.get("password").unwrap_or("").to_string();
     let mut errors = FieldErrors::default();
+    let policy = connections::database_options(&state)
+        .await?
+        .password_policy();
     check_password_pair(
         &mut errors,
         &password,
         fields.get("password_repeat").unwrap_or(""),
+        &policy,
     );
     if errors.is_empty() {
         let body = UpdateUser {

@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use gatehouse_core::ids;
 use gatehouse_core::model::{User, DEFAULT_CONNECTION};
-use gatehouse_core::password_policy::{is_long_enough, MIN_PASSWORD_CHARS};
+use gatehouse_core::password_policy::PersonalInfo;
 use gatehouse_core::redact::Secret;
 use gatehouse_core::user_query::{parse_user_query, UserSort};
 use gatehouse_store::{StoredUser, UserSearch};
@@ -194,11 +194,17 @@ fn check_email(email: &str) -> MgmtResult<()> {
     Ok(())
 }
 
-async fn hash(password: &str) -> MgmtResult<String> {
-    if !is_long_enough(password) {
+/// Checks a new password against the connection's policy, with what the
+/// user's profile will be, and hashes it. A refusal is Auth0's 400,
+/// `PasswordStrengthError: Password is too weak` and the like.
+async fn hash(state: &AppState, password: &str, user: &User) -> MgmtResult<String> {
+    let policy = super::connections::database_options(state)
+        .await?
+        .password_policy();
+    if let Err(refused) = policy.check(password, &PersonalInfo::of(user)) {
         return Err(ManagementError::new(
             StatusCode::BAD_REQUEST,
-            format!("PasswordStrengthError: Password is too weak (at least {MIN_PASSWORD_CHARS} characters)."),
+            refused.management_message(),
             "invalid_body",
         ));
     }
@@ -265,7 +271,6 @@ pub async fn create(
     {
         return Err(conflict());
     }
-    let password_hash = hash(password).await?;
     let mut user = User::new(user_id, email, state.now());
     apply(
         &mut user,
@@ -282,6 +287,7 @@ pub async fn create(
             ..UpdateUser::default()
         },
     );
+    let password_hash = hash(&state, password, &user).await?;
     let request = RequestFacts::post(&Params::default());
     let user = match actions::pre_user_registration(&state, &user, None, &request).await {
         Ok(effects) => actions::with_metadata(user, &effects),
@@ -397,14 +403,15 @@ pub async fn update(
         }
         stored.user.email = Some(email.to_string());
     }
-    let password_changed = body.password.is_some();
-    if let Some(password) = body.password.as_ref().map(Secret::expose_str) {
-        stored.password_hash = Some(hash(password).await?);
-    }
     let mut body = body;
     body.email = None;
-    body.password = None;
+    let password = body.password.take();
     apply(&mut stored.user, body);
+    // Checked against the profile as this request leaves it.
+    let password_changed = password.is_some();
+    if let Some(password) = password.as_ref().map(Secret::expose_str) {
+        stored.password_hash = Some(hash(&state, password, &stored.user).await?);
+    }
     stored.user.updated_at = state.now();
     written(state.store().update_user(&stored).await, &stored)?;
     if password_changed {

@@ -8,6 +8,8 @@
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
 //! - [`logs`]: log search, checkpoint reads, a user's logs.
 //! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
+//! - [`password_policy`]: the connection's password options and the policy
+//!   applied by the Management API and the signup page.
 
 mod actions;
 mod apis;
@@ -16,6 +18,7 @@ mod dashboard;
 mod directory;
 mod keys_tenant;
 mod logs;
+mod password_policy;
 pub(crate) mod user_flows;
 
 use crate::support::{Reply, TestServer};
