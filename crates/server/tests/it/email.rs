@@ -627,3 +627,59 @@ async fn the_signup_page_sends_the_verification_email_unless_the_template_is_dis
         .all(|m| !m.contains("frank@example.com")));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_nodes_on_one_database_send_each_mail_once() {
+    let (a, _) = start().await;
+    let b = TestServer::start_on(a.store.clone()).await;
+    const MAILS: usize = 30;
+    let now = a.state.now();
+    let mut addresses = Vec::new();
+    for i in 0..MAILS {
+        let email = format!("node-user-{i}@example.com");
+        let user = gatehouse_core::model::User::new(gatehouse_core::ids::user_id(), &email, now);
+        a.store
+            .create_user(&gatehouse_store::StoredUser {
+                user: user.clone(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        // Half queued through each node, so both workers are woken.
+        let node = if i % 2 == 0 { &a } else { &b };
+        gatehouse_server::email::queue::enqueue(
+            &node.state,
+            gatehouse_server::email::queue::MailRequest {
+                template: "verify_email",
+                user: &user,
+                client_id: None,
+                result_url: None,
+                ttl_seconds: None,
+                job_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        addresses.push(email);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while a.store.pending_mail_count().await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the queue drains");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (from_a, from_b) = (a.outbox(), b.outbox());
+    assert_eq!(from_a.len() + from_b.len(), MAILS, "each mail sent once");
+    for address in &addresses {
+        let copies = from_a
+            .iter()
+            .chain(&from_b)
+            .filter(|m| {
+                m.lines()
+                    .any(|l| l.starts_with("To:") && l.contains(address.as_str()))
+            })
+            .count();
+        assert_eq!(copies, 1, "{address}");
+    }
+    b.stop().await;
+    a.stop().await;
+}
