@@ -8,6 +8,8 @@
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
 //! - [`logs`]: log search, checkpoint reads, a user's logs.
 //! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
+//! - [`tickets`]: password-change and email-verification tickets, the
+//!   verification-email job.
 
 mod actions;
 mod apis;
@@ -16,6 +18,7 @@ mod dashboard;
 mod directory;
 mod keys_tenant;
 mod logs;
+mod tickets;
 pub(crate) mod user_flows;
 
 use crate::support::{Reply, TestServer};
