@@ -215,6 +215,17 @@ async fn password_change_refusals() {
             404,
             "inexistent_user",
         ),
+        // The email is matched exactly (in any case), never as a pattern.
+        (
+            json!({"email": "%", "connection_id": CONNECTION_ID}),
+            404,
+            "inexistent_user",
+        ),
+        (
+            json!({"email": "_lice@example.com", "connection_id": CONNECTION_ID}),
+            404,
+            "inexistent_user",
+        ),
         (
             json!({"email": "alice@example.com", "connection_id": "con_other"}),
             404,
