@@ -23,6 +23,8 @@ use std::io::{IsTerminal, Read};
 pub struct ExplainArgs {
     /// An access or ID token (JWT or opaque), the jti of an access token, or a
     /// log id (the Gatehouse-Log-Id header); read from standard input when absent
+    // An opaque token may start with '-' (base64url): still the input, not a flag.
+    #[arg(allow_hyphen_values = true)]
     input: Option<String>,
     /// Print the decision trace exactly as stored with the log event (the
     /// whole explanation as JSON when there is no stored trace)

@@ -13,7 +13,8 @@
 //!   permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
 //!   [`tenants`], [`user_blocks`], [`stats`], [`actions`] (Actions, triggers,
-//!   bindings, executions).
+//!   bindings, executions), [`tickets`] (password-change and
+//!   email-verification links), [`jobs`] (the verification-email job).
 //! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
 //! - [`not_implemented`]: 501 for the Auth0 paths Gatehouse does not serve.
 
@@ -25,6 +26,7 @@ pub mod connections;
 pub mod error;
 pub mod explain;
 pub mod extract;
+pub mod jobs;
 pub mod keys;
 pub mod logs;
 pub mod not_implemented;
@@ -38,6 +40,7 @@ pub mod scopes;
 pub mod simulate;
 pub mod stats;
 pub mod tenants;
+pub mod tickets;
 pub mod user_blocks;
 pub mod user_links;
 pub mod users;
@@ -241,6 +244,23 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Delete "/user-blocks/{id}", UPDATE_USERS, 204, body = None, reply = Empty, query = &[], "Remove a user's blocks"),
             user_blocks::delete_for_user,
+        ),
+        // Tickets and jobs (email)
+        route(
+            ep!(Post "/tickets/password-change", &["create:user_tickets"], 201, body = Some(s::<tickets::PasswordChangeTicket>), reply = One(s::<tickets::TicketView>), query = &[], "Create a password-change link for a user"),
+            tickets::password_change,
+        ),
+        route(
+            ep!(Post "/tickets/email-verification", &["create:user_tickets"], 201, body = Some(s::<tickets::EmailVerificationTicket>), reply = One(s::<tickets::TicketView>), query = &[], "Create an email-verification link for a user"),
+            tickets::email_verification,
+        ),
+        route(
+            ep!(Post "/jobs/verification-email", UPDATE_USERS, 201, body = Some(s::<jobs::VerificationEmailJob>), reply = One(s::<jobs::JobView>), query = &[], "Send a user the verification email"),
+            jobs::verification_email,
+        ),
+        route(
+            ep!(Get "/jobs/{id}", &["create:users", "read:users", "update:users"], 200, body = None, reply = One(s::<jobs::JobView>), query = &[], "Get a job"),
+            jobs::get_one,
         ),
         // Roles
         route(

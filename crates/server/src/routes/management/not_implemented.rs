@@ -21,7 +21,6 @@ const AUTH0_COLLECTIONS: &[&str] = &[
     "grants",
     "guardian",
     "hooks",
-    "jobs",
     "log-streams",
     "network-acls",
     "organizations",
@@ -33,7 +32,6 @@ const AUTH0_COLLECTIONS: &[&str] = &[
     "self-service-profiles",
     "sessions",
     "supplemental-signals",
-    "tickets",
     "token-exchange-profiles",
     "user-attribute-profiles",
     "verifiable-credentials",
@@ -62,6 +60,9 @@ const AUTH0_SUBPATHS: &[&[&str]] = &[
     &["connections", "*", "users"],
     &["keys", "custom-signing"],
     &["keys", "encryption"],
+    &["jobs", "users-imports"],
+    &["jobs", "users-exports"],
+    &["jobs", "*", "errors"],
 ];
 
 /// True when `path` (relative to `/api/v2`, e.g. `/organizations/org_1`)
@@ -98,6 +99,8 @@ mod tests {
             "/users/auth0|1/multifactor/actions/invalidate-remember-browser",
             "/keys/encryption",
             "/connections/con_1/status",
+            "/jobs/users-exports",
+            "/jobs/job_1/errors",
         ] {
             assert!(is_auth0_only(path), "{path}");
         }

@@ -12,6 +12,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("update:users", "Update users"),
     ("update:users_app_metadata", "Update users' app_metadata"),
     ("delete:users", "Delete users"),
+    (
+        "create:user_tickets",
+        "Create password-change and email-verification links",
+    ),
     ("read:roles", "Read roles"),
     ("create:roles", "Create roles"),
     ("update:roles", "Update roles"),

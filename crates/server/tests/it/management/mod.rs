@@ -10,6 +10,8 @@
 //! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
 //! - [`password_policy`]: the connection's password options and the policy
 //!   applied by the Management API and the signup page.
+//! - [`tickets`]: password-change and email-verification tickets, the
+//!   verification-email job.
 
 mod actions;
 mod apis;
@@ -19,6 +21,7 @@ mod directory;
 mod keys_tenant;
 mod logs;
 mod password_policy;
+mod tickets;
 pub(crate) mod user_flows;
 
 use crate::support::{Reply, TestServer};
