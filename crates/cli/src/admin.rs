@@ -179,9 +179,9 @@ fn checked(
     match policy.check(&password, user) {
         Ok(()) => Ok(password),
         Err(refused) => Err(format!(
-            "{}. The database connection's password policy:\n{}",
+            "{}. The database connection's password policy:\n* {}",
             refused.message(),
-            policy.describe()
+            policy.rule_lines().join("\n* ")
         )),
     }
 }

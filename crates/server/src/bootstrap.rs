@@ -82,9 +82,9 @@ async fn admin_password(
         Some(password) => match policy.check(&password, &user) {
             Ok(()) => Ok(password),
             Err(refused) => Err(BootstrapError::Invalid(format!(
-                "the bootstrap admin password does not meet the password policy: {}\n{}",
+                "the bootstrap admin password does not meet the password policy: {}\n* {}",
                 refused.message(),
-                policy.describe()
+                policy.rule_lines().join("\n* ")
             ))),
         },
         None => policy.generate(&user).ok_or_else(|| {

@@ -4,7 +4,8 @@
 //! configuration, and HTTPS. [`crash`]: `kill -9` under load loses no
 //! acknowledged write. [`newcomer`]: the README from a clean clone, the
 //! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
-//! `gatehouse actions deploy`.
+//! `gatehouse actions deploy`. [`users`]: the password policy in
+//! `gatehouse users add | set-password`.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
@@ -16,6 +17,7 @@ mod master_key;
 mod multinode;
 mod newcomer;
 mod transfer;
+mod users;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

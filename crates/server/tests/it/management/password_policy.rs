@@ -369,3 +369,56 @@ async fn the_signup_page_applies_the_policy() {
     assert!(location(&resp).starts_with(WEB_CALLBACK), "{resp:?}");
     assert!(stored(&m, "weakling@example.com").await.is_some());
 }
+
+#[tokio::test]
+async fn the_bootstrap_admin_password_meets_the_stored_policy() {
+    use gatehouse_server::bootstrap::{bootstrap, BootstrapError, BootstrapOptions};
+    let server = TestServer::start().await;
+    let store = server.store.as_ref();
+    store
+        .put_server_value(
+            server_values::DATABASE_CONNECTION_OPTIONS,
+            r#"{"passwordPolicy":"excellent","password_complexity_options":{"min_length":24}}"#,
+        )
+        .await
+        .unwrap();
+    let with_password = |password: &str| BootstrapOptions {
+        admin_email: Some("root@example.com".into()),
+        admin_password: Some(password.to_string().into()),
+        ..Default::default()
+    };
+    let refused = bootstrap(
+        store,
+        &server.issuer,
+        with_password("a-long-enough-password"),
+        0,
+    )
+    .await;
+    match refused {
+        Err(BootstrapError::Invalid(text)) => assert!(
+            text.contains("Password is too weak")
+                && text.contains("At least 24 characters in length"),
+            "{text}"
+        ),
+        other => panic!("a weak admin password was taken: {:?}", other.map(|_| ())),
+    }
+    assert!(store
+        .user_by_email(CONN, "root@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let creds = bootstrap(store, &server.issuer, BootstrapOptions::default(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let policy = gatehouse_core::password_policy::PasswordPolicy {
+        strength: gatehouse_core::password_policy::Strength::Excellent,
+        min_length: Some(24),
+        no_personal_info: false,
+        dictionary: false,
+        dictionary_words: Vec::new(),
+    };
+    let info = gatehouse_core::password_policy::PersonalInfo::default();
+    assert!(policy.check(&creds.admin_password, &info).is_ok());
+    assert_eq!(creds.admin_password.chars().count(), 24);
+}
