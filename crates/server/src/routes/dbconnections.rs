@@ -54,8 +54,28 @@ fn bad_request(code: &str, description: &str) -> Response {
     )
 }
 
+/// A refused request body, kept small until it becomes the 400 response.
+#[derive(Debug)]
+struct BadRequest {
+    code: &'static str,
+    description: String,
+}
+
+fn invalid(code: &'static str, description: impl Into<String>) -> BadRequest {
+    BadRequest {
+        code,
+        description: description.into(),
+    }
+}
+
+impl From<BadRequest> for Response {
+    fn from(e: BadRequest) -> Self {
+        bad_request(e.code, &e.description)
+    }
+}
+
 /// The request body as a JSON object: JSON as sent, or a form's fields as strings.
-fn body_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn body_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, BadRequest> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -63,14 +83,14 @@ fn body_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, R
     if is_json {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(bad_request(
+            _ => Err(invalid(
                 "invalid_request",
                 "The request body must be a JSON object.",
             )),
         }
     } else {
-        let params = Params::from_form(body)
-            .map_err(|e| bad_request("invalid_request", &e.error_description))?;
+        let params =
+            Params::from_form(body).map_err(|e| invalid("invalid_request", e.error_description))?;
         Ok(params
             .iter()
             .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -79,23 +99,26 @@ fn body_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, R
 }
 
 /// A string field: absent is `None`, anything but a string is refused.
-fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Response> {
+fn string_field<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, BadRequest> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(bad_request(
+        Some(_) => Err(invalid(
             "invalid_request",
-            &format!("{name} must be a string"),
+            format!("{name} must be a string"),
         )),
     }
 }
 
-fn required<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, Response> {
+fn required<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, BadRequest> {
     match string_field(body, name)? {
         Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(bad_request(
+        _ => Err(invalid(
             "invalid_request",
-            &format!("Missing required parameter: {name}"),
+            format!("Missing required parameter: {name}"),
         )),
     }
 }
@@ -155,7 +178,7 @@ async fn run_signup(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Outcome {
-    let body = body_object(headers, body).map_err(|r| (r, None))?;
+    let body = body_object(headers, body).map_err(|r| (r.into(), None))?;
     let client = client_and_connection(state, &body)
         .await
         .map_err(|r| (r, None))?;
@@ -169,7 +192,7 @@ async fn run_signup(
         Ok(Hit::Within(_)) => {}
         Err(e) => return Err(fail(crate::error::ApiError::from(e).into_response())),
     }
-    let signup = read_signup(&body).map_err(fail)?;
+    let signup = read_signup(&body).map_err(|e| fail(e.into()))?;
     let request = RequestFacts::post(&form_params(&body));
     let tenant = state
         .store()
@@ -226,20 +249,20 @@ fn signup_error_response(error: SignupError, user_exists_error: bool) -> Respons
 }
 
 /// The signup fields, bounded.
-fn read_signup(body: &Map<String, Value>) -> Result<Signup<'_>, Response> {
+fn read_signup(body: &Map<String, Value>) -> Result<Signup<'_>, BadRequest> {
     let email = required(body, "email")?.trim();
     let password = required(body, "password")?;
     if string_field(body, "username")?.is_some_and(|u| !u.is_empty()) {
-        return Err(bad_request(
+        return Err(invalid(
             "invalid_signup",
             "This connection does not use usernames.",
         ));
     }
-    let profile = |name: &str| -> Result<Option<String>, Response> {
+    let profile = |name: &str| -> Result<Option<String>, BadRequest> {
         match string_field(body, name)? {
-            Some(v) if v.chars().count() > MAX_PROFILE_CHARS => Err(bad_request(
+            Some(v) if v.chars().count() > MAX_PROFILE_CHARS => Err(invalid(
                 "invalid_signup",
-                &format!("{name} is too long (at most {MAX_PROFILE_CHARS} characters)"),
+                format!("{name} is too long (at most {MAX_PROFILE_CHARS} characters)"),
             )),
             Some(v) if !v.is_empty() => Ok(Some(v.to_string())),
             _ => Ok(None),
@@ -259,25 +282,25 @@ fn read_signup(body: &Map<String, Value>) -> Result<Signup<'_>, Response> {
 
 /// `user_metadata` at signup: an object of at most 10 string values of at
 /// most 500 characters (Auth0's rule).
-fn read_metadata(value: Option<&Value>) -> Result<Map<String, Value>, Response> {
-    let invalid = |why: &str| bad_request("invalid_signup", &format!("user_metadata {why}"));
+fn read_metadata(value: Option<&Value>) -> Result<Map<String, Value>, BadRequest> {
+    let refused = |why: &str| invalid("invalid_signup", format!("user_metadata {why}"));
     let map = match value {
         None | Some(Value::Null) => return Ok(Map::new()),
         Some(Value::Object(map)) => map.clone(),
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map,
-            _ => return Err(invalid("must be an object")),
+            _ => return Err(refused("must be an object")),
         },
-        Some(_) => return Err(invalid("must be an object")),
+        Some(_) => return Err(refused("must be an object")),
     };
     if map.len() > MAX_METADATA_PROPERTIES {
-        return Err(invalid("may have at most 10 properties"));
+        return Err(refused("may have at most 10 properties"));
     }
     for value in map.values() {
         match value {
             Value::String(s) if s.chars().count() <= MAX_METADATA_VALUE_CHARS => {}
-            Value::String(_) => return Err(invalid("values may have at most 500 characters")),
-            _ => return Err(invalid("values must be strings")),
+            Value::String(_) => return Err(refused("values may have at most 500 characters")),
+            _ => return Err(refused("values must be strings")),
         }
     }
     Ok(map)
@@ -326,14 +349,17 @@ async fn run_change_password(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Client, (Response, Option<Client>)> {
-    let body = body_object(headers, body).map_err(|r| (r, None))?;
+    let body = body_object(headers, body).map_err(|r| (r.into(), None))?;
     let client = client_and_connection(state, &body)
         .await
         .map_err(|r| (r, None))?;
     let fail = |r: Response| (r, Some(client.clone()));
-    let email = required(&body, "email").map_err(fail)?.trim().to_string();
+    let email = required(&body, "email")
+        .map_err(|e| fail(e.into()))?
+        .trim()
+        .to_string();
     if string_field(&body, "organization")
-        .map_err(fail)?
+        .map_err(|e| fail(e.into()))?
         .is_some_and(|o| !o.is_empty())
     {
         return Err(fail(bad_request(
