@@ -8,12 +8,14 @@
 //! - [`keys_tenant`]: signing keys, tenant settings, connections, bootstrap.
 //! - [`logs`]: log search, checkpoint reads, a user's logs.
 //! - [`dashboard`]: users by email, stats, 501 for Auth0 paths not served.
+//! - [`email_settings`]: email templates and the email provider.
 
 mod actions;
 mod apis;
 mod auth;
 mod dashboard;
 mod directory;
+mod email_settings;
 mod keys_tenant;
 mod logs;
 pub(crate) mod user_flows;
