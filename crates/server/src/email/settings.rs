@@ -10,7 +10,7 @@ use crate::state::AppState;
 use gatehouse_core::sealing::{self, MasterKey, SealError};
 use gatehouse_mail::templates::{self, EmailTemplate};
 use gatehouse_mail::{Mailer, SmtpSettings, Transport};
-use gatehouse_store::StoreError;
+use gatehouse_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// The server value holding the provider (JSON [`EmailProvider`], or `null` once deleted).
@@ -137,7 +137,12 @@ fn unseal_password(master_key: &MasterKey, sealed: &str) -> Result<String, SealE
 
 /// The stored provider; `None` when none is configured.
 pub async fn provider(state: &AppState) -> Result<Option<EmailProvider>, StoreError> {
-    match state.store().server_value(PROVIDER_KEY).await? {
+    stored_provider(state.store()).await
+}
+
+/// [`provider`] for tools that hold a store but no server (`gatehouse keys rewrap`).
+pub async fn stored_provider(store: &dyn Store) -> Result<Option<EmailProvider>, StoreError> {
+    match store.server_value(PROVIDER_KEY).await? {
         Some(text) => serde_json::from_str::<Option<EmailProvider>>(&text)
             .map_err(|e| StoreError::Corrupt(format!("email provider: {e}"))),
         None => Ok(None),
@@ -146,9 +151,14 @@ pub async fn provider(state: &AppState) -> Result<Option<EmailProvider>, StoreEr
 
 /// Stores the provider (already checked, its password sealed).
 pub async fn put_provider(state: &AppState, provider: &EmailProvider) -> Result<(), StoreError> {
+    store_provider(state.store(), provider).await
+}
+
+/// [`put_provider`] for tools that hold a store but no server.
+pub async fn store_provider(store: &dyn Store, provider: &EmailProvider) -> Result<(), StoreError> {
     let text = serde_json::to_string(provider)
         .map_err(|e| StoreError::Corrupt(format!("email provider: {e}")))?;
-    state.store().put_server_value(PROVIDER_KEY, &text).await
+    store.put_server_value(PROVIDER_KEY, &text).await
 }
 
 /// Stores the provider unless one is configured: `false` when one was.
