@@ -450,6 +450,12 @@ async fn rewrap(
         .map(|action| gatehouse_server::actions_admin::reseal(action, &old.key, &new_key))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("Action secrets: {e}"))?;
+    let provider = gatehouse_server::email::settings::stored_provider(store)
+        .await
+        .map_err(store_err)?
+        .map(|p| p.resealed(&old.key, &new_key))
+        .transpose()
+        .map_err(|e| format!("the email provider's SMTP password: {e}"))?;
     let staged = replaces
         .as_deref()
         .map(|path| crate::master_key::Staged::write(path, &new_key))
@@ -460,6 +466,11 @@ async fn rewrap(
         .map_err(store_err)?;
     for action in &actions {
         store.update_action(action).await.map_err(store_err)?;
+    }
+    if let Some(provider) = &provider {
+        gatehouse_server::email::settings::store_provider(store, provider)
+            .await
+            .map_err(store_err)?;
     }
     let location = match staged {
         Some(staged) => staged.commit()?,

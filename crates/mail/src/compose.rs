@@ -34,6 +34,18 @@ pub(crate) fn build(message: &Message) -> Result<lettre::Message, SendError> {
         .map_err(|e| SendError::permanent(format!("the message cannot be built: {e}")))
 }
 
+/// Whether `text` is a usable sender or recipient (`Name <address>` or a bare
+/// address); the error says why not.
+pub fn check_address(text: &str) -> Result<(), String> {
+    if text.chars().any(char::is_control) {
+        return Err("an address cannot hold control characters".into());
+    }
+    text.trim()
+        .parse::<Mailbox>()
+        .map(drop)
+        .map_err(|e| format!("not an email address ({e})"))
+}
+
 /// Quoted-printable keeps the parts readable in an `.eml` and safe for any SMTP server.
 fn part(content_type: ContentType, body: String) -> SinglePart {
     SinglePart::builder()
@@ -221,10 +233,11 @@ fn decode_entity(name: &str) -> Option<char> {
             .and_then(char::from_u32)
     };
     match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
+        // HTML keeps the upper-case forms of these four (what `upcase` makes of them).
+        "amp" | "AMP" => Some('&'),
+        "lt" | "LT" => Some('<'),
+        "gt" | "GT" => Some('>'),
+        "quot" | "QUOT" => Some('"'),
         "apos" => Some('\''),
         "nbsp" => Some(' '),
         _ => match name.strip_prefix('#') {
@@ -263,12 +276,12 @@ mod tests {
             <body><h1>Hello &amp; welcome</h1><p>Dear <b>Ann</b>,</p>
             <p><a href="https://x.example/t?a=1&amp;b=2" style="x">Verify&nbsp;my email</a></p>
             <p>Or open <a href='https://x.example/t?a=1&amp;b=2'>https://x.example/t?a=1&amp;b=2</a></p>
-            <script>alert(1)</script><p>5 &lt; 6 &#38; &#x41;&#66; &bogus; AT&T</p></body></html>"#;
+            <script>alert(1)</script><p>5 &lt; 6 &#38; &#x41;&#66; &bogus; AT&T &LT;b&GT; &Lt;</p></body></html>"#;
         let text = html_to_text(html);
         assert_eq!(
             text,
             "Hello & welcome\n\nDear Ann,\n\nVerify my email (https://x.example/t?a=1&b=2)\n\n\
-             Or open https://x.example/t?a=1&b=2\n\n5 < 6 & AB &bogus; AT&T\n"
+             Or open https://x.example/t?a=1&b=2\n\n5 < 6 & AB &bogus; AT&T <b> &Lt;\n"
         );
     }
 
@@ -289,6 +302,26 @@ mod tests {
             html_to_text("<a data-href=\"no\" href=\"yes\">l</a>"),
             "l (yes)\n"
         );
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        for ok in [
+            "a@example.com",
+            "Gatehouse <no-reply@example.com>",
+            "\"A, B\" <a@b.example>",
+        ] {
+            assert_eq!(check_address(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "nobody",
+            "a@",
+            "<a@b.example",
+            "a@b.example\r\nBcc: c@d.example",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

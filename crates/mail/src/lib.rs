@@ -16,7 +16,7 @@ mod outbox;
 mod smtp;
 pub mod templates;
 
-pub use compose::html_to_text;
+pub use compose::{check_address, html_to_text};
 use std::path::PathBuf;
 
 /// Where mail goes.
@@ -61,6 +61,12 @@ impl SmtpSettings {
     /// `smtps://…` (default 465); user and password are percent-decoded.
     pub fn from_url(url: &str) -> Result<Self, SmtpUrlError> {
         smtp::parse_url(url)
+    }
+
+    /// Checks and normalises a host given on its own (the Management API's
+    /// `smtp_host`): a name or an IP address, IPv6 with or without brackets.
+    pub fn check_host(host: &str) -> Result<String, SmtpUrlError> {
+        smtp::check_host(host)
     }
 }
 

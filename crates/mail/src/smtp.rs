@@ -102,6 +102,28 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<&str>), SmtpUrlErro
     Ok((host.to_ascii_lowercase(), port))
 }
 
+/// A host name or IP address as an SMTP host (IPv6 with or without brackets),
+/// lowercased: the check `--smtp-url` applies, for a host given on its own.
+pub(crate) fn check_host(host: &str) -> Result<String, SmtpUrlError> {
+    let bracketed = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let bare = bracketed.unwrap_or(host);
+    if bracketed.is_some() || bare.contains(':') {
+        return bare
+            .parse::<Ipv6Addr>()
+            .map(|_| bare.to_ascii_lowercase())
+            .map_err(|_| SmtpUrlError("invalid IPv6 address in the host".into()));
+    }
+    if bare.len() > 253 {
+        return Err(SmtpUrlError(
+            "the host name is longer than 253 characters".into(),
+        ));
+    }
+    match split_host_port(bare)? {
+        (host, None) => Ok(host),
+        (_, Some(_)) => Err(SmtpUrlError("invalid host name".into())),
+    }
+}
+
 fn parse_port(text: &str) -> Result<u16, SmtpUrlError> {
     match text.parse::<u16>() {
         Ok(port) if port > 0 && text.chars().all(|c| c.is_ascii_digit()) => Ok(port),
@@ -346,6 +368,25 @@ mod tests {
         }
         let debug = format!("{:?}", parse("smtp://u:hunter2@host").unwrap());
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn hosts_alone_are_checked() {
+        assert_eq!(check_host("Mail.Example.com").unwrap(), "mail.example.com");
+        assert_eq!(check_host("[::1]").unwrap(), "::1");
+        assert_eq!(check_host("2001:DB8::1").unwrap(), "2001:db8::1");
+        for bad in [
+            "",
+            "a@b",
+            "a/b",
+            "a b",
+            "host:25",
+            "[nope]",
+            "x\r\ny",
+            &"a".repeat(254),
+        ] {
+            assert!(check_host(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -180,8 +180,13 @@ pub fn render(
     context: &TemplateContext,
 ) -> Result<Rendered, TemplateError> {
     let (subject, body) = parse_both(template)?;
-    let plain =
+    let mut plain =
         serde_json::to_value(context).map_err(|e| TemplateError(format!("context: {e}")))?;
+    for text in [&template.subject, &template.body] {
+        for path in variable_paths(text) {
+            fill_missing(&mut plain, &path);
+        }
+    }
     let escaped = escape_strings(plain.clone());
     Ok(Rendered {
         subject: render_one(&subject, &plain, "subject")?,
@@ -238,6 +243,68 @@ fn render_one(
     }
     String::from_utf8(out.bytes)
         .map_err(|_| TemplateError(format!("{part}: renders invalid UTF-8")))
+}
+
+/// The dotted variable paths (`user.user_metadata.plan`) a template's tags
+/// and outputs mention, read loosely: filter names and keywords come along,
+/// which is harmless (see [`fill_missing`]).
+fn variable_paths(text: &str) -> Vec<Vec<&str>> {
+    let mut paths = Vec::new();
+    for inner in markup(text) {
+        let mut quote = None;
+        let mut start = None;
+        for (i, c) in inner.char_indices().chain([(inner.len(), ' ')]) {
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            let in_path = c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+            match (start, in_path) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    let token = &inner[s..i];
+                    if token.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                        paths.push(token.split('.').filter(|p| !p.is_empty()).collect());
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+            if matches!(c, '"' | '\'') {
+                quote = Some(c);
+            }
+        }
+    }
+    paths
+}
+
+/// Adds `null` where `path` leads nowhere in `context`, so a variable the
+/// data lacks renders empty and is falsy, as in Auth0's Liquid, instead of
+/// failing the whole mail (the `liquid` crate is strict). Nothing present is
+/// changed, and nothing is added below a value that is not an object.
+fn fill_missing(context: &mut serde_json::Value, path: &[&str]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = context;
+    for key in parents {
+        let Some(object) = node.as_object_mut() else {
+            return;
+        };
+        node = object
+            .entry(key.to_string())
+            .or_insert(serde_json::Value::Null);
+        if node.is_null() {
+            *node = serde_json::Value::Object(Default::default());
+        }
+    }
+    if let Some(object) = node.as_object_mut() {
+        object
+            .entry(last.to_string())
+            .or_insert(serde_json::Value::Null);
+    }
 }
 
 /// A buffer that refuses to grow past [`MAX_RENDERED_BYTES`], which stops the render.
@@ -307,6 +374,12 @@ fn check_loops(text: &str) -> Result<(), String> {
         }
         match name {
             "raw" => in_raw = true,
+            // Gatehouse has no partials: these could only fail when sending.
+            "include" | "render" => {
+                return Err(format!(
+                    "{{% {name} %}} is not available: there are no partials"
+                ))
+            }
             "for" | "tablerow" => {
                 depth += 1;
                 if depth > MAX_LOOP_DEPTH {
@@ -344,6 +417,15 @@ fn check_range(tag: &str) -> Result<(), String> {
 /// The inner text of each `{% … %}` tag, as Liquid's lexer splits them:
 /// quoted strings may hold `%}`, and `{{ … }}` output is skipped whole.
 fn tags(text: &str) -> Vec<&str> {
+    split_markup(text, false)
+}
+
+/// The inner text of every tag and output.
+fn markup(text: &str) -> Vec<&str> {
+    split_markup(text, true)
+}
+
+fn split_markup(text: &str, with_outputs: bool) -> Vec<&str> {
     let mut found = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -360,7 +442,7 @@ fn tags(text: &str) -> Vec<&str> {
         let Some(len) = find_unquoted(body, closer) else {
             break;
         };
-        if closer == "%}" {
+        if closer == "%}" || with_outputs {
             found.push(
                 body[..len]
                     .trim_start_matches('-')
@@ -501,6 +583,8 @@ mod tests {
             ("ok", "{% for x in y %}no end", "body:"),
             ("ok", "{% nosuchtag %}", "body:"),
             ("ok", "{{ url | nosuchfilter }}", "body:"),
+            ("ok", "{% include 'other' %}", "body:"),
+            ("ok", "{% render '/etc/passwd' %}", "body:"),
             ("{% if %}", "ok", "subject:"),
             ("ok", "{% for i in (1..1000000000) %}x{% endfor %}", "more than 1000 steps"),
             ("ok", "{% for i in (1..user.user_metadata.n) %}x{% endfor %}", "whole-number bounds"),
@@ -536,6 +620,26 @@ mod tests {
         check(&t).unwrap();
         let err = render(&t, &sample()).unwrap_err().to_string();
         assert!(err.contains("renders larger than 1 MB"), "{err}");
+    }
+
+    #[test]
+    fn missing_variables_render_empty_as_in_auth0() {
+        let t = custom(
+            "Hi {{ user.user_metadata.title }}{{ missing }}",
+            "[{{ user.user_metadata.plan }}][{{ user.nickname }}][{{ nothing.here | upcase }}]\
+             {% if user.app_metadata.vip %}vip{% else %}regular{% endif %}\
+             {% if user.user_metadata.lang == 'fr' %}fr{% endif %}[{{ user.email.size }}]\
+             [{{ 'user.fake' }}]",
+        );
+        let rendered = render(&t, &sample()).unwrap();
+        assert_eq!(rendered.subject, "Hi ");
+        assert_eq!(rendered.html, "[][][]regular[15][user.fake]");
+        // Present values are untouched.
+        let t = custom(
+            "s",
+            "{{ user.user_metadata.list[0] }}|{{ application.client_id }}",
+        );
+        assert_eq!(render(&t, &sample()).unwrap().html, "&lt;i&gt;|c1");
     }
 
     #[test]

@@ -111,7 +111,20 @@ async fn deploys_binds_updates_and_refuses_syntax_errors() {
     assert_eq!(flow.len(), 1);
     assert_eq!(flow[0].0.display_name, "add-roles");
 
-    // `keys rewrap` re-seals the Action secrets with the signing keys.
+    // `keys rewrap` re-seals the Action secrets with the signing keys, and
+    // the email provider's SMTP password.
+    use gatehouse_server::email::settings::{self, EmailProvider};
+    let provider = EmailProvider {
+        enabled: true,
+        default_from_address: None,
+        smtp_host: "smtp.example.com".into(),
+        smtp_port: 587,
+        smtp_user: Some("mailer".into()),
+        smtp_pass_sealed: Some(settings::seal_password(&key, "smtp-secret")),
+    };
+    settings::store_provider(store.as_ref(), &provider)
+        .await
+        .unwrap();
     let new_key_file = dir.join("new.key");
     let (status, stdout, stderr) = run(
         dir,
@@ -138,4 +151,17 @@ async fn deploys_binds_updates_and_refuses_syntax_errors() {
             gatehouse_server::actions_admin::unseal_secrets(&key, &action.id, secrets).is_err()
         );
     }
+    let provider = settings::stored_provider(store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        provider
+            .smtp_settings(&new_key)
+            .unwrap()
+            .password
+            .as_deref(),
+        Some("smtp-secret")
+    );
+    assert!(provider.smtp_settings(&key).is_err());
 }

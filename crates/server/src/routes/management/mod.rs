@@ -13,8 +13,13 @@
 //!   permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
 //!   [`tenants`], [`user_blocks`], [`stats`], [`actions`] (Actions, triggers,
+<<<<<<< HEAD
 //!   bindings, executions), [`tickets`] (password-change and
 //!   email-verification links), [`jobs`] (the verification-email job).
+=======
+//!   bindings, executions), [`email_templates`] and [`emails_provider`]
+//!   (the mails' Liquid templates and the tenant's SMTP server).
+>>>>>>> email-mail
 //! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
 //! - [`not_implemented`]: 501 for the Auth0 paths Gatehouse does not serve.
 
@@ -23,6 +28,8 @@ pub mod auth;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod email_templates;
+pub mod emails_provider;
 pub mod error;
 pub mod explain;
 pub mod extract;
@@ -464,6 +471,39 @@ pub fn routes() -> Vec<Route> {
         route(
             ep!(Post "/x-gatehouse/simulate", &["read:logs", "simulate:tokens"], 200, body = Some(s::<crate::simulate::SimulateRequest>), reply = One(s::<crate::simulate::Simulation>), query = &[], "Simulate a token request: the would-be token claims and the decision trace, issuing nothing"),
             simulate::simulate,
+        ),
+        // Email templates and the email provider
+        route(
+            ep!(Get "/email-templates/{templateName}", &["read:email_templates"], 200, body = None, reply = One(s::<email_templates::TemplateView>), query = &[], "Get an email template (Gatehouse's default until one is written)"),
+            email_templates::get_one,
+        ),
+        route(
+            ep!(Patch "/email-templates/{templateName}", &["update:email_templates"], 200, body = Some(s::<email_templates::TemplateBody>), reply = One(s::<email_templates::TemplateView>), query = &[], "Update an email template's given fields"),
+            email_templates::update,
+        ),
+        route(
+            ep!(Put "/email-templates/{templateName}", &["update:email_templates"], 200, body = Some(s::<email_templates::TemplateBody>), reply = One(s::<email_templates::TemplateView>), query = &[], "Replace an email template (fields left out take the default's values)"),
+            email_templates::replace,
+        ),
+        route(
+            ep!(Post "/email-templates", &["create:email_templates"], 200, body = Some(s::<email_templates::TemplateBody>), reply = One(s::<email_templates::TemplateView>), query = &[], "Create an email template"),
+            email_templates::create,
+        ),
+        route(
+            ep!(Get "/emails/provider", &["read:email_provider"], 200, body = None, reply = One(s::<emails_provider::ProviderView>), query = &["fields", "include_fields"], "Get the email provider (the SMTP password is never shown)"),
+            emails_provider::get_one,
+        ),
+        route(
+            ep!(Post "/emails/provider", &["create:email_provider"], 201, body = Some(s::<emails_provider::CreateProvider>), reply = One(s::<emails_provider::ProviderView>), query = &[], "Configure the email provider (SMTP only)"),
+            emails_provider::create,
+        ),
+        route(
+            ep!(Patch "/emails/provider", &["update:email_provider"], 200, body = Some(s::<emails_provider::UpdateProvider>), reply = One(s::<emails_provider::ProviderView>), query = &[], "Update the email provider"),
+            emails_provider::update,
+        ),
+        route(
+            ep!(Delete "/emails/provider", &["delete:email_provider"], 204, body = None, reply = Empty, query = &[], "Remove the email provider (mail goes back to the server's own configuration)"),
+            emails_provider::delete,
         ),
         // Tenant settings
         route(

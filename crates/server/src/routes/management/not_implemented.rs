@@ -13,8 +13,6 @@ const AUTH0_COLLECTIONS: &[&str] = &[
     "connection-profiles",
     "custom-domains",
     "device-credentials",
-    "email-templates",
-    "emails",
     "event-streams",
     "flows",
     "forms",

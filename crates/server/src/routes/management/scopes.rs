@@ -57,6 +57,13 @@ pub const ALL: &[(&str, &str)] = &[
     ("create:actions", "Create, deploy and test Actions"),
     ("update:actions", "Update Actions and trigger bindings"),
     ("delete:actions", "Delete Actions"),
+    ("read:email_templates", "Read email templates"),
+    ("create:email_templates", "Create email templates"),
+    ("update:email_templates", "Update email templates"),
+    ("read:email_provider", "Read the email provider"),
+    ("create:email_provider", "Configure the email provider"),
+    ("update:email_provider", "Update the email provider"),
+    ("delete:email_provider", "Remove the email provider"),
     (
         "access:dashboard",
         "Sign in to the dashboard at /admin (Gatehouse extension)",

@@ -12,12 +12,14 @@
 //!   applied by the Management API and the signup page.
 //! - [`tickets`]: password-change and email-verification tickets, the
 //!   verification-email job.
+//! - [`email_settings`]: email templates and the email provider.
 
 mod actions;
 mod apis;
 mod auth;
 mod dashboard;
 mod directory;
+mod email_settings;
 mod keys_tenant;
 mod logs;
 mod password_policy;
