@@ -13,13 +13,10 @@
 //!   permissions), [`roles`], [`resource_servers`],
 //!   [`clients`], [`client_grants`], [`connections`], [`keys`], [`logs`],
 //!   [`tenants`], [`user_blocks`], [`stats`], [`actions`] (Actions, triggers,
-<<<<<<< HEAD
 //!   bindings, executions), [`tickets`] (password-change and
-//!   email-verification links), [`jobs`] (the verification-email job).
-=======
-//!   bindings, executions), [`email_templates`] and [`emails_provider`]
-//!   (the mails' Liquid templates and the tenant's SMTP server).
->>>>>>> email-mail
+//!   email-verification links), [`jobs`] (the verification-email job),
+//!   [`email_templates`] and [`emails_provider`] (the mails' Liquid
+//!   templates and the tenant's SMTP server).
 //! - Gatehouse's extensions under `/x-gatehouse/`: [`explain`], [`simulate`].
 //! - [`not_implemented`]: 501 for the Auth0 paths Gatehouse does not serve.
 
