@@ -563,7 +563,18 @@ async fn not_found(
     )
 }
 
-async fn method_not_allowed() -> ManagementError {
+/// 405, except for an Auth0 path that only shares its shape with a served
+/// one (`POST /jobs/users-imports` against `GET /jobs/{id}`): that is 501.
+async fn method_not_allowed(
+    state: axum::extract::State<AppState>,
+    method: axum::http::Method,
+    original: axum::extract::OriginalUri,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> ManagementError {
+    if not_implemented::is_auth0_only(uri.path()) {
+        return not_found(state, method, original, uri, headers).await;
+    }
     ManagementError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "Method Not Allowed",

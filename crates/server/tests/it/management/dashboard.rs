@@ -222,6 +222,9 @@ async fn auth0_paths_gatehouse_does_not_serve_are_501() {
         (Method::DELETE, "/rules/rul_1"),
         (Method::GET, "/users/auth0%7C1/identities"),
         (Method::GET, "/keys/encryption"),
+        // Shaped like the served GET /jobs/{id}: still 501, not 405.
+        (Method::POST, "/jobs/users-imports"),
+        (Method::POST, "/jobs/users-exports"),
     ] {
         let r = m.call(method.clone(), path, None).await;
         assert_mgmt_error(&r, 501, "not_implemented");

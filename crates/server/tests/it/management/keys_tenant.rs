@@ -130,7 +130,21 @@ async fn tenant_settings_and_connections() {
     let flag = json!({"flags": {"rp_logout_end_session_endpoint_discovery": true}});
     let r = m.patch("/tenants/settings", flag.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["flags"], flag["flags"]);
+    assert_eq!(
+        r.body["flags"],
+        json!({"rp_logout_end_session_endpoint_discovery": true, "enable_public_signup_user_exists_error": false})
+    );
+    // Each flag changes alone.
+    let r = m
+        .patch(
+            "/tenants/settings",
+            json!({"flags": {"enable_public_signup_user_exists_error": true}}),
+        )
+        .await;
+    assert_eq!(
+        r.body["flags"],
+        json!({"rp_logout_end_session_endpoint_discovery": true, "enable_public_signup_user_exists_error": true})
+    );
     for bad in [
         json!({"default_directory": "nope"}),
         json!({"session_lifetime": 0}),
