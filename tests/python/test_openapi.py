@@ -341,6 +341,32 @@ def test_actions(api, own_gatehouse):
     api.ok("DELETE", "/actions/actions/{id}", 204, id=action["id"], params={"force": "true"})
 
 
+def test_email(api, own_gatehouse):
+    alice = api.ok("GET", "/users", params={"q": 'email:"alice@example.com"'})[0]["user_id"]
+    ticket = api.ok("POST", "/tickets/password-change", 201, json={"user_id": alice, "ttl_sec": 600})
+    assert "/u/reset-password?ticket=" in ticket["ticket"]
+    ticket = api.ok("POST", "/tickets/email-verification", 201, json={"user_id": alice})
+    assert "/u/email-verification?ticket=" in ticket["ticket"]
+    job = api.ok("POST", "/jobs/verification-email", 201, json={"user_id": alice})
+    assert api.ok("GET", "/jobs/{id}", id=job["id"])["type"] == "verification_email"
+    template = api.ok("GET", "/email-templates/{templateName}", templateName="verify_email")
+    assert template["syntax"] == "liquid"
+    api.ok("PATCH", "/email-templates/{templateName}", templateName="verify_email", json={"subject": "Verify {{ user.email }}"})
+    api.ok("PUT", "/email-templates/{templateName}", templateName="reset_email",
+           json={"template": "reset_email", "body": "<a href=\"{{ url }}\">Reset</a>", "subject": "Reset",
+                 "syntax": "liquid", "enabled": True})
+    api.ok("POST", "/email-templates", 200,
+           json={"template": "welcome_email", "body": "<p>Welcome</p>", "subject": "Welcome", "syntax": "liquid",
+                 "enabled": False})
+    provider = {"name": "smtp", "enabled": False, "default_from_address": "no-reply@docs.example",
+                "credentials": {"smtp_host": "127.0.0.1", "smtp_port": 2525, "smtp_user": "docs", "smtp_pass": "docs-pass"}}
+    api.ok("POST", "/emails/provider", 201, json=provider)
+    shown = api.ok("GET", "/emails/provider")
+    assert "smtp_pass" not in shown["credentials"]
+    api.ok("PATCH", "/emails/provider", json={"default_from_address": "team@docs.example"})
+    api.ok("DELETE", "/emails/provider", 204)
+
+
 def test_errors(api):
     status, body = api.call(
         "POST", "/users", json={"connection": CONNECTION, "email": "alice@example.com", "password": PASSWORD}

@@ -206,9 +206,15 @@ struct SmtpServer {
     dir: tempfile::TempDir,
 }
 
+/// The Python with aiosmtpd: `GATEHOUSE_TEST_PYTHON` (scripts/test.sh points it
+/// at the project's venv), else `python3`.
+fn python() -> String {
+    std::env::var("GATEHOUSE_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 impl SmtpServer {
     fn start() -> Option<Self> {
-        let available = Command::new("python3")
+        let available = Command::new(python())
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
             .status()
@@ -219,7 +225,7 @@ impl SmtpServer {
         }
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aiosmtpd_server.py");
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python())
             .arg(script)
             .arg(dir.path())
             .stdout(Stdio::piped())
