@@ -111,7 +111,8 @@ pub async fn welcome(
     Ok(())
 }
 
-async fn send_to(
+/// Queues `template` for `user`, with the template's own link settings.
+pub async fn send_to(
     state: &AppState,
     template: &'static str,
     user: &User,

@@ -232,17 +232,6 @@ async fn link_refused(
     message_page(StatusCode::BAD_REQUEST, title, message, "error", None)
 }
 
-fn personal_info(user: &gatehouse_core::model::User) -> PersonalInfo<'_> {
-    PersonalInfo {
-        email: user.email.as_deref().unwrap_or(""),
-        username: None,
-        name: user.name.as_deref(),
-        nickname: user.nickname.as_deref(),
-        given_name: user.given_name.as_deref(),
-        family_name: user.family_name.as_deref(),
-    }
-}
-
 /// `GET /u/reset-password?ticket=…`.
 pub async fn reset_password_page(
     State(state): State<AppState>,
@@ -359,7 +348,7 @@ pub async fn reset_password_submit(
     if password.len() > MAX_PASSWORD_BYTES {
         return again("The password is too long.".into()).await;
     }
-    if let Err(e) = policy.check(password, &personal_info(&user.user)) {
+    if let Err(e) = policy.check(password, &PersonalInfo::of(&user.user)) {
         log_ticket_event(
             &state,
             codes::PASSWORD_CHANGE_FAILED,

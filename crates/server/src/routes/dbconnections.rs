@@ -11,7 +11,6 @@
 use crate::actions::RequestFacts;
 use crate::audit::{self, codes, Event};
 use crate::cors;
-use crate::email::queue::{self, MailRequest};
 use crate::extract::{counted_ip, Params, PeerIp};
 use crate::rate_limit::{Bucket, Hit, RateLimiter, Throttled};
 use crate::signup::{self, Signup, SignupError};
@@ -436,17 +435,5 @@ async fn queue_reset_email(
         return Ok(());
     }
     let Some(stored) = user else { return Ok(()) };
-    queue::enqueue(
-        state,
-        MailRequest {
-            template: RESET_EMAIL,
-            user: &stored.user,
-            client_id,
-            result_url: None,
-            ttl_seconds: None,
-            job_id: None,
-        },
-    )
-    .await
-    .map(|_| ())
+    crate::email::send_to(state, RESET_EMAIL, &stored.user, client_id).await
 }
