@@ -76,3 +76,76 @@ async fn a_template_that_grows_without_bound_fails_its_mail_not_the_worker() {
     assert_eq!(job_outcome(&m, &user).await, "completed");
     m.server.stop().await;
 }
+
+/// The path and query of a ticket link, for the test server's client.
+fn path_of(m: &Mgmt, r: &crate::support::Reply) -> String {
+    assert_eq!(r.status, 201, "{}", r.text);
+    let link = r.body["ticket"].as_str().unwrap();
+    let path = link
+        .strip_prefix(&m.server.base_url)
+        .expect("a link to this server");
+    path.trim_end_matches('#').to_string()
+}
+
+/// A link mailed to the old address must die when an administrator moves the
+/// account to a new one (the old mailbox was lost, or is someone else's now):
+/// a verification link would otherwise mark the new address verified by a
+/// click in the old mailbox, and a reset link would hand the account to
+/// whoever reads the old mailbox.
+#[tokio::test]
+async fn links_sent_to_an_old_address_die_when_the_email_changes() {
+    let m = Mgmt::start().await;
+    let user_id = create_user(&m, "old-owner@example.com").await;
+    let verify = m
+        .post("/tickets/email-verification", json!({"user_id": user_id}))
+        .await;
+    let verify = path_of(&m, &verify);
+    let reset = m
+        .post("/tickets/password-change", json!({"user_id": user_id}))
+        .await;
+    let reset = path_of(&m, &reset);
+
+    let r = m
+        .patch(
+            &format!("/users/{user_id}"),
+            json!({"email": "new-owner@example.com", "email_verified": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let page = m.server.get(&verify).await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    let user = m.server.store.user(&user_id).await.unwrap().unwrap().user;
+    assert!(!user.email_verified, "the new address was not verified");
+    let page = m.server.get(&reset).await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    assert!(!page.text.contains("password_confirm"), "no reset form");
+    let page = m
+        .server
+        .post_form(
+            "/u/reset-password",
+            &[
+                ("ticket", reset.split("ticket=").nth(1).unwrap()),
+                ("password", "an0ther Strong passphrase!"),
+                ("password_confirm", "an0ther Strong passphrase!"),
+            ],
+        )
+        .await;
+    assert_ne!(page.status, 200, "{}", page.text);
+
+    // A change that keeps the address (case aside) leaves the links alone.
+    let verify = m
+        .post("/tickets/email-verification", json!({"user_id": user_id}))
+        .await;
+    let verify = path_of(&m, &verify);
+    let r = m
+        .patch(
+            &format!("/users/{user_id}"),
+            json!({"email": "New-Owner@example.com", "name": "N"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let page = m.server.get(&verify).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    m.server.stop().await;
+}
