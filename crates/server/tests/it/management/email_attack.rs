@@ -149,3 +149,38 @@ async fn links_sent_to_an_old_address_die_when_the_email_changes() {
     assert_eq!(page.status, 200, "{}", page.text);
     m.server.stop().await;
 }
+
+/// An "address" with a display name in it (`Boss<attacker@evil.example>`)
+/// reads as one address in the profile and the `email` claim, but lettre
+/// would deliver to the part in brackets: the verification link would go to
+/// the attacker and mark the whole string verified. Signup refuses it; a
+/// mail to such an address stored by other means is given up, never sent.
+#[tokio::test]
+async fn an_address_with_a_display_name_is_refused_and_never_mailed() {
+    let m = Mgmt::start().await;
+    let r = m
+        .post("/clients", json!({"name": "App", "app_type": "spa"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let client_id = r.body["client_id"].as_str().unwrap().to_string();
+    for email in [
+        "Boss<attacker@evil.example>",
+        "\"boss\"<attacker@evil.example>",
+        "boss@corp.example,attacker@evil.example",
+    ] {
+        let r = m
+            .server
+            .post_json(
+                "/dbconnections/signup",
+                json!({"client_id": client_id, "email": email, "password": PW, "connection": CONN}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{email}: {}", r.text);
+        assert_eq!(r.body["code"], "invalid_signup", "{email}: {}", r.text);
+    }
+
+    let user = create_user(&m, "Boss<attacker@evil.example>").await;
+    assert_eq!(job_outcome(&m, &user).await, "failed");
+    assert!(m.server.outbox().is_empty(), "nothing was sent");
+    m.server.stop().await;
+}
