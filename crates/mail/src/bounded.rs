@@ -6,7 +6,8 @@
 //! [`MAX_VALUE_BYTES`] (`replace` and `join` are judged before they run, as
 //! they multiply), `capture` keeps at most that much, and a render that
 //! produces more than [`MAX_WORK_BYTES`] in all or runs longer than
-//! [`MAX_RENDER_TIME`] stops with an error.
+//! [`MAX_RENDER_TIME`] stops with an error. A filter that panics (liquid's
+//! arithmetic does on overflow) is an error too.
 
 use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::FilterArguments;
@@ -160,6 +161,14 @@ fn too_large(what: &str) -> Error {
     ))
 }
 
+/// Runs `f`, turning a panic into an error: liquid's arithmetic panics on
+/// overflow (`i64::MIN / -1` even in release builds), and a panic would end
+/// the mail worker.
+fn unpanicked<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::with_msg(format!("`{what}` failed"))))
+}
+
 /// A standard tag or block whose every render is counted against the budget.
 #[derive(Clone)]
 struct Checked<T>(T);
@@ -286,7 +295,7 @@ impl Filter for BoundedFilter {
         if self.estimate(input, runtime)? > MAX_VALUE_BYTES {
             return Err(too_large(&format!("the result of `{}`", self.name)));
         }
-        let value = self.inner.evaluate(input, runtime)?;
+        let value = unpanicked(&self.name, || self.inner.evaluate(input, runtime))?;
         let made = size(&value);
         if made > MAX_VALUE_BYTES {
             return Err(too_large(&format!("the result of `{}`", self.name)));

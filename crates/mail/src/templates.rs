@@ -697,6 +697,24 @@ mod tests {
         );
     }
 
+    /// liquid's arithmetic panics on overflow (`i64::MIN / -1` even in
+    /// release builds); a panic in the mail worker would end it for good.
+    #[test]
+    fn filters_that_panic_are_errors() {
+        for body in [
+            "{{ -9223372036854775808 | divided_by: -1 }}",
+            "{{ -9223372036854775808 | modulo: -1 }}",
+            "{{ 9223372036854775807 | plus: 1 }}",
+            "{{ 9223372036854775807 | times: 2 }}",
+            "{% for i in (1..2) %}{{ -9223372036854775808 | divided_by: -1 }}{% endfor %}",
+        ] {
+            let err = render(&custom("ok", body), &sample())
+                .expect_err(body)
+                .to_string();
+            assert!(err.contains("failed"), "{body}: {err}");
+        }
+    }
+
     #[test]
     fn render_errors_are_errors_not_panics() {
         let t = custom("ok", "{{ 1 | divided_by: 0 }}");

@@ -184,3 +184,30 @@ async fn an_address_with_a_display_name_is_refused_and_never_mailed() {
     assert!(m.server.outbox().is_empty(), "nothing was sent");
     m.server.stop().await;
 }
+
+/// liquid's arithmetic panics on overflow, even in release builds for
+/// `i64::MIN / -1`. A template doing that must fail its mail, not end the
+/// worker (which would leave every later mail of the node pending, and the
+/// poison mail would take down the next node that leases it).
+#[tokio::test]
+async fn a_template_that_panics_fails_its_mail_and_the_worker_goes_on() {
+    let m = Mgmt::start().await;
+    let r = m
+        .patch(
+            "/email-templates/verify_email",
+            json!({"body": "<a href=\"{{ url }}\">{{ -9223372036854775808 | divided_by: -1 }}</a>"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let user = create_user(&m, "victim@example.com").await;
+    assert_eq!(job_outcome(&m, &user).await, "failed");
+    let r = m
+        .patch(
+            "/email-templates/verify_email",
+            json!({"body": "<a href=\"{{ url }}\">verify</a>"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(job_outcome(&m, &user).await, "completed");
+    m.server.stop().await;
+}
