@@ -211,3 +211,52 @@ async fn a_template_that_panics_fails_its_mail_and_the_worker_goes_on() {
     assert_eq!(job_outcome(&m, &user).await, "completed");
     m.server.stop().await;
 }
+
+/// `change_password` mails no link to a blocked user; a link mailed before
+/// the block must not work after it either (setting the password of an
+/// account an administrator blocked, and clearing its brute-force blocks).
+#[tokio::test]
+async fn a_reset_link_stops_working_when_the_user_is_blocked() {
+    let m = Mgmt::start().await;
+    let user_id = create_user(&m, "blocked@example.com").await;
+    let reset = m
+        .post("/tickets/password-change", json!({"user_id": user_id}))
+        .await;
+    let reset = path_of(&m, &reset);
+    let r = m
+        .patch(&format!("/users/{user_id}"), json!({"blocked": true}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let before = m.server.store.user(&user_id).await.unwrap().unwrap();
+
+    let page = m.server.get(&reset).await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    assert!(!page.text.contains("password_confirm"), "no reset form");
+    let new_password = "an0ther Strong passphrase!";
+    let page = m
+        .server
+        .post_form(
+            "/u/reset-password",
+            &[
+                ("ticket", reset.split("ticket=").nth(1).unwrap()),
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_ne!(page.status, 200, "{}", page.text);
+    let after = m.server.store.user(&user_id).await.unwrap().unwrap();
+    assert_eq!(
+        after.password_hash, before.password_hash,
+        "password unchanged"
+    );
+
+    // Unblocked, the (unused) link works again.
+    let r = m
+        .patch(&format!("/users/{user_id}"), json!({"blocked": false}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let page = m.server.get(&reset).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    m.server.stop().await;
+}
