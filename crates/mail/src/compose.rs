@@ -4,6 +4,7 @@
 use crate::{Message, SendError};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Address;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,11 +14,16 @@ pub(crate) fn build(message: &Message) -> Result<lettre::Message, SendError> {
         .trim()
         .parse()
         .map_err(|e| SendError::permanent(format!("invalid sender address: {e}")))?;
-    let to: Mailbox = message
-        .to
-        .trim()
-        .parse()
-        .map_err(|e| SendError::permanent(format!("invalid recipient address: {e}")))?;
+    // A bare address only: a display name would let the text stored as the
+    // user's email differ from where the mail goes (`Boss<attacker@…>`).
+    let to = Mailbox::new(
+        None,
+        message
+            .to
+            .trim()
+            .parse::<Address>()
+            .map_err(|e| SendError::permanent(format!("invalid recipient address: {e}")))?,
+    );
     let message_id = format!("<{}@{}>", unique_token(), from.email.domain());
     let text = html_to_text(&message.html);
     lettre::Message::builder()
@@ -321,6 +327,24 @@ mod tests {
             "a@b.example\r\nBcc: c@d.example",
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_recipient_is_a_bare_address() {
+        let message = |to: &str| Message {
+            from: "Gatehouse <no-reply@example.com>".into(),
+            to: to.into(),
+            subject: "s".into(),
+            html: "<p>x</p>".into(),
+        };
+        assert!(build(&message("ann@example.com")).is_ok());
+        for to in [
+            "Boss<attacker@evil.example>",
+            "\"b\" <attacker@evil.example>",
+        ] {
+            let err = build(&message(to)).expect_err(to);
+            assert!(err.permanent && err.reason.contains("recipient"), "{to}");
         }
     }
 

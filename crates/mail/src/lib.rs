@@ -11,6 +11,7 @@
 //! Queueing, retries and tickets are the server's: this crate only turns a
 //! template into a message and a message into a delivery.
 
+mod bounded;
 mod compose;
 mod outbox;
 mod smtp;

@@ -209,9 +209,8 @@ fn parse_both(
             MAX_SUBJECT_BYTES / 1024
         )));
     }
-    let parser = liquid::ParserBuilder::with_stdlib()
-        .build()
-        .map_err(|e| TemplateError(format!("Liquid parser: {e}")))?;
+    let parser =
+        crate::bounded::parser().map_err(|e| TemplateError(format!("Liquid parser: {e}")))?;
     let parse = |text: &str, part: &str| {
         check_loops(text).map_err(|e| TemplateError(format!("{part}: {e}")))?;
         parser
@@ -640,6 +639,80 @@ mod tests {
             "{{ user.user_metadata.list[0] }}|{{ application.client_id }}",
         );
         assert_eq!(render(&t, &sample()).unwrap().html, "&lt;i&gt;|c1");
+    }
+
+    /// A few lines that would grow a value far past any memory: each is an
+    /// error before it gets big, and the render stays quick.
+    #[test]
+    fn templates_cannot_grow_values_without_bound() {
+        let doubling_assign = format!(
+            "{{% assign s = \"xxxxxxxxxx\" %}}{}{{{{ s | size }}}}",
+            "{% assign s = s | append: s %}".repeat(40)
+        );
+        let doubling_capture = format!(
+            "{{% assign s = \"xxxxxxxxxx\" %}}{}{{{{ s | size }}}}",
+            "{% capture s %}{{ s }}{{ s }}{% endcapture %}".repeat(40)
+        );
+        let big = "a".repeat(40_000);
+        let one_replace = format!("{{{{ \"{big}\" | replace: \"a\", \"{big}\" | size }}}}");
+        let one_join = format!("{{{{ \"{big}\" | split: \"\" | join: \"{big}\" | size }}}}");
+        let escapes = format!(
+            "{{% assign s = \"&&&&&&&&&&\" %}}{}{{{{ s | size }}}}",
+            "{% assign s = s | escape | append: s %}".repeat(40)
+        );
+        let busy = format!(
+            "{{% assign s = \"{}\" %}}{{% for a in (1..999) %}}{{% for b in (1..999) %}}\
+             {{% assign t = s | append: \"x\" %}}{{% endfor %}}{{% endfor %}}",
+            "y".repeat(100_000)
+        );
+        for body in [
+            doubling_assign,
+            doubling_capture,
+            one_replace,
+            one_join,
+            escapes,
+            busy,
+        ] {
+            let t = custom("ok", &body);
+            check(&t).unwrap();
+            let started = std::time::Instant::now();
+            let err = render(&t, &sample()).expect_err(&body[..60]).to_string();
+            assert!(
+                err.contains("larger than")
+                    || err.contains("in all")
+                    || err.contains("longer than"),
+                "{err}"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        // Ordinary use of the same tags and filters still works.
+        let t = custom(
+            "ok",
+            "{% capture c %}{{ user.email | upcase }}{% endcapture %}{{ c }}|\
+             {{ \"a-b\" | replace: \"-\", \"+\" }}|{{ \"a,b\" | split: \",\" | join: \" \" }}",
+        );
+        assert_eq!(
+            render(&t, &sample()).unwrap().html,
+            "ANN@EXAMPLE.COM|a+b|a b"
+        );
+    }
+
+    /// liquid's arithmetic panics on overflow (`i64::MIN / -1` even in
+    /// release builds); a panic in the mail worker would end it for good.
+    #[test]
+    fn filters_that_panic_are_errors() {
+        for body in [
+            "{{ -9223372036854775808 | divided_by: -1 }}",
+            "{{ -9223372036854775808 | modulo: -1 }}",
+            "{{ 9223372036854775807 | plus: 1 }}",
+            "{{ 9223372036854775807 | times: 2 }}",
+            "{% for i in (1..2) %}{{ -9223372036854775808 | divided_by: -1 }}{% endfor %}",
+        ] {
+            let err = render(&custom("ok", body), &sample())
+                .expect_err(body)
+                .to_string();
+            assert!(err.contains("failed"), "{body}: {err}");
+        }
     }
 
     #[test]

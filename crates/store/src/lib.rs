@@ -547,6 +547,10 @@ pub trait MailStore: Send + Sync {
     /// kind are superseded at `ticket.created_at` in the same transaction,
     /// so only the newest link works.
     async fn insert_ticket(&self, ticket: &UserTicket) -> StoreResult<()>;
+    /// Supersedes every unused ticket of the user, of both kinds, at `now`
+    /// (their links were mailed to an address the user no longer has);
+    /// returns how many.
+    async fn supersede_tickets(&self, user_id: &str, now: i64) -> StoreResult<u64>;
     /// Reads a ticket without using it (to show its page).
     async fn ticket(&self, id_hash: &str) -> StoreResult<Option<UserTicket>>;
     /// Uses the ticket, atomically: of two concurrent redemptions exactly one

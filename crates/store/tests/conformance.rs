@@ -131,6 +131,7 @@ conformance! {
     mail::mail_lease_expiry_hands_over,
     mail::mail_retry_and_give_up,
     mail::tickets_supersede_same_user_and_kind,
+    mail::tickets_superseded_all_at_once,
     mail::tickets_redeem_refusals,
     mail::tickets_redeem_once_under_concurrency,
     mail::mail_and_tickets_purged,

@@ -74,11 +74,18 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     let holder = format!("mail-{}", gatehouse_core::ids::random_hex(8));
     tokio::spawn(async move {
         loop {
-            match send_due(&state, &holder).await {
+            // Each pass is its own task: a panic while sending one mail ends
+            // that pass (its mails return when their lease expires), not the worker.
+            let pass = {
+                let (state, holder) = (state.clone(), holder.clone());
+                tokio::spawn(async move { send_due(&state, &holder).await })
+            };
+            match pass.await {
                 // A full batch: more may be due right away.
-                Ok(n) if n as i64 >= CLAIM_BATCH => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "mail queue pass failed"),
+                Ok(Ok(n)) if n as i64 >= CLAIM_BATCH => continue,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "mail queue pass failed"),
+                Err(e) => tracing::error!(error = %e, "mail queue pass panicked"),
             }
             tokio::select! {
                 _ = state.mail().wake.notified() => {}

@@ -12,7 +12,7 @@
 //!   the ticket's `result_url`).
 //!
 //! A used, expired, superseded or unknown link gets a page that says which,
-//! changes nothing and logs `fcp`/`fv`.
+//! changes nothing and logs `fcp`/`fv`; so does a reset link of a blocked user.
 
 use super::dbconnections::request_reset_email;
 use crate::audit::{self, codes, Event};
@@ -232,6 +232,15 @@ async fn link_refused(
     message_page(StatusCode::BAD_REQUEST, title, message, "error", None)
 }
 
+/// A blocked user's reset link changes nothing: `change_password` mails such
+/// a user no link, and one mailed before the block must not set the password
+/// (nor lift brute-force blocks) of an account an administrator blocked.
+async fn blocked_refusal(state: &AppState, ticket: &UserTicket, title: &str) -> Response {
+    const BLOCKED: &str = "This account is blocked. Contact the administrator.";
+    log_ticket_event(state, codes::PASSWORD_CHANGE_FAILED, BLOCKED, Some(ticket)).await;
+    message_page(StatusCode::BAD_REQUEST, title, BLOCKED, "error", None)
+}
+
 /// `GET /u/reset-password?ticket=…`.
 pub async fn reset_password_page(
     State(state): State<AppState>,
@@ -259,6 +268,9 @@ pub async fn reset_password_page(
         )
         .await);
     };
+    if user.user.blocked {
+        return Ok(blocked_refusal(&state, &ticket, "Reset your password").await);
+    }
     let policy = connections::database_options(&state)
         .await?
         .password_policy();
@@ -324,6 +336,9 @@ pub async fn reset_password_submit(
         )
         .await);
     };
+    if user.user.blocked {
+        return Ok(blocked_refusal(&state, &ticket, TITLE).await);
+    }
     let policy = connections::database_options(&state)
         .await?
         .password_policy();

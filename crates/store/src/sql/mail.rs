@@ -256,6 +256,18 @@ impl MailStore for SqlStore {
         Ok(())
     }
 
+    async fn supersede_tickets(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE user_tickets SET superseded_at = $1 \
+             WHERE user_id = $2 AND used_at IS NULL AND superseded_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn ticket(&self, id_hash: &str) -> StoreResult<Option<UserTicket>> {
         let row = sqlx::query(&format!(
             "SELECT {TICKET_COLUMNS} FROM user_tickets WHERE id_hash = $1"

@@ -363,6 +363,47 @@ pub async fn tickets_supersede_same_user_and_kind(store: &dyn Store) {
     );
 }
 
+pub async fn tickets_superseded_all_at_once(store: &dyn Store) {
+    let reset = ticket("a-reset", "auth0|alice", TicketKind::PasswordChange, T0);
+    let verify = ticket("a-verify", "auth0|alice", TicketKind::EmailVerification, T0);
+    let used = ticket(
+        "a-used",
+        "auth0|alice",
+        TicketKind::EmailVerification,
+        T0 - 5,
+    );
+    let bobs = ticket("b-reset", "auth0|bob", TicketKind::PasswordChange, T0);
+    for t in [&used, &reset, &verify, &bobs] {
+        store.insert_ticket(t).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .supersede_tickets("auth0|alice", T0 + 1)
+            .await
+            .unwrap(),
+        2
+    );
+    for id in ["a-reset", "a-verify"] {
+        assert_eq!(
+            store.redeem_ticket(id, T0 + 2).await.unwrap(),
+            TicketRedemption::Superseded,
+            "{id}"
+        );
+    }
+    // Bob's ticket is untouched; nothing is left to supersede for Alice.
+    assert!(matches!(
+        store.redeem_ticket("b-reset", T0 + 2).await.unwrap(),
+        TicketRedemption::Redeemed(_)
+    ));
+    assert_eq!(
+        store
+            .supersede_tickets("auth0|alice", T0 + 3)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 pub async fn tickets_redeem_refusals(store: &dyn Store) {
     let t = ticket("t", "auth0|alice", TicketKind::EmailVerification, T0);
     store.insert_ticket(&t).await.unwrap();

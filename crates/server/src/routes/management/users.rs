@@ -414,6 +414,14 @@ pub async fn update(
     }
     stored.user.updated_at = state.now();
     written(state.store().update_user(&stored).await, &stored)?;
+    if !same_address(previous_email.as_deref(), stored.user.email.as_deref()) {
+        // The links in flight went to the old address: they must not verify
+        // the new one, nor reset the password for whoever reads the old one.
+        state
+            .store()
+            .supersede_tickets(&stored.user.user_id, stored.user.updated_at)
+            .await?;
+    }
     if password_changed {
         // A password change lifts brute-force blocks, as in Auth0.
         for email in [previous_email, stored.user.email.clone()].iter().flatten() {
@@ -421,6 +429,14 @@ pub async fn update(
         }
     }
     Ok(Json(render::user(&stored.user)))
+}
+
+/// Whether two addresses are the same mailbox as Gatehouse compares them (case aside).
+fn same_address(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
+        (a, b) => a == b,
+    }
 }
 
 pub async fn delete(

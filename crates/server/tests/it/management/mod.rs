@@ -19,6 +19,7 @@ mod apis;
 mod auth;
 mod dashboard;
 mod directory;
+mod email_attack;
 mod email_settings;
 mod keys_tenant;
 mod logs;
