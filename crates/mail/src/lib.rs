@@ -18,6 +18,11 @@ mod smtp;
 pub mod templates;
 
 pub use compose::{check_address, html_to_text};
+
+/// The longest one delivery may take (an SMTP exchange is cut off after it).
+pub const SEND_TIMEOUT: std::time::Duration = smtp::TIMEOUT;
+/// The longest one template render may take.
+pub const RENDER_TIMEOUT: std::time::Duration = bounded::MAX_RENDER_TIME;
 use std::path::PathBuf;
 
 /// Where mail goes.

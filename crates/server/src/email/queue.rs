@@ -22,10 +22,19 @@ use gatehouse_store::{QueuedMail, StoreError, TicketKind};
 use serde_json::json;
 use std::time::Duration;
 
-/// How long a node holds the mails it claimed before another node may retry them.
-const LEASE_SECONDS: i64 = 60;
-/// Mails claimed per pass.
-const CLAIM_BATCH: i64 = 20;
+/// Mails claimed per pass: few, so the lease below outlasts sending them all
+/// one after the other even when the SMTP server is slow.
+const CLAIM_BATCH: i64 = 5;
+/// How long a node holds the mails it claimed before another node may retry
+/// them: every claimed mail's worst case (render plus delivery, both
+/// bounded) with a minute to spare. Were it shorter, a slow SMTP server would
+/// let another node send the batch's last mails again, each with a new link
+/// that kills the one sent first.
+const LEASE_SECONDS: i64 = CLAIM_BATCH
+    * (gatehouse_mail::SEND_TIMEOUT.as_secs() as i64
+        + gatehouse_mail::RENDER_TIMEOUT.as_secs() as i64
+        + 1)
+    + 60;
 /// Attempts before a mail is given up (about a day with the backoff below).
 pub const MAX_ATTEMPTS: i64 = 100;
 const FIRST_RETRY_SECONDS: i64 = 5;
@@ -298,6 +307,12 @@ async fn log_request(state: &AppState, mail: &QueuedMail, sent: bool, reason: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lease_outlasts_a_whole_batch_at_its_slowest() {
+        let worst_per_mail = gatehouse_mail::SEND_TIMEOUT + gatehouse_mail::RENDER_TIMEOUT;
+        assert!(LEASE_SECONDS as u64 > CLAIM_BATCH as u64 * worst_per_mail.as_secs());
+    }
 
     #[test]
     fn retries_back_off_and_are_capped() {

@@ -229,7 +229,10 @@ async fn link_refused(
 ) -> Response {
     let message = unusable(why);
     log_ticket_event(state, code, message, None).await;
-    message_page(StatusCode::BAD_REQUEST, title, message, "error", None)
+    // A dead reset link leads to asking for a new one.
+    let again = (code == codes::PASSWORD_CHANGE_FAILED)
+        .then_some((RESET_REQUEST_PATH, "Ask for a new email"));
+    message_page(StatusCode::BAD_REQUEST, title, message, "error", again)
 }
 
 /// A blocked user's reset link changes nothing: `change_password` mails such

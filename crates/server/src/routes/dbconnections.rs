@@ -357,6 +357,12 @@ async fn run_change_password(
         .map_err(|e| fail(e.into()))?
         .trim()
         .to_string();
+    if !signup::plausible_email(&email) {
+        return Err(fail(bad_request(
+            "invalid_request",
+            "The email address is not valid.",
+        )));
+    }
     if string_field(&body, "organization")
         .map_err(|e| fail(e.into()))?
         .is_some_and(|o| !o.is_empty())

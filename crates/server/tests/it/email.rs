@@ -683,3 +683,49 @@ async fn two_nodes_on_one_database_send_each_mail_once() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_address_is_unverified_and_verify_email_mails_it() {
+    let (server, s) = start().await;
+    let _ = s;
+    let m = crate::management::Mgmt::on(server).await;
+    let alice = user_by_email(&m.server, "alice@example.com").await;
+    assert!(alice.user.email_verified);
+    let path = format!("/users/{}", alice.user.user_id.replace('|', "%7C"));
+    let r = m
+        .patch(
+            &path,
+            json!({"email": "alice.new@example.com", "verify_email": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["email_verified"], false);
+    let link = link_in(&m.server.mails_to("alice.new@example.com", 1).await[0]);
+    let page = m.server.get(&path_of(&m.server, &link)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        user_by_email(&m.server, "alice.new@example.com")
+            .await
+            .user
+            .email_verified
+    );
+    // Saying so keeps the new address verified, and no mail goes out.
+    let r = m
+        .patch(
+            &path,
+            json!({"email": "alice.third@example.com", "email_verified": true}),
+        )
+        .await;
+    assert_eq!(r.body["email_verified"], true);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn change_password_refuses_what_is_not_an_address() {
+    let (server, s) = start().await;
+    for email in ["x".repeat(5000), "not an address".to_string()] {
+        let (status, text) = change_password(&server, &s, &email).await;
+        assert_eq!(status, 400, "{text}");
+    }
+    server.stop().await;
+}

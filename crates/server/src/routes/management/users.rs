@@ -405,6 +405,12 @@ pub async fn update(
     }
     let mut body = body;
     body.email = None;
+    let new_address = !same_address(previous_email.as_deref(), stored.user.email.as_deref());
+    // As in Auth0: a new address is unverified unless the request says otherwise.
+    if new_address && body.email_verified.is_none() {
+        stored.user.email_verified = false;
+    }
+    let verify_email = body.verify_email.take();
     let password = body.password.take();
     apply(&mut stored.user, body);
     // Checked against the profile as this request leaves it.
@@ -414,13 +420,23 @@ pub async fn update(
     }
     stored.user.updated_at = state.now();
     written(state.store().update_user(&stored).await, &stored)?;
-    if !same_address(previous_email.as_deref(), stored.user.email.as_deref()) {
+    if new_address {
         // The links in flight went to the old address: they must not verify
         // the new one, nor reset the password for whoever reads the old one.
         state
             .store()
             .supersede_tickets(&stored.user.user_id, stored.user.updated_at)
             .await?;
+        // `verify_email: true` mails the new address its verification link.
+        if verify_email == Some(true) && !stored.user.email_verified {
+            crate::email::send_to(
+                &state,
+                gatehouse_mail::templates::VERIFY_EMAIL,
+                &stored.user,
+                None,
+            )
+            .await?;
+        }
     }
     if password_changed {
         // A password change lifts brute-force blocks, as in Auth0.
