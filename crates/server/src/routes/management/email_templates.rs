@@ -15,7 +15,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The longest `urlLifetimeInSeconds`: 30 days, as in Auth0.
 const MAX_URL_LIFETIME: i64 = 2_592_000;
-const MAX_URL_LEN: usize = 2048;
 const MAX_FROM_LEN: usize = 320;
 
 /// A template as Auth0 shows it.
@@ -230,7 +229,7 @@ fn validate(t: &EmailTemplate) -> MgmtResult<()> {
         gatehouse_mail::check_address(&t.from).map_err(|e| invalid(format!("'from': {e}.")))?;
     }
     if let Some(url) = &t.result_url {
-        if !is_http_url(url) {
+        if !super::tickets::is_http_url(url) {
             return Err(invalid(
                 "'resultUrl' must be an absolute http or https URL.".into(),
             ));
@@ -246,48 +245,4 @@ fn validate(t: &EmailTemplate) -> MgmtResult<()> {
     templates::check(t).map_err(|e| {
         ManagementError::invalid_body(format!("The template is not valid Liquid: {e}"))
     })
-}
-
-/// `http(s)://host…` with no whitespace or control characters.
-fn is_http_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    let host = rest
-        .and_then(|r| r.split(['/', '?', '#']).next())
-        .map(|authority| authority.rsplit('@').next().unwrap_or(authority));
-    url.len() <= MAX_URL_LEN
-        && host.is_some_and(|h| !h.is_empty() && !h.starts_with(':'))
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_http_url;
-
-    #[test]
-    fn result_urls_are_absolute_http() {
-        for ok in [
-            "https://app.example.com/done",
-            "http://localhost:3000",
-            "HTTPS://x.example?a=1",
-        ] {
-            assert!(is_http_url(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "/relative",
-            "javascript:alert(1)",
-            "https://",
-            "https:///path",
-            "https://:443/",
-            "ftp://x.example",
-            "https://x.example/a b",
-            "https://x.example/\r\nSet-Cookie: a",
-            "//x.example",
-        ] {
-            assert!(!is_http_url(bad), "{bad:?}");
-        }
-    }
 }

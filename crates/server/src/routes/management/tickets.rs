@@ -181,8 +181,9 @@ fn check_result_url(url: Option<&str>) -> MgmtResult<()> {
 }
 
 /// `http(s)://host…` with a host, no user info (`https://good@evil`
-/// misleads the reader) and nothing a browser would reinterpret.
-fn is_http_url(url: &str) -> bool {
+/// misleads the reader) and nothing a browser would reinterpret: what a
+/// ticket's or an email template's `result_url` must be.
+pub(crate) fn is_http_url(url: &str) -> bool {
     let Some((scheme, rest)) = url.split_once("://") else {
         return false;
     };
@@ -190,6 +191,7 @@ fn is_http_url(url: &str) -> bool {
     (scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http"))
         && url.len() <= MAX_URL_CHARS
         && !authority.is_empty()
+        && !authority.starts_with(':')
         && !authority.contains('@')
         && !url
             .chars()
@@ -321,6 +323,9 @@ mod tests {
             "https://app.test\\@evil.test",
             "ftp://app.test/x",
             "https://app.test/\u{0}",
+            "https://:443/",
+            "",
+            "https://app.test/\r\nSet-Cookie: a",
         ] {
             assert!(!is_http_url(bad), "{bad}");
         }
