@@ -62,7 +62,7 @@ async fn create_user(dash: &Dashboard, email: &str) -> String {
         .mgmt
         .post(
             "/users",
-            json!({"email": email, "password": PASSWORD, "connection": "Username-Password-Authentication"}),
+            json!({"email": email, "password": PASSWORD, "connection": "Username-Password-Authentication", "verify_email": false}),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);

@@ -12,7 +12,7 @@ async fn create_user(mgmt: &Mgmt, email: &str) -> String {
     let reply = mgmt
         .post(
             "/users",
-            json!({"email": email, "password": PASSWORD, "connection": "Username-Password-Authentication"}),
+            json!({"email": email, "password": PASSWORD, "connection": "Username-Password-Authentication", "verify_email": false}),
         )
         .await;
     assert_eq!(reply.status.as_u16(), 201, "{:?}", reply.body);
