@@ -70,7 +70,8 @@ struct Loaded {
     current: Vec<Arc<KeyPair>>,
     /// All published keys (next, current, previous), RS256 current first.
     published: Vec<Arc<KeyPair>>,
-    jwks: serde_json::Value,
+    /// The JWKS document, serialised once per key change.
+    jwks: axum::body::Bytes,
 }
 
 /// Shared, reloadable view of the signing keys.
@@ -173,8 +174,8 @@ impl KeyRing {
         loaded.published.iter().find(|k| k.kid() == kid).cloned()
     }
 
-    /// The JWKS document, prebuilt.
-    pub fn jwks(&self) -> serde_json::Value {
+    /// The JWKS document as JSON bytes, serialised when the keys were loaded.
+    pub fn jwks(&self) -> axum::body::Bytes {
         self.loaded
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -362,8 +363,9 @@ fn build(
         let is_current = current.iter().any(|c| c.kid() == k.kid());
         (k.alg(), !is_current)
     });
-    let jwks = serde_json::to_value(Jwks::from_key_pairs(published.iter().map(|k| k.as_ref())))
-        .unwrap_or_else(|_| serde_json::json!({"keys": []}));
+    let jwks = serde_json::to_vec(&Jwks::from_key_pairs(published.iter().map(|k| k.as_ref())))
+        .map(axum::body::Bytes::from)
+        .unwrap_or_else(|_| axum::body::Bytes::from_static(br#"{"keys":[]}"#));
     Ok(Loaded {
         fingerprint,
         current,

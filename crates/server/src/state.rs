@@ -31,6 +31,8 @@ pub struct Inner {
     pub dashboard_client_id: std::sync::OnceLock<String>,
     /// How this node sends mail, and its worker's wake-up.
     pub mail: crate::email::MailRuntime,
+    /// The discovery documents, serialised once.
+    pub discovery: crate::routes::discovery::DiscoveryDocuments,
 }
 
 impl AppState {
@@ -44,7 +46,6 @@ impl AppState {
         Self(Arc::new(Inner {
             store,
             keys,
-            issuer,
             csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_secret.as_bytes()),
             throttled_addresses: Default::default(),
             clock,
@@ -58,6 +59,8 @@ impl AppState {
             action_flows: Default::default(),
             dashboard_client_id: Default::default(),
             mail: Default::default(),
+            discovery: crate::routes::discovery::DiscoveryDocuments::new(&issuer),
+            issuer,
         }))
     }
 
@@ -112,6 +115,10 @@ impl AppState {
             let _ = self.0.dashboard_client_id.set(id.clone());
         }
         Ok(id)
+    }
+
+    pub fn discovery(&self) -> &crate::routes::discovery::DiscoveryDocuments {
+        &self.0.discovery
     }
 
     pub fn mail(&self) -> &crate::email::MailRuntime {
