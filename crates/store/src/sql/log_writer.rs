@@ -42,7 +42,8 @@ static UNWRITTEN: AtomicUsize = AtomicUsize::new(0);
 static BATCH_DONE: Notify = Notify::const_new();
 
 enum Command {
-    Write(LogEvent),
+    /// Boxed: a queue slot then costs a pointer, not a whole event.
+    Write(Box<LogEvent>),
     /// Answered once every command ahead of it has been handled.
     Flush(oneshot::Sender<()>),
 }
@@ -66,7 +67,7 @@ impl LogWriter {
     /// event written here and now.
     pub(crate) async fn write(&self, event: LogEvent) -> StoreResult<()> {
         UNWRITTEN.fetch_add(1, Ordering::SeqCst);
-        let Err(Command::Write(event)) = self.submit(Command::Write(event)).await else {
+        let Err(Command::Write(event)) = self.submit(Command::Write(Box::new(event))).await else {
             return Ok(());
         };
         let written = insert_rows(&self.pool, std::slice::from_ref(&event)).await;
@@ -150,7 +151,7 @@ async fn run_writer(pool: AnyPool, mut queue: mpsc::Receiver<Command>) {
         let mut flushes = Vec::new();
         for command in commands.drain(..) {
             match command {
-                Command::Write(event) => events.push(event),
+                Command::Write(event) => events.push(*event),
                 Command::Flush(done) => flushes.push(done),
             }
         }
