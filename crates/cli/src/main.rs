@@ -43,6 +43,11 @@ use clap::{Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
 use gatehouse_core::clock::{Clock, SystemClock};
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How long an ending command waits for its last log events to be written.
+const LOG_WRITE_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -188,6 +193,10 @@ fn main() -> ExitCode {
             Command::Doctor(args) => doctor::run(args).await,
         }
     });
+    // Whatever a command recorded is written before the runtime goes.
+    if !runtime.block_on(gatehouse_store::sql::wait_for_log_writers(LOG_WRITE_LIMIT)) {
+        tracing::error!("some log events were not written before exit");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
@@ -312,11 +321,32 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     gatehouse_server::background::spawn(state.clone(), Default::default());
     state.mail().configure(config.mail.clone());
-    gatehouse_server::email::queue::spawn_worker(state.clone());
-    let router = gatehouse_server::router(state);
-    gatehouse_server::serve_with(listener, router, tls, shutdown, config.limits)
+    let mail_worker = gatehouse_server::email::queue::spawn_worker(state.clone());
+    let router = gatehouse_server::router(state.clone());
+    let served = gatehouse_server::serve_with(listener, router, tls, shutdown, config.limits)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    finish_serving(&state, mail_worker).await;
+    served
+}
+
+/// How long a stopping server waits for the mail pass in progress.
+const MAIL_PASS_STOP_LIMIT: Duration = Duration::from_secs(10);
+
+/// After the last HTTP request: lets the mail worker end its pass (it may
+/// record events), then writes every queued log event, so a clean stop loses
+/// none.
+async fn finish_serving(state: &gatehouse_server::AppState, mail_worker: JoinHandle<()>) {
+    state.mail().stop();
+    if tokio::time::timeout(MAIL_PASS_STOP_LIMIT, mail_worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mail worker did not finish its pass in time; stopping anyway");
+    }
+    if let Err(e) = state.store().flush_log_events().await {
+        tracing::error!(error = %e, "could not write the last log events");
+    }
 }
 
 /// Creates the data directory (private, see [`data_dir`]) and, for the

@@ -450,7 +450,13 @@ pub trait TokenStore: Send + Sync {
     async fn use_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> StoreResult<bool>;
 
     // Logs
+    /// Accepts an event for writing: it is written within a batch shortly
+    /// after (see [`Self::flush_log_events`]); every read of log events of
+    /// this store sees it.
     async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()>;
+    /// Waits until every event accepted so far by this store is written (or
+    /// its loss, on a database error, logged). Called before a process exits.
+    async fn flush_log_events(&self) -> StoreResult<()>;
     /// The events matching `query.filter`, ordered and windowed as it says.
     async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>>;
     /// How many events match `filter` (`include_totals` of `GET /api/v2/logs`).

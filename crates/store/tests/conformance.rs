@@ -13,6 +13,7 @@
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`mail`]: the mail queue's leases, retries and jobs; tickets.
 //! - [`maintenance`]: leases, purging expired data, export/import.
+//! - [`log_batches`]: the batched log writer loses nothing and reads see it.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes,
 //!   jtis, logs, including the concurrent "use once" races.
 //! - [`sessions`]: SSO sessions.
@@ -26,6 +27,7 @@ mod conformance {
     pub mod config;
     pub mod directory;
     pub mod harness;
+    pub mod log_batches;
     pub mod mail;
     pub mod maintenance;
     pub mod sessions;
@@ -34,7 +36,8 @@ mod conformance {
 }
 
 use conformance::{
-    actions, config, directory, harness, mail, maintenance, sessions, tokens, user_search,
+    actions, config, directory, harness, log_batches, mail, maintenance, sessions, tokens,
+    user_search,
 };
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
@@ -109,6 +112,8 @@ conformance! {
     tokens::log_search_filters,
     tokens::log_search_orders_and_pages,
     tokens::log_search_checkpoint,
+    log_batches::concurrent_log_events_all_readable,
+    log_batches::read_right_after_insert_sees_it,
     maintenance::lease_is_exclusive_until_expiry,
     maintenance::purge_removes_only_expired_rows,
     maintenance::purge_works_in_batches,
@@ -135,4 +140,23 @@ conformance! {
     mail::tickets_redeem_refusals,
     mail::tickets_redeem_once_under_concurrency,
     mail::mail_and_tickets_purged,
+}
+
+/// Checks that open a second store on the test's database: they take its URL.
+mod second_store {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_flushed_events_visible_to_a_second_store() {
+        crate::harness::on_sqlite_with_url(
+            crate::log_batches::flushed_events_visible_to_a_second_store,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_flushed_events_visible_to_a_second_store() {
+        crate::harness::on_postgres_with_url(
+            crate::log_batches::flushed_events_visible_to_a_second_store,
+        )
+        .await;
+    }
 }

@@ -2,7 +2,8 @@
 //! reports, the issuer from flags, environment and config file (flag > env >
 //! file), keys kept across restarts, SIGTERM, one-line errors for bad
 //! configuration, and HTTPS. [`crash`]: `kill -9` under load loses no
-//! acknowledged write. [`newcomer`]: the README from a clean clone, the
+//! acknowledged write. [`shutdown`]: SIGTERM under load loses no log
+//! event. [`newcomer`]: the README from a clean clone, the
 //! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
 //! `gatehouse actions deploy`. [`users`]: the password policy in
 //! `gatehouse users add | set-password`.
@@ -16,6 +17,7 @@ mod explain;
 mod master_key;
 mod multinode;
 mod newcomer;
+mod shutdown;
 mod transfer;
 mod users;
 

@@ -39,12 +39,26 @@ pub struct MailRuntime {
     config: OnceLock<MailConfig>,
     /// Wakes this node's worker when a mail is queued here.
     pub wake: tokio::sync::Notify,
+    /// Set at shutdown: the worker ends after the pass it is in.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl MailRuntime {
     /// Sets the node's configuration once, before the worker starts.
     pub fn configure(&self, config: MailConfig) {
         let _ = self.config.set(config);
+    }
+
+    /// Asks the worker to end after its current pass (at shutdown, so the
+    /// events that pass records are in before the log is flushed).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The node's configuration; `None` until [`Self::configure`].

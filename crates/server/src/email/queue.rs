@@ -78,11 +78,12 @@ pub async fn enqueue(state: &AppState, request: MailRequest<'_>) -> Result<Queue
     Ok(mail)
 }
 
-/// Starts this node's sender; it ends with the runtime.
+/// Starts this node's sender; it ends with the runtime, or after its current
+/// pass once [`super::MailRuntime::stop`] was called.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     let holder = format!("mail-{}", gatehouse_core::ids::random_hex(8));
     tokio::spawn(async move {
-        loop {
+        while !state.mail().is_stopping() {
             // Each pass is its own task: a panic while sending one mail ends
             // that pass (its mails return when their lease expires), not the worker.
             let pass = {

@@ -245,6 +245,7 @@ impl DirectoryStore for SqlStore {
     }
 
     async fn daily_counts(&self, first_day: i64, last_day: i64) -> StoreResult<Vec<DailyCounts>> {
+        self.logs.flush().await?;
         let rows = sqlx::query(
             "SELECT date / $1 AS day, \
              SUM(CASE WHEN type = 's' THEN 1 ELSE 0 END) AS logins, \

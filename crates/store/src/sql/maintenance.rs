@@ -67,6 +67,8 @@ impl MaintenanceStore for SqlStore {
         log_retention_seconds: i64,
         batch: i64,
     ) -> StoreResult<PurgeReport> {
+        // Events still queued must not escape this purge of the old ones.
+        self.logs.flush().await?;
         let grace = now - GRACE_SECONDS;
         Ok(PurgeReport {
             authorization_codes: self

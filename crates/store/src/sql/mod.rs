@@ -7,6 +7,7 @@
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
 //! - [`maintenance`]: leases and incremental purging of expired data.
 //! - [`sessions`]: SSO sessions.
+//! - [`log_writer`]: log events queued to one writer task that inserts them in batches.
 //! - `user_search`: the user search compiled to SQL, and its columns.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
@@ -16,11 +17,14 @@
 mod actions;
 mod config;
 mod directory;
+mod log_writer;
 mod mail;
 mod maintenance;
 mod sessions;
 mod tokens;
 mod user_search;
+
+pub use log_writer::wait_for_log_writers;
 
 use crate::error::{StoreError, StoreResult};
 use gatehouse_core::clock::{Clock, SystemClock};
@@ -225,6 +229,7 @@ impl Default for PoolSettings {
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    logs: log_writer::LogWriter,
 }
 
 impl SqlStore {
@@ -265,7 +270,12 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        let store = Self { pool, backend };
+        let logs = log_writer::LogWriter::new(pool.clone());
+        let store = Self {
+            pool,
+            backend,
+            logs,
+        };
         if settings.apply_migrations {
             store.migrate().await?;
         }

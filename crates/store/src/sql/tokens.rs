@@ -490,31 +490,15 @@ impl TokenStore for SqlStore {
     }
 
     async fn insert_log_event(&self, event: &LogEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO log_events (id, date, type, client_id, user_id, description, body, \
-             jti, ip, user_agent, client_name, user_name, audience, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&event.log_id)
-        .bind(event.date)
-        .bind(&event.event_type)
-        .bind(event.client_id.clone())
-        .bind(event.user_id.clone())
-        .bind(&event.description)
-        .bind(to_json(&event.details))
-        .bind(event.jti.clone())
-        .bind(event.ip.clone())
-        .bind(event.user_agent.clone())
-        .bind(event.client_name.clone())
-        .bind(event.user_name.clone())
-        .bind(event.audience.clone())
-        .bind(event.scope.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.logs.write(event.clone()).await
+    }
+
+    async fn flush_log_events(&self) -> StoreResult<()> {
+        self.logs.flush().await
     }
 
     async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>> {
+        self.logs.flush().await?;
         let mut sql = LogSql::filtered(
             &format!("SELECT {LOG_COLUMNS} FROM log_events"),
             &query.filter,
@@ -548,12 +532,14 @@ impl TokenStore for SqlStore {
     }
 
     async fn count_log_events(&self, filter: &LogFilter) -> StoreResult<i64> {
+        self.logs.flush().await?;
         let sql = LogSql::filtered("SELECT COUNT(*) AS n FROM log_events", filter);
         let row = sql.query().fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
     }
 
     async fn log_event_by_jti(&self, jti: &str) -> StoreResult<Option<LogEvent>> {
+        self.logs.flush().await?;
         sqlx::query(&format!(
             "SELECT {LOG_COLUMNS} FROM log_events WHERE jti = $1 ORDER BY date, id LIMIT 1"
         ))
@@ -566,6 +552,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn log_event(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
+        self.logs.flush().await?;
         sqlx::query(&format!(
             "SELECT {LOG_COLUMNS} FROM log_events WHERE id = $1"
         ))

@@ -40,13 +40,22 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
+    on_sqlite_with_url(|store, _url| check(store)).await;
+}
+
+/// [`on_sqlite`] for a check that also opens the database itself.
+pub async fn on_sqlite_with_url<F, Fut>(check: F)
+where
+    F: FnOnce(Arc<dyn Store>, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("gatehouse.db").display());
     let store = gatehouse_store::open(&url)
         .await
         .expect("open sqlite store");
     assert_eq!(store.backend_name(), "sqlite");
-    check(store).await;
+    check(store, url).await;
 }
 
 /// Runs `check` against a store on a new PostgreSQL database, or reports a
@@ -54,6 +63,15 @@ where
 pub async fn on_postgres<F, Fut>(check: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    on_postgres_with_url(|store, _url| check(store)).await;
+}
+
+/// [`on_postgres`] for a check that also opens the database itself.
+pub async fn on_postgres_with_url<F, Fut>(check: F)
+where
+    F: FnOnce(Arc<dyn Store>, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(database) = TestDatabase::create("gh_test").await else {
@@ -64,7 +82,7 @@ where
         .await
         .unwrap_or_else(|e| panic!("open postgres store on {}: {e}", database.url));
     assert_eq!(store.backend_name(), "postgres");
-    let outcome = tokio::spawn(check(store)).await;
+    let outcome = tokio::spawn(check(store, database.url.clone())).await;
     database.drop_now().await;
     if let Err(e) = outcome {
         match e.try_into_panic() {
