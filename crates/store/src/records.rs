@@ -229,7 +229,7 @@ pub enum LogWindow {
 }
 
 /// A page request for list endpoints.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub offset: i64,
     pub limit: i64,

@@ -10,6 +10,8 @@
 //!   PostgreSQL database dropped afterwards).
 //! - [`actions`]: Actions, trigger bindings (flows), executions.
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
+//! - [`config_cache`]: the store's cache of them sees every change: its own at
+//!   once, another store's on the same database within a second.
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`mail`]: the mail queue's leases, retries and jobs; tickets.
 //! - [`maintenance`]: leases, purging expired data, export/import.
@@ -25,6 +27,7 @@
 mod conformance {
     pub mod actions;
     pub mod config;
+    pub mod config_cache;
     pub mod directory;
     pub mod harness;
     pub mod log_batches;
@@ -36,7 +39,8 @@ mod conformance {
 }
 
 use conformance::{
-    actions, config, directory, harness, log_batches, mail, maintenance, sessions, tokens,
+    actions, config, config_cache, directory, harness, log_batches, mail, maintenance, sessions,
+    tokens,
     user_search,
 };
 
@@ -47,8 +51,9 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    crate::harness::on_sqlite(|store| async move {
-                        crate::$module::$check(crate::harness::StoreArg::from_arc(&store)).await
+                    crate::harness::on_sqlite(|store, url| async move {
+                        crate::$module::$check(crate::harness::StoreArg::from_parts(&store, &url))
+                            .await
                     })
                     .await;
                 }
@@ -58,8 +63,9 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    crate::harness::on_postgres(|store| async move {
-                        crate::$module::$check(crate::harness::StoreArg::from_arc(&store)).await
+                    crate::harness::on_postgres(|store, url| async move {
+                        crate::$module::$check(crate::harness::StoreArg::from_parts(&store, &url))
+                            .await
                     })
                     .await;
                 }
@@ -79,6 +85,8 @@ conformance! {
     config::resource_server_delete_cascades_grants,
     config::client_grants_crud_and_lookup,
     config::client_delete_cascades_its_grants,
+    config_cache::own_writes_are_seen_at_once,
+    config_cache::another_stores_writes_are_seen_within_a_second,
     directory::users_crud,
     directory::users_email_uniqueness,
     directory::record_login_counts,
@@ -146,7 +154,7 @@ conformance! {
 mod second_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_flushed_events_visible_to_a_second_store() {
-        crate::harness::on_sqlite_with_url(
+        crate::harness::on_sqlite(
             crate::log_batches::flushed_events_visible_to_a_second_store,
         )
         .await;
@@ -154,7 +162,7 @@ mod second_store {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_flushed_events_visible_to_a_second_store() {
-        crate::harness::on_postgres_with_url(
+        crate::harness::on_postgres(
             crate::log_batches::flushed_events_visible_to_a_second_store,
         )
         .await;

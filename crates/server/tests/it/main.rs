@@ -10,6 +10,7 @@
 //! - [`expiry`]: codes, refresh tokens and access tokens expiring under the
 //!   server's manual clock.
 //! - [`management`]: the Management API v2.
+//! - [`cache`]: two nodes on one database see each other's configuration changes.
 //! - [`actions`]: Actions in every flow: claims, scopes, denials, limits, signup.
 //! - [`properties`]: property tests of the parsers (bounded, like a brief fuzz).
 //! - [`hostile`]: the attacker's suite: malformed, forged and injected input
@@ -29,6 +30,7 @@ mod admin;
 mod algorithms;
 mod attack_protection;
 mod authorize;
+mod cache;
 mod client_ip;
 mod code_exchange;
 mod discovery;

@@ -1,5 +1,10 @@
 //! Tenant settings, signing keys, clients, APIs and client grants.
+//!
+//! The reads the request path makes go through the store's
+//! [`ConfigCache`](super::config_cache::ConfigCache); every write here empties
+//! it once done (also when it failed: part of it may have happened).
 
+use super::config_cache::Key;
 use super::{body, expect_one, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::{ConfigStore, Page, StoredClient, StoredKey};
@@ -58,23 +63,21 @@ impl ConfigStore for SqlStore {
     }
 
     async fn tenant_settings(&self) -> StoreResult<TenantSettings> {
-        let row = sqlx::query("SELECT body FROM tenant_settings WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => body(&row),
-            None => Ok(TenantSettings::default()),
-        }
+        self.config_cache
+            .get_or_load(&self.pool, Key::TenantSettings, self.load_tenant_settings())
+            .await
     }
 
     async fn put_tenant_settings(&self, settings: &TenantSettings) -> StoreResult<()> {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO tenant_settings (id, body) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
         )
         .bind(to_json(settings))
         .execute(&self.pool)
-        .await?;
+        .await;
+        self.config_cache.clear();
+        written?;
         Ok(())
     }
 
@@ -116,22 +119,13 @@ impl ConfigStore for SqlStore {
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        // Named columns, not `*`: a pooled SQLite connection that read the
-        // schema before migration 0006 renamed the column would otherwise
-        // report the old column name.
-        sqlx::query(
-            "SELECT kid, alg, state, private_key, cert_der, created_at, state_changed_at \
-             FROM signing_keys ORDER BY created_at, kid",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(key_from_row)
-        .collect()
+        self.config_cache
+            .get_or_load(&self.pool, Key::SigningKeys, self.load_signing_keys())
+            .await
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()> {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO signing_keys (kid, alg, state, private_key, cert_der, created_at, state_changed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -143,38 +137,32 @@ impl ConfigStore for SqlStore {
         .bind(key.created_at)
         .bind(key.state_changed_at)
         .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "signing key kid"))?;
+        .await;
+        self.config_cache.clear();
+        written.map_err(|e| StoreError::from_write(e, "signing key kid"))?;
         Ok(())
     }
 
     async fn set_signing_key_state(&self, kid: &str, state: &str, now: i64) -> StoreResult<()> {
-        let result =
+        let written =
             sqlx::query("UPDATE signing_keys SET state = $1, state_changed_at = $2 WHERE kid = $3")
                 .bind(state)
                 .bind(now)
                 .bind(kid)
                 .execute(&self.pool)
-                .await?;
-        expect_one(result)
+                .await;
+        self.config_cache.clear();
+        expect_one(written?)
     }
 
     async fn replace_signing_key_private_keys(&self, keys: &[(String, String)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for (kid, private_key) in keys {
-            let result = sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
-                .bind(private_key)
-                .bind(kid)
-                .execute(&mut *tx)
-                .await?;
-            expect_one(result)?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let replaced = self.replace_private_keys_in_transaction(keys).await;
+        self.config_cache.clear();
+        replaced
     }
 
     async fn create_client(&self, client: &StoredClient, now: i64) -> StoreResult<()> {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO clients (client_id, name, secret_hash, body, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&client.client.client_id)
@@ -183,19 +171,17 @@ impl ConfigStore for SqlStore {
         .bind(to_json(&client.client))
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "client_id"))?;
+        .await;
+        self.config_cache.clear();
+        written.map_err(|e| StoreError::from_write(e, "client_id"))?;
         Ok(())
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<StoredClient>> {
-        sqlx::query("SELECT secret_hash, body FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(client_from_row)
-            .transpose()
+        let key = Key::Client(client_id.to_owned());
+        self.config_cache
+            .get_or_load_found(&self.pool, key, self.load_client(client_id))
+            .await
     }
 
     async fn update_client(&self, client: &StoredClient) -> StoreResult<()> {
@@ -207,16 +193,18 @@ impl ConfigStore for SqlStore {
         .bind(to_json(&client.client))
         .bind(&client.client.client_id)
         .execute(&self.pool)
-        .await?;
-        expect_one(result)
+        .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
             .execute(&self.pool)
-            .await?;
-        expect_one(result)
+            .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn clients(&self, page: Page) -> StoreResult<Vec<StoredClient>> {
@@ -233,7 +221,7 @@ impl ConfigStore for SqlStore {
     }
 
     async fn create_resource_server(&self, api: &ResourceServer, now: i64) -> StoreResult<()> {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO resource_servers (id, identifier, name, body, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&api.id)
@@ -242,32 +230,28 @@ impl ConfigStore for SqlStore {
         .bind(to_json(api))
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "identifier"))?;
+        .await;
+        self.config_cache.clear();
+        written.map_err(|e| StoreError::from_write(e, "identifier"))?;
         Ok(())
     }
 
     async fn resource_server(&self, id: &str) -> StoreResult<Option<ResourceServer>> {
-        sqlx::query("SELECT body FROM resource_servers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(body)
-            .transpose()
+        let key = Key::ResourceServer(id.to_owned());
+        self.config_cache
+            .get_or_load_found(&self.pool, key, self.load_resource_server(id))
+            .await
     }
 
     async fn resource_server_by_identifier(
         &self,
         identifier: &str,
     ) -> StoreResult<Option<ResourceServer>> {
-        sqlx::query("SELECT body FROM resource_servers WHERE identifier = $1")
-            .bind(identifier)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(body)
-            .transpose()
+        let key = Key::ResourceServerByIdentifier(identifier.to_owned());
+        let load = self.load_resource_server_by_identifier(identifier);
+        self.config_cache
+            .get_or_load_found(&self.pool, key, load)
+            .await
     }
 
     async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
@@ -279,31 +263,33 @@ impl ConfigStore for SqlStore {
         .bind(&api.id)
         .bind(&api.identifier)
         .execute(&self.pool)
-        .await?;
-        expect_one(result)
+        .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn delete_resource_server(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM resource_servers WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
-            .await?;
-        expect_one(result)
+            .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>> {
-        sqlx::query("SELECT body FROM resource_servers ORDER BY created_at, id LIMIT $1 OFFSET $2")
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(body)
-            .collect()
+        if page == Page::ALL {
+            let load = self.load_resource_servers(page);
+            return self
+                .config_cache
+                .get_or_load(&self.pool, Key::AllResourceServers, load)
+                .await;
+        }
+        self.load_resource_servers(page).await
     }
 
     async fn create_client_grant(&self, grant: &ClientGrant, now: i64) -> StoreResult<()> {
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO client_grants (id, client_id, default_for, audience, subject_type, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -315,8 +301,10 @@ impl ConfigStore for SqlStore {
         .bind(to_json(grant))
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, "client grant for this client and audience"))?;
+        .await;
+        self.config_cache.clear();
+        written
+            .map_err(|e| StoreError::from_write(e, "client grant for this client and audience"))?;
         Ok(())
     }
 
@@ -335,16 +323,18 @@ impl ConfigStore for SqlStore {
             .bind(to_json(grant))
             .bind(&grant.id)
             .execute(&self.pool)
-            .await?;
-        expect_one(result)
+            .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn delete_client_grant(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM client_grants WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
-            .await?;
-        expect_one(result)
+            .await;
+        self.config_cache.clear();
+        expect_one(result?)
     }
 
     async fn client_grants(&self, page: Page) -> StoreResult<Vec<ClientGrant>> {
@@ -359,6 +349,108 @@ impl ConfigStore for SqlStore {
     }
 
     async fn client_grants_for(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Vec<ClientGrant>> {
+        let key = Key::ClientGrantsFor {
+            client_id: client_id.to_owned(),
+            audience: audience.to_owned(),
+        };
+        let load = self.load_client_grants_for(client_id, audience);
+        self.config_cache.get_or_load(&self.pool, key, load).await
+    }
+}
+
+/// The database reads behind the cached ones.
+impl SqlStore {
+    async fn load_tenant_settings(&self) -> StoreResult<TenantSettings> {
+        let row = sqlx::query("SELECT body FROM tenant_settings WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => body(&row),
+            None => Ok(TenantSettings::default()),
+        }
+    }
+
+    async fn load_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        // Named columns, not `*`: a pooled SQLite connection that read the
+        // schema before migration 0006 renamed the column would otherwise
+        // report the old column name.
+        sqlx::query(
+            "SELECT kid, alg, state, private_key, cert_der, created_at, state_changed_at \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key_from_row)
+        .collect()
+    }
+
+    async fn replace_private_keys_in_transaction(
+        &self,
+        keys: &[(String, String)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (kid, private_key) in keys {
+            let result = sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+                .bind(private_key)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
+            expect_one(result)?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_client(&self, client_id: &str) -> StoreResult<Option<StoredClient>> {
+        sqlx::query("SELECT secret_hash, body FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(client_from_row)
+            .transpose()
+    }
+
+    async fn load_resource_server(&self, id: &str) -> StoreResult<Option<ResourceServer>> {
+        sqlx::query("SELECT body FROM resource_servers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(body)
+            .transpose()
+    }
+
+    async fn load_resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
+        sqlx::query("SELECT body FROM resource_servers WHERE identifier = $1")
+            .bind(identifier)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(body)
+            .transpose()
+    }
+
+    async fn load_resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>> {
+        sqlx::query("SELECT body FROM resource_servers ORDER BY created_at, id LIMIT $1 OFFSET $2")
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(body)
+            .collect()
+    }
+
+    async fn load_client_grants_for(
         &self,
         client_id: &str,
         audience: &str,

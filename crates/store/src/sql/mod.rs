@@ -3,6 +3,8 @@
 //! - `mod.rs`: connecting, per-backend session settings, migrations, helpers.
 //! - [`actions`]: Actions, their trigger bindings (flows) and executions.
 //! - [`config`]: tenant settings, signing keys, clients, APIs, client grants.
+//! - [`config_cache`]: those of them the request path reads, kept in memory
+//!   and emptied on every change, here or on another node.
 //! - [`directory`]: users, roles, permissions, consents.
 //! - [`tokens`]: codes, refresh-token families, opaque tokens, device codes, jtis, logs.
 //! - [`maintenance`]: leases and incremental purging of expired data.
@@ -16,6 +18,7 @@
 
 mod actions;
 mod config;
+mod config_cache;
 mod directory;
 mod log_writer;
 mod mail;
@@ -107,6 +110,10 @@ impl Backend {
                     "0013_email",
                     include_str!("../../../../migrations/sqlite/0013_email.sql"),
                 ),
+                (
+                    "0014_config_epoch",
+                    include_str!("../../../../migrations/sqlite/0014_config_epoch.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -156,6 +163,10 @@ impl Backend {
                 (
                     "0013_email",
                     include_str!("../../../../migrations/postgres/0013_email.sql"),
+                ),
+                (
+                    "0014_config_epoch",
+                    include_str!("../../../../migrations/postgres/0014_config_epoch.sql"),
                 ),
             ],
         }
@@ -230,6 +241,9 @@ pub struct SqlStore {
     pub(crate) pool: AnyPool,
     backend: Backend,
     logs: log_writer::LogWriter,
+    /// The configuration the request path reads; every write to it here
+    /// empties it ([`config_cache`]).
+    config_cache: config_cache::ConfigCache,
 }
 
 impl SqlStore {
@@ -275,6 +289,7 @@ impl SqlStore {
             pool,
             backend,
             logs,
+            config_cache: config_cache::ConfigCache::new(),
         };
         if settings.apply_migrations {
             store.migrate().await?;
@@ -339,6 +354,8 @@ impl SqlStore {
             tx.commit().await?;
             tracing::info!(version, "applied migration");
         }
+        // A migration may have rewritten configuration read before it.
+        self.config_cache.clear();
         Ok(())
     }
 

@@ -16,35 +16,68 @@ use std::sync::Arc;
 /// A fixed "now" so records and assertions agree; checks add offsets to it.
 pub const T0: i64 = 1_700_000_000;
 
-/// What a check takes: `&dyn Store`, or `&Arc<dyn Store>` when it spawns
-/// tasks that share the store.
+/// What a check takes: `&dyn Store`, `&Arc<dyn Store>` when it spawns
+/// tasks that share the store, or [`SameDatabase`] when it opens more stores.
 pub trait StoreArg<'a> {
-    fn from_arc(store: &'a Arc<dyn Store>) -> Self;
+    fn from_parts(store: &'a Arc<dyn Store>, url: &'a str) -> Self;
 }
 
 impl<'a> StoreArg<'a> for &'a dyn Store {
-    fn from_arc(store: &'a Arc<dyn Store>) -> Self {
+    fn from_parts(store: &'a Arc<dyn Store>, _url: &'a str) -> Self {
         &**store
     }
 }
 
 impl<'a> StoreArg<'a> for &'a Arc<dyn Store> {
-    fn from_arc(store: &'a Arc<dyn Store>) -> Self {
+    fn from_parts(store: &'a Arc<dyn Store>, _url: &'a str) -> Self {
         store
     }
 }
 
-/// Runs `check` against a store on a new SQLite file.
-pub async fn on_sqlite<F, Fut>(check: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    on_sqlite_with_url(|store, _url| check(store)).await;
+/// The test's store and the URL of its database, to open a second store on
+/// it (another node, or the CLI).
+pub struct SameDatabase<'a> {
+    pub store: &'a dyn Store,
+    pub url: &'a str,
 }
 
-/// [`on_sqlite`] for a check that also opens the database itself.
-pub async fn on_sqlite_with_url<F, Fut>(check: F)
+impl<'a> StoreArg<'a> for SameDatabase<'a> {
+    fn from_parts(store: &'a Arc<dyn Store>, url: &'a str) -> Self {
+        Self {
+            store: &**store,
+            url,
+        }
+    }
+}
+
+impl SameDatabase<'_> {
+    /// Another store on the same database, with its own pool and cache.
+    pub async fn open_another(&self) -> Arc<dyn Store> {
+        gatehouse_store::open(self.url)
+            .await
+            .unwrap_or_else(|e| panic!("open a second store on {}: {e}", self.url))
+    }
+}
+
+/// Reads with `read` until `done` holds for what it returned, for at most
+/// two seconds; returns the last value read, which the caller asserts on.
+pub async fn read_until<T, Fut>(mut read: impl FnMut() -> Fut, done: impl Fn(&T) -> bool) -> T
+where
+    Fut: Future<Output = T>,
+{
+    const TRIES: u32 = 100;
+    for _ in 1..TRIES {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    read().await
+}
+
+/// Runs `check` against a store on a new SQLite file, with that file's URL.
+pub async fn on_sqlite<F, Fut>(check: F)
 where
     F: FnOnce(Arc<dyn Store>, String) -> Fut,
     Fut: Future<Output = ()>,
@@ -58,18 +91,9 @@ where
     check(store, url).await;
 }
 
-/// Runs `check` against a store on a new PostgreSQL database, or reports a
-/// skip when [`DATABASE_URL_VAR`] is not set.
+/// Runs `check` against a store on a new PostgreSQL database, with its URL,
+/// or reports a skip when [`DATABASE_URL_VAR`] is not set.
 pub async fn on_postgres<F, Fut>(check: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    on_postgres_with_url(|store, _url| check(store)).await;
-}
-
-/// [`on_postgres`] for a check that also opens the database itself.
-pub async fn on_postgres_with_url<F, Fut>(check: F)
 where
     F: FnOnce(Arc<dyn Store>, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
