@@ -8,12 +8,14 @@
 //! - [`maintenance`]: leases and incremental purging of expired data.
 //! - [`sessions`]: SSO sessions.
 //! - `user_search`: the user search compiled to SQL, and its columns.
+//! - `bulk`: multi-row inserts for imports and seeding.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
 //! which is atomic on both backends without backend-specific locking.
 
 mod actions;
+mod bulk;
 mod config;
 mod directory;
 mod mail;
@@ -52,7 +54,7 @@ impl Backend {
 
     fn migrations(self) -> &'static [(&'static str, &'static str)] {
         // 0003 was reserved for a branch that needed no migration; 0010 is
-        // another branch's.
+        // another branch's, and so is 0014.
         match self {
             Self::Sqlite => &[
                 (
@@ -103,6 +105,10 @@ impl Backend {
                     "0013_email",
                     include_str!("../../../../migrations/sqlite/0013_email.sql"),
                 ),
+                (
+                    "0015_scale_indexes",
+                    include_str!("../../../../migrations/sqlite/0015_scale_indexes.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -152,6 +158,10 @@ impl Backend {
                 (
                     "0013_email",
                     include_str!("../../../../migrations/postgres/0013_email.sql"),
+                ),
+                (
+                    "0015_scale_indexes",
+                    include_str!("../../../../migrations/postgres/0015_scale_indexes.sql"),
                 ),
             ],
         }

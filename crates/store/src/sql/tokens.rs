@@ -1,6 +1,7 @@
 //! Authorization codes, refresh-token families, opaque tokens, device codes,
 //! client-assertion jtis and log events.
 
+use super::bulk::{insert_rows, Value};
 use super::{body, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::records::*;
@@ -53,6 +54,43 @@ fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
         scope: row.try_get("scope")?,
         details: from_json(&row.try_get::<String, _>("body")?)?,
     })
+}
+
+/// The columns a log event is written to, in the order of [`log_values`].
+const LOG_INSERT_COLUMNS: [&str; 14] = [
+    "id",
+    "date",
+    "type",
+    "client_id",
+    "user_id",
+    "description",
+    "body",
+    "jti",
+    "ip",
+    "user_agent",
+    "client_name",
+    "user_name",
+    "audience",
+    "scope",
+];
+
+fn log_values(event: &LogEvent) -> Vec<Value> {
+    vec![
+        Value::Text(Some(event.log_id.clone())),
+        Value::Int(Some(event.date)),
+        Value::Text(Some(event.event_type.clone())),
+        Value::Text(event.client_id.clone()),
+        Value::Text(event.user_id.clone()),
+        Value::Text(Some(event.description.clone())),
+        Value::Text(Some(to_json(&event.details))),
+        Value::Text(event.jti.clone()),
+        Value::Text(event.ip.clone()),
+        Value::Text(event.user_agent.clone()),
+        Value::Text(event.client_name.clone()),
+        Value::Text(event.user_name.clone()),
+        Value::Text(event.audience.clone()),
+        Value::Text(event.scope.clone()),
+    ]
 }
 
 /// A value bound to a log search's placeholder.
@@ -511,6 +549,14 @@ impl TokenStore for SqlStore {
         .bind(event.scope.clone())
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn import_log_events(&self, events: &[LogEvent]) -> StoreResult<()> {
+        let rows = events.iter().map(log_values).collect();
+        let mut tx = self.pool.begin().await?;
+        insert_rows(&mut tx, "log_events", &LOG_INSERT_COLUMNS, rows, "").await?;
+        tx.commit().await?;
         Ok(())
     }
 
