@@ -1,7 +1,9 @@
 //! Users, roles, permissions and consents.
 
 use super::bulk::{insert_rows, Value, IGNORE_DUPLICATES};
-use super::user_search::{bind_search_columns, set_search_columns, SearchColumns, UserSql};
+use super::user_search::{
+    bind_search_columns, order_by, set_search_columns, SearchColumns, UserSql,
+};
 use super::{body, bool_int, expect_one, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::{DailyCounts, DirectoryStore, Page, StoredUser, UserSearch, UserSearchPage};
@@ -256,7 +258,13 @@ impl DirectoryStore for SqlStore {
             None
         };
         let page = sql.order_and_page(search, self.backend());
-        let select = format!("SELECT password_hash, body FROM users{filter}{page}");
+        let order = order_by(search.sort, self.backend());
+        // The page is cut on the keys alone; only its rows' bodies are read
+        // (sorting whole rows spilled to disk at 100,000 users).
+        let select = format!(
+            "SELECT password_hash, body FROM users WHERE user_id IN \
+             (SELECT user_id FROM users{filter}{page}) ORDER BY {order}"
+        );
         let users = sql
             .query(&select)
             .fetch_all(&self.pool)
@@ -443,8 +451,10 @@ impl DirectoryStore for SqlStore {
 
     async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<StoredUser>> {
         sqlx::query(
-            "SELECT u.password_hash, u.body FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
-             WHERE ur.role_id = $1 ORDER BY u.created_at, u.user_id LIMIT $2 OFFSET $3",
+            "SELECT u.password_hash, u.body FROM users u JOIN \
+             (SELECT m.user_id, m.created_at FROM user_roles ur JOIN users m ON m.user_id = ur.user_id \
+             WHERE ur.role_id = $1 ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3) page \
+             ON u.user_id = page.user_id ORDER BY page.created_at, page.user_id",
         )
         .bind(role_id)
         .bind(page.limit)

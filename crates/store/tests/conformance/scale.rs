@@ -70,13 +70,14 @@ fn user_at(i: usize) -> StoredUser {
         &email_of(i),
         T0 + (i / 3) as i64,
     );
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         user.connection = PARTNERS.into();
     }
     // Some users have no name: they sort first ascending, last descending.
-    user.name = (i % 11 != 0).then(|| format!("{} Person{}", FIRST_NAMES[i % 12], i % 997));
+    user.name =
+        (!i.is_multiple_of(11)).then(|| format!("{} Person{}", FIRST_NAMES[i % 12], i % 997));
     user.logins_count = (i % 17) as i64;
-    user.last_login = (i % 2 == 0).then(|| T0 + (i % 5_000) as i64);
+    user.last_login = i.is_multiple_of(2).then(|| T0 + (i % 5_000) as i64);
     StoredUser {
         user,
         password_hash: None,
@@ -334,7 +335,8 @@ async fn check_log_queries(store: &dyn Store, logged: &[Logged], people: &[Perso
     };
     assert_log_page(store, logged, failures, newest, window(20_000, 100)).await;
     let of_user = LogFilter {
-        user_id: Some(people[(3 * 7) % 1_000].user_id.clone()),
+        // The user of the events numbered 3 modulo 1,000 (see `event_at`).
+        user_id: Some(people[21].user_id.clone()),
         ..LogFilter::default()
     };
     assert_log_page(store, logged, of_user, oldest, window(0, 100)).await;
