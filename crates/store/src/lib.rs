@@ -303,6 +303,10 @@ pub trait ConfigStore: Send + Sync {
 pub trait DirectoryStore: Send + Sync {
     // Users
     async fn create_user(&self, user: &StoredUser) -> StoreResult<()>;
+    /// Creates many users in one transaction with multi-row inserts (imports,
+    /// seeding); a taken `user_id` or email is [`StoreError::Conflict`] and
+    /// creates none.
+    async fn create_users(&self, users: &[StoredUser]) -> StoreResult<()>;
     async fn user(&self, user_id: &str) -> StoreResult<Option<StoredUser>>;
     async fn user_by_email(&self, connection: &str, email: &str)
         -> StoreResult<Option<StoredUser>>;
@@ -337,6 +341,11 @@ pub trait DirectoryStore: Send + Sync {
     async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
     /// The users holding a role, oldest first (`GET /api/v2/roles/{id}/users`).
     async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<StoredUser>>;
+    /// How many users hold a role.
+    async fn count_role_users(&self, role_id: &str) -> StoreResult<i64>;
+    /// Gives a role to many users in one transaction (`POST
+    /// /api/v2/roles/{id}/users`); those who hold it already keep it.
+    async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()>;
     async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()>;
     async fn remove_user_permissions(&self, user_id: &str, perms: &[Permission])
         -> StoreResult<()>;
@@ -457,6 +466,10 @@ pub trait TokenStore: Send + Sync {
     /// Waits until every event accepted so far by this store is written (or
     /// its loss, on a database error, logged). Called before a process exits.
     async fn flush_log_events(&self) -> StoreResult<()>;
+    /// Writes many events in one transaction with multi-row inserts
+    /// (imports, seeding); a taken `log_id` is [`StoreError::Conflict`] and
+    /// writes none.
+    async fn import_log_events(&self, events: &[LogEvent]) -> StoreResult<()>;
     /// The events matching `query.filter`, ordered and windowed as it says.
     async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>>;
     /// How many events match `filter` (`include_totals` of `GET /api/v2/logs`).

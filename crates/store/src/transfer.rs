@@ -156,6 +156,10 @@ fn decode(what: &str, text: &str) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// Users are written this many to a transaction: few commits, and a copy of
+/// only one chunk in memory at a time.
+const IMPORT_CHUNK: usize = 5_000;
+
 /// Writes a dump into an empty database; anything already there with the same
 /// identity is a [`StoreError::Conflict`].
 pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResult<ImportCounts> {
@@ -198,18 +202,27 @@ pub async fn import(store: &dyn Store, dump: &TenantDump, now: i64) -> StoreResu
             .add_role_permissions(&r.role.id, &r.permissions)
             .await?;
     }
+    for chunk in dump.users.chunks(IMPORT_CHUNK) {
+        let users: Vec<StoredUser> = chunk
+            .iter()
+            .map(|u| StoredUser {
+                user: u.user.clone(),
+                password_hash: u.password_hash.clone(),
+            })
+            .collect();
+        store.create_users(&users).await?;
+    }
     for u in &dump.users {
-        let stored = StoredUser {
-            user: u.user.clone(),
-            password_hash: u.password_hash.clone(),
-        };
-        store.create_user(&stored).await?;
-        store
-            .assign_user_roles(&u.user.user_id, &u.role_ids)
-            .await?;
-        store
-            .add_user_permissions(&u.user.user_id, &u.permissions)
-            .await?;
+        if !u.role_ids.is_empty() {
+            store
+                .assign_user_roles(&u.user.user_id, &u.role_ids)
+                .await?;
+        }
+        if !u.permissions.is_empty() {
+            store
+                .add_user_permissions(&u.user.user_id, &u.permissions)
+                .await?;
+        }
     }
     for action in &dump.actions {
         store.create_action(action).await?;

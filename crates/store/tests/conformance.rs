@@ -20,6 +20,8 @@
 //!   jtis, logs, including the concurrent "use once" races.
 //! - [`sessions`]: SSO sessions.
 //! - [`user_search`]: the user search, users by email, activity counts.
+//! - [`scale`]: 100,000 users and log events and a role with 20,000
+//!   members, checked against answers computed in the test.
 //!
 //! Each check is an `async fn` taking `&dyn Store` (or `&Arc<dyn Store>` when it
 //! spawns tasks), written once; [`conformance!`] generates one test per backend.
@@ -33,15 +35,15 @@ mod conformance {
     pub mod log_batches;
     pub mod mail;
     pub mod maintenance;
+    pub mod scale;
     pub mod sessions;
     pub mod tokens;
     pub mod user_search;
 }
 
 use conformance::{
-    actions, config, config_cache, directory, harness, log_batches, mail, maintenance, sessions,
-    tokens,
-    user_search,
+    actions, config, config_cache, directory, harness, log_batches, mail, maintenance, scale,
+    sessions, tokens, user_search,
 };
 
 /// For each `module::check`, a `sqlite::check` and a `postgres::check` test.
@@ -148,6 +150,7 @@ conformance! {
     mail::tickets_redeem_refusals,
     mail::tickets_redeem_once_under_concurrency,
     mail::mail_and_tickets_purged,
+    scale::directory_and_logs_at_scale,
 }
 
 /// Checks that open a second store on the test's database: they take its URL.

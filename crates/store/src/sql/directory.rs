@@ -1,6 +1,9 @@
 //! Users, roles, permissions and consents.
 
-use super::user_search::{bind_search_columns, set_search_columns, SearchColumns, UserSql};
+use super::bulk::{insert_rows, Value, IGNORE_DUPLICATES};
+use super::user_search::{
+    bind_search_columns, order_by, set_search_columns, SearchColumns, UserSql,
+};
 use super::{body, bool_int, expect_one, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::{DailyCounts, DirectoryStore, Page, StoredUser, UserSearch, UserSearchPage};
@@ -29,6 +32,61 @@ fn permission_from_row(row: &AnyRow) -> StoreResult<Permission> {
         resource_server_identifier: row.try_get("resource_server_identifier")?,
         permission_name: row.try_get("permission_name")?,
     })
+}
+
+/// The columns of a user row, in the order of [`user_values`].
+const USER_COLUMNS: [&str; 17] = [
+    "user_id",
+    "connection",
+    "email",
+    "name",
+    "password_hash",
+    "blocked",
+    "body",
+    "created_at",
+    "updated_at",
+    "email_norm",
+    "name_norm",
+    "nickname_norm",
+    "given_name_norm",
+    "family_name_norm",
+    "email_verified",
+    "last_login",
+    "logins_count",
+];
+
+fn user_values(stored: &StoredUser) -> Vec<Value> {
+    let u = &stored.user;
+    let search = SearchColumns::of(u);
+    vec![
+        Value::Text(Some(u.user_id.clone())),
+        Value::Text(Some(u.connection.clone())),
+        Value::Text(u.email.clone()),
+        Value::Text(u.name.clone()),
+        Value::Text(stored.password_hash.clone()),
+        Value::Int(Some(bool_int(u.blocked))),
+        Value::Text(Some(to_json(u))),
+        Value::Int(Some(u.created_at)),
+        Value::Int(Some(u.updated_at)),
+        Value::Text(search.email_norm),
+        Value::Text(search.name_norm),
+        Value::Text(search.nickname_norm),
+        Value::Text(search.given_name_norm),
+        Value::Text(search.family_name_norm),
+        Value::Int(Some(search.email_verified)),
+        Value::Int(search.last_login),
+        Value::Int(Some(search.logins_count)),
+    ]
+}
+
+async fn insert_users(conn: &mut sqlx::AnyConnection, users: &[StoredUser]) -> StoreResult<()> {
+    let rows = users.iter().map(user_values).collect();
+    insert_rows(conn, "users", &USER_COLUMNS, rows, "")
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("The user already exists.".into()),
+            e => e,
+        })
 }
 
 /// Seconds in a day: log dates are epoch seconds, days are UTC.
@@ -70,26 +128,14 @@ fn permission_values(p: &Permission) -> Vec<String> {
 #[async_trait]
 impl DirectoryStore for SqlStore {
     async fn create_user(&self, user: &StoredUser) -> StoreResult<()> {
-        let u = &user.user;
-        let query = sqlx::query(
-            "INSERT INTO users (user_id, connection, email, name, password_hash, blocked, body, \
-             created_at, updated_at, email_norm, name_norm, nickname_norm, given_name_norm, \
-             family_name_norm, email_verified, last_login, logins_count) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(&u.user_id)
-        .bind(&u.connection)
-        .bind(u.email.clone())
-        .bind(u.name.clone())
-        .bind(user.password_hash.clone())
-        .bind(bool_int(u.blocked))
-        .bind(to_json(u))
-        .bind(u.created_at)
-        .bind(u.updated_at);
-        bind_search_columns(query, SearchColumns::of(u))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
+        let mut conn = self.pool.acquire().await?;
+        insert_users(&mut conn, std::slice::from_ref(user)).await
+    }
+
+    async fn create_users(&self, users: &[StoredUser]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_users(&mut tx, users).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -212,7 +258,13 @@ impl DirectoryStore for SqlStore {
             None
         };
         let page = sql.order_and_page(search, self.backend());
-        let select = format!("SELECT password_hash, body FROM users{filter}{page}");
+        let order = order_by(search.sort, self.backend());
+        // The page is cut on the keys alone; only its rows' bodies are read
+        // (sorting whole rows spilled to disk at 100,000 users).
+        let select = format!(
+            "SELECT password_hash, body FROM users WHERE user_id IN \
+             (SELECT user_id FROM users{filter}{page}) ORDER BY {order}"
+        );
         let users = sql
             .query(&select)
             .fetch_all(&self.pool)
@@ -400,8 +452,10 @@ impl DirectoryStore for SqlStore {
 
     async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<StoredUser>> {
         sqlx::query(
-            "SELECT u.password_hash, u.body FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
-             WHERE ur.role_id = $1 ORDER BY u.created_at, u.user_id LIMIT $2 OFFSET $3",
+            "SELECT u.password_hash, u.body FROM users u JOIN \
+             (SELECT m.user_id, m.created_at FROM user_roles ur JOIN users m ON m.user_id = ur.user_id \
+             WHERE ur.role_id = $1 ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3) page \
+             ON u.user_id = page.user_id ORDER BY page.created_at, page.user_id",
         )
         .bind(role_id)
         .bind(page.limit)
@@ -411,6 +465,35 @@ impl DirectoryStore for SqlStore {
         .iter()
         .map(user_from_row)
         .collect()
+    }
+
+    async fn count_role_users(&self, role_id: &str) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE role_id = $1")
+                .bind(role_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()> {
+        let mut ids: Vec<&String> = user_ids.iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = ids
+            .into_iter()
+            .map(|user_id| {
+                vec![
+                    Value::Text(Some(user_id.clone())),
+                    Value::Text(Some(role_id.to_string())),
+                ]
+            })
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        let columns = ["user_id", "role_id"];
+        insert_rows(&mut tx, "user_roles", &columns, rows, IGNORE_DUPLICATES).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn add_user_permissions(&self, user_id: &str, perms: &[Permission]) -> StoreResult<()> {

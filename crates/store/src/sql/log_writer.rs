@@ -16,7 +16,8 @@
 //! runtime each). It ends when the store is dropped and its queue is drained;
 //! it holds only the pool, so it keeps nothing alive.
 
-use super::to_json;
+use super::bulk;
+use super::tokens::{log_values, LOG_INSERT_COLUMNS};
 use crate::error::StoreResult;
 use crate::records::LogEvent;
 use sqlx::AnyPool;
@@ -27,14 +28,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Events (and flush markers) a batch takes at most.
 const MAX_BATCH: usize = 256;
-/// Rows per INSERT statement: 64 × 14 columns = 896 parameters, under the
-/// 999 of older SQLite builds (newer allow 32,766; PostgreSQL 65,535).
-const ROWS_PER_INSERT: usize = 64;
 /// Events accepted ahead of the writer before callers wait.
 const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
-const COLUMNS: &str = "id, date, type, client_id, user_id, description, body, \
-                       jti, ip, user_agent, client_name, user_name, audience, scope";
-const COLUMN_COUNT: usize = 14;
 
 /// Events accepted by any store in this process and not yet written.
 static UNWRITTEN: AtomicUsize = AtomicUsize::new(0);
@@ -70,7 +65,7 @@ impl LogWriter {
         let Err(Command::Write(event)) = self.submit(Command::Write(Box::new(event))).await else {
             return Ok(());
         };
-        let written = insert_rows(&self.pool, std::slice::from_ref(&event)).await;
+        let written = insert_one(&self.pool, &event).await;
         finish_batch(1);
         written
     }
@@ -176,7 +171,7 @@ async fn write_batch(pool: &AnyPool, events: &[LogEvent]) {
     let mut lost = 0usize;
     let mut last_error = None;
     for event in events {
-        if let Err(e) = insert_rows(pool, std::slice::from_ref(event)).await {
+        if let Err(e) = insert_one(pool, event).await {
             lost += 1;
             last_error = Some(e);
         }
@@ -186,80 +181,26 @@ async fn write_batch(pool: &AnyPool, events: &[LogEvent]) {
     }
 }
 
-async fn insert_in_transaction(pool: &AnyPool, events: &[LogEvent]) -> StoreResult<()> {
-    if events.len() == 1 {
-        return insert_rows(pool, events).await;
-    }
+/// Writes `events` in one transaction (multi-row INSERTs, [`bulk`]).
+pub(crate) async fn insert_in_transaction(pool: &AnyPool, events: &[LogEvent]) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    for rows in events.chunks(ROWS_PER_INSERT) {
-        insert_rows(&mut *tx, rows).await?;
-    }
+    insert_rows(&mut tx, events).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// One multi-row INSERT of `rows` (at most [`ROWS_PER_INSERT`]).
-async fn insert_rows<'e, E>(executor: E, rows: &[LogEvent]) -> StoreResult<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let sql = insert_sql(rows.len());
-    let mut query = sqlx::query(&sql);
-    for event in rows {
-        query = query
-            .bind(event.log_id.clone())
-            .bind(event.date)
-            .bind(event.event_type.clone())
-            .bind(event.client_id.clone())
-            .bind(event.user_id.clone())
-            .bind(event.description.clone())
-            .bind(to_json(&event.details))
-            .bind(event.jti.clone())
-            .bind(event.ip.clone())
-            .bind(event.user_agent.clone())
-            .bind(event.client_name.clone())
-            .bind(event.user_name.clone())
-            .bind(event.audience.clone())
-            .bind(event.scope.clone());
-    }
-    query.execute(executor).await?;
-    Ok(())
+async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[LogEvent]) -> StoreResult<()> {
+    let rows = events.iter().map(log_values).collect();
+    bulk::insert_rows(conn, "log_events", &LOG_INSERT_COLUMNS, rows, "").await
 }
 
-/// `INSERT INTO log_events (…) VALUES ($1, …, $14), ($15, …), …` for `rows` rows.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO log_events ({COLUMNS}) VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..COLUMN_COUNT {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * COLUMN_COUNT + column + 1));
-        }
-        sql.push(')');
-    }
-    sql
+/// One event on a connection of its own (no transaction).
+async fn insert_one(pool: &AnyPool, event: &LogEvent) -> StoreResult<()> {
+    let mut conn = pool.acquire().await?;
+    insert_rows(&mut conn, std::slice::from_ref(event)).await
 }
 
 fn finish_batch(count: usize) {
     UNWRITTEN.fetch_sub(count, Ordering::SeqCst);
     BATCH_DONE.notify_waiters();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::insert_sql;
-
-    #[test]
-    fn placeholders_number_every_row_in_turn() {
-        let sql = insert_sql(2);
-        assert!(sql.ends_with(
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14), \
-             ($15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
-        ));
-    }
 }

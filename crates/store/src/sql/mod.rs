@@ -11,12 +11,14 @@
 //! - [`sessions`]: SSO sessions.
 //! - [`log_writer`]: log events queued to one writer task that inserts them in batches.
 //! - `user_search`: the user search compiled to SQL, and its columns.
+//! - `bulk`: multi-row inserts for imports and seeding.
 //!
 //! Concurrency rule: every "use once" transition is a conditional `UPDATE …
 //! WHERE <still in the old state>` whose affected-row count decides the winner,
 //! which is atomic on both backends without backend-specific locking.
 
 mod actions;
+mod bulk;
 mod config;
 mod config_cache;
 mod directory;
@@ -114,6 +116,10 @@ impl Backend {
                     "0014_config_epoch",
                     include_str!("../../../../migrations/sqlite/0014_config_epoch.sql"),
                 ),
+                (
+                    "0015_scale_indexes",
+                    include_str!("../../../../migrations/sqlite/0015_scale_indexes.sql"),
+                ),
             ],
             Self::Postgres => &[
                 (
@@ -167,6 +173,10 @@ impl Backend {
                 (
                     "0014_config_epoch",
                     include_str!("../../../../migrations/postgres/0014_config_epoch.sql"),
+                ),
+                (
+                    "0015_scale_indexes",
+                    include_str!("../../../../migrations/postgres/0015_scale_indexes.sql"),
                 ),
             ],
         }

@@ -1,6 +1,7 @@
 //! Authorization codes, refresh-token families, opaque tokens, device codes,
 //! client-assertion jtis and log events.
 
+use super::bulk::Value;
 use super::{body, from_json, to_json, SqlStore};
 use crate::error::{StoreError, StoreResult};
 use crate::records::*;
@@ -53,6 +54,43 @@ fn log_from_row(row: &AnyRow) -> StoreResult<LogEvent> {
         scope: row.try_get("scope")?,
         details: from_json(&row.try_get::<String, _>("body")?)?,
     })
+}
+
+/// The columns a log event is written to, in the order of [`log_values`].
+pub(crate) const LOG_INSERT_COLUMNS: [&str; 14] = [
+    "id",
+    "date",
+    "type",
+    "client_id",
+    "user_id",
+    "description",
+    "body",
+    "jti",
+    "ip",
+    "user_agent",
+    "client_name",
+    "user_name",
+    "audience",
+    "scope",
+];
+
+pub(crate) fn log_values(event: &LogEvent) -> Vec<Value> {
+    vec![
+        Value::Text(Some(event.log_id.clone())),
+        Value::Int(Some(event.date)),
+        Value::Text(Some(event.event_type.clone())),
+        Value::Text(event.client_id.clone()),
+        Value::Text(event.user_id.clone()),
+        Value::Text(Some(event.description.clone())),
+        Value::Text(Some(to_json(&event.details))),
+        Value::Text(event.jti.clone()),
+        Value::Text(event.ip.clone()),
+        Value::Text(event.user_agent.clone()),
+        Value::Text(event.client_name.clone()),
+        Value::Text(event.user_name.clone()),
+        Value::Text(event.audience.clone()),
+        Value::Text(event.scope.clone()),
+    ]
 }
 
 /// A value bound to a log search's placeholder.
@@ -495,6 +533,11 @@ impl TokenStore for SqlStore {
 
     async fn flush_log_events(&self) -> StoreResult<()> {
         self.logs.flush().await
+    }
+
+    async fn import_log_events(&self, events: &[LogEvent]) -> StoreResult<()> {
+        self.logs.flush().await?;
+        super::log_writer::insert_in_transaction(&self.pool, events).await
     }
 
     async fn search_log_events(&self, query: &LogQuery) -> StoreResult<Vec<LogEvent>> {

@@ -258,7 +258,7 @@ fn sort_column(key: SortKey) -> &'static str {
 /// The sort, then `user_id` in the same direction, so pages never overlap.
 /// A missing value sorts first ascending, last descending, on both backends
 /// (SQLite's own order; PostgreSQL's indexes are declared NULLS FIRST).
-fn order_by(sort: Option<UserSort>, backend: Backend) -> String {
+pub(crate) fn order_by(sort: Option<UserSort>, backend: Backend) -> String {
     let Some(sort) = sort else {
         return "created_at, user_id".into();
     };

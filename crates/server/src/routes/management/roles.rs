@@ -2,7 +2,7 @@
 
 use super::error::{deleted, written, Managed, ManagementError, MgmtResult};
 use super::extract::{require_items, MJson, MPath, MQuery};
-use super::pagination::{paginate, Paging};
+use super::pagination::{paginate, shape_page, Paging};
 use super::render::{self, check_id};
 use crate::state::AppState;
 use axum::extract::State;
@@ -246,9 +246,9 @@ pub async fn users(
 ) -> MgmtResult<Json<Value>> {
     let window = paging.window()?;
     find(&state, &id).await?;
-    let all: Vec<Value> = state
+    let users: Vec<Value> = state
         .store()
-        .role_users(&id, Page::ALL)
+        .role_users(&id, window.page())
         .await?
         .iter()
         .map(|s| {
@@ -260,7 +260,12 @@ pub async fn users(
             })
         })
         .collect();
-    Ok(Json(paginate(all, window, "users")))
+    let total = if window.include_totals {
+        Some(state.store().count_role_users(&id).await?)
+    } else {
+        None
+    };
+    Ok(Json(shape_page(users, total, window, "users")))
 }
 
 pub async fn assign_users(
@@ -279,11 +284,6 @@ pub async fn assign_users(
             ));
         }
     }
-    for user_id in &body.users {
-        state
-            .store()
-            .assign_user_roles(user_id, std::slice::from_ref(&id))
-            .await?;
-    }
+    state.store().add_role_users(&id, &body.users).await?;
     Ok(StatusCode::OK)
 }

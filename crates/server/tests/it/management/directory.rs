@@ -376,6 +376,63 @@ fn claims(jwt: &str) -> Value {
 /// Seed 000 set up through the API only: the reader gets read:measurements
 /// in `scope` and `permissions`, the other user gets neither; a blocked user
 /// cannot log in.
+/// `GET /roles/{id}/users` pages in the store: offsets, totals, the page
+/// past the end; assigning members twice counts them once.
+#[tokio::test]
+async fn role_members_pages_and_totals() {
+    let m = Mgmt::start().await;
+    let r = m.post("/roles", json!({"name": "crowd"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let role = r.body["id"].as_str().unwrap().to_string();
+    let mut members = Vec::new();
+    for (email, name) in [
+        ("m1@example.com", "One"),
+        ("m2@example.com", "Two"),
+        ("m3@example.com", "Three"),
+    ] {
+        members.push(create_user(&m, email, name).await);
+    }
+    let outsider = create_user(&m, "out@example.com", "Out").await;
+    let path = format!("/roles/{role}/users");
+    let r = m.post(&path, json!({"users": members})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = m
+        .post(&path, json!({"users": [members[0], members[0]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Users created in the same second tie on created_at and are ordered
+    // by user_id: the pages are checked against the whole list's order.
+    let r = m.get(&path).await;
+    let all = emails(&r.body);
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["m1@example.com", "m2@example.com", "m3@example.com"]
+    );
+
+    let r = m
+        .get(&format!("{path}?per_page=2&include_totals=true"))
+        .await;
+    assert_eq!(r.body["total"], 3, "{}", r.text);
+    assert_eq!(
+        (r.body["start"].clone(), r.body["limit"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(emails(&r.body["users"]), all[..2]);
+    let r = m
+        .get(&format!("{path}?per_page=2&page=1&include_totals=true"))
+        .await;
+    assert_eq!(r.body["total"], 3, "{}", r.text);
+    assert_eq!(r.body["start"], 2);
+    assert_eq!(emails(&r.body["users"]), all[2..]);
+    let r = m.get(&format!("{path}?per_page=2&page=2")).await;
+    assert_eq!(r.body, json!([]), "{}", r.text);
+    let r = m.get(&format!("/users/{}/roles", enc(&outsider))).await;
+    assert_eq!(r.body, json!([]), "{}", r.text);
+}
+
 #[tokio::test]
 async fn seed_000_through_the_management_api() {
     let m = Mgmt::start().await;
