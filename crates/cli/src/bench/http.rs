@@ -40,7 +40,6 @@ impl std::error::Error for ClosedBeforeAnswer {}
 /// The head of an answer, as far as the client needs it.
 struct Head {
     status: u16,
-    length: usize,
     framing: Framing,
     keep_alive: bool,
 }
@@ -133,7 +132,7 @@ impl Connection {
             Framing::Length(0) => Ok(()),
             Framing::Length(n) => self.read_exact_into_body(n).await,
             Framing::Chunked => self.read_chunks().await,
-            Framing::UntilClose => self.read_to_close(head.length).await,
+            Framing::UntilClose => self.read_to_close().await,
         }
     }
 
@@ -191,9 +190,9 @@ impl Connection {
         }
     }
 
-    async fn read_to_close(&mut self, expected: usize) -> io::Result<()> {
+    async fn read_to_close(&mut self) -> io::Result<()> {
         while self.fill().await? > 0 {
-            if self.input.len() > MAX_ANSWER.max(expected) {
+            if self.input.len() > MAX_ANSWER {
                 return Err(io::Error::other("answer too large"));
             }
         }
@@ -272,7 +271,6 @@ fn parse_head(head: &[u8]) -> io::Result<Head> {
     };
     Ok(Head {
         status,
-        length: length.unwrap_or(0),
         framing,
         keep_alive,
     })

@@ -179,9 +179,16 @@ async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::S
         nodes.push(database.spawn()?);
     }
     tokio::time::sleep(SETTLE).await;
+    let mut memory = report::Memory::default();
+    memory.insert("first_start_rss", first_start_rss);
+    memory.insert(
+        "idle_rss_after_restart",
+        gatehouse::status_kib(nodes[0].pid(), "VmRSS"),
+    );
     let targets: Vec<_> = nodes.iter().map(|node| node.addr).collect();
     let host = targets[0].to_string();
     let side = Side {
+        label: "Gatehouse",
         paths: Side::discover(&targets, &host).await?,
         targets,
         host,
@@ -196,9 +203,6 @@ async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::S
             user,
         }),
     };
-    let mut memory = report::Memory::default();
-    memory.insert("first_start_rss", first_start_rss);
-    memory.insert("idle_rss_after_restart", side.memory_kib("VmRSS"));
     let mut scenarios = Vec::new();
     for scenario in gatehouse_scenarios() {
         if scenario == Scenario::ClientCredentialsAction {
@@ -212,7 +216,10 @@ async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::S
     let restart_ready_ms = nodes[0].ready_ms;
     drop(nodes);
     Ok(report::SideRun {
-        label: format!("Gatehouse ({}, {} node(s))", database.backend(), args.nodes),
+        label: match args.nodes {
+            1 => format!("Gatehouse ({})", database.backend()),
+            n => format!("Gatehouse ({}, {n} nodes)", database.backend()),
+        },
         url: None,
         backend: Some(database.backend()),
         database: database.name().map(str::to_string),
@@ -247,6 +254,7 @@ async fn run_target(
         args.client_secret.as_deref().unwrap_or_default(),
     );
     let side = Side {
+        label: "target",
         paths: Side::discover(&[addr], &host).await?,
         targets: vec![addr],
         host,
@@ -295,6 +303,7 @@ async fn measure(
         .find(|run| run.scenario == Scenario::RefreshToken.name())
         .map_or(0.0, |run| run.per_s);
     let peak_guess = (refresh_rate * 1.5).max(MIN_CODE_RATE);
+    tracing::info!("bench: {} {}", side.label, scenario.name());
     let peak = window(side, scenario, &plan(None), peak_guess).await?;
     let half_rate = peak.per_second() / 2.0;
     let half = if peak.ok > 0 {

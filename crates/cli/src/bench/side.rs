@@ -46,6 +46,8 @@ pub struct Paths {
 }
 
 pub struct Side {
+    /// "Gatehouse" or "target", for progress lines.
+    pub label: &'static str,
     /// Connection `i` goes to `targets[i % len]` (two Gatehouse nodes).
     pub targets: Vec<SocketAddr>,
     pub host: String,
