@@ -198,10 +198,10 @@ async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::S
         es256_audience: ES256_API.into(),
         rs256_audience: RS256_API.into(),
         pid: Some(nodes[0].pid()),
-        minter: Minter::Gatehouse(gatehouse::Seeder {
+        minter: Minter::Gatehouse(Box::new(gatehouse::Seeder {
             store: store.clone(),
             user,
-        }),
+        })),
     };
     let mut scenarios = Vec::new();
     for scenario in gatehouse_scenarios() {

@@ -32,7 +32,7 @@ impl Credentials {
 /// Where a side's codes and refresh tokens come from.
 pub enum Minter {
     /// Stored in Gatehouse's database by the bench.
-    Gatehouse(Seeder),
+    Gatehouse(Box<Seeder>),
     /// `POST /bench/mint` on the peer.
     Peer,
 }
