@@ -6,12 +6,13 @@
 //! event. [`newcomer`]: the README from a clean clone, the
 //! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
 //! `gatehouse actions deploy`. [`users`]: the password policy in
-//! `gatehouse users add | set-password`.
+//! `gatehouse users add | set-password`. [`bench`]: `gatehouse bench --smoke`.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
 
 mod actions;
+mod bench;
 mod crash;
 mod explain;
 mod master_key;
