@@ -11,7 +11,7 @@
 //! them and writes `bootstrap.json`; presets (flags or `GATEHOUSE_BOOTSTRAP_*`)
 //! replace the random values for automation.
 
-use crate::password::hash_password_blocking;
+use crate::password::hash_password_once;
 use crate::routes::management::auth::management_audience;
 use crate::routes::management::connections;
 use crate::routes::management::scopes;
@@ -220,7 +220,7 @@ pub async fn bootstrap(
         )
         .await?;
 
-    let password_hash = hash_password_blocking(admin_password.clone())
+    let password_hash = hash_password_once(admin_password.clone())
         .await
         .map_err(BootstrapError::Invalid)?;
     let mut admin = User::new(ids::user_id(), &admin_email, now);

@@ -24,14 +24,16 @@ const MAX_BLOCKS: usize = 256 * 1024;
 /// resident in per-thread arenas. At most one buffer per hashing slot exists.
 static BUFFERS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
-fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+/// Runs `work` in pooled memory; with `keep` false the buffer is freed after
+/// (a one-off hash, so an idle process does not hold 19 MiB for it).
+fn with_memory<T>(blocks: usize, keep: bool, work: impl FnOnce(&mut [Block]) -> T) -> T {
     let taken = BUFFERS.lock().unwrap_or_else(|p| p.into_inner()).pop();
     let mut buffer = taken.unwrap_or_default();
     if buffer.len() < blocks {
         buffer.resize(blocks, Block::default());
     }
     let result = work(&mut buffer[..blocks]);
-    if buffer.len() <= MAX_POOLED_BLOCKS {
+    if keep && buffer.len() <= MAX_POOLED_BLOCKS {
         BUFFERS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -42,6 +44,10 @@ fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
 
 /// A PHC string (`$argon2id$v=19$m=…`).
 pub fn hash_password(password: &str) -> Result<String, String> {
+    hash_password_keeping(password, true)
+}
+
+fn hash_password_keeping(password: &str, keep_memory: bool) -> Result<String, String> {
     let salt = SaltString::encode_b64(&gatehouse_core::ids::random_bytes(16))
         .map_err(|e| format!("argon2 salt: {e}"))?;
     let params = params();
@@ -52,7 +58,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("argon2 salt: {e}"))?;
     let mut out = [0u8; 32];
     let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    with_memory(params.block_count(), |memory| {
+    with_memory(params.block_count(), keep_memory, |memory| {
         hasher.hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, memory)
     })
     .map_err(|e| format!("argon2: {e}"))?;
@@ -92,7 +98,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     };
     let mut out = vec![0u8; expected.len()];
     let hasher = Argon2::new(algorithm, version, params.clone());
-    let computed = with_memory(params.block_count(), |memory| {
+    let computed = with_memory(params.block_count(), true, |memory| {
         hasher.hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, memory)
     });
     computed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == expected)
@@ -120,6 +126,12 @@ async fn run_bounded<T: Send + 'static>(
 /// Async wrappers that keep argon2 off the request threads.
 pub async fn hash_password_blocking(password: String) -> Result<String, String> {
     run_bounded(move || hash_password(&password)).await?
+}
+
+/// [`hash_password_blocking`] for a one-off hash (the first start's admin):
+/// its working memory is freed at once rather than kept for the next login.
+pub async fn hash_password_once(password: String) -> Result<String, String> {
+    run_bounded(move || hash_password_keeping(&password, false)).await?
 }
 
 pub async fn verify_password_blocking(password: String, phc: String) -> bool {

@@ -248,23 +248,20 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         // Auth0 keeps at most 200 active refresh tokens per user and application;
-        // the oldest go first.
-        let active: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM refresh_families WHERE user_id = $1 AND client_id = $2 \
-             AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+        // the oldest go first. One statement, so only the families past the
+        // cap (usually none) are touched, however many are active.
+        sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $1 WHERE id IN (\
+             SELECT id FROM refresh_families WHERE user_id = $2 AND client_id = $3 \
+             AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5)",
         )
+        .bind(family.created_at)
         .bind(&family.user_id)
         .bind(&family.client_id)
-        .fetch_all(&mut *tx)
+        .bind(i64::MAX)
+        .bind(max_active.max(0))
+        .execute(&mut *tx)
         .await?;
-        let keep = usize::try_from(max_active).unwrap_or(usize::MAX);
-        for id in active.iter().skip(keep) {
-            sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2")
-                .bind(family.created_at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
         Ok(())
     }
