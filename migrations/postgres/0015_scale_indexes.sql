@@ -36,3 +36,8 @@ BEGIN
         );
     END IF;
 END $$;
+
+-- The cap of 200 active refresh-token families per user and application
+-- walks only the active ones, however many revoked ones the user has.
+CREATE INDEX refresh_families_active ON refresh_families (user_id, client_id, created_at)
+    WHERE revoked_at IS NULL;

@@ -15,3 +15,8 @@ DROP INDEX log_events_date;
 DROP INDEX log_events_type_date;
 DROP INDEX log_events_user;
 DROP INDEX log_events_client;
+
+-- The cap of 200 active refresh-token families per user and application
+-- walks only the active ones, however many revoked ones the user has.
+CREATE INDEX refresh_families_active ON refresh_families (user_id, client_id, created_at)
+    WHERE revoked_at IS NULL;

@@ -248,20 +248,27 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         // Auth0 keeps at most 200 active refresh tokens per user and application;
-        // the oldest go first. One statement, so only the families past the
-        // cap (usually none) are touched, however many are active.
-        sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $1 WHERE id IN (\
-             SELECT id FROM refresh_families WHERE user_id = $2 AND client_id = $3 \
-             AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5)",
+        // the oldest go first. Only the families past the cap (usually none)
+        // are read, and they are revoked one by one newest first: every
+        // transaction locks them in the same order, so concurrent exchanges
+        // of one user wait for each other instead of deadlocking (PostgreSQL).
+        let past_cap: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM refresh_families WHERE user_id = $1 AND client_id = $2 \
+             AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
         )
-        .bind(family.created_at)
         .bind(&family.user_id)
         .bind(&family.client_id)
         .bind(i64::MAX)
         .bind(max_active.max(0))
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        for id in &past_cap {
+            sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2")
+                .bind(family.created_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
