@@ -157,17 +157,13 @@ conformance! {
 mod second_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_flushed_events_visible_to_a_second_store() {
-        crate::harness::on_sqlite(
-            crate::log_batches::flushed_events_visible_to_a_second_store,
-        )
-        .await;
+        crate::harness::on_sqlite(crate::log_batches::flushed_events_visible_to_a_second_store)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_flushed_events_visible_to_a_second_store() {
-        crate::harness::on_postgres(
-            crate::log_batches::flushed_events_visible_to_a_second_store,
-        )
-        .await;
+        crate::harness::on_postgres(crate::log_batches::flushed_events_visible_to_a_second_store)
+            .await;
     }
 }
