@@ -52,7 +52,7 @@ impl TestDatabase {
         }
         let _ = conn.close().await;
         Some(Self {
-            url: with_database(&admin_url, &name),
+            url: crate::sql::with_database(&admin_url, &name),
             admin_url,
             name,
             dropped: false,
@@ -117,36 +117,4 @@ async fn drop_database(admin_url: &str, name: &str) {
         eprintln!("DROP DATABASE {name}: {e}");
     }
     let _ = conn.close().await;
-}
-
-/// `url` with its database (the path) replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_replaces_the_path() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgresql://h:5432", "x"),
-            "postgresql://h:5432/x"
-        );
-    }
 }

@@ -67,7 +67,7 @@ impl Database {
         let name = format!("gatehouse_bench_{}", ids::random_hex(6));
         crate::database::check_reachable(admin_url).await?;
         postgres_execute(admin_url, &format!("CREATE DATABASE \"{name}\"")).await?;
-        database.url = with_database(admin_url, &name);
+        database.url = gatehouse_store::sql::with_database(admin_url, &name);
         database.postgres = Some((admin_url.to_string(), name));
         crate::data_dir::create_private_file(&database.master_key_file())?;
         std::fs::write(
@@ -153,17 +153,6 @@ async fn postgres_execute(admin_url: &str, sql: &str) -> Result<(), String> {
         Ok(Err(e)) => Err(format!("{sql}: {e}")),
         Err(_) => Err(format!("{sql}: no answer within {} s", timeout.as_secs())),
     }
-}
-
-/// `url` with its database (the path) replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
 }
 
 /// Creates the bench tenant: the two APIs with their client grants, the
@@ -509,21 +498,4 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
         ..Default::default()
     };
     crate::database::open_with(url, &settings).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_replaces_the_path() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-    }
 }

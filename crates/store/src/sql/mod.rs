@@ -205,6 +205,17 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `url` with its database (the path) replaced by `name`, query kept.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
 fn redact_password_parameter(url: &str) -> String {
     let Some((base, query)) = url.split_once('?') else {
         return url.to_string();
@@ -443,7 +454,23 @@ pub(crate) fn expect_one(result: sqlx::any::AnyQueryResult) -> StoreResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, with_database};
+
+    #[test]
+    fn database_name_replaces_the_path() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgresql://h:5432", "x"),
+            "postgresql://h:5432/x"
+        );
+    }
 
     #[test]
     fn database_urls_lose_their_passwords() {
