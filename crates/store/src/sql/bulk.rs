@@ -10,6 +10,19 @@ pub(crate) enum Value {
     Int(Option<i64>),
 }
 
+impl Value {
+    /// `query` with this value bound to its next placeholder.
+    pub(crate) fn bind_to<'q>(
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        value: Self,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match value {
+            Value::Text(text) => query.bind(text),
+            Value::Int(number) => query.bind(number),
+        }
+    }
+}
+
 /// At most this many placeholders per statement. Binding is quadratic in
 /// the placeholders of one statement on SQLite (each `$N` is looked up by a
 /// linear scan of the statement's names): at 4,000 a batch of log events
@@ -36,14 +49,10 @@ pub(crate) async fn insert_rows(
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
         let sql = statement(table, columns, chunk.len()) + suffix;
-        let query =
-            chunk
-                .into_iter()
-                .flatten()
-                .fold(sqlx::query(&sql), |query, value| match value {
-                    Value::Text(text) => query.bind(text),
-                    Value::Int(number) => query.bind(number),
-                });
+        let query = chunk
+            .into_iter()
+            .flatten()
+            .fold(sqlx::query(&sql), Value::bind_to);
         query
             .execute(&mut *conn)
             .await

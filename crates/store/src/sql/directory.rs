@@ -34,8 +34,9 @@ fn permission_from_row(row: &AnyRow) -> StoreResult<Permission> {
     })
 }
 
-/// The columns of a user row, in the order of [`user_values`].
-const USER_COLUMNS: [&str; 17] = [
+/// The columns of a user row before its [`SearchColumns::NAMES`], in the
+/// order of [`user_values`].
+const USER_COLUMNS: [&str; 9] = [
     "user_id",
     "connection",
     "email",
@@ -45,20 +46,11 @@ const USER_COLUMNS: [&str; 17] = [
     "body",
     "created_at",
     "updated_at",
-    "email_norm",
-    "name_norm",
-    "nickname_norm",
-    "given_name_norm",
-    "family_name_norm",
-    "email_verified",
-    "last_login",
-    "logins_count",
 ];
 
 fn user_values(stored: &StoredUser) -> Vec<Value> {
     let u = &stored.user;
-    let search = SearchColumns::of(u);
-    vec![
+    let mut values = vec![
         Value::Text(Some(u.user_id.clone())),
         Value::Text(Some(u.connection.clone())),
         Value::Text(u.email.clone()),
@@ -68,20 +60,18 @@ fn user_values(stored: &StoredUser) -> Vec<Value> {
         Value::Text(Some(to_json(u))),
         Value::Int(Some(u.created_at)),
         Value::Int(Some(u.updated_at)),
-        Value::Text(search.email_norm),
-        Value::Text(search.name_norm),
-        Value::Text(search.nickname_norm),
-        Value::Text(search.given_name_norm),
-        Value::Text(search.family_name_norm),
-        Value::Int(Some(search.email_verified)),
-        Value::Int(search.last_login),
-        Value::Int(Some(search.logins_count)),
-    ]
+    ];
+    values.extend(SearchColumns::of(u).values());
+    values
 }
 
 async fn insert_users(conn: &mut sqlx::AnyConnection, users: &[StoredUser]) -> StoreResult<()> {
     let rows = users.iter().map(user_values).collect();
-    insert_rows(conn, "users", &USER_COLUMNS, rows, "")
+    let columns: Vec<&str> = USER_COLUMNS
+        .into_iter()
+        .chain(SearchColumns::NAMES)
+        .collect();
+    insert_rows(conn, "users", &columns, rows, "")
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("The user already exists.".into()),

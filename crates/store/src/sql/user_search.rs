@@ -5,6 +5,7 @@
 //! columns, which hold the value lowercased in Rust (the same on both
 //! backends), against a value lowercased the same way.
 
+use super::bulk::Value;
 use super::{bool_int, Backend};
 use crate::error::StoreResult;
 use crate::UserSearch;
@@ -41,11 +42,9 @@ impl SearchColumns {
             logins_count: user.logins_count,
         }
     }
-}
 
-/// `SET` list of [`SearchColumns`], starting at placeholder `$first`.
-pub(crate) fn set_search_columns(first: usize) -> String {
-    [
+    /// The column names, in the order of [`SearchColumns::values`].
+    pub const NAMES: [&'static str; 8] = [
         "email_norm",
         "name_norm",
         "nickname_norm",
@@ -54,12 +53,31 @@ pub(crate) fn set_search_columns(first: usize) -> String {
         "email_verified",
         "last_login",
         "logins_count",
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, column)| format!("{column} = ${}", first + i))
-    .collect::<Vec<_>>()
-    .join(", ")
+    ];
+
+    /// The values, in the order of [`SearchColumns::NAMES`].
+    pub fn values(self) -> [Value; 8] {
+        [
+            Value::Text(self.email_norm),
+            Value::Text(self.name_norm),
+            Value::Text(self.nickname_norm),
+            Value::Text(self.given_name_norm),
+            Value::Text(self.family_name_norm),
+            Value::Int(Some(self.email_verified)),
+            Value::Int(self.last_login),
+            Value::Int(Some(self.logins_count)),
+        ]
+    }
+}
+
+/// `SET` list of [`SearchColumns`], starting at placeholder `$first`.
+pub(crate) fn set_search_columns(first: usize) -> String {
+    SearchColumns::NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Binds [`SearchColumns`] in the order of [`set_search_columns`].
@@ -67,15 +85,7 @@ pub(crate) fn bind_search_columns<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     columns: SearchColumns,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query
-        .bind(columns.email_norm)
-        .bind(columns.name_norm)
-        .bind(columns.nickname_norm)
-        .bind(columns.given_name_norm)
-        .bind(columns.family_name_norm)
-        .bind(columns.email_verified)
-        .bind(columns.last_login)
-        .bind(columns.logins_count)
+    columns.values().into_iter().fold(query, Value::bind_to)
 }
 
 /// Fills the search columns of every user from its body (migration
