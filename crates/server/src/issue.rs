@@ -288,13 +288,12 @@ pub struct NewFamily<'a> {
     pub scope: &'a ScopeSet,
     pub auth_time: i64,
     pub sid: Option<String>,
+    /// The hash of the code whose redemption starts the family.
+    pub from_code: Option<&'a str>,
     pub now: i64,
 }
 
-pub async fn new_refresh_family(
-    state: &AppState,
-    f: NewFamily<'_>,
-) -> Result<(String, String), ApiError> {
+pub async fn new_refresh_family(state: &AppState, f: NewFamily<'_>) -> Result<String, ApiError> {
     let settings = &f.client.refresh_token;
     let expires_at = (settings.expiration_type == ExpirationType::Expiring
         && !settings.infinite_token_lifetime)
@@ -317,7 +316,12 @@ pub async fn new_refresh_family(
     let token = ids::random_token(32);
     state
         .store()
-        .create_refresh_family(&family, &hash_token(&token), MAX_ACTIVE_REFRESH_TOKENS)
+        .create_refresh_family(
+            &family,
+            &hash_token(&token),
+            MAX_ACTIVE_REFRESH_TOKENS,
+            f.from_code,
+        )
         .await?;
-    Ok((token, family.id))
+    Ok(token)
 }

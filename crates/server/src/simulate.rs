@@ -413,6 +413,7 @@ async fn code(
         include_auth_time: false,
         // The Actions run below, as at `/authorize`, without writing.
         post_login: PostLoginSource::Carried(Box::default()),
+        from_code: None,
         now: ctx.state.now(),
     };
     let mut decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;
@@ -531,6 +532,7 @@ async fn token_user_grant(
         include_auth_time: false,
         // The Actions run below, without writing.
         post_login: PostLoginSource::Carried(Box::default()),
+        from_code: None,
         now: ctx.state.now(),
     };
     let mut decided = decide(ctx.state, user_grant::decision_request(&grant)).await?;

@@ -397,17 +397,19 @@ pub trait TokenStore: Send + Sync {
         code_hash: &str,
         now: i64,
     ) -> StoreResult<CodeRedemption>;
-    /// Remembers what a code's redemption issued, for reuse revocation.
-    async fn set_code_family(&self, code_hash: &str, family_id: &str) -> StoreResult<()>;
 
     // Refresh tokens
     /// Creates a family with its first token, then revokes the oldest active
-    /// families of the same user and client beyond `max_active`.
+    /// families of the same user and client beyond `max_active`. With
+    /// `from_code` (the hash of the code whose redemption starts the family)
+    /// the code remembers the family in the same transaction, so a reuse of
+    /// the code always finds what it issued to revoke.
     async fn create_refresh_family(
         &self,
         family: &RefreshFamily,
         first_token_hash: &str,
         max_active: i64,
+        from_code: Option<&str>,
     ) -> StoreResult<()>;
     async fn refresh_token(
         &self,

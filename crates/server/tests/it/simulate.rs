@@ -407,6 +407,7 @@ async fn refresh_flow(server: &TestServer, r: &Realised) -> Real {
             &family,
             &hash_token(REFRESH_TOKEN),
             MAX_ACTIVE_REFRESH_TOKENS,
+            None,
         )
         .await
         .unwrap();

@@ -171,7 +171,7 @@ impl TokenStore for SqlStore {
         .bind(&code.user_id)
         .bind(to_json(code))
         .bind(code.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| StoreError::from_write(e, "authorization code"))?;
         Ok(())
@@ -182,15 +182,17 @@ impl TokenStore for SqlStore {
         code_hash: &str,
         now: i64,
     ) -> StoreResult<CodeRedemption> {
-        let won = sqlx::query(
-            "UPDATE authorization_codes SET redeemed_at = $1 WHERE code_hash = $2 AND redeemed_at IS NULL",
+        let redeemed = sqlx::query(
+            "UPDATE authorization_codes SET redeemed_at = $1 \
+             WHERE code_hash = $2 AND redeemed_at IS NULL RETURNING body",
         )
         .bind(now)
         .bind(code_hash)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
+        .fetch_optional(&self.writer)
+        .await?;
+        if let Some(row) = redeemed {
+            return Ok(CodeRedemption::Redeemed(body(&row)?));
+        }
         let row = sqlx::query(
             "SELECT body, issued_family_id FROM authorization_codes WHERE code_hash = $1",
         )
@@ -200,24 +202,10 @@ impl TokenStore for SqlStore {
         let Some(row) = row else {
             return Ok(CodeRedemption::NotFound);
         };
-        let code: AuthorizationCode = body(&row)?;
-        Ok(if won {
-            CodeRedemption::Redeemed(code)
-        } else {
-            CodeRedemption::AlreadyUsed {
-                code,
-                issued_family_id: row.try_get("issued_family_id")?,
-            }
+        Ok(CodeRedemption::AlreadyUsed {
+            code: body(&row)?,
+            issued_family_id: row.try_get("issued_family_id")?,
         })
-    }
-
-    async fn set_code_family(&self, code_hash: &str, family_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE authorization_codes SET issued_family_id = $1 WHERE code_hash = $2")
-            .bind(family_id)
-            .bind(code_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn create_refresh_family(
@@ -225,8 +213,9 @@ impl TokenStore for SqlStore {
         family: &RefreshFamily,
         first_token_hash: &str,
         max_active: i64,
+        from_code: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO refresh_families (id, client_id, user_id, body, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -247,6 +236,15 @@ impl TokenStore for SqlStore {
         .bind(family.created_at)
         .execute(&mut *tx)
         .await?;
+        if let Some(code_hash) = from_code {
+            sqlx::query(
+                "UPDATE authorization_codes SET issued_family_id = $1 WHERE code_hash = $2",
+            )
+            .bind(&family.id)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
         // Auth0 keeps at most 200 active refresh tokens per user and application;
         // the oldest go first. Only the families past the cap (usually none)
         // are read, and they are revoked one by one newest first: every
@@ -305,7 +303,7 @@ impl TokenStore for SqlStore {
         now: i64,
         leeway_since: Option<i64>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut won = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $1, replaced_by = $2 \
              WHERE token_hash = $3 AND rotated_at IS NULL",
@@ -364,7 +362,7 @@ impl TokenStore for SqlStore {
         )
         .bind(now)
         .bind(family_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -382,7 +380,7 @@ impl TokenStore for SqlStore {
         .bind(now)
         .bind(user_id)
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected())
     }
@@ -398,7 +396,7 @@ impl TokenStore for SqlStore {
         .bind(&token.scope)
         .bind(token.expires_at)
         .bind(token.jti.clone())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -438,7 +436,7 @@ impl TokenStore for SqlStore {
         .bind(code.status.as_str())
         .bind(code.user_id.clone())
         .bind(code.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| StoreError::from_write(e, "user code"))?;
         Ok(())
@@ -479,7 +477,7 @@ impl TokenStore for SqlStore {
         .bind(user_id.map(str::to_string))
         .bind(device_code_hash)
         .bind(from.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected()
             == 1)
@@ -509,7 +507,7 @@ impl TokenStore for SqlStore {
             .bind(now)
             .bind(device_code_hash)
             .bind(previous.unwrap_or(-1))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
             if swapped == 1 {
@@ -525,7 +523,7 @@ impl TokenStore for SqlStore {
         .bind(client_id)
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected()
             == 1)

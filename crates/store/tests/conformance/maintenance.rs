@@ -144,11 +144,11 @@ pub async fn purge_removes_only_expired_rows(store: &dyn Store) {
     assert!(store.use_jti("c", "old-jti", long_ago).await.unwrap());
     assert!(store.use_jti("other", "old-jti", T0 + 300).await.unwrap());
     store
-        .create_refresh_family(&family("expired", Some(long_ago)), "rt-expired", 200)
+        .create_refresh_family(&family("expired", Some(long_ago)), "rt-expired", 200, None)
         .await
         .unwrap();
     store
-        .create_refresh_family(&family("revoked", None), "rt-revoked", 200)
+        .create_refresh_family(&family("revoked", None), "rt-revoked", 200, None)
         .await
         .unwrap();
     store
@@ -156,7 +156,7 @@ pub async fn purge_removes_only_expired_rows(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .create_refresh_family(&family("live", None), "rt-live", 200)
+        .create_refresh_family(&family("live", None), "rt-live", 200, None)
         .await
         .unwrap();
     store

@@ -67,7 +67,17 @@ pub async fn authorization_code_single_use(store: &dyn Store) {
             issued_family_id: None,
         }
     );
-    store.set_code_family("hash-1", "fam-1").await.unwrap();
+    // The family the redemption started, linked to the code in its own
+    // transaction.
+    store
+        .create_refresh_family(
+            &family("fam-1", "auth0|alice", "spa", T0 + 1),
+            "rt-fam-1",
+            200,
+            Some("hash-1"),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store
             .redeem_authorization_code("hash-1", T0 + 2)
@@ -135,7 +145,7 @@ pub async fn authorization_code_concurrent_redemption(store: &Arc<dyn Store>) {
 pub async fn refresh_family_create_and_lookup(store: &dyn Store) {
     let fam = family("fam-1", "auth0|alice", "spa", T0);
     store
-        .create_refresh_family(&fam, "rt-1", 200)
+        .create_refresh_family(&fam, "rt-1", 200, None)
         .await
         .unwrap();
     let mut no_expiry = family("fam-2", "auth0|alice", "spa", T0 + 1);
@@ -143,7 +153,7 @@ pub async fn refresh_family_create_and_lookup(store: &dyn Store) {
     no_expiry.audience = None;
     no_expiry.sid = None;
     store
-        .create_refresh_family(&no_expiry, "rt-2", 200)
+        .create_refresh_family(&no_expiry, "rt-2", 200, None)
         .await
         .unwrap();
 
@@ -164,7 +174,7 @@ pub async fn refresh_family_create_and_lookup(store: &dyn Store) {
 pub async fn refresh_rotation_once(store: &dyn Store) {
     let fam = family("fam", "auth0|alice", "spa", T0);
     store
-        .create_refresh_family(&fam, "rt-1", 200)
+        .create_refresh_family(&fam, "rt-1", 200, None)
         .await
         .unwrap();
 
@@ -211,7 +221,7 @@ pub async fn refresh_rotation_once(store: &dyn Store) {
 pub async fn refresh_rotation_leeway(store: &dyn Store) {
     let fam = family("fam", "auth0|alice", "spa", T0);
     store
-        .create_refresh_family(&fam, "rt-1", 200)
+        .create_refresh_family(&fam, "rt-1", 200, None)
         .await
         .unwrap();
     assert!(store
@@ -266,19 +276,19 @@ pub async fn refresh_revocation(store: &dyn Store) {
     let alice_web = family("f-3", "auth0|alice", "web", T0 + 2);
     let bob_spa = family("f-4", "auth0|bob", "spa", T0 + 3);
     store
-        .create_refresh_family(&alice_spa_1, "rt-1", 200)
+        .create_refresh_family(&alice_spa_1, "rt-1", 200, None)
         .await
         .unwrap();
     store
-        .create_refresh_family(&alice_spa_2, "rt-2", 200)
+        .create_refresh_family(&alice_spa_2, "rt-2", 200, None)
         .await
         .unwrap();
     store
-        .create_refresh_family(&alice_web, "rt-3", 200)
+        .create_refresh_family(&alice_web, "rt-3", 200, None)
         .await
         .unwrap();
     store
-        .create_refresh_family(&bob_spa, "rt-4", 200)
+        .create_refresh_family(&bob_spa, "rt-4", 200, None)
         .await
         .unwrap();
     let revoked_at = |hash: &'static str| async move {
@@ -337,7 +347,12 @@ pub async fn refresh_revocation(store: &dyn Store) {
 pub async fn refresh_active_family_cap(store: &dyn Store) {
     // Another user's family is not counted against alice's cap.
     store
-        .create_refresh_family(&family("bob", "auth0|bob", "spa", T0 - 10), "rt-bob", 2)
+        .create_refresh_family(
+            &family("bob", "auth0|bob", "spa", T0 - 10),
+            "rt-bob",
+            2,
+            None,
+        )
         .await
         .unwrap();
     for (i, id) in ["f-1", "f-2", "f-3"].iter().enumerate() {
@@ -347,6 +362,7 @@ pub async fn refresh_active_family_cap(store: &dyn Store) {
                 &family(id, "auth0|alice", "spa", created_at),
                 &format!("rt-{id}"),
                 2,
+                None,
             )
             .await
             .unwrap();
@@ -369,7 +385,12 @@ pub async fn refresh_active_family_cap(store: &dyn Store) {
     // Already revoked families do not count as active.
     store.revoke_refresh_family("f-2", T0 + 5).await.unwrap();
     store
-        .create_refresh_family(&family("f-4", "auth0|alice", "spa", T0 + 6), "rt-f-4", 2)
+        .create_refresh_family(
+            &family("f-4", "auth0|alice", "spa", T0 + 6),
+            "rt-f-4",
+            2,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(revoked_at("rt-f-3".into()).await, None);
@@ -378,7 +399,7 @@ pub async fn refresh_active_family_cap(store: &dyn Store) {
 
 pub async fn refresh_concurrent_rotation(store: &Arc<dyn Store>) {
     store
-        .create_refresh_family(&family("fam", "auth0|alice", "spa", T0), "rt-0", 200)
+        .create_refresh_family(&family("fam", "auth0|alice", "spa", T0), "rt-0", 200, None)
         .await
         .unwrap();
     let barrier = Arc::new(Barrier::new(RACERS));

@@ -67,13 +67,11 @@ pub async fn exchange(
                 nonce: record.nonce.as_deref(),
                 include_auth_time: record.require_auth_time,
                 post_login: PostLoginSource::Carried(Box::new(record.actions.clone())),
+                from_code: Some(&code_hash),
                 now,
             },
         )
         .await?;
-        if let Some(family_id) = &issued.family_id {
-            state.store().set_code_family(&code_hash, family_id).await?;
-        }
         Ok((issued.minted, issued.trace))
     }
     .await;

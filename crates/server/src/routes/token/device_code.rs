@@ -59,6 +59,7 @@ pub async fn exchange(
                 request,
                 protocol: actions::protocol::DEVICE,
             },
+            from_code: None,
             now,
         },
     )

@@ -64,6 +64,7 @@ pub async fn exchange(
                 request: &request,
                 protocol: actions::protocol::PASSWORD,
             },
+            from_code: None,
             now,
         },
     )

@@ -26,14 +26,15 @@ pub(crate) struct UserGrant<'a> {
     pub include_auth_time: bool,
     /// Run the post-login Actions now, or take what they did at `/authorize`.
     pub post_login: PostLoginSource<'a>,
+    /// The hash of the code this grant redeems: the refresh-token family it
+    /// starts is linked to the code, for reuse revocation.
+    pub from_code: Option<&'a str>,
     pub now: i64,
 }
 
 pub(crate) struct Issued {
     pub minted: Minted,
     pub trace: Trace,
-    /// The refresh-token family started, if any.
-    pub family_id: Option<String>,
 }
 
 /// The decision request of a user grant; shared with [`crate::simulate`].
@@ -93,7 +94,7 @@ pub(crate) async fn issue(
             .map_err(FlowError::into_decision_failure)?,
         };
     decided.apply_actions(effects);
-    let (refresh_token, family_id) = if decided.decision.issue_refresh_token {
+    let refresh_token = if decided.decision.issue_refresh_token {
         let family = NewFamily {
             client: g.client,
             user: g.user,
@@ -101,17 +102,16 @@ pub(crate) async fn issue(
             scope: &decided.decision.scope,
             auth_time: g.auth_time,
             sid: g.sid.map(str::to_string),
+            from_code: g.from_code,
             now: g.now,
         };
-        let (token, family_id) = new_refresh_family(state, family).await?;
-        (Some(token), Some(family_id))
+        Some(new_refresh_family(state, family).await?)
     } else {
-        (None, None)
+        None
     };
     let minted = mint(state, mint_request(&g, &decided, refresh_token)).await?;
     Ok(Issued {
         minted,
         trace: decided.decision.trace,
-        family_id,
     })
 }
