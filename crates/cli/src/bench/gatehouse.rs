@@ -26,6 +26,11 @@ const USER_SCOPE: &str = "openid offline_access read";
 const CODE_LIFETIME: i64 = 300;
 /// Store writes in flight while seeding codes and refresh tokens.
 const SEEDING_TASKS: usize = 8;
+/// The users codes and refresh tokens belong to, in turn. Logins spread over
+/// users; with one user every exchange after the 200th would also revoke
+/// that user's oldest refresh-token family (the cap), which is one user's
+/// behaviour, not a tenant's.
+const TOKEN_USERS: usize = 100;
 
 /// The email of the bench's `i`th login user (one per connection: the
 /// lockout lets only a few attempts for one user be in flight at once).
@@ -157,12 +162,14 @@ async fn postgres_execute(admin_url: &str, sql: &str) -> Result<(), String> {
 
 /// Creates the bench tenant: the two APIs with their client grants, the
 /// machine client, the web client (rotating refresh tokens, PKCE code flow,
-/// password grant), `login_users` users for logins and one user for codes and
-/// refresh tokens. Returns that user.
-pub async fn seed(store: &dyn Store, login_users: usize) -> Result<User, String> {
+/// password grant), `login_users` users for logins and [`TOKEN_USERS`] users
+/// for codes and refresh tokens. Returns those.
+pub async fn seed(store: &dyn Store, login_users: usize) -> Result<Vec<User>, String> {
     let now = SystemClock.now();
     let password_hash = gatehouse_server::password::hash_password(PASSWORD)?;
-    let user = User::new(ids::user_id(), "bench-user@example.com", now);
+    let token_users: Vec<User> = (0..TOKEN_USERS)
+        .map(|i| User::new(ids::user_id(), &format!("bench-tokens{i}@example.com"), now))
+        .collect();
     let seeded = async {
         for client in [m2m_client(), web_client()] {
             let stored = StoredClient {
@@ -183,7 +190,7 @@ pub async fn seed(store: &dyn Store, login_users: usize) -> Result<User, String>
                 .await?;
         }
         let login_users = (0..login_users).map(|i| User::new(ids::user_id(), &login_user(i), now));
-        for user in login_users.chain([user.clone()]) {
+        for user in login_users.chain(token_users.iter().cloned()) {
             let password_hash = Some(password_hash.clone());
             store
                 .create_user(&StoredUser {
@@ -195,7 +202,7 @@ pub async fn seed(store: &dyn Store, login_users: usize) -> Result<User, String>
         Ok::<(), gatehouse_store::StoreError>(())
     };
     seeded.await.map_err(|e| format!("seeding: {e}"))?;
-    Ok(user)
+    Ok(token_users)
 }
 
 fn api(id: &str, identifier: &str, alg: SigningAlg) -> ResourceServer {
@@ -240,12 +247,12 @@ pub struct CodeItem {
     pub redirect_uri: String,
 }
 
-/// Stores codes and refresh tokens for the web client and the bench user,
-/// as `/authorize` and a code exchange store them.
+/// Stores codes and refresh tokens for the web client and the bench's token
+/// users (in turn), as `/authorize` and a code exchange store them.
 #[derive(Clone)]
 pub struct Seeder {
     pub store: Arc<dyn Store>,
-    pub user: User,
+    pub users: Vec<User>,
 }
 
 impl Seeder {
@@ -261,7 +268,8 @@ impl Seeder {
             .collect();
         let records: Vec<(String, AuthorizationCode)> = items
             .iter()
-            .map(|item| (hash_token(&item.code), self.code_record(item, now)))
+            .enumerate()
+            .map(|(i, item)| (hash_token(&item.code), self.code_record(i, item, now)))
             .collect();
         self.in_parallel(records, |store, (hash, record)| async move {
             store.insert_authorization_code(&hash, &record).await
@@ -270,10 +278,15 @@ impl Seeder {
         Ok(items)
     }
 
-    fn code_record(&self, item: &CodeItem, now: i64) -> AuthorizationCode {
+    /// The user of the `i`th code or refresh token.
+    fn user_id(&self, i: usize) -> String {
+        self.users[i % self.users.len()].user_id.clone()
+    }
+
+    fn code_record(&self, i: usize, item: &CodeItem, now: i64) -> AuthorizationCode {
         AuthorizationCode {
             client_id: WEB_CLIENT.into(),
-            user_id: self.user.user_id.clone(),
+            user_id: self.user_id(i),
             redirect_uri: Some(item.redirect_uri.clone()),
             code_challenge: Some(pkce::s256_challenge(&item.code_verifier)),
             code_challenge_method: Some("S256".into()),
@@ -296,7 +309,8 @@ impl Seeder {
         let tokens: Vec<String> = (0..n).map(|_| ids::random_token(32)).collect();
         let families: Vec<(String, RefreshFamily)> = tokens
             .iter()
-            .map(|token| (hash_token(token), self.family(now)))
+            .enumerate()
+            .map(|(i, token)| (hash_token(token), self.family(i, now)))
             .collect();
         self.in_parallel(families, |store, (hash, family)| async move {
             store
@@ -304,6 +318,7 @@ impl Seeder {
                     &family,
                     &hash,
                     gatehouse_server::issue::MAX_ACTIVE_REFRESH_TOKENS,
+                    None,
                 )
                 .await
         })
@@ -311,11 +326,11 @@ impl Seeder {
         Ok(tokens)
     }
 
-    fn family(&self, now: i64) -> RefreshFamily {
+    fn family(&self, i: usize, now: i64) -> RefreshFamily {
         RefreshFamily {
             id: ids::random_token(16),
             client_id: WEB_CLIENT.into(),
-            user_id: self.user.user_id.clone(),
+            user_id: self.user_id(i),
             audience: Some(ES256_API.into()),
             scope: USER_SCOPE.into(),
             auth_time: now,

@@ -168,7 +168,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::SideRun, String> {
     let database = gatehouse::Database::create(args.database_url.as_deref()).await?;
     let store = gatehouse::open_store(database.url()).await?;
-    let user = gatehouse::seed(store.as_ref(), settings.concurrency).await?;
+    let token_users = gatehouse::seed(store.as_ref(), settings.concurrency).await?;
     let first = database.spawn()?;
     tokio::time::sleep(SETTLE).await;
     let first_start_rss = gatehouse::status_kib(first.pid(), "VmRSS");
@@ -200,7 +200,7 @@ async fn run_gatehouse(args: &BenchArgs, settings: Settings) -> Result<report::S
         pid: Some(nodes[0].pid()),
         minter: Minter::Gatehouse(Box::new(gatehouse::Seeder {
             store: store.clone(),
-            user,
+            users: token_users,
         })),
     };
     let mut scenarios = Vec::new();
