@@ -35,7 +35,7 @@ pub struct GuardConfig {
     pub(crate) max_key_age: Duration,
     pub(crate) fetch_timeout: Duration,
     pub(crate) realm: Option<String>,
-    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) tls_config: Option<rustls::ClientConfig>,
 }
 
 impl GuardConfig {
@@ -56,7 +56,7 @@ impl GuardConfig {
             refetch_interval: DEFAULT_REFETCH_INTERVAL,
             max_key_age: DEFAULT_MAX_KEY_AGE,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
-            http_client: None,
+            tls_config: None,
         }
     }
 
@@ -133,11 +133,12 @@ impl GuardConfig {
         self
     }
 
-    /// The HTTP client for discovery and the JWKS. By default the guard
-    /// builds one on rustls with the aws-lc-rs provider and the system's
-    /// root certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+    /// The TLS configuration for fetching discovery and the JWKS over
+    /// HTTPS. By default: rustls on the aws-lc-rs provider with the
+    /// system's root certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` are
+    /// honoured). Give your own to trust a private CA in code.
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls_config = Some(config);
         self
     }
 }

@@ -1,13 +1,22 @@
 //! Fetching the issuer's keys: discovery (`jwks_uri`), then the JWKS.
 //!
 //! Each response is read up to a size cap, so a misbehaving endpoint cannot
-//! fill the API's memory. The default HTTP client is rustls on the aws-lc-rs
-//! provider with the system's root certificates, loaded by
-//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`):
-//! Auth0 is HTTPS-only, and a local Gatehouse with a development CA works
-//! once that CA is in `SSL_CERT_FILE`.
+//! fill the API's memory; redirects are not followed. HTTPS is rustls on the
+//! aws-lc-rs provider (never ring, and no process-wide provider is installed)
+//! with the system's root certificates, loaded by `rustls-native-certs`
+//! (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`): Auth0 is HTTPS-only,
+//! and a local Gatehouse with a development CA works once that CA is in
+//! `SSL_CERT_FILE`. A TLS configuration of your own can replace it
+//! ([`crate::GuardConfig::tls_config`]).
 
 use crate::jwk::KeySet;
+use axum::body::Bytes;
+use axum::http::{header, Request, StatusCode, Uri};
+use http_body_util::{BodyExt as _, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,13 +27,19 @@ const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 /// Why the keys could not be fetched; logged, never sent to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// Connection, TLS or protocol failure (or the client's own timeout).
-    #[error("request to {url} failed: {source}")]
+    /// Not a URL the guard can fetch.
+    #[error("{url} is not an http(s) URL")]
+    BadUrl {
+        /// The URL.
+        url: String,
+    },
+    /// Connection, TLS or protocol failure.
+    #[error("request to {url} failed: {message}")]
     Http {
         /// The URL requested.
         url: String,
         /// The cause.
-        source: reqwest::Error,
+        message: String,
     },
     /// A status other than 200.
     #[error("{url} answered {status}")]
@@ -64,9 +79,9 @@ pub enum FetchError {
     /// Discovery and the JWKS took longer than the fetch timeout.
     #[error("fetching the keys took longer than {0:?}")]
     Timeout(Duration),
-    /// The default HTTP client could not be built.
-    #[error("building the HTTP client: {0}")]
-    Client(String),
+    /// The TLS configuration could not be built.
+    #[error("building the TLS configuration: {0}")]
+    Tls(String),
 }
 
 #[derive(Deserialize)]
@@ -77,12 +92,19 @@ struct Discovery {
 
 /// Fetches the issuer's discovery document and JWKS.
 pub(crate) struct Fetcher {
-    http: reqwest::Client,
+    http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     issuer: String,
 }
 
 impl Fetcher {
-    pub(crate) fn new(http: reqwest::Client, issuer: String) -> Self {
+    /// A fetcher for `issuer`'s documents over `tls` (or plain HTTP).
+    pub(crate) fn new(tls: rustls::ClientConfig, issuer: String) -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = Client::builder(TokioExecutor::new()).build(connector);
         Self { http, issuer }
     }
 
@@ -118,40 +140,60 @@ impl Fetcher {
         })
     }
 
-    async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let http_error = |source| FetchError::Http {
+    async fn get(&self, url: &str) -> Result<Bytes, FetchError> {
+        let failed = |message: String| FetchError::Http {
             url: url.to_string(),
-            source,
+            message,
         };
-        let mut response = self
+        let uri: Uri = url.parse().map_err(|_| FetchError::BadUrl {
+            url: url.to_string(),
+        })?;
+        let request = Request::get(uri)
+            .header(header::ACCEPT, "application/json")
+            .body(Empty::new())
+            .map_err(|e| failed(e.to_string()))?;
+        let response = self
             .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+            .request(request)
             .await
-            .map_err(http_error)?;
-        if response.status() != reqwest::StatusCode::OK {
+            .map_err(|e| failed(error_chain(&e)))?;
+        if response.status() != StatusCode::OK {
             return Err(FetchError::Status {
                 url: url.to_string(),
                 status: response.status().as_u16(),
             });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    FetchError::TooLarge {
+                        url: url.to_string(),
+                    }
+                } else {
+                    failed(e.to_string())
+                }
+            })?;
+        Ok(body.to_bytes())
     }
 }
 
-/// The default client: rustls on aws-lc-rs (never ring), the system's
-/// roots, the fetch timeout on every request.
-pub(crate) fn default_http_client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
+/// An error and its causes on one line ("client error (Connect): tcp
+/// connect error: Connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The default TLS configuration: aws-lc-rs and the system's roots.
+pub(crate) fn default_tls_config() -> Result<rustls::ClientConfig, FetchError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for error in &native.errors {
@@ -161,15 +203,9 @@ pub(crate) fn default_http_client(timeout: Duration) -> Result<reqwest::Client, 
     let (added, _ignored) = roots.add_parsable_certificates(native.certs);
     tracing::debug!(added, "gatehouse-guard: root certificates loaded");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| FetchError::Client(e.to_string()))?
+        .map_err(|e| FetchError::Tls(e.to_string()))?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| FetchError::Client(e.to_string()))
+        .with_no_client_auth())
 }

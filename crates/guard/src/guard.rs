@@ -4,7 +4,7 @@ use crate::cache::{CacheSettings, KeyCache};
 use crate::claims::Claims;
 use crate::config::GuardConfig;
 use crate::error::{AuthError, AuthErrorKind, TokenError};
-use crate::fetch::{default_http_client, FetchError, Fetcher};
+use crate::fetch::{default_tls_config, FetchError, Fetcher};
 use crate::validate;
 use axum::http::{header, HeaderMap};
 use std::sync::Arc;
@@ -28,14 +28,14 @@ impl Guard {
     /// A guard with `config`. Nothing is fetched yet: the keys are fetched by
     /// the first token, or by [`Guard::refresh_keys`] at startup.
     ///
-    /// Fails only when the default HTTP client cannot be built.
+    /// Fails only when the default TLS configuration cannot be built.
     pub fn new(mut config: GuardConfig) -> Result<Self, FetchError> {
-        let http = match config.http_client.take() {
-            Some(client) => client,
-            None => default_http_client(config.fetch_timeout)?,
+        let tls = match config.tls_config.take() {
+            Some(tls) => tls,
+            None => default_tls_config()?,
         };
         let keys = KeyCache::new(
-            Fetcher::new(http, config.issuer.clone()),
+            Fetcher::new(tls, config.issuer.clone()),
             CacheSettings {
                 jwks_uri: config.jwks_uri.clone(),
                 refetch_interval: config.refetch_interval,
