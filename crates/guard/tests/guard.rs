@@ -153,6 +153,26 @@ impl Issuer {
     async fn start(keys: &[&TestKey]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
+        let issuer = Self::new(url, keys);
+        let app = issuer.router();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        issuer
+    }
+
+    /// The same issuer over HTTPS, with a certificate for 127.0.0.1.
+    fn start_tls(keys: &[&TestKey], tls: rustls::ServerConfig) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("https://{}/", listener.local_addr().unwrap());
+        let issuer = Self::new(url, keys);
+        let app = issuer.router();
+        let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
+        let server = axum_server::from_tcp_rustls(listener, config);
+        tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        issuer
+    }
+
+    fn new(url: String, keys: &[&TestKey]) -> Self {
         let issuer = Self {
             url,
             jwks: Arc::new(Mutex::new(json!({"keys": []}))),
@@ -160,12 +180,14 @@ impl Issuer {
             delay: Arc::new(Mutex::new(Duration::ZERO)),
         };
         issuer.publish(keys);
-        let app = Router::new()
+        issuer
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
-            .with_state(issuer.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        issuer
+            .with_state(self.clone())
     }
 
     fn publish(&self, keys: &[&TestKey]) {
@@ -824,5 +846,104 @@ async fn hostile_strings_never_panic() {
             "{token:?}: {}",
             answer.status
         );
+    }
+}
+
+// ---------------------------------------------------------------- HTTPS
+
+/// Set in the child process of [`https_issuer_trusted_through_ssl_cert_file`].
+const CHILD_ISSUER: &str = "GUARD_TEST_HTTPS_ISSUER";
+const CHILD_TOKEN: &str = "GUARD_TEST_HTTPS_TOKEN";
+const CHILD_EXPECT: &str = "GUARD_TEST_HTTPS_EXPECT";
+
+/// A CA, and a server configuration for 127.0.0.1 signed by it.
+fn test_ca() -> (String, rustls::ServerConfig) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key.into())
+        .unwrap();
+    (ca.pem(), server)
+}
+
+/// The default TLS setup reads the system's roots, and `SSL_CERT_FILE`
+/// replaces them; the variable is read when the guard is built, so each case
+/// runs in a child process of this test binary with its own environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_issuer_trusted_through_ssl_cert_file() {
+    let (ca_pem, tls) = test_ca();
+    let issuer = Issuer::start_tls(&[rsa_key()], tls);
+    let dir = std::env::temp_dir().join(format!("guard-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let token = rsa_key().sign(&issuer.claims());
+    let run_child = |trust: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "https_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ISSUER, &issuer.url)
+            .env(CHILD_TOKEN, &token)
+            .env(CHILD_EXPECT, if trust { "accepted" } else { "refused" })
+            .env_remove("SSL_CERT_DIR");
+        if trust {
+            command.env("SSL_CERT_FILE", &ca_file);
+        } else {
+            // An empty bundle: no root trusts the test CA.
+            command.env("SSL_CERT_FILE", dir.join("empty.pem"));
+        }
+        command
+    };
+    std::fs::write(dir.join("empty.pem"), "").unwrap();
+    for trust in [true, false] {
+        let mut command = run_child(trust);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "child (trust {trust}): {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(
+        issuer.fetches(),
+        1,
+        "only the trusting child fetched the JWKS"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The child of [`https_issuer_trusted_through_ssl_cert_file`]; does nothing
+/// when run on its own.
+#[tokio::test]
+async fn https_child() {
+    let (Ok(issuer), Ok(token), Ok(expect)) = (
+        std::env::var(CHILD_ISSUER),
+        std::env::var(CHILD_TOKEN),
+        std::env::var(CHILD_EXPECT),
+    ) else {
+        return;
+    };
+    let app = api(Guard::new(GuardConfig::new(&issuer, AUDIENCE)).unwrap());
+    let answer = call(&app, &token).await;
+    if expect == "accepted" {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.challenge);
+    } else {
+        assert_invalid(&answer, "could not be fetched");
     }
 }
