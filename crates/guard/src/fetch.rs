@@ -11,15 +11,15 @@
 
 use crate::jwk::KeySet;
 use axum::body::Bytes;
-use axum::http::{header, Request, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt as _, Empty, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 /// The largest discovery document or JWKS the guard reads.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
@@ -92,20 +92,21 @@ struct Discovery {
 
 /// Fetches the issuer's discovery document and JWKS.
 pub(crate) struct Fetcher {
-    http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    tls: TlsConnector,
     issuer: String,
 }
+
+/// A connection, plain or TLS.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 
 impl Fetcher {
     /// A fetcher for `issuer`'s documents over `tls` (or plain HTTP).
     pub(crate) fn new(tls: rustls::ClientConfig, issuer: String) -> Self {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http = Client::builder(TokioExecutor::new()).build(connector);
-        Self { http, issuer }
+        Self {
+            tls: TlsConnector::from(Arc::new(tls)),
+            issuer,
+        }
     }
 
     /// `jwks_uri` from `<issuer>/.well-known/openid-configuration`, after
@@ -140,42 +141,83 @@ impl Fetcher {
         })
     }
 
+    /// One `GET` on a fresh connection (fetches are rare: no pool to
+    /// keep). Everything, the connection included, lives in this future, so
+    /// the caller's timeout cancels all of it.
     async fn get(&self, url: &str) -> Result<Bytes, FetchError> {
         let failed = |message: String| FetchError::Http {
             url: url.to_string(),
             message,
         };
-        let uri: Uri = url.parse().map_err(|_| FetchError::BadUrl {
+        let bad_url = || FetchError::BadUrl {
             url: url.to_string(),
-        })?;
-        let request = Request::get(uri)
-            .header(header::ACCEPT, "application/json")
-            .body(Empty::new())
+        };
+        let uri: Uri = url.parse().map_err(|_| bad_url())?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad_url()),
+        };
+        let authority = uri.authority().ok_or_else(bad_url)?.clone();
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tcp = TcpStream::connect((host, port))
+            .await
             .map_err(|e| failed(e.to_string()))?;
-        let response = self
-            .http
-            .request(request)
+        let io: Box<dyn Connection> = if https {
+            let name =
+                rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad_url())?;
+            let tls = self.tls.connect(name, tcp).await;
+            Box::new(tls.map_err(|e| failed(format!("TLS: {e}")))?)
+        } else {
+            Box::new(tcp)
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|e| failed(error_chain(&e)))?;
-        if response.status() != StatusCode::OK {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status: response.status().as_u16(),
-            });
-        }
-        let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    FetchError::TooLarge {
-                        url: url.to_string(),
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| bad_url())?;
+        let request = Request::get(path)
+            .header(header::HOST, host_header)
+            .header(header::ACCEPT, "application/json")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| failed(e.to_string()))?;
+        let exchange = async {
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|e| failed(error_chain(&e)))?;
+            if response.status() != StatusCode::OK {
+                return Err(FetchError::Status {
+                    url: url.to_string(),
+                    status: response.status().as_u16(),
+                });
+            }
+            let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        FetchError::TooLarge {
+                            url: url.to_string(),
+                        }
+                    } else {
+                        failed(e.to_string())
                     }
-                } else {
-                    failed(e.to_string())
-                }
-            })?;
-        Ok(body.to_bytes())
+                })?;
+            Ok(body.to_bytes())
+        };
+        tokio::pin!(exchange, connection);
+        tokio::select! {
+            biased;
+            result = &mut exchange => result,
+            // The connection ended first (closed after the answer, or
+            // broken): the exchange has its bytes or its error by now.
+            _ = &mut connection => exchange.await,
+        }
     }
 }
 
