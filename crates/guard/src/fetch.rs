@@ -149,37 +149,14 @@ impl Fetcher {
             url: url.to_string(),
             message,
         };
-        let bad_url = || FetchError::BadUrl {
-            url: url.to_string(),
-        };
-        let uri: Uri = url.parse().map_err(|_| bad_url())?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(bad_url()),
-        };
-        let authority = uri.authority().ok_or_else(bad_url)?.clone();
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp = TcpStream::connect((host, port))
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        let io: Box<dyn Connection> = if https {
-            let name =
-                rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad_url())?;
-            let tls = self.tls.connect(name, tcp).await;
-            Box::new(tls.map_err(|e| failed(format!("TLS: {e}")))?)
-        } else {
-            Box::new(tcp)
-        };
+        let uri: Uri = url.parse().map_err(|_| bad_url(url))?;
+        let authority = uri.authority().ok_or_else(|| bad_url(url))?;
+        let io = self.connect(url, &uri).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|e| failed(error_chain(&e)))?;
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| bad_url())?;
+        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| bad_url(url))?;
         let request = Request::get(path)
             .header(header::HOST, host_header)
             .header(header::ACCEPT, "application/json")
@@ -190,25 +167,7 @@ impl Fetcher {
                 .send_request(request)
                 .await
                 .map_err(|e| failed(error_chain(&e)))?;
-            if response.status() != StatusCode::OK {
-                return Err(FetchError::Status {
-                    url: url.to_string(),
-                    status: response.status().as_u16(),
-                });
-            }
-            let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        FetchError::TooLarge {
-                            url: url.to_string(),
-                        }
-                    } else {
-                        failed(e.to_string())
-                    }
-                })?;
-            Ok(body.to_bytes())
+            read_ok_body(response, url).await
         };
         tokio::pin!(exchange, connection);
         tokio::select! {
@@ -218,6 +177,70 @@ impl Fetcher {
             // broken): the exchange has its bytes or its error by now.
             _ = &mut connection => exchange.await,
         }
+    }
+
+    /// A TCP connection to the URL's host, with TLS for `https`.
+    async fn connect(&self, url: &str, uri: &Uri) -> Result<Box<dyn Connection>, FetchError> {
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad_url(url)),
+        };
+        let authority = uri.authority().ok_or_else(|| bad_url(url))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let failed = |message: String| FetchError::Http {
+            url: url.to_string(),
+            message,
+        };
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !https {
+            return Ok(Box::new(tcp));
+        }
+        let name =
+            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad_url(url))?;
+        let tls = self.tls.connect(name, tcp).await;
+        Ok(Box::new(tls.map_err(|e| failed(format!("TLS: {e}")))?))
+    }
+}
+
+/// The body of a 200 answer, up to [`MAX_DOCUMENT_BYTES`].
+async fn read_ok_body(
+    response: hyper::Response<hyper::body::Incoming>,
+    url: &str,
+) -> Result<Bytes, FetchError> {
+    if response.status() != StatusCode::OK {
+        return Err(FetchError::Status {
+            url: url.to_string(),
+            status: response.status().as_u16(),
+        });
+    }
+    let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                FetchError::TooLarge {
+                    url: url.to_string(),
+                }
+            } else {
+                FetchError::Http {
+                    url: url.to_string(),
+                    message: e.to_string(),
+                }
+            }
+        })?;
+    Ok(body.to_bytes())
+}
+
+fn bad_url(url: &str) -> FetchError {
+    FetchError::BadUrl {
+        url: url.to_string(),
     }
 }
 

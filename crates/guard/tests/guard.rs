@@ -947,3 +947,24 @@ async fn https_child() {
         assert_invalid(&answer, "could not be fetched");
     }
 }
+
+#[tokio::test]
+async fn discovery_must_name_the_configured_issuer() {
+    let issuer = Issuer::start(&[rsa_key()]).await;
+    let guard = Guard::new(issuer.config()).unwrap();
+    assert_eq!(guard.refresh_keys().await.unwrap(), 1);
+    // The common mistake: the issuer without its trailing slash.
+    let trimmed = issuer.url.trim_end_matches('/').to_string();
+    let guard = Guard::new(GuardConfig::new(&trimmed, AUDIENCE)).unwrap();
+    let error = guard.refresh_keys().await.unwrap_err();
+    assert!(
+        matches!(error, gatehouse_guard::FetchError::IssuerMismatch { .. }),
+        "{error}"
+    );
+    let mut claims = issuer.claims();
+    claims["iss"] = json!(trimmed);
+    assert_invalid(
+        &call(&api(guard), &rsa_key().sign(&claims)).await,
+        "could not be fetched",
+    );
+}
