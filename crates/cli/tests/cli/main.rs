@@ -7,6 +7,7 @@
 //! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
 //! `gatehouse actions deploy`. [`users`]: the password policy in
 //! `gatehouse users add | set-password`. [`bench`]: `gatehouse bench --smoke`.
+//! [`examples`]: the example APIs against a live server.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
@@ -14,6 +15,7 @@
 mod actions;
 mod bench;
 mod crash;
+mod examples;
 mod explain;
 mod master_key;
 mod multinode;
@@ -229,6 +231,50 @@ impl Server {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
+}
+
+/// `gatehouse serve` on `127.0.0.1:0` with its data in `<tmp>/data`, on
+/// SQLite or, with `database_url`, on that database (with a fresh master key).
+fn serve_on(tmp: &Path, database_url: Option<&str>) -> Server {
+    let data = tmp.join("data");
+    let mut args = vec![
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        path_arg(&data),
+    ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
+    let mut command = gatehouse(tmp, &args);
+    if database_url.is_some() {
+        let key = gatehouse_core::sealing::MasterKey::generate().to_text();
+        command.env("GATEHOUSE_MASTER_KEY", key);
+    }
+    Server::start(command)
+}
+
+/// `gatehouse seed --file <file>` into the database of [`serve_on`].
+fn seed_file(tmp: &Path, database_url: Option<&str>, file: &Path) {
+    let data = tmp.join("data");
+    let mut args = vec![
+        "seed",
+        "--file",
+        path_arg(file),
+        "--data-dir",
+        path_arg(&data),
+    ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
+    let out = gatehouse(tmp, &args).output().expect("run gatehouse seed");
+    assert!(
+        out.status.success(),
+        "gatehouse seed --file {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn http() -> reqwest::Client {

@@ -21,26 +21,6 @@ const LOOP_DEADLINE: Duration = Duration::from_secs(30);
 /// Graceful shutdown waits up to 10 s for open requests; then the log flush.
 const SIGTERM_EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn serve(tmp: &Path, database_url: Option<&str>) -> Server {
-    let data = tmp.join("data");
-    let mut args = vec![
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        path_arg(&data),
-    ];
-    if let Some(url) = database_url {
-        args.extend(["--database-url", url]);
-    }
-    let mut command = gatehouse(tmp, &args);
-    if database_url.is_some() {
-        let key = gatehouse_core::sealing::MasterKey::generate().to_text();
-        command.env("GATEHOUSE_MASTER_KEY", key);
-    }
-    Server::start(command)
-}
-
 /// An API, a machine client and its grant, through `gatehouse seed`.
 fn seed(tmp: &Path, database_url: Option<&str>) {
     let seed = serde_json::json!({
@@ -51,23 +31,7 @@ fn seed(tmp: &Path, database_url: Option<&str>) {
     });
     let file = tmp.join("seed.json");
     std::fs::write(&file, seed.to_string()).unwrap();
-    let data = tmp.join("data");
-    let mut args = vec![
-        "seed",
-        "--file",
-        path_arg(&file),
-        "--data-dir",
-        path_arg(&data),
-    ];
-    if let Some(url) = database_url {
-        args.extend(["--database-url", url]);
-    }
-    let out = gatehouse(tmp, &args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    seed_file(tmp, database_url, &file);
 }
 
 /// Requests tokens until the server stops answering, the budget is spent or
@@ -119,7 +83,7 @@ async fn sigterm_under_load_keeps_every_event(
     database_url: Option<&str>,
     store_url: &str,
 ) {
-    let mut server = serve(tmp, database_url);
+    let mut server = serve_on(tmp, database_url);
     seed(tmp, database_url);
     let token_url = server.url("/oauth/token");
     let loops: Vec<_> = (0..LOOPS)
