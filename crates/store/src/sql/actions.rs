@@ -53,7 +53,7 @@ impl ActionStore for SqlStore {
         .bind(to_json(action))
         .bind(action.created_at)
         .bind(action.updated_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "action name"))?;
         Ok(())
@@ -76,7 +76,7 @@ impl ActionStore for SqlStore {
                 .bind(to_json(action))
                 .bind(action.updated_at)
                 .bind(&action.id)
-                .execute(&self.writer)
+                .execute(&self.pool)
                 .await
                 .map_err(|e| StoreError::from_write(e, "action name"))?;
         expect_one(result)
@@ -86,7 +86,7 @@ impl ActionStore for SqlStore {
         // The bindings go with it (ON DELETE CASCADE).
         let result = sqlx::query("DELETE FROM actions WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         expect_one(result)
     }
@@ -120,7 +120,7 @@ impl ActionStore for SqlStore {
         trigger_id: &str,
         bindings: &[ActionBinding],
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM action_bindings WHERE trigger_id = $1")
             .bind(trigger_id)
             .execute(&mut *tx)
@@ -174,7 +174,7 @@ impl ActionStore for SqlStore {
         .bind(to_json(&execution.results))
         .bind(execution.created_at)
         .bind(execution.updated_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "execution id"))?;
         Ok(())

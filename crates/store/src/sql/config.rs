@@ -74,7 +74,7 @@ impl ConfigStore for SqlStore {
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
         )
         .bind(to_json(settings))
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         written?;
@@ -99,7 +99,7 @@ impl ConfigStore for SqlStore {
         )
         .bind(name)
         .bind(body)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -111,7 +111,7 @@ impl ConfigStore for SqlStore {
         )
         .bind(name)
         .bind(body)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         self.server_value(name)
             .await?
@@ -136,7 +136,7 @@ impl ConfigStore for SqlStore {
         .bind(STANDARD.encode(&key.cert_der))
         .bind(key.created_at)
         .bind(key.state_changed_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         written.map_err(|e| StoreError::from_write(e, "signing key kid"))?;
@@ -149,7 +149,7 @@ impl ConfigStore for SqlStore {
                 .bind(state)
                 .bind(now)
                 .bind(kid)
-                .execute(&self.writer)
+                .execute(&self.pool)
                 .await;
         self.config_cache.clear();
         expect_one(written?)
@@ -170,7 +170,7 @@ impl ConfigStore for SqlStore {
         .bind(client.secret_hash.clone())
         .bind(to_json(&client.client))
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         written.map_err(|e| StoreError::from_write(e, "client_id"))?;
@@ -192,7 +192,7 @@ impl ConfigStore for SqlStore {
         .bind(client.secret_hash.clone())
         .bind(to_json(&client.client))
         .bind(&client.client.client_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -201,7 +201,7 @@ impl ConfigStore for SqlStore {
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -229,7 +229,7 @@ impl ConfigStore for SqlStore {
         .bind(&api.name)
         .bind(to_json(api))
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         written.map_err(|e| StoreError::from_write(e, "identifier"))?;
@@ -262,7 +262,7 @@ impl ConfigStore for SqlStore {
         .bind(to_json(api))
         .bind(&api.id)
         .bind(&api.identifier)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -271,7 +271,7 @@ impl ConfigStore for SqlStore {
     async fn delete_resource_server(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM resource_servers WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -300,7 +300,7 @@ impl ConfigStore for SqlStore {
         .bind(subject_type_str(grant.subject_type))
         .bind(to_json(grant))
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await;
         self.config_cache.clear();
         written
@@ -322,7 +322,7 @@ impl ConfigStore for SqlStore {
         let result = sqlx::query("UPDATE client_grants SET body = $1 WHERE id = $2")
             .bind(to_json(grant))
             .bind(&grant.id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -331,7 +331,7 @@ impl ConfigStore for SqlStore {
     async fn delete_client_grant(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM client_grants WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await;
         self.config_cache.clear();
         expect_one(result?)
@@ -393,7 +393,7 @@ impl SqlStore {
         &self,
         keys: &[(String, String)],
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         for (kid, private_key) in keys {
             let result = sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
                 .bind(private_key)

@@ -92,7 +92,7 @@ impl SqlStore {
         items: &[T],
         values: impl Fn(&T) -> Vec<String> + Send + Sync,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         for item in items {
             let mut query = sqlx::query(sql).bind(owner.to_string());
             for value in values(item) {
@@ -118,12 +118,12 @@ fn permission_values(p: &Permission) -> Vec<String> {
 #[async_trait]
 impl DirectoryStore for SqlStore {
     async fn create_user(&self, user: &StoredUser) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = self.pool.acquire().await?;
         insert_users(&mut conn, std::slice::from_ref(user)).await
     }
 
     async fn create_users(&self, users: &[StoredUser]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         insert_users(&mut tx, users).await?;
         tx.commit().await?;
         Ok(())
@@ -172,7 +172,7 @@ impl DirectoryStore for SqlStore {
             .bind(u.updated_at);
         let result = bind_search_columns(query, SearchColumns::of(u))
             .bind(&u.user_id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await
             .map_err(|e| StoreError::from_write(e, "The user already exists."))?;
         expect_one(result)
@@ -181,7 +181,7 @@ impl DirectoryStore for SqlStore {
     async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM users WHERE user_id = $1")
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         expect_one(result)
     }
@@ -224,7 +224,7 @@ impl DirectoryStore for SqlStore {
             .bind(user.logins_count)
             .bind(user_id)
             .bind(&old)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected();
             if written == 1 {
@@ -322,7 +322,7 @@ impl DirectoryStore for SqlStore {
         .bind(&role.name)
         .bind(&role.description)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "role name"))?;
         Ok(())
@@ -343,7 +343,7 @@ impl DirectoryStore for SqlStore {
             .bind(&role.name)
             .bind(&role.description)
             .bind(&role.id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await
             .map_err(|e| StoreError::from_write(e, "role name"))?;
         expect_one(result)
@@ -352,7 +352,7 @@ impl DirectoryStore for SqlStore {
     async fn delete_role(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM roles WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         expect_one(result)
     }
@@ -479,7 +479,7 @@ impl DirectoryStore for SqlStore {
                 ]
             })
             .collect();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         let columns = ["user_id", "role_id"];
         insert_rows(&mut tx, "user_roles", &columns, rows, IGNORE_DUPLICATES).await?;
         tx.commit().await?;
@@ -625,7 +625,7 @@ impl DirectoryStore for SqlStore {
         .bind(audience)
         .bind(scope)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }

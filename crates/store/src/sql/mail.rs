@@ -108,7 +108,7 @@ impl MailStore for SqlStore {
         .bind(mail.sent_at)
         .bind(mail.failed_at)
         .bind(mail.created_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "mail job"))?;
         Ok(())
@@ -131,7 +131,7 @@ impl MailStore for SqlStore {
         .bind(lease_until)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.pool)
         .await?;
         let mut mails = rows
             .iter()
@@ -153,7 +153,7 @@ impl MailStore for SqlStore {
         .bind(now)
         .bind(id)
         .bind(holder)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -176,7 +176,7 @@ impl MailStore for SqlStore {
         .bind(error)
         .bind(id)
         .bind(holder)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -191,7 +191,7 @@ impl MailStore for SqlStore {
         .bind(error)
         .bind(id)
         .bind(holder)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -225,7 +225,7 @@ impl MailStore for SqlStore {
     }
 
     async fn insert_ticket(&self, ticket: &UserTicket) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE user_tickets SET superseded_at = $1 \
              WHERE user_id = $2 AND kind = $3 AND used_at IS NULL AND superseded_at IS NULL",
@@ -263,7 +263,7 @@ impl MailStore for SqlStore {
         )
         .bind(now)
         .bind(user_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
     }
@@ -286,7 +286,7 @@ impl MailStore for SqlStore {
         ))
         .bind(now)
         .bind(id_hash)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.pool)
         .await?;
         match row {
             Some(row) => Ok(TicketRedemption::Redeemed(ticket_from_row(&row)?)),

@@ -34,7 +34,7 @@ impl SqlStore {
         Ok(sqlx::query(&sql)
             .bind(cutoff)
             .bind(batch)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected())
     }
@@ -55,7 +55,7 @@ impl MaintenanceStore for SqlStore {
         .bind(holder)
         .bind(now + ttl)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(taken == 1)
@@ -104,7 +104,7 @@ impl MaintenanceStore for SqlStore {
             )
             .bind(now - 86_400)
             .bind(now)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected(),
             // Sessions that ran out (absolute or idle) or ended are kept for the
@@ -186,7 +186,7 @@ impl MaintenanceStore for SqlStore {
         .bind(now)
         .bind(limit)
         .bind(block_until)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.pool)
         .await?)
     }
 
@@ -194,7 +194,7 @@ impl MaintenanceStore for SqlStore {
         sqlx::query("DELETE FROM login_failures WHERE ip = $1 AND identifier = $2")
             .bind(ip)
             .bind(identifier)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -214,7 +214,7 @@ impl MaintenanceStore for SqlStore {
         Ok(
             sqlx::query("DELETE FROM login_failures WHERE identifier = $1")
                 .bind(identifier)
-                .execute(&self.writer)
+                .execute(&self.pool)
                 .await?
                 .rows_affected(),
         )
@@ -239,7 +239,7 @@ impl MaintenanceStore for SqlStore {
 
     async fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
         // No window holds i64::MAX hits, so the hit is always counted.
-        let counted = count_hit(&self.writer, key, now, window, i64::MAX).await?;
+        let counted = count_hit(&self.pool, key, now, window, i64::MAX).await?;
         Ok(counted.unwrap_or(RateWindow {
             hits: i64::MAX,
             resets_at: window_start(now, window) + window.max(1),
@@ -253,7 +253,7 @@ impl MaintenanceStore for SqlStore {
         window: i64,
         limit: i64,
     ) -> StoreResult<Option<RateWindow>> {
-        count_hit(&self.writer, key, now, window, limit.max(1)).await
+        count_hit(&self.pool, key, now, window, limit.max(1)).await
     }
 
     async fn release_rate_limit(&self, key: &str, now: i64, window: i64) -> StoreResult<()> {
@@ -263,7 +263,7 @@ impl MaintenanceStore for SqlStore {
         )
         .bind(key)
         .bind(window_start(now, window))
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }

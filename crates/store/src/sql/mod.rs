@@ -257,17 +257,9 @@ impl Default for PoolSettings {
     }
 }
 
-/// The store over its connection pools.
+/// The store over one connection pool.
 pub struct SqlStore {
-    /// Reads.
     pub(crate) pool: AnyPool,
-    /// Writes and write transactions. On SQLite a pool of one connection:
-    /// SQLite admits one writer at a time, and a second connection that tries
-    /// to write sleeps in SQLite's busy handler (1 ms, then 2, 5, 10 … ms)
-    /// instead of queueing, which left the CPU idle under concurrent writes.
-    /// Waiting for this pool's one connection is an async queue in order.
-    /// On PostgreSQL the same pool as `pool`.
-    pub(crate) writer: AnyPool,
     backend: Backend,
     logs: log_writer::LogWriter,
     /// The configuration the request path reads; every write to it here
@@ -292,18 +284,30 @@ impl SqlStore {
             Backend::Sqlite => (sqlite_url(url), 8),
             Backend::Postgres => (url.to_string(), 16),
         };
-        let max_connections = settings.max_connections.unwrap_or(default_max);
-        let pool = pool_options(backend, settings, max_connections)
+        let statement_timeout_ms = settings.statement_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections.unwrap_or(default_max))
+            .acquire_timeout(settings.acquire_timeout)
+            // A local SQLite file cannot drop a connection; a PostgreSQL
+            // backend can be terminated under us, so it is pinged first.
+            .test_before_acquire(backend == Backend::Postgres)
+            .after_connect(move |conn, _meta| {
+                let setup = match backend {
+                    Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+                        .to_string(),
+                    Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
+                };
+                Box::pin(async move {
+                    conn.execute(setup.as_str()).await?;
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
-        let writer = match backend {
-            Backend::Sqlite => pool_options(backend, settings, 1).connect(&url).await?,
-            Backend::Postgres => pool.clone(),
-        };
-        let logs = log_writer::LogWriter::new(writer.clone());
+        let logs = log_writer::LogWriter::new(pool.clone());
         let store = Self {
             pool,
-            writer,
             backend,
             logs,
             config_cache: config_cache::ConfigCache::new(),
@@ -398,7 +402,7 @@ impl SqlStore {
     }
 
     async fn locked_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(MIGRATION_LOCK_KEY)
@@ -407,29 +411,6 @@ impl SqlStore {
         }
         Ok(tx)
     }
-}
-
-/// The pool settings shared by the readers and the writer.
-fn pool_options(backend: Backend, settings: &PoolSettings, max_connections: u32) -> AnyPoolOptions {
-    let statement_timeout_ms = settings.statement_timeout.as_millis();
-    AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        // A local SQLite file cannot drop a connection; a PostgreSQL
-        // backend can be terminated under us, so it is pinged first.
-        .test_before_acquire(backend == Backend::Postgres)
-        .after_connect(move |conn, _meta| {
-            let setup = match backend {
-                Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                   PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
-                    .to_string(),
-                Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
-            };
-            Box::pin(async move {
-                conn.execute(setup.as_str()).await?;
-                Ok(())
-            })
-        })
 }
 
 /// An arbitrary constant naming Gatehouse's migration lock.

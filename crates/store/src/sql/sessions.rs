@@ -51,7 +51,7 @@ impl SessionStore for SqlStore {
         .bind(s.expires_at)
         .bind(s.idle_expires_at)
         .bind(s.ended_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "session"))?;
         Ok(())
@@ -91,7 +91,7 @@ impl SessionStore for SqlStore {
         .bind(now)
         .bind(idle_expires_at)
         .bind(id_hash)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -103,7 +103,7 @@ impl SessionStore for SqlStore {
         ))
         .bind(now)
         .bind(id_hash)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -120,7 +120,7 @@ impl SessionStore for SqlStore {
         ))
         .bind(now)
         .bind(user_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
     }

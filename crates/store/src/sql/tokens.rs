@@ -171,7 +171,7 @@ impl TokenStore for SqlStore {
         .bind(&code.user_id)
         .bind(to_json(code))
         .bind(code.expires_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "authorization code"))?;
         Ok(())
@@ -188,7 +188,7 @@ impl TokenStore for SqlStore {
         )
         .bind(now)
         .bind(code_hash)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = redeemed {
             return Ok(CodeRedemption::Redeemed(body(&row)?));
@@ -215,7 +215,7 @@ impl TokenStore for SqlStore {
         max_active: i64,
         from_code: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO refresh_families (id, client_id, user_id, body, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -303,7 +303,7 @@ impl TokenStore for SqlStore {
         now: i64,
         leeway_since: Option<i64>,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pool.begin().await?;
         let mut won = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $1, replaced_by = $2 \
              WHERE token_hash = $3 AND rotated_at IS NULL",
@@ -362,7 +362,7 @@ impl TokenStore for SqlStore {
         )
         .bind(now)
         .bind(family_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -380,7 +380,7 @@ impl TokenStore for SqlStore {
         .bind(now)
         .bind(user_id)
         .bind(client_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?
         .rows_affected())
     }
@@ -396,7 +396,7 @@ impl TokenStore for SqlStore {
         .bind(&token.scope)
         .bind(token.expires_at)
         .bind(token.jti.clone())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -436,7 +436,7 @@ impl TokenStore for SqlStore {
         .bind(code.status.as_str())
         .bind(code.user_id.clone())
         .bind(code.expires_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await
         .map_err(|e| StoreError::from_write(e, "user code"))?;
         Ok(())
@@ -477,7 +477,7 @@ impl TokenStore for SqlStore {
         .bind(user_id.map(str::to_string))
         .bind(device_code_hash)
         .bind(from.as_str())
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?
         .rows_affected()
             == 1)
@@ -507,7 +507,7 @@ impl TokenStore for SqlStore {
             .bind(now)
             .bind(device_code_hash)
             .bind(previous.unwrap_or(-1))
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?
             .rows_affected();
             if swapped == 1 {
@@ -523,7 +523,7 @@ impl TokenStore for SqlStore {
         .bind(client_id)
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?
         .rows_affected()
             == 1)
