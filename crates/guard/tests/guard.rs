@@ -560,11 +560,7 @@ async fn hs256_signed_with_the_public_key_is_refused() {
 async fn keys_must_fit_the_algorithm() {
     let (issuer, app) = setup(&[rsa_key()]).await;
     // An RSA key with the kid of the published RS256 JWK, signing PS256.
-    let pss = TestKey {
-        kid: "rsa-1".into(),
-        alg: "PS256",
-        signer: Signer::Rsa(RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap()),
-    };
+    let pss = TestKey::rsa("rsa-1", "PS256");
     assert_invalid(
         &call(&app, &pss.sign(&issuer.claims())).await,
         "no signing key",
@@ -592,11 +588,7 @@ async fn a_tampered_token_is_refused() {
     );
     assert_invalid(&call(&app, &forged).await, "signature does not verify");
     // Signed by another key with the same kid.
-    let impostor = TestKey {
-        kid: "rsa-1".into(),
-        alg: "RS256",
-        signer: Signer::Rsa(RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap()),
-    };
+    let impostor = TestKey::rsa("rsa-1", "RS256");
     assert_invalid(
         &call(&app, &impostor.sign(&issuer.claims())).await,
         "signature does not verify",
