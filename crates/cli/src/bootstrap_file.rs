@@ -2,7 +2,6 @@
 //! to `<data-dir>/bootstrap.json` with mode 0600, so scripts can pick them up.
 
 use gatehouse_server::bootstrap::BootstrapCredentials;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The file name inside the data directory.
@@ -13,7 +12,7 @@ pub fn announce(data_dir: &Path, credentials: &BootstrapCredentials) -> Result<P
     let path = data_dir.join(FILE_NAME);
     let text = serde_json::to_string_pretty(credentials)
         .map_err(|e| format!("cannot encode the bootstrap credentials: {e}"))?;
-    write_private(&path, text.as_bytes())
+    crate::data_dir::write_private_file(&path, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("  bootstrap: created the Management API, its client and an admin user (shown once):");
     println!(
@@ -35,24 +34,6 @@ pub fn announce(data_dir: &Path, credentials: &BootstrapCredentials) -> Result<P
     );
     println!("    saved to {} (mode 0600)", path.display());
     Ok(path)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -128,6 +128,24 @@ pub fn write_new_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     file.sync_all()
 }
 
+/// Writes `bytes` to `path` (0600, synced), replacing what was there; a file
+/// that existed with a wider mode is narrowed to 0600 first.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -56,7 +56,7 @@ pub async fn export(db: DatabaseArgs, output: Option<PathBuf>) -> Result<(), Str
     let json = serde_json::to_string_pretty(&dump).map_err(|e| e.to_string())?;
     match output {
         Some(path) => {
-            write_private(&path, json.as_bytes())
+            crate::data_dir::write_private_file(&path, json.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!(
                 "exported {} APIs, {} clients, {} users, {} roles to {} (contains secrets)",
@@ -98,15 +98,4 @@ pub async fn import(db: DatabaseArgs, file: PathBuf) -> Result<(), String> {
         counts.actions
     );
     Ok(())
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
