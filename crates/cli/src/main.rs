@@ -31,6 +31,7 @@ mod bootstrap_file;
 mod config;
 mod data_dir;
 mod database;
+mod dev_cert;
 mod doctor;
 mod explain;
 mod master_key;
@@ -145,6 +146,9 @@ enum Command {
     /// Check a deployment (data directory, database, keys, public URL, TLS,
     /// email) with serve's settings; one line per check, with the fix
     Doctor(ServeArgs),
+    /// Make a local CA and a certificate for 127.0.0.1 and localhost in
+    /// <data-dir>/tls/, for `serve --tls-cert/--tls-key`, and say how to trust it
+    DevCert(dev_cert::DevCertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -191,6 +195,7 @@ fn main() -> ExitCode {
             Command::Token(args) => token::run(args).await,
             Command::Explain(args) => explain::run(args).await,
             Command::Doctor(args) => doctor::run(args).await,
+            Command::DevCert(args) => dev_cert::run(args),
         }
     });
     // Whatever a command recorded is written before the runtime goes.

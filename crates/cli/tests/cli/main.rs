@@ -697,16 +697,18 @@ fn bad_configuration_fails_with_one_line() {
     );
 }
 
-/// Sends `GET <path>` over TLS, trusting only `cert`, with SNI `localhost`;
-/// returns the raw HTTP response.
-/// A TLS connection to the server, trusting only `cert`.
+/// The one certificate (a CA or the server's own) a test's TLS client trusts.
+type Trusted = rustls::pki_types::CertificateDer<'static>;
+
+/// A TLS connection to the server, trusting only `trusted`, with SNI
+/// `localhost`.
 fn tls_connect(
     port: u16,
-    cert: &rcgen::Certificate,
+    trusted: &Trusted,
 ) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(cert.der().clone())
+        .add(trusted.clone())
         .expect("trust the test certificate");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -725,8 +727,10 @@ fn tls_connect(
     rustls::StreamOwned::new(connection, tcp)
 }
 
-fn https_get(port: u16, cert: &rcgen::Certificate, path: &str) -> String {
-    let mut tls = tls_connect(port, cert);
+/// Sends `GET <path>` over TLS (see [`tls_connect`]); returns the raw HTTP
+/// response.
+fn https_get(port: u16, trusted: &Trusted, path: &str) -> String {
+    let mut tls = tls_connect(port, trusted);
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
     tls.write_all(request.as_bytes())
@@ -749,8 +753,8 @@ type TlsStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStre
 
 /// An HTTP/2 connection over TLS: the client preface and an empty SETTINGS
 /// frame are sent.
-fn h2_connect(port: u16, cert: &rcgen::Certificate) -> TlsStream {
-    let mut tls = tls_connect(port, cert);
+fn h2_connect(port: u16, trusted: &Trusted) -> TlsStream {
+    let mut tls = tls_connect(port, trusted);
     let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
     tls.write_all(&opening).expect("TLS handshake and preface");
@@ -768,8 +772,8 @@ fn h2_frame(tls: &mut TlsStream) -> std::io::Result<(u8, u8, Vec<u8>)> {
 }
 
 /// The settings the server announces to an HTTP/2 client over TLS: (id, value).
-fn h2_server_settings(port: u16, cert: &rcgen::Certificate) -> Vec<(u16, u32)> {
-    let mut tls = h2_connect(port, cert);
+fn h2_server_settings(port: u16, trusted: &Trusted) -> Vec<(u16, u32)> {
+    let mut tls = h2_connect(port, trusted);
     let (kind, _, payload) = h2_frame(&mut tls).expect("a frame");
     assert_eq!(kind, 4, "the server's first frame is SETTINGS");
     payload
@@ -823,7 +827,7 @@ async fn idle_http2_over_tls_is_closed_though_it_answers_pings() {
             "1",
         ],
     ));
-    let mut tls = h2_connect(server.port, &generated.cert);
+    let mut tls = h2_connect(server.port, generated.cert.der());
     // A live peer: it acknowledges settings and answers every ping, and
     // sends no request. The server must close it anyway (within 20 s for
     // a 1 s limit).
@@ -849,6 +853,80 @@ async fn idle_http2_over_tls_is_closed_though_it_answers_pings() {
             Ok(_) => {}
         }
     }
+    server.process.stop();
+}
+
+/// The DER of the first certificate in a PEM file.
+fn first_pem_certificate(path: &Path) -> Trusted {
+    use base64::Engine as _;
+    let pem = std::fs::read_to_string(path).expect("read PEM");
+    let body: String = pem
+        .lines()
+        .skip_while(|line| *line != "-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("base64 certificate");
+    rustls::pki_types::CertificateDer::from(der)
+}
+
+/// `gatehouse dev-cert` makes a CA and a certificate that `serve` uses and a
+/// client trusting only the CA accepts; a second run keeps the CA (trusted
+/// once) and issues a certificate that still chains to it. Keys are 0600.
+#[tokio::test]
+async fn dev_cert_makes_a_ca_the_server_certificate_chains_to() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let tls = data.join("tls");
+    let dev_cert = || {
+        let output = gatehouse(tmp.path(), &["dev-cert", "--data-dir", path_arg(&data)])
+            .output()
+            .expect("run dev-cert");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let printed = dev_cert();
+    for variable in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+        assert!(printed.contains(variable), "{printed}");
+    }
+    assert!(printed.contains("Made a development CA"), "{printed}");
+    #[cfg(unix)]
+    for file in ["ca-key.pem", "key.pem"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tls.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let ca_before = std::fs::read(tls.join("ca.pem")).expect("ca.pem");
+    let printed = dev_cert();
+    assert!(printed.contains("Kept the development CA"), "{printed}");
+    assert_eq!(
+        std::fs::read(tls.join("ca.pem")).expect("ca.pem"),
+        ca_before
+    );
+
+    let server = Server::start(gatehouse(
+        tmp.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(&data),
+            "--tls-cert",
+            path_arg(&tls.join("cert.pem")),
+            "--tls-key",
+            path_arg(&tls.join("key.pem")),
+        ],
+    ));
+    let ca = first_pem_certificate(&tls.join("ca.pem"));
+    let response = https_get(server.port, &ca, "/.well-known/openid-configuration");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert_eq!(body_json(&response)["issuer"], server.issuer.as_str());
     server.process.stop();
 }
 
@@ -880,7 +958,7 @@ async fn tls_serves_https() {
     ));
     assert_eq!(server.issuer, format!("https://127.0.0.1:{}/", server.port));
 
-    let response = https_get(server.port, &generated.cert, "/healthz");
+    let response = https_get(server.port, generated.cert.der(), "/healthz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
     assert_eq!(body_json(&response)["status"], "ok");
     assert!(
@@ -892,7 +970,7 @@ async fn tls_serves_https() {
 
     let response = https_get(
         server.port,
-        &generated.cert,
+        generated.cert.der(),
         "/.well-known/openid-configuration",
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
@@ -900,7 +978,7 @@ async fn tls_serves_https() {
 
     // HTTP/2 over TLS: at most 32 streams at once per connection.
     const MAX_CONCURRENT_STREAMS: u16 = 3;
-    let settings = h2_server_settings(server.port, &generated.cert);
+    let settings = h2_server_settings(server.port, generated.cert.der());
     assert!(
         settings.contains(&(MAX_CONCURRENT_STREAMS, 32)),
         "{settings:?}"
