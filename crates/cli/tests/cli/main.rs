@@ -799,6 +799,24 @@ fn tls_files(dir: &Path) -> (rcgen::CertifiedKey, PathBuf, PathBuf) {
     (generated, cert_path, key_path)
 }
 
+/// `gatehouse serve` on an ephemeral port over TLS with `cert` and `key`.
+fn tls_server(dir: &Path, data: &Path, cert: &Path, key: &Path) -> Server {
+    Server::start(gatehouse(
+        dir,
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            path_arg(data),
+            "--tls-cert",
+            path_arg(cert),
+            "--tls-key",
+            path_arg(key),
+        ],
+    ))
+}
+
 fn body_json(response: &str) -> Value {
     let (_, body) = response
         .split_once("\r\n\r\n")
@@ -909,20 +927,12 @@ async fn dev_cert_makes_a_ca_the_server_certificate_chains_to() {
         ca_before
     );
 
-    let server = Server::start(gatehouse(
+    let server = tls_server(
         tmp.path(),
-        &[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            path_arg(&data),
-            "--tls-cert",
-            path_arg(&tls.join("cert.pem")),
-            "--tls-key",
-            path_arg(&tls.join("key.pem")),
-        ],
-    ));
+        &data,
+        &tls.join("cert.pem"),
+        &tls.join("key.pem"),
+    );
     let ca = first_pem_certificate(&tls.join("ca.pem"));
     let response = https_get(server.port, &ca, "/.well-known/openid-configuration");
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
@@ -934,28 +944,9 @@ async fn dev_cert_makes_a_ca_the_server_certificate_chains_to() {
 async fn tls_serves_https() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path().join("data");
-    let generated =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("self-signed certificate");
-    let cert_path: PathBuf = tmp.path().join("cert.pem");
-    let key_path: PathBuf = tmp.path().join("key.pem");
-    std::fs::write(&cert_path, generated.cert.pem()).expect("write cert");
-    std::fs::write(&key_path, generated.key_pair.serialize_pem()).expect("write key");
+    let (generated, cert_path, key_path) = tls_files(tmp.path());
 
-    let server = Server::start(gatehouse(
-        tmp.path(),
-        &[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            path_arg(&data),
-            "--tls-cert",
-            path_arg(&cert_path),
-            "--tls-key",
-            path_arg(&key_path),
-        ],
-    ));
+    let server = tls_server(tmp.path(), &data, &cert_path, &key_path);
     assert_eq!(server.issuer, format!("https://127.0.0.1:{}/", server.port));
 
     let response = https_get(server.port, generated.cert.der(), "/healthz");
