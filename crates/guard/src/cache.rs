@@ -17,10 +17,14 @@ use crate::algorithm::Algorithm;
 use crate::error::TokenError;
 use crate::fetch::{FetchError, Fetcher};
 use crate::jwk::{KeySet, VerificationKey};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+/// `last_background_refresh` before the first one.
+const NEVER: u64 = 0;
 
 pub(crate) struct KeyCache {
     fetcher: Fetcher,
@@ -30,6 +34,11 @@ pub(crate) struct KeyCache {
     refetch_interval: Duration,
     max_key_age: Duration,
     fetch_timeout: Duration,
+    /// When this cache was made: the origin of `last_background_refresh`.
+    created: Instant,
+    /// Milliseconds after `created` when a background refresh was last
+    /// started, or [`NEVER`].
+    last_background_refresh: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -66,6 +75,8 @@ impl KeyCache {
             refetch_interval: settings.refetch_interval,
             max_key_age: settings.max_key_age,
             fetch_timeout: settings.fetch_timeout,
+            created: Instant::now(),
+            last_background_refresh: AtomicU64::new(NEVER),
         }
     }
 
@@ -100,22 +111,39 @@ impl KeyCache {
             .clone()
     }
 
+    /// Fetches for a `kid` the cache lacks, unless a fetch was attempted
+    /// within the refetch interval. The fetch runs in a task of its own:
+    /// the request may be cancelled (its client hangs up) while it waits,
+    /// and a fetch dropped half-way would leave the rate limit armed with no
+    /// keys fetched, refusing every new `kid` for an interval.
     async fn fetch_for_unknown_key(
-        &self,
+        self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, TokenError> {
-        let mut state = self.refresh.lock().await;
-        // Another request may have fetched while this one waited.
-        if let Some(key) = self.snapshot().keys.find(kid, alg) {
-            return Ok(key);
+        let cache = Arc::clone(self);
+        let wanted = (kid.map(str::to_owned), alg);
+        let fetch = async move {
+            let mut state = cache.refresh.lock().await;
+            // Another request may have fetched while this one waited.
+            if cache
+                .snapshot()
+                .keys
+                .find(wanted.0.as_deref(), wanted.1)
+                .is_some()
+                || state.attempted_within(cache.refetch_interval)
+            {
+                return;
+            }
+            // The outcome is logged by `fetch`; the lookup below tells the rest.
+            let _ = cache.fetch(&mut state).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            // A panic inside the task is the only join error; the lookup
+            // below then reports the key as missing.
+            Ok(runtime) => drop(runtime.spawn(fetch).await),
+            Err(_) => fetch.await,
         }
-        if state.attempted_within(self.refetch_interval) {
-            return Err(self.miss());
-        }
-        // The outcome is logged by `fetch`; the lookup below tells the rest.
-        let _ = self.fetch(&mut state).await;
-        drop(state);
         self.snapshot()
             .keys
             .find(kid, alg)
@@ -132,10 +160,16 @@ impl KeyCache {
         }
     }
 
+    /// Starts a background refresh of stale keys, at most one per refetch
+    /// interval: while the issuer is down every request sees stale keys,
+    /// and must not each start a task.
     fn refresh_in_background(self: &Arc<Self>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        if !self.background_refresh_due() {
+            return;
+        }
         let cache = Arc::clone(self);
         runtime.spawn(async move {
             // Someone is fetching already: nothing to do.
@@ -149,6 +183,19 @@ impl KeyCache {
         });
     }
 
+    /// True for the first caller once the refetch interval has passed
+    /// since the last background refresh was started; a lock-free claim.
+    fn background_refresh_due(&self) -> bool {
+        let now = millis_since(self.created);
+        let last = self.last_background_refresh.load(Ordering::Relaxed);
+        let interval = u64::try_from(self.refetch_interval.as_millis()).unwrap_or(u64::MAX);
+        let due = last == NEVER || now.saturating_sub(last) >= interval;
+        due && self
+            .last_background_refresh
+            .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// One bounded fetch; on success the cached keys are replaced. Callers
     /// hold the refresh lock, so fetches never overlap.
     async fn fetch(&self, state: &mut RefreshState) -> Result<usize, FetchError> {
@@ -156,6 +203,9 @@ impl KeyCache {
         let fetched = tokio::time::timeout(self.fetch_timeout, self.discover_and_fetch(state))
             .await
             .unwrap_or(Err(FetchError::Timeout(self.fetch_timeout)));
+        // The interval runs from the end of a fetch, so a slow issuer gets
+        // no fetch sooner than an interval after its last answer.
+        state.last_attempt = Some(Instant::now());
         match fetched {
             Ok(keys) => {
                 let count = keys.len();
@@ -193,6 +243,10 @@ impl Cached {
     fn is_older_than(&self, age: Duration) -> bool {
         self.fetched_at.is_none_or(|at| at.elapsed() > age)
     }
+}
+
+fn millis_since(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 impl RefreshState {

@@ -40,8 +40,9 @@ impl Claims {
         let subject = string_claim(&all, "sub")?.ok_or(TokenError::MissingClaim("sub"))?;
         let issuer = string_claim(&all, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
         let audiences = audiences(&all)?;
-        let expires_at = numeric_date(&all, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        let issued_at = numeric_date(&all, "iat")?;
+        let expires_at =
+            numeric_date(&all, "exp", Round::Down)?.ok_or(TokenError::MissingClaim("exp"))?;
+        let issued_at = numeric_date(&all, "iat", Round::Down)?;
         let scopes = match string_claim(&all, "scope")? {
             Some(scope) => scope
                 .split(' ')
@@ -154,6 +155,12 @@ impl Claims {
     /// whose tokens carry it in one or the other (an RBAC API with
     /// permissions in the token lists them in both for users; machine
     /// tokens carry only `scope`).
+    ///
+    /// Only safe when the API has RBAC enabled: then a user token's `scope`
+    /// holds only what the user's roles permit. Without RBAC a user's
+    /// `scope` is whatever the application asked for, so neither this nor
+    /// [`Claims::require_scope`] says what the *user* may do; check
+    /// [`Claims::require_permission`] for user tokens instead.
     pub fn require(&self, name: &str) -> Result<(), AuthError> {
         self.check(self.has_scope(name) || self.has_permission(name), name)
     }
@@ -208,11 +215,22 @@ fn audiences(all: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
     }
 }
 
-/// A NumericDate (RFC 7519 §2): seconds, possibly fractional, cut to whole
-/// seconds. Values beyond `i64` are not dates.
+/// How a fractional NumericDate becomes whole seconds: each bound is
+/// rounded towards the narrower lifetime.
+#[derive(Clone, Copy)]
+pub(crate) enum Round {
+    /// For `exp`: a token valid until 10.5 is not valid at 10.5 or later.
+    Down,
+    /// For `nbf`: a token valid from 10.5 is not valid at 10.
+    Up,
+}
+
+/// A NumericDate (RFC 7519 §2): seconds, possibly fractional, rounded to
+/// whole seconds as `round` says. Values beyond `i64` are not dates.
 pub(crate) fn numeric_date(
     all: &Map<String, Value>,
     name: &'static str,
+    round: Round,
 ) -> Result<Option<i64>, TokenError> {
     let Some(value) = all.get(name) else {
         return Ok(None);
@@ -223,7 +241,10 @@ pub(crate) fn numeric_date(
             value
                 .as_f64()
                 .filter(|f| f.is_finite() && f.abs() < 1e15)
-                .map(|f| f.floor() as i64)
+                .map(|f| match round {
+                    Round::Down => f.floor(),
+                    Round::Up => f.ceil(),
+                } as i64)
         })
         .ok_or(TokenError::MissingClaim(name))?;
     Ok(Some(seconds))
@@ -323,9 +344,20 @@ mod tests {
     }
 
     #[test]
-    fn fractional_dates_are_cut_to_seconds() {
+    fn fractional_dates_round_towards_the_shorter_lifetime() {
         let mut payload = base();
         payload["exp"] = json!(1_900_000_000.75);
         assert_eq!(claims(payload).unwrap().expires_at(), 1_900_000_000);
+        let Value::Object(map) = json!({"nbf": 1_900_000_000.25}) else {
+            unreachable!()
+        };
+        assert_eq!(
+            numeric_date(&map, "nbf", Round::Up),
+            Ok(Some(1_900_000_001))
+        );
+        assert_eq!(
+            numeric_date(&map, "nbf", Round::Down),
+            Ok(Some(1_900_000_000))
+        );
     }
 }

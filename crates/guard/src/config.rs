@@ -36,6 +36,37 @@ pub struct GuardConfig {
     pub(crate) fetch_timeout: Duration,
     pub(crate) realm: Option<String>,
     pub(crate) tls_config: Option<rustls::ClientConfig>,
+    pub(crate) allow_insecure_http: bool,
+}
+
+/// Why [`crate::Guard::new`] refused a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The issuer is empty.
+    #[error("the issuer is empty")]
+    EmptyIssuer,
+    /// An audience is empty: it would match no token, or a token with an
+    /// empty `aud`.
+    #[error("an audience is empty")]
+    EmptyAudience,
+    /// The issuer or the JWKS URL is not an `http` or `https` URL.
+    #[error("{url} is not an http(s) URL")]
+    BadUrl {
+        /// The URL.
+        url: String,
+    },
+    /// Plain HTTP to a host other than this machine: whoever sits on the
+    /// path could hand the guard keys of their own and forge every token.
+    #[error(
+        "{url} is plain HTTP to another machine; use https, or allow it with GuardConfig::allow_insecure_http(true)"
+    )]
+    InsecureUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The TLS configuration could not be built.
+    #[error("building the TLS configuration: {0}")]
+    Tls(String),
 }
 
 impl GuardConfig {
@@ -57,6 +88,7 @@ impl GuardConfig {
             max_key_age: DEFAULT_MAX_KEY_AGE,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             tls_config: None,
+            allow_insecure_http: false,
         }
     }
 
@@ -141,8 +173,142 @@ impl GuardConfig {
         self.tls_config = Some(config);
         self
     }
+
+    /// Allows discovery and the JWKS over plain HTTP to hosts other than
+    /// this machine (default: refused; `http://127.0.0.1`, `http://[::1]`
+    /// and `http://localhost` are always allowed, for development). Only
+    /// for a network you trust end to end, such as a private service mesh
+    /// that encrypts for you.
+    pub fn allow_insecure_http(mut self, allowed: bool) -> Self {
+        self.allow_insecure_http = allowed;
+        self
+    }
+
+    /// Checks what [`crate::Guard::new`] needs before any fetch: a
+    /// non-empty issuer and audiences, and fetchable URLs.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.issuer.is_empty() {
+            return Err(ConfigError::EmptyIssuer);
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyAudience);
+        }
+        let issuer = self.issuer.as_str();
+        for url in std::iter::once(issuer).chain(self.jwks_uri.as_deref()) {
+            match url_security(url) {
+                None => return Err(ConfigError::BadUrl { url: url.into() }),
+                Some(UrlSecurity::PlainRemote) if !self.allow_insecure_http => {
+                    return Err(ConfigError::InsecureUrl { url: url.into() })
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What protects the bytes fetched from a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UrlSecurity {
+    /// `https`.
+    Tls,
+    /// `http` to this machine (a loopback address or `localhost`).
+    PlainLoopback,
+    /// `http` to any other host.
+    PlainRemote,
+}
+
+/// How `url` would be fetched; `None` when it is not an absolute `http(s)`
+/// URL with a host and without user information.
+pub(crate) fn url_security(url: &str) -> Option<UrlSecurity> {
+    let uri: axum::http::Uri = url.parse().ok()?;
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return None;
+    }
+    match uri.scheme_str()? {
+        "https" => Some(UrlSecurity::Tls),
+        "http" if is_loopback(authority.host()) => Some(UrlSecurity::PlainLoopback),
+        "http" => Some(UrlSecurity::PlainRemote),
+        _ => None,
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_security_of_each_kind_of_url() {
+        let cases = [
+            ("https://tenant.example/", Some(UrlSecurity::Tls)),
+            ("http://127.0.0.1:8080/", Some(UrlSecurity::PlainLoopback)),
+            ("http://127.9.9.9/", Some(UrlSecurity::PlainLoopback)),
+            ("http://[::1]:8080/", Some(UrlSecurity::PlainLoopback)),
+            ("http://LOCALHOST:8080/", Some(UrlSecurity::PlainLoopback)),
+            ("http://tenant.example/", Some(UrlSecurity::PlainRemote)),
+            (
+                "http://localhost.evil.example/",
+                Some(UrlSecurity::PlainRemote),
+            ),
+            ("http://10.0.0.1/", Some(UrlSecurity::PlainRemote)),
+            ("https://user:pass@tenant.example/", None),
+            ("http://127.0.0.1@evil.example/", None),
+            ("ftp://tenant.example/", None),
+            ("tenant.example", None),
+            ("/relative", None),
+            ("", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(url_security(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn check_refuses_what_cannot_be_fetched_safely() {
+        let ok = |config: GuardConfig| config.check().map_err(|e| e.to_string());
+        assert!(ok(GuardConfig::new("https://t.example/", "https://api/")).is_ok());
+        assert!(ok(GuardConfig::new("http://127.0.0.1:8080/", "https://api/")).is_ok());
+        assert!(matches!(
+            GuardConfig::new("", "https://api/").check(),
+            Err(ConfigError::EmptyIssuer)
+        ));
+        assert!(matches!(
+            GuardConfig::new("https://t.example/", "").check(),
+            Err(ConfigError::EmptyAudience)
+        ));
+        assert!(matches!(
+            GuardConfig::new("https://t.example/", "a")
+                .audience("")
+                .check(),
+            Err(ConfigError::EmptyAudience)
+        ));
+        assert!(matches!(
+            GuardConfig::new("http://t.example/", "a").check(),
+            Err(ConfigError::InsecureUrl { .. })
+        ));
+        assert!(matches!(
+            GuardConfig::new("https://t.example/", "a")
+                .jwks_uri("http://keys.example/jwks.json")
+                .check(),
+            Err(ConfigError::InsecureUrl { .. })
+        ));
+        assert!(ok(GuardConfig::new("http://t.example/", "a").allow_insecure_http(true)).is_ok());
+        assert!(matches!(
+            GuardConfig::new("t.example", "a").check(),
+            Err(ConfigError::BadUrl { .. })
+        ));
+    }
 }

@@ -72,10 +72,11 @@ pub enum TokenError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthErrorKind {
-    /// No `Authorization: Bearer …` header.
+    /// No `Authorization: Bearer …` header, or one with nothing after
+    /// `Bearer`.
     MissingToken,
-    /// An `Authorization` header that cannot be read (several, not ASCII, an
-    /// empty token).
+    /// An `Authorization` header that cannot be read (several, or not
+    /// ASCII).
     InvalidRequest(&'static str),
     /// The token failed a check.
     InvalidToken(TokenError),

@@ -9,6 +9,7 @@
 //! `SSL_CERT_FILE`. A TLS configuration of your own can replace it
 //! ([`crate::GuardConfig::tls_config`]).
 
+use crate::config::{url_security, ConfigError, UrlSecurity};
 use crate::jwk::KeySet;
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue, Request, StatusCode, Uri};
@@ -79,9 +80,14 @@ pub enum FetchError {
     /// Discovery and the JWKS took longer than the fetch timeout.
     #[error("fetching the keys took longer than {0:?}")]
     Timeout(Duration),
-    /// The TLS configuration could not be built.
-    #[error("building the TLS configuration: {0}")]
-    Tls(String),
+    /// Plain HTTP where it is not allowed: to another machine without
+    /// [`crate::GuardConfig::allow_insecure_http`], or a `jwks_uri` over
+    /// `http` named by an `https` issuer.
+    #[error("{url} is plain HTTP, which the guard does not trust here")]
+    Insecure {
+        /// The URL.
+        url: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -94,6 +100,7 @@ struct Discovery {
 pub(crate) struct Fetcher {
     tls: TlsConnector,
     issuer: String,
+    allow_insecure_http: bool,
 }
 
 /// A connection, plain or TLS.
@@ -101,11 +108,17 @@ trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 
 impl Fetcher {
-    /// A fetcher for `issuer`'s documents over `tls` (or plain HTTP).
-    pub(crate) fn new(tls: rustls::ClientConfig, issuer: String) -> Self {
+    /// A fetcher for `issuer`'s documents over `tls`, or plain HTTP to
+    /// this machine (or anywhere, with `allow_insecure_http`).
+    pub(crate) fn new(
+        tls: rustls::ClientConfig,
+        issuer: String,
+        allow_insecure_http: bool,
+    ) -> Self {
         Self {
             tls: TlsConnector::from(Arc::new(tls)),
             issuer,
+            allow_insecure_http,
         }
     }
 
@@ -129,6 +142,14 @@ impl Fetcher {
                 configured: self.issuer.clone(),
             });
         }
+        // An https issuer's keys must not come over plain HTTP, even from
+        // this machine: the issuer's TLS would protect nothing.
+        let issuer_tls = url_security(&self.issuer) == Some(UrlSecurity::Tls);
+        if issuer_tls && url_security(&discovery.jwks_uri) != Some(UrlSecurity::Tls) {
+            return Err(FetchError::Insecure {
+                url: discovery.jwks_uri,
+            });
+        }
         Ok(discovery.jwks_uri)
     }
 
@@ -149,6 +170,13 @@ impl Fetcher {
             url: url.to_string(),
             message,
         };
+        match url_security(url) {
+            None => return Err(bad_url(url)),
+            Some(UrlSecurity::PlainRemote) if !self.allow_insecure_http => {
+                return Err(FetchError::Insecure { url: url.into() })
+            }
+            Some(_) => {}
+        }
         let uri: Uri = url.parse().map_err(|_| bad_url(url))?;
         let authority = uri.authority().ok_or_else(|| bad_url(url))?;
         let io = self.connect(url, &uri).await?;
@@ -258,7 +286,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The default TLS configuration: aws-lc-rs and the system's roots.
-pub(crate) fn default_tls_config() -> Result<rustls::ClientConfig, FetchError> {
+pub(crate) fn default_tls_config() -> Result<rustls::ClientConfig, ConfigError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for error in &native.errors {
@@ -270,7 +298,7 @@ pub(crate) fn default_tls_config() -> Result<rustls::ClientConfig, FetchError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| FetchError::Tls(e.to_string()))?
+        .map_err(|e| ConfigError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }

@@ -2,7 +2,7 @@
 
 use crate::cache::{CacheSettings, KeyCache};
 use crate::claims::Claims;
-use crate::config::GuardConfig;
+use crate::config::{ConfigError, GuardConfig};
 use crate::error::{AuthError, AuthErrorKind, TokenError};
 use crate::fetch::{default_tls_config, FetchError, Fetcher};
 use crate::validate;
@@ -28,14 +28,18 @@ impl Guard {
     /// A guard with `config`. Nothing is fetched yet: the keys are fetched by
     /// the first token, or by [`Guard::refresh_keys`] at startup.
     ///
-    /// Fails only when the default TLS configuration cannot be built.
-    pub fn new(mut config: GuardConfig) -> Result<Self, FetchError> {
+    /// Fails on an empty issuer or audience, an issuer or JWKS URL that is
+    /// not `http(s)`, plain HTTP to another machine (see
+    /// [`GuardConfig::allow_insecure_http`]), or a default TLS configuration
+    /// that cannot be built.
+    pub fn new(mut config: GuardConfig) -> Result<Self, ConfigError> {
+        config.check()?;
         let tls = match config.tls_config.take() {
             Some(tls) => tls,
             None => default_tls_config()?,
         };
         let keys = KeyCache::new(
-            Fetcher::new(tls, config.issuer.clone()),
+            Fetcher::new(tls, config.issuer.clone(), config.allow_insecure_http),
             CacheSettings {
                 jwks_uri: config.jwks_uri.clone(),
                 refetch_interval: config.refetch_interval,
@@ -99,9 +103,10 @@ impl std::fmt::Debug for Guard {
 }
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme
-/// is case-insensitive). Another scheme, or none, is "no token"; several
-/// `Authorization` headers or a value that is not visible ASCII are a
-/// malformed request.
+/// is case-insensitive, and spaces or tabs may separate it from the token).
+/// Another scheme, none, or `Bearer` with nothing after it is "no token"
+/// (as express-oauth2-jwt-bearer answers); several `Authorization` headers
+/// or a value that is not visible ASCII are a malformed request.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthErrorKind> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -115,11 +120,14 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthErrorKind> {
     let value = value
         .to_str()
         .map_err(|_| AuthErrorKind::InvalidRequest("the Authorization header is not ASCII"))?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let blank = |c: char| c == ' ' || c == '\t';
+    let value = value.trim_matches(blank);
+    let (scheme, token) = value.split_once(blank).unwrap_or((value, ""));
+    let token = token.trim_matches(blank);
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(AuthErrorKind::MissingToken);
     }
-    Ok(token.trim())
+    Ok(token)
 }
 
 fn now() -> i64 {
@@ -150,7 +158,14 @@ mod tests {
     fn reads_the_bearer_token() {
         assert_eq!(bearer_token(&headers(&[b"Bearer abc"])), Ok("abc"));
         assert_eq!(bearer_token(&headers(&[b"bearer abc"])), Ok("abc"));
-        assert_eq!(bearer_token(&headers(&[b"Bearer"])), Ok(""));
+        assert_eq!(bearer_token(&headers(&[b"Bearer\tabc "])), Ok("abc"));
+        assert_eq!(bearer_token(&headers(&[b"Bearer   abc"])), Ok("abc"));
+        for no_token in [&b"Bearer"[..], b"Bearer ", b"Bearer \t ", b""] {
+            assert_eq!(
+                bearer_token(&headers(&[no_token])),
+                Err(AuthErrorKind::MissingToken)
+            );
+        }
         assert_eq!(
             bearer_token(&headers(&[])),
             Err(AuthErrorKind::MissingToken)

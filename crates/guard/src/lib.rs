@@ -64,7 +64,7 @@
 //!     }
 //! }
 //!
-//! # fn main() -> Result<(), gatehouse_guard::FetchError> {
+//! # fn main() -> Result<(), gatehouse_guard::ConfigError> {
 //! let guard = Guard::new(GuardConfig::new("https://tenant.example/", "https://api.example/"))?;
 //! let state = AppState { guard, greeting: "hello" };
 //! # let _ = state;
@@ -84,6 +84,21 @@
 //! [`Claims::require_scope`] checks the first (as fastapi-auth0 does),
 //! [`Claims::require_permission`] the second (as express-jwt-authz does with
 //! `customScopeKey: 'permissions'`), [`Claims::require`] accepts either.
+//!
+//! Which to use depends on the API's settings. With RBAC enabled, a user
+//! token's `scope` is cut to what the user's roles permit, so any of the
+//! three is sound. With RBAC off, `scope` is whatever the application asked
+//! for at login: a scope check then proves the application's intent, not
+//! the user's rights, and only machine-to-machine tokens (whose scopes come
+//! from the client grant) are limited by it.
+//!
+//! # Keys when the issuer is down
+//!
+//! A failed fetch keeps the cached keys, for as long as the issuer stays
+//! unreachable: a guard that refused every token during an outage of the
+//! issuer would turn it into an outage of the API. The cost is that a key
+//! the issuer withdrew during the outage is still accepted until the next
+//! successful fetch; each failure is logged at `warn`.
 //!
 //! # Modules
 //!
@@ -122,7 +137,7 @@ mod validate;
 
 pub use algorithm::Algorithm;
 pub use claims::Claims;
-pub use config::GuardConfig;
+pub use config::{ConfigError, GuardConfig};
 pub use error::{AuthError, AuthErrorKind, TokenError};
 pub use fetch::FetchError;
 pub use guard::Guard;

@@ -7,7 +7,7 @@
 //! and [`check_claims`]: `iss`, `aud`, `exp`, `nbf`.
 
 use crate::algorithm::Algorithm;
-use crate::claims::{numeric_date, Claims};
+use crate::claims::{numeric_date, Claims, Round};
 use crate::config::GuardConfig;
 use crate::error::TokenError;
 use crate::jwk::VerificationKey;
@@ -165,7 +165,7 @@ pub(crate) fn check_claims(
     now: i64,
 ) -> Result<Claims, TokenError> {
     let payload = decode_json_object(token.payload).ok_or(TokenError::MalformedClaims)?;
-    let not_before = numeric_date(&payload, "nbf")?;
+    let not_before = numeric_date(&payload, "nbf", Round::Up)?;
     let claims = Claims::from_payload(payload, realm)?;
     check_issuer(&claims, &config.issuer)?;
     check_audience(&claims, &config.audiences)?;

@@ -147,6 +147,8 @@ struct Issuer {
     jwks: Arc<Mutex<Value>>,
     jwks_fetches: Arc<AtomicUsize>,
     delay: Arc<Mutex<Duration>>,
+    /// The `jwks_uri` discovery names instead of this issuer's own.
+    jwks_uri: Arc<Mutex<Option<String>>>,
 }
 
 impl Issuer {
@@ -178,6 +180,7 @@ impl Issuer {
             jwks: Arc::new(Mutex::new(json!({"keys": []}))),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
             delay: Arc::new(Mutex::new(Duration::ZERO)),
+            jwks_uri: Arc::new(Mutex::new(None)),
         };
         issuer.publish(keys);
         issuer
@@ -218,7 +221,9 @@ impl Issuer {
 }
 
 async fn discovery(State(issuer): State<Issuer>) -> Json<Value> {
-    Json(json!({"issuer": issuer.url, "jwks_uri": format!("{}.well-known/jwks.json", issuer.url)}))
+    let own = format!("{}.well-known/jwks.json", issuer.url);
+    let jwks_uri = issuer.jwks_uri.lock().unwrap().clone().unwrap_or(own);
+    Json(json!({"issuer": issuer.url, "jwks_uri": jwks_uri}))
 }
 
 async fn jwks(State(issuer): State<Issuer>) -> Json<Value> {
@@ -623,11 +628,15 @@ async fn malformed_tokens_are_refused() {
             "signature does not verify",
         ),
         ("not a token".to_string(), "not a compact JWS"),
-        (String::new(), "not a compact JWS"),
     ];
     for (token, why) in cases {
         assert_invalid(&call(&app, &token).await, why);
     }
+    // `Bearer` with nothing after it is no token at all: 401 without an
+    // error code, as express-oauth2-jwt-bearer answers.
+    let answer = call(&app, "").await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.challenge, format!("Bearer realm=\"{AUDIENCE}\""));
     // Claims that are not an object, with a good signature.
     let token = rsa_key().sign(&json!(["an", "array"]));
     assert_invalid(&call(&app, &token).await, "not a JSON object");
@@ -848,8 +857,12 @@ const CHILD_ISSUER: &str = "GUARD_TEST_HTTPS_ISSUER";
 const CHILD_TOKEN: &str = "GUARD_TEST_HTTPS_TOKEN";
 const CHILD_EXPECT: &str = "GUARD_TEST_HTTPS_EXPECT";
 
-/// A CA, and a server configuration for 127.0.0.1 signed by it.
-fn test_ca() -> (String, rustls::ServerConfig) {
+/// A CA (PEM and DER), and a server configuration for 127.0.0.1 signed by it.
+fn test_ca() -> (
+    String,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::ServerConfig,
+) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -868,7 +881,19 @@ fn test_ca() -> (String, rustls::ServerConfig) {
         .with_no_client_auth()
         .with_single_cert(vec![leaf.der().clone()], key.into())
         .unwrap();
-    (ca.pem(), server)
+    (ca.pem(), ca.der().clone(), server)
+}
+
+/// A client TLS configuration trusting only `ca`.
+fn client_trusting(ca: rustls::pki_types::CertificateDer<'static>) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// The default TLS setup reads the system's roots, and `SSL_CERT_FILE`
@@ -876,7 +901,7 @@ fn test_ca() -> (String, rustls::ServerConfig) {
 /// runs in a child process of this test binary with its own environment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_issuer_trusted_through_ssl_cert_file() {
-    let (ca_pem, tls) = test_ca();
+    let (ca_pem, _, tls) = test_ca();
     let issuer = Issuer::start_tls(&[rsa_key()], tls);
     let dir = std::env::temp_dir().join(format!("guard-ca-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -959,4 +984,58 @@ async fn discovery_must_name_the_configured_issuer() {
         &call(&api(guard), &rsa_key().sign(&claims)).await,
         "could not be fetched",
     );
+}
+
+#[tokio::test]
+async fn keys_never_come_over_plain_http_from_another_machine_or_under_an_https_issuer() {
+    for remote in ["http://tenant.example/", "http://10.1.2.3:8080/"] {
+        let error = Guard::new(GuardConfig::new(remote, AUDIENCE)).unwrap_err();
+        assert!(
+            matches!(error, gatehouse_guard::ConfigError::InsecureUrl { .. }),
+            "{remote}: {error}"
+        );
+    }
+    assert!(Guard::new(
+        GuardConfig::new("http://tenant.example/", AUDIENCE).allow_insecure_http(true)
+    )
+    .is_ok());
+
+    // An https issuer whose discovery points at a plain-HTTP JWKS, even on
+    // this machine: the keys would travel without the issuer's protection.
+    let (_, ca, tls) = test_ca();
+    let issuer = Issuer::start_tls(&[rsa_key()], tls);
+    let plain = Issuer::start(&[rsa_key()]).await;
+    *issuer.jwks_uri.lock().unwrap() = Some(format!("{}.well-known/jwks.json", plain.url));
+    let guard = Guard::new(issuer.config().tls_config(client_trusting(ca.clone()))).unwrap();
+    let error = guard.refresh_keys().await.unwrap_err();
+    assert!(
+        matches!(error, gatehouse_guard::FetchError::Insecure { .. }),
+        "{error}"
+    );
+    assert_eq!(plain.fetches(), 0, "the plain-HTTP JWKS was never asked");
+    // Pointed back at its own https JWKS, the same issuer works.
+    *issuer.jwks_uri.lock().unwrap() = None;
+    let guard = Guard::new(issuer.config().tls_config(client_trusting(ca))).unwrap();
+    assert_eq!(guard.refresh_keys().await.unwrap(), 1);
+}
+
+/// A client that hangs up while its request waits for the JWKS must not
+/// leave the refetch limit armed without the keys fetched: the fetch
+/// finishes on its own, and the next request with the new `kid` is served
+/// from it, within the interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_request_does_not_cancel_the_fetch_it_started() {
+    let next = TestKey::es256("next");
+    let issuer = Issuer::start(&[&next]).await;
+    issuer.set_delay(Duration::from_millis(300));
+    let app = api(Guard::new(issuer.config().refetch_interval(Duration::from_secs(60))).unwrap());
+    let token = next.sign(&issuer.claims());
+    let hung_up = tokio::time::timeout(Duration::from_millis(50), call(&app, &token)).await;
+    assert!(
+        hung_up.is_err(),
+        "the first request was cancelled while waiting"
+    );
+    let answer = call(&app, &token).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.challenge);
+    assert_eq!(issuer.fetches(), 1, "one fetch served both requests");
 }

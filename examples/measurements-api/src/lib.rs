@@ -192,16 +192,19 @@ impl std::fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
-/// The API for `settings`: the guard for its issuer and audience, the
-/// routes, CORS.
-pub fn app(settings: &Settings) -> Result<Router, SettingsError> {
+/// The guard for the settings' issuer and audience.
+pub fn guard(settings: &Settings) -> Result<Guard, SettingsError> {
+    Guard::new(GuardConfig::new(&settings.issuer, &settings.audience))
+        .map_err(|e| SettingsError(format!("--issuer/--audience: {e}")))
+}
+
+/// The API for `settings`, guarded by `guard`: the routes, CORS.
+pub fn app(settings: &Settings, guard: Guard) -> Result<Router, SettingsError> {
     let origins = settings
         .allow_origins
         .iter()
         .map(|origin| parse_origin(origin))
         .collect::<Result<Vec<_>, _>>()?;
-    let guard = Guard::new(GuardConfig::new(&settings.issuer, &settings.audience))
-        .map_err(|e| SettingsError(e.to_string()))?;
     let state = AppState {
         guard,
         measurements: Arc::new(Mutex::new(Measurements::with_samples())),

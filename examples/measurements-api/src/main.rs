@@ -4,7 +4,7 @@
 //! SIGTERM.
 
 use clap::Parser as _;
-use measurements_api::{app, Settings};
+use measurements_api::{app, guard, Settings};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -20,7 +20,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> Result<(), String> {
-    let app = app(&settings).map_err(|e| e.to_string())?;
+    let guard = guard(&settings).map_err(|e| e.to_string())?;
+    // Fetching the keys now shows a wrong issuer at once; an issuer that is
+    // not up yet is no reason to stop, as the first token fetches again.
+    match guard.refresh_keys().await {
+        Ok(count) => println!(
+            "measurements-api: {count} signing keys from {}",
+            settings.issuer
+        ),
+        Err(error) => eprintln!(
+            "measurements-api: warning: no keys from the issuer yet ({error}); \
+             the first request will try again"
+        ),
+    }
+    let app = app(&settings, guard).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

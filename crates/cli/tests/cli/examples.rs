@@ -110,7 +110,8 @@ async fn start_example(issuer: &str) -> String {
         listen: "127.0.0.1:0".parse().expect("address"),
         allow_origins: vec!["http://localhost:4200".to_string()],
     };
-    let app = measurements_api::app(&settings).expect("example settings");
+    let guard = measurements_api::guard(&settings).expect("example settings");
+    let app = measurements_api::app(&settings, guard).expect("example settings");
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .expect("bind the example API");
