@@ -20,7 +20,8 @@ export const binary = process.env.GATEHOUSE_BIN || join(targetDir, 'debug', 'gat
 
 /**
  * `gatehouse serve` on a free port; `args` are more flags, `env` more
- * variables. The result's `logs()` is everything it wrote to stderr so far.
+ * variables. The result's `logs()` is everything it wrote to stderr so far,
+ * `output()` everything it wrote to stdout.
  */
 export function startGatehouse(dataDir, args = [], env = {}) {
   return new Promise((resolve, reject) => {
@@ -36,7 +37,7 @@ export function startGatehouse(dataDir, args = [], env = {}) {
       const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs: () => err });
+        resolve({ child, url: `http://127.0.0.1:${m[1]}`, logs: () => err, output: () => out });
       }
     });
     child.stderr.on('data', (d) => {

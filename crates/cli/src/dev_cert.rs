@@ -155,7 +155,7 @@ Serve over HTTPS:
   gatehouse serve --data-dir {data_dir} --tls-cert {cert} --tls-key {key}
 
 Trust the CA where the clients run:
-  Python (requests, fastapi-auth0, httpx)  export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca}
+  Python (urllib, fastapi-auth0, requests) export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}
   Node.js                                  export NODE_EXTRA_CA_CERTS={ca}
   curl and OpenSSL                         export SSL_CERT_FILE={ca}
   (SSL_CERT_FILE and REQUESTS_CA_BUNDLE replace the system's list in that shell: fine for

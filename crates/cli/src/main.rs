@@ -3,7 +3,8 @@
 //! - `gatehouse serve`: run the server ([`config`] resolves its settings;
 //!   [`data_dir`] keeps the data directory private; [`master_key`] finds the
 //!   key that seals the signing keys; [`bootstrap_file`] shows the first
-//!   start's credentials once).
+//!   start's credentials once). `serve --demo` adds seed 000's world and
+//!   its demo page ([`demo`]).
 //! - `gatehouse migrate | export | import | keys rotate`: operator commands on
 //!   the database ([`ops`]).
 //! - `gatehouse bench`: throughput, latency and memory against their ceilings ([`bench`]).
@@ -31,6 +32,7 @@ mod bootstrap_file;
 mod config;
 mod data_dir;
 mod database;
+mod demo;
 mod dev_cert;
 mod doctor;
 mod explain;
@@ -66,7 +68,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (embedded SQLite in --data-dir unless --database-url says otherwise)
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        #[command(flatten)]
+        demo: demo::DemoArgs,
+    },
     /// Apply pending database migrations and exit (for deployments that migrate separately)
     Migrate(ops::DatabaseArgs),
     /// Write the tenant (settings, keys, APIs, clients, grants, roles, users) as JSON
@@ -179,7 +186,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve { args, demo } => serve(args, demo).await,
             Command::Migrate(db) => ops::migrate(db).await,
             Command::Export { db, output } => ops::export(db, output).await,
             Command::Import { db, file } => ops::import(db, file).await,
@@ -276,7 +283,10 @@ async fn seed_command(args: SeedArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
+async fn serve(mut args: ServeArgs, demo: demo::DemoArgs) -> Result<(), String> {
+    if demo.enabled() {
+        demo::fit_args(&mut args)?;
+    }
     let config = args.resolve()?;
     let tls = match &config.tls {
         Some((cert, key)) => Some(
@@ -291,7 +301,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     // Signal handlers are registered now, before anything is announced.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
+    if demo.enabled() {
+        demo::claim_data_dir(&config.data_dir, demo.demo_reset)?;
+    }
     let first_start = prepare_data_dir(&config)?;
+    let demo_users = match demo.enabled() {
+        true => Some(demo::marked_users(&config.data_dir)?),
+        false => None,
+    };
     let master_key = master_key::resolve(
         config.master_key_file.as_deref(),
         &config.data_dir,
@@ -317,6 +334,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    let base = issuer.trim_end_matches('/').to_string();
+    if let Some(users) = &demo_users {
+        demo::ensure_world(store.as_ref(), &base, users, SystemClock.now()).await?;
+    }
     let state = gatehouse_server::AppState::load(store, issuer.clone(), master_key.key.clone())
         .await
         .map_err(|e| key_ring_failure(&e, &master_key.source))?;
@@ -324,10 +345,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(credentials) = credentials {
         bootstrap_file::announce(&config.data_dir, &credentials)?;
     }
+    let extra = match &demo_users {
+        Some(users) => {
+            println!("{}", demo::banner(&base, &config.data_dir, users));
+            demo::routes(&issuer, &config.data_dir)?
+        }
+        None => axum::Router::new(),
+    };
     gatehouse_server::background::spawn(state.clone(), Default::default());
     state.mail().configure(config.mail.clone());
     let mail_worker = gatehouse_server::email::queue::spawn_worker(state.clone());
-    let router = gatehouse_server::router(state.clone());
+    let router = gatehouse_server::router_with(state.clone(), extra);
     let served = gatehouse_server::serve_with(listener, router, tls, shutdown, config.limits)
         .await
         .map_err(|e| e.to_string());

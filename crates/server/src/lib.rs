@@ -61,6 +61,6 @@ pub mod signup;
 pub mod simulate;
 pub mod state;
 
-pub use routes::router;
+pub use routes::{router, router_with};
 pub use serve::{load_tls, serve, serve_with, ServeError, ServeOptions};
 pub use state::AppState;

@@ -7,7 +7,8 @@
 //! first errors a newcomer meets, `gatehouse doctor`. [`actions`]:
 //! `gatehouse actions deploy`. [`users`]: the password policy in
 //! `gatehouse users add | set-password`. [`bench`]: `gatehouse bench --smoke`.
-//! [`examples`]: the example APIs against a live server.
+//! [`examples`]: the example APIs against a live server. [`demo`]: `serve
+//! --demo`.
 //!
 //! Every server binds `127.0.0.1:0` and reports its port on stdout; every
 //! child is killed when its guard drops, and every wait has a deadline.
@@ -15,6 +16,7 @@
 mod actions;
 mod bench;
 mod crash;
+mod demo;
 mod examples;
 mod explain;
 mod master_key;

@@ -38,6 +38,12 @@ pub const MANAGEMENT_BASE: &str = "/api/v2";
 
 /// Every route Gatehouse serves, with its middleware.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with `extra` routes of the embedding binary (the demo of
+/// `gatehouse serve --demo`) behind the same middleware.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = Router::new()
         .route(
             paths::OPENID_CONFIGURATION,
@@ -114,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::READYZ, get(health::readyz))
         .nest(MANAGEMENT_BASE, management::router(&state))
         .merge(crate::admin::router())
+        .merge(extra)
         .fallback(not_found)
         .layer(from_fn(crate::limits::limit_body))
         .layer(from_fn(request_scope));
