@@ -4,7 +4,9 @@ The binary is $GATEHOUSE_BIN (default: $CARGO_TARGET_DIR/debug/gatehouse, or
 target/debug/gatehouse). It runs with
 `serve --bind 127.0.0.1:0 --data-dir <tmp>`; the port is read from the line
 `Gatehouse is listening on 127.0.0.1:<port> — issuer …`, the credentials from
-`<tmp>/bootstrap.json`.
+`<tmp>/bootstrap.json`. A test may pass its own data directory (one that
+`gatehouse dev-cert` wrote to, say) and `--tls-cert/--tls-key`; the base URL
+then takes the issuer's https.
 """
 
 import contextlib
@@ -26,17 +28,24 @@ class Gatehouse:
     def __init__(self, domain, issuer, creds, data_dir):
         self.domain = domain  # host:port, as auth0-python wants it
         self.issuer = issuer
-        self.base_url = f"http://{domain}"
+        # http://, or https:// when serving with --tls-cert/--tls-key.
+        self.base_url = f"{issuer.split('://', 1)[0]}://{domain}"
         self.creds = creds
         self.data_dir = data_dir
 
 
-@contextlib.contextmanager
-def running_gatehouse(extra_args=()):
-    """Starts a Gatehouse on a fresh data dir (with `extra_args` for `serve`); stops it on exit."""
+def gatehouse_binary():
+    """The gatehouse binary the suite runs."""
     target_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")).resolve()
-    binary = os.environ.get("GATEHOUSE_BIN", str(target_dir / "debug" / "gatehouse"))
-    data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
+    return os.environ.get("GATEHOUSE_BIN", str(target_dir / "debug" / "gatehouse"))
+
+
+@contextlib.contextmanager
+def running_gatehouse(extra_args=(), data_dir=None):
+    """Starts a Gatehouse on `data_dir` (default: a fresh one), with `extra_args`
+    for `serve`; stops it on exit."""
+    binary = gatehouse_binary()
+    data_dir = data_dir or tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, GATEHOUSE_LOG="warn")
     proc = subprocess.Popen(
         [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
