@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
 
 async fn run(settings: Settings) -> Result<(), String> {
     let guard = guard(&settings).map_err(|e| e.to_string())?;
+    let app = app(&settings, guard.clone()).map_err(|e| e.to_string())?;
     // Fetching the keys now shows a wrong issuer at once; an issuer that is
     // not up yet is no reason to stop, as the first token fetches again.
     match guard.refresh_keys().await {
@@ -33,7 +34,6 @@ async fn run(settings: Settings) -> Result<(), String> {
              the first request will try again"
         ),
     }
-    let app = app(&settings, guard).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
