@@ -1,10 +1,19 @@
 import {
   ApplicationConfig,
+  Injectable,
   InjectionToken,
+  inject,
   provideBrowserGlobalErrorListeners,
+  signal,
 } from '@angular/core';
-import { provideHttpClient } from '@angular/common/http';
-import { AuthConfig, provideOAuthClient } from 'angular-oauth2-oidc';
+import {
+  HttpInterceptorFn,
+  HttpResponse,
+  provideHttpClient,
+  withInterceptors,
+} from '@angular/common/http';
+import { tap } from 'rxjs';
+import { AuthConfig, OAuthService, provideOAuthClient } from 'angular-oauth2-oidc';
 
 /** Where Gatehouse is and who the app is: public/config.json, read at startup. */
 export interface Settings {
@@ -47,12 +56,33 @@ function isLoopback(url: string): boolean {
   return /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(url);
 }
 
+/**
+ * What /userinfo itself answered: loadUserProfile() resolves with the ID
+ * token's claims and the answer merged, which hides what came from where.
+ */
+@Injectable({ providedIn: 'root' })
+export class UserinfoAnswer {
+  readonly body = signal<unknown>(null);
+}
+
+const recordUserinfo: HttpInterceptorFn = (req, next) => {
+  const oauth = inject(OAuthService);
+  const answer = inject(UserinfoAnswer);
+  return next(req).pipe(
+    tap((event) => {
+      if (event instanceof HttpResponse && req.url === oauth.userinfoEndpoint) {
+        answer.body.set(typeof event.body === 'string' ? JSON.parse(event.body) : event.body);
+      }
+    }),
+  );
+};
+
 export function appConfig(settings: Settings): ApplicationConfig {
   return {
     providers: [
       provideBrowserGlobalErrorListeners(),
       { provide: SETTINGS, useValue: settings },
-      provideHttpClient(),
+      provideHttpClient(withInterceptors([recordUserinfo])),
       provideOAuthClient(),
     ],
   };

@@ -1,7 +1,7 @@
 import { Component, inject, signal } from '@angular/core';
 import { JsonPipe } from '@angular/common';
 import { OAuthService } from 'angular-oauth2-oidc';
-import { authConfig, SETTINGS } from './app.config';
+import { authConfig, SETTINGS, UserinfoAnswer } from './app.config';
 
 /** What the token endpoint answered, as the library kept it. */
 interface TokenResponse {
@@ -26,6 +26,7 @@ const MODE_KEY = 'login-with-audience';
 })
 export class App {
   private readonly oauth = inject(OAuthService);
+  private readonly userinfoAnswer = inject(UserinfoAnswer);
   protected readonly settings = inject(SETTINGS);
 
   protected readonly ready = signal(false);
@@ -69,8 +70,8 @@ export class App {
 
   async loadUserinfo(): Promise<void> {
     try {
-      const profile = (await this.oauth.loadUserProfile()) as { info?: unknown };
-      this.userinfo.set({ ok: true, body: profile.info ?? profile });
+      await this.oauth.loadUserProfile();
+      this.userinfo.set({ ok: true, body: this.userinfoAnswer.body() });
     } catch (error) {
       this.userinfo.set({ ok: false, body: describe(error) });
     }
