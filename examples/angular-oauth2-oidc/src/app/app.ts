@@ -63,9 +63,18 @@ export class App {
     this.oauth.initCodeFlow();
   }
 
+  /**
+   * Ends Gatehouse's session through the discovery document's
+   * end_session_endpoint (a redirect). Without one the library only forgets
+   * the tokens, so the page is reset here.
+   */
   logout(): void {
     sessionStorage.removeItem(MODE_KEY);
     this.oauth.logOut();
+    this.loggedIn.set(false);
+    this.tokenResponse.set(null);
+    this.accessToken.set(null);
+    this.userinfo.set(null);
   }
 
   async loadUserinfo(): Promise<void> {
