@@ -181,6 +181,21 @@ describe('examples/angular-auth0 (seed 000)', () => {
     assert.equal(r.status, 403, JSON.stringify(r.body));
     assert.equal(r.body.error, 'insufficient_scope', JSON.stringify(r.body));
   });
+
+  test('log out ends the Gatehouse session: the next login asks for the password again', async () => {
+    const { context, page, errors } = await newPage(browser);
+    await page.goto(app.url + '/');
+    await page.click('#login');
+    await logIn(page, gh, app, 'alice@example.com', users['alice@example.com']);
+    await page.waitForSelector('#user');
+    const [logout] = await Promise.all([page.waitForRequest(gh.url + '/v2/logout?**'), page.click('#logout')]);
+    assert.equal(new URL(logout.url()).searchParams.get('returnTo'), app.url);
+    await page.waitForSelector('#login');
+    await page.click('#login');
+    await page.waitForURL(gh.url + '/u/login?**');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
 });
 
 describe('examples/angular-oauth2-oidc (seed 001)', () => {
@@ -276,5 +291,22 @@ describe('examples/angular-oauth2-oidc (seed 001)', () => {
     assert.equal(r.userinfoOk, 'true', JSON.stringify(r.userinfo));
     assert.equal(r.userinfo.email, user.email);
     assert.equal(r.userinfo.nonce, undefined, "the answer of /userinfo, not the ID token's claims");
+  });
+
+  test('log out goes through the end_session_endpoint and ends the Gatehouse session', async () => {
+    const { context, page, errors } = await newPage(browser);
+    await page.goto(app.url + '/');
+    await page.click('#login-with-audience');
+    await logIn(page, gh, app, user.email, user.password);
+    await page.waitForSelector('#access-token');
+    const [logout] = await Promise.all([page.waitForRequest(gh.url + '/oidc/logout?**'), page.click('#logout')]);
+    const params = new URL(logout.url()).searchParams;
+    assert.equal(params.get('post_logout_redirect_uri'), app.url + '/');
+    assert.ok(params.get('id_token_hint'), 'the ID token as id_token_hint');
+    await page.waitForSelector('#login-without-audience');
+    await page.click('#login-without-audience');
+    await page.waitForURL(gh.url + '/u/login?**');
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });
