@@ -2,12 +2,13 @@
 // package-lock.json and driven in Chromium against a real Gatehouse:
 // examples/angular-auth0 (seed 000: auth0-angular's interceptor calling the
 // Rust Measurements API) and examples/angular-oauth2-oidc (seed 001: code
-// flow with PKCE, with and without an audience). Each example is served from
-// its dist folder on its own origin, with a config.json written by the test.
+// flow with PKCE, with and without an audience). Each example's build is
+// copied to a temporary folder and served on its own origin, with a
+// config.json written by the test.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { binary, root, startGatehouse, serveDir, seed, launch, tempDir, cleanup, claims } from './harness.mjs';
 
@@ -38,14 +39,23 @@ function npm(cwd, args) {
   });
 }
 
-/** Installs the example's packages when missing and builds it; the folder to serve. */
+/**
+ * Installs the example's packages when missing, builds it, and copies the
+ * build to a temporary folder: the folder to serve and write config.json to.
+ */
 async function build(name) {
   const dir = join(root, 'examples', name);
   if (!existsSync(join(dir, 'node_modules'))) await npm(dir, ['ci', '--no-audit', '--no-fund']);
   await npm(dir, ['run', 'build']);
   const dist = join(dir, 'dist', 'browser');
   assert.ok(existsSync(join(dist, 'index.html')), `no ${dist}/index.html after the build`);
-  return dist;
+  const site = tempDir();
+  cpSync(dist, site, { recursive: true });
+  return site;
+}
+
+function readSeed(name) {
+  return JSON.parse(readFileSync(join(root, 'examples', name, 'seed.json')).toString());
 }
 
 /**
@@ -53,7 +63,7 @@ async function build(name) {
  * http://localhost:4200 in every client URL list.
  */
 function seedFor(name, origin) {
-  const data = JSON.parse(readFileSync(join(root, 'examples', name, 'seed.json')).toString());
+  const data = readSeed(name);
   for (const client of data.clients) {
     for (const key of ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins']) {
       if (client[key]) client[key] = [...client[key], ...client[key].map((u) => u.replace(EXAMPLE_ORIGIN, origin))];
@@ -108,17 +118,17 @@ async function newPage(browser) {
 }
 
 describe('examples/angular-auth0 (seed 000)', () => {
-  const users = Object.fromEntries(seedFor('angular-auth0', EXAMPLE_ORIGIN).users.map((u) => [u.email, u.password]));
-  let dir, dist, app, gh, api, browser;
+  const users = Object.fromEntries(readSeed('angular-auth0').users.map((u) => [u.email, u.password]));
+  let dir, site, app, gh, api, browser;
 
   before(async () => {
-    dist = await build('angular-auth0');
-    app = await serveDir(dist);
+    site = await build('angular-auth0');
+    app = await serveDir(site);
     dir = tempDir();
     gh = await startGatehouse(dir);
     seed(dir, seedFor('angular-auth0', app.url));
     api = await startMeasurementsApi(gh.url + '/', app.url);
-    writeFileSync(join(dist, 'config.json'), JSON.stringify({ domain: gh.url, clientId: 'measurements-spa', apiUrl: api.url }));
+    writeFileSync(join(site, 'config.json'), JSON.stringify({ domain: gh.url, clientId: 'measurements-spa', apiUrl: api.url }));
     browser = await launch();
   });
 
@@ -128,6 +138,7 @@ describe('examples/angular-auth0 (seed 000)', () => {
     gh?.child.kill();
     app?.server.close();
     if (dir) cleanup(dir);
+    if (site) cleanup(site);
   });
 
   /** Logs in, calls the API through the app; what the page and the wire showed. */
@@ -199,18 +210,18 @@ describe('examples/angular-auth0 (seed 000)', () => {
 });
 
 describe('examples/angular-oauth2-oidc (seed 001)', () => {
-  const example = seedFor('angular-oauth2-oidc', EXAMPLE_ORIGIN);
+  const example = readSeed('angular-oauth2-oidc');
   const user = example.users[0];
   const clientId = example.clients[0].client_id;
-  let dir, dist, app, gh, browser;
+  let dir, site, app, gh, browser;
 
   before(async () => {
-    dist = await build('angular-oauth2-oidc');
-    app = await serveDir(dist);
+    site = await build('angular-oauth2-oidc');
+    app = await serveDir(site);
     dir = tempDir();
     gh = await startGatehouse(dir);
     seed(dir, seedFor('angular-oauth2-oidc', app.url));
-    writeFileSync(join(dist, 'config.json'), JSON.stringify({ issuer: gh.url + '/', clientId, audience: AUDIENCE }));
+    writeFileSync(join(site, 'config.json'), JSON.stringify({ issuer: gh.url + '/', clientId, audience: AUDIENCE }));
     browser = await launch();
   });
 
@@ -219,6 +230,7 @@ describe('examples/angular-oauth2-oidc (seed 001)', () => {
     gh?.child.kill();
     app?.server.close();
     if (dir) cleanup(dir);
+    if (site) cleanup(site);
   });
 
   /** Logs in with or without the audience and loads /userinfo; what the page and the wire showed. */
