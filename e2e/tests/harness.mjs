@@ -3,9 +3,9 @@
 // origin, and launches Debian's Chromium through playwright-core.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve as resolvePath } from 'node:path';
+import { join, dirname, extname, sep, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -73,6 +73,39 @@ export function startApp() {
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+const contentTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.ico': 'image/x-icon',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * A built single-page app (a folder with index.html) on its own origin:
+ * its files as they are on disk at each request, and index.html for any
+ * other path, as a deployed SPA is served.
+ */
+export function serveDir(dir) {
+  const base = resolvePath(dir);
+  const server = createServer((req, res) => {
+    let file = join(base, 'index.html');
+    try {
+      const wanted = resolvePath(base, '.' + decodeURIComponent(new URL(req.url, 'http://x').pathname));
+      if (wanted.startsWith(base + sep) && statSync(wanted).isFile()) file = wanted;
+    } catch {
+      // a missing file or a malformed path: index.html
+    }
+    res.writeHead(200, { 'content-type': contentTypes[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
   });
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` }));
