@@ -34,6 +34,10 @@ pub struct ExplainArgs {
     /// the database; the token comes from GATEHOUSE_MANAGEMENT_TOKEN
     #[arg(long)]
     url: Option<String>,
+    /// The public URL the server runs under now, when it differs from the
+    /// one the tenant was created under (its tokens' `iss` follows it)
+    #[arg(long, conflicts_with = "url")]
+    public_url: Option<String>,
     #[command(flatten)]
     tenant: LocalTenant,
     #[command(flatten)]
@@ -84,6 +88,14 @@ impl SimulationArgs {
     }
 }
 
+/// The issuer of `--public-url`; `None` for the one the tenant was created under.
+fn issuer(args: &ExplainArgs) -> Result<Option<String>, String> {
+    args.public_url
+        .as_deref()
+        .map(crate::config::issuer_from_public_url)
+        .transpose()
+}
+
 /// Where the management token for `--url` comes from (never a flag: flags
 /// show in `ps` and shell history).
 pub const MANAGEMENT_TOKEN_VARIABLE: &str = "GATEHOUSE_MANAGEMENT_TOKEN";
@@ -99,7 +111,7 @@ pub async fn run(args: ExplainArgs) -> Result<(), String> {
     let explanation = match &args.url {
         Some(url) => remote(url, &input).await?,
         None => {
-            let state = args.tenant.open(None).await?;
+            let state = args.tenant.open(issuer(&args)?).await?;
             local(&state, &input).await?
         }
     };
@@ -126,7 +138,7 @@ async fn run_simulation(args: &ExplainArgs) -> Result<(), String> {
             management_post(url, "x-gatehouse/simulate", &body).await?
         }
         None => {
-            let state = args.tenant.open(None).await?;
+            let state = args.tenant.open(issuer(&args)?).await?;
             gatehouse_server::simulate::simulate(&state, &request)
                 .await
                 .map_err(|e| e.to_string())?

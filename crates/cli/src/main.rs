@@ -42,7 +42,8 @@ mod seed;
 mod tenant;
 mod token;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use config::{ServeArgs, ServeConfig, DATABASE_FILE};
 use gatehouse_core::clock::{Clock, SystemClock};
 use std::process::ExitCode;
@@ -172,10 +173,15 @@ struct SeedArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => return usage_failure(error),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return usage_failure(error),
     };
+    let serve_environment = serve_options_from_environment(&matches);
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,7 +192,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { args, demo } => serve(args, demo).await,
+            Command::Serve { args, demo } => serve(args, demo, &serve_environment).await,
             Command::Migrate(db) => ops::migrate(db).await,
             Command::Export { db, output } => ops::export(db, output).await,
             Command::Import { db, file } => ops::import(db, file).await,
@@ -283,9 +289,26 @@ async fn seed_command(args: SeedArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(mut args: ServeArgs, demo: demo::DemoArgs) -> Result<(), String> {
+/// The `serve` options whose value came from a `GATEHOUSE_` variable, by
+/// clap id (`data_dir`); `--demo` takes none of them.
+fn serve_options_from_environment(matches: &clap::ArgMatches) -> Vec<String> {
+    let Some(("serve", serve)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    serve
+        .ids()
+        .filter(|id| serve.value_source(id.as_str()) == Some(ValueSource::EnvVariable))
+        .map(|id| id.to_string())
+        .collect()
+}
+
+async fn serve(
+    mut args: ServeArgs,
+    demo: demo::DemoArgs,
+    from_environment: &[String],
+) -> Result<(), String> {
     if demo.enabled() {
-        demo::fit_args(&mut args)?;
+        demo::fit_args(&mut args, from_environment)?;
     }
     let config = args.resolve()?;
     let tls = match &config.tls {

@@ -6,7 +6,8 @@
 //!   and one at a time (single flight): every other request with an unknown
 //!   `kid` waits for the fetch in progress, then looks again, and within the
 //!   interval is refused without a fetch. A flood of tokens with made-up
-//!   `kid`s costs the issuer one request per interval.
+//!   `kid`s costs the issuer one request per interval, and the API one task
+//!   per interval.
 //! - Keys older than the maximum age are refreshed in the background while
 //!   requests go on with them, so a key the issuer stops publishing stops
 //!   being accepted.
@@ -30,7 +31,7 @@ pub(crate) struct KeyCache {
     fetcher: Fetcher,
     configured_jwks_uri: Option<String>,
     current: RwLock<Cached>,
-    refresh: Mutex<RefreshState>,
+    refresh: Arc<Mutex<RefreshState>>,
     refetch_interval: Duration,
     max_key_age: Duration,
     fetch_timeout: Duration,
@@ -71,7 +72,7 @@ impl KeyCache {
                 keys: Arc::new(KeySet::default()),
                 fetched_at: None,
             }),
-            refresh: Mutex::new(RefreshState::default()),
+            refresh: Arc::new(Mutex::new(RefreshState::default())),
             refetch_interval: settings.refetch_interval,
             max_key_age: settings.max_key_age,
             fetch_timeout: settings.fetch_timeout,
@@ -112,37 +113,36 @@ impl KeyCache {
     }
 
     /// Fetches for a `kid` the cache lacks, unless a fetch was attempted
-    /// within the refetch interval. The fetch runs in a task of its own:
-    /// the request may be cancelled (its client hangs up) while it waits,
-    /// and a fetch dropped half-way would leave the rate limit armed with no
-    /// keys fetched, refusing every new `kid` for an interval.
+    /// within the refetch interval; while a fetch is in flight, waits for
+    /// its end instead (single flight).
+    ///
+    /// The fetch runs in a task of its own, holding the refresh lock: the
+    /// request may be cancelled (its client hangs up) while it waits, and a
+    /// fetch dropped half-way would leave the rate limit armed with no keys
+    /// fetched, refusing every new `kid` for an interval. Only the request
+    /// that starts a fetch spawns that task, at most one per interval; the
+    /// others wait in the lock's queue, which cancelling them leaves.
     async fn fetch_for_unknown_key(
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, TokenError> {
-        let cache = Arc::clone(self);
-        let wanted = (kid.map(str::to_owned), alg);
-        let fetch = async move {
-            let mut state = cache.refresh.lock().await;
-            // Another request may have fetched while this one waited.
-            if cache
-                .snapshot()
-                .keys
-                .find(wanted.0.as_deref(), wanted.1)
-                .is_some()
-                || state.attempted_within(cache.refetch_interval)
-            {
-                return;
+        match Arc::clone(&self.refresh).try_lock_owned() {
+            Ok(mut state) => {
+                let fetched_meanwhile = self.snapshot().keys.find(kid, alg).is_some();
+                if !fetched_meanwhile && !state.attempted_within(self.refetch_interval) {
+                    let cache = Arc::clone(self);
+                    // The outcome is logged by `fetch`; the lookup below tells the rest.
+                    let fetch = async move { drop(cache.fetch(&mut state).await) };
+                    match tokio::runtime::Handle::try_current() {
+                        // A panic inside the task is the only join error; the
+                        // lookup below then reports the key as missing.
+                        Ok(runtime) => drop(runtime.spawn(fetch).await),
+                        Err(_) => fetch.await,
+                    }
+                }
             }
-            // The outcome is logged by `fetch`; the lookup below tells the rest.
-            let _ = cache.fetch(&mut state).await;
-        };
-        match tokio::runtime::Handle::try_current() {
-            // A panic inside the task is the only join error; the lookup
-            // below then reports the key as missing.
-            Ok(runtime) => drop(runtime.spawn(fetch).await),
-            Err(_) => fetch.await,
+            Err(_) => drop(self.refresh.lock().await),
         }
         self.snapshot()
             .keys

@@ -203,6 +203,17 @@ impl GuardConfig {
                 Some(_) => {}
             }
         }
+        // Keys over plain HTTP would make an https issuer's TLS protect
+        // nothing, even from this machine.
+        let issuer_tls = url_security(issuer) == Some(UrlSecurity::Tls);
+        if let Some(jwks_uri) = &self.jwks_uri {
+            let plain = url_security(jwks_uri) != Some(UrlSecurity::Tls);
+            if issuer_tls && plain && !self.allow_insecure_http {
+                return Err(ConfigError::InsecureUrl {
+                    url: jwks_uri.clone(),
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -305,6 +316,15 @@ mod tests {
                 .check(),
             Err(ConfigError::InsecureUrl { .. })
         ));
+        assert!(matches!(
+            GuardConfig::new("https://t.example/", "a")
+                .jwks_uri("http://127.0.0.1:8080/jwks.json")
+                .check(),
+            Err(ConfigError::InsecureUrl { .. })
+        ));
+        assert!(ok(GuardConfig::new("http://127.0.0.1:8080/", "a")
+            .jwks_uri("http://127.0.0.1:8080/jwks.json"))
+        .is_ok());
         assert!(ok(GuardConfig::new("http://t.example/", "a").allow_insecure_http(true)).is_ok());
         assert!(matches!(
             GuardConfig::new("t.example", "a").check(),

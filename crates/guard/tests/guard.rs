@@ -1039,3 +1039,33 @@ async fn a_cancelled_request_does_not_cancel_the_fetch_it_started() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.challenge);
     assert_eq!(issuer.fetches(), 1, "one fetch served both requests");
 }
+
+/// While a slow fetch is in flight, requests with made-up `kid`s wait in
+/// line and leave nothing behind when their clients hang up: no task per
+/// request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_up_requests_during_a_slow_fetch_leave_no_tasks_behind() {
+    let issuer = Issuer::start(&[rsa_key()]).await;
+    issuer.set_delay(Duration::from_millis(800));
+    let app = api(Guard::new(issuer.config().fetch_timeout(Duration::from_secs(2))).unwrap());
+    let stranger = TestKey::es256("x");
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let first = {
+        let app = app.clone();
+        let token = rsa_key().sign(&issuer.claims());
+        tokio::spawn(async move { call(&app, &token).await.status })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 0..200 {
+        let header = json!({"alg": "ES256", "kid": format!("made-up-{i}")});
+        let token = stranger.sign_with_header(&header, &issuer.claims());
+        let hung_up = tokio::time::timeout(Duration::from_millis(1), call(&app, &token)).await;
+        assert!(hung_up.is_err(), "request {i} waited for the fetch");
+    }
+    // The issuer's server task, the first request and its fetch: not 200 more.
+    let alive = metrics.num_alive_tasks().saturating_sub(before);
+    assert!(alive < 20, "{alive} tasks alive after 200 hung-up requests");
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    assert_eq!(issuer.fetches(), 1);
+}

@@ -66,7 +66,7 @@ async function render() {
     2,
   );
   $('command').textContent =
-    `gatehouse explain ${token} --data-dir ${config.dataDir}`;
+    `gatehouse explain ${token} --data-dir ${config.dataDir} --public-url ${location.origin}`;
 }
 
 async function readMeasurements() {

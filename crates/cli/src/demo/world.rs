@@ -25,8 +25,8 @@ pub struct DemoUser {
     pub password: String,
 }
 
-/// The contents of `demo.json`: the users, with passwords generated when
-/// the demo directory was made.
+/// The demo's users, with passwords generated when the demo directory was
+/// made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoUsers {
     pub alice: DemoUser,
@@ -72,27 +72,44 @@ pub async fn ensure_world(
     Ok(())
 }
 
-/// The users of `demo.json`, written with new passwords when missing. The
-/// file is also the mark of a demo directory, so it is written before the
-/// database gets anything.
+/// The marker file's contents: a version that says "a demo made this",
+/// and the users.
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    gatehouse_demo: u32,
+    #[serde(flatten)]
+    users: DemoUsers,
+}
+
+const MARKER_VERSION: u32 = 1;
+
+/// The users of the marker in `data_dir`, when it holds one that reads as
+/// a demo's (a file of that name with other contents marks nothing).
+pub(super) fn read_marker(data_dir: &Path) -> Option<DemoUsers> {
+    let bytes = std::fs::read(data_dir.join(MARKER_FILE)).ok()?;
+    let marker: Marker = serde_json::from_slice(&bytes).ok()?;
+    (marker.gatehouse_demo == MARKER_VERSION).then_some(marker.users)
+}
+
+/// The users of the demo in `data_dir`, which [`super::claim_data_dir`]
+/// has let the demo take: read from its marker, or generated and written
+/// there, before the database gets anything.
 pub fn marked_users(data_dir: &Path) -> Result<DemoUsers, String> {
-    let path = data_dir.join(MARKER_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "{} is damaged ({e}); start over with --demo-reset",
-                path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let users = DemoUsers::generate();
-            let bytes = serde_json::to_vec_pretty(&users).map_err(|e| e.to_string())?;
-            write_private_file(&path, &bytes)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(users)
-        }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    if let Some(users) = read_marker(data_dir) {
+        return Ok(users);
     }
+    let path = data_dir.join(MARKER_FILE);
+    if path.exists() {
+        return Err(format!("{} is not a demo's marker", path.display()));
+    }
+    let marker = Marker {
+        gatehouse_demo: MARKER_VERSION,
+        users: DemoUsers::generate(),
+    };
+    let bytes = serde_json::to_vec_pretty(&marker).map_err(|e| e.to_string())?;
+    write_private_file(&path, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(marker.users)
 }
 
 fn page_url(base: &str) -> String {

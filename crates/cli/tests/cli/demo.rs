@@ -42,7 +42,10 @@ async fn demo_serves_seed_000_in_its_own_directory() {
     let alice = printed_password(&banner, "alice");
     let bob = printed_password(&banner, "bob");
     assert_ne!(alice, bob);
-    let marker = tmp.path().join("gatehouse-demo").join("demo.json");
+    let marker = tmp
+        .path()
+        .join("gatehouse-demo")
+        .join("gatehouse-demo.json");
     assert!(
         marker.is_file(),
         "the default demo directory is ./gatehouse-demo"
@@ -146,7 +149,16 @@ fn demo_never_takes_a_real_tenant_or_a_real_database() {
         data.join("gatehouse.db").is_file(),
         "the tenant is untouched"
     );
-    assert!(!data.join("demo.json").exists());
+    assert!(!data.join("gatehouse-demo.json").exists());
+
+    // Nothing comes from the environment: a shell that sets the real data
+    // directory does not turn it into a demo.
+    let fresh = tmp.path().join("fresh");
+    let mut command = gatehouse(tmp.path(), &["serve", "--demo", "--bind", "127.0.0.1:0"]);
+    command.env("GATEHOUSE_DATA_DIR", &fresh);
+    let line = expect_config_error("GATEHOUSE_DATA_DIR with --demo", command);
+    assert!(line.contains("GATEHOUSE_DATA_DIR is set"), "{line}");
+    assert!(!fresh.exists());
 
     let line = expect_config_error(
         "--demo with a database URL",
