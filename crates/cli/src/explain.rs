@@ -138,7 +138,7 @@ async fn run_simulation(args: &ExplainArgs) -> Result<(), String> {
             management_post(url, "x-gatehouse/simulate", &body).await?
         }
         None => {
-            let state = args.tenant.open(issuer(&args)?).await?;
+            let state = args.tenant.open(issuer(args)?).await?;
             gatehouse_server::simulate::simulate(&state, &request)
                 .await
                 .map_err(|e| e.to_string())?
