@@ -241,9 +241,10 @@ def test_undecodable_token_is_401(example):
     assert reply.json() == {"detail": "Malformed token"}
 
 
-def test_token_for_another_api_is_401(https_gatehouse, ca, example):
+def management_token(https_gatehouse, ca):
+    """A Management API token: valid, signed by Gatehouse, for another API."""
     creds = https_gatehouse.creds
-    management = token(
+    return token(
         https_gatehouse,
         ca,
         grant_type="client_credentials",
@@ -251,6 +252,10 @@ def test_token_for_another_api_is_401(https_gatehouse, ca, example):
         client_secret=creds["management_client_secret"],
         audience=creds["management_audience"],
     )
+
+
+def test_token_for_another_api_is_401(https_gatehouse, ca, example):
+    management = management_token(https_gatehouse, ca)
     reply = requests.get(f"{example}/api/measurements", headers=bearer(management), timeout=10)
     assert reply.status_code == 401
     assert reply.json() == {"detail": "Invalid token claims (wrong issuer or audience)"}
@@ -289,15 +294,7 @@ def test_jwks_is_read_once_at_start(https_gatehouse, ca, example):
     # Last in this module: it rotates the signing keys. Gatehouse publishes the
     # next key ahead of time, so the app, which read the JWKS at start-up,
     # accepts tokens after one rotation and refuses them after a second.
-    creds = https_gatehouse.creds
-    management = token(
-        https_gatehouse,
-        ca,
-        grant_type="client_credentials",
-        client_id=creds["management_client_id"],
-        client_secret=creds["management_client_secret"],
-        audience=creds["management_audience"],
-    )
+    management = management_token(https_gatehouse, ca)
 
     def rotate():
         reply = requests.post(
