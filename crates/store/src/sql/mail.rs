@@ -17,7 +17,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::{MailStore, QueuedMail, TicketKind, TicketRedemption, UserTicket};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyPool, Row};
 
 const MAIL_COLUMNS: &str = "id, template, user_id, recipient, client_id, result_url, \
                             ttl_seconds, job_id, attempts, next_attempt_at, last_error, \
@@ -85,6 +85,31 @@ fn refusal(ticket: Option<UserTicket>, now: i64) -> TicketRedemption {
         // it did not exist when it was presented.
         Some(_) => TicketRedemption::NotFound,
     }
+}
+
+/// Ends a failed delivery attempt held by `holder`: counts it, records the
+/// error, releases the lease and sets `column` (the next attempt's time, or
+/// when the mail was given up) to `at`.
+async fn end_attempt(
+    pool: &AnyPool,
+    id: &str,
+    holder: &str,
+    column: &'static str,
+    at: i64,
+    error: &str,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "UPDATE mail_queue SET attempts = attempts + 1, {column} = $1, \
+         last_error = $2, claimed_by = NULL, lease_until = NULL WHERE {}",
+        held(3)
+    ))
+    .bind(at)
+    .bind(error)
+    .bind(id)
+    .bind(holder)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -167,33 +192,19 @@ impl MailStore for SqlStore {
         next_attempt_at: i64,
         error: &str,
     ) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "UPDATE mail_queue SET attempts = attempts + 1, next_attempt_at = $1, \
-             last_error = $2, claimed_by = NULL, lease_until = NULL WHERE {}",
-            held(3)
-        ))
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(id)
-        .bind(holder)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        end_attempt(
+            &self.pool,
+            id,
+            holder,
+            "next_attempt_at",
+            next_attempt_at,
+            error,
+        )
+        .await
     }
 
     async fn fail_mail(&self, id: &str, holder: &str, now: i64, error: &str) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "UPDATE mail_queue SET attempts = attempts + 1, failed_at = $1, \
-             last_error = $2, claimed_by = NULL, lease_until = NULL WHERE {}",
-            held(3)
-        ))
-        .bind(now)
-        .bind(error)
-        .bind(id)
-        .bind(holder)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        end_attempt(&self.pool, id, holder, "failed_at", now, error).await
     }
 
     async fn queued_mail(&self, id: &str) -> StoreResult<Option<QueuedMail>> {

@@ -2,23 +2,13 @@
 //! would try against the email machinery: templates that grow without bound
 //! in the mail worker, and links that outlive the address they were sent to.
 
+use super::tickets::create_user;
 use super::Mgmt;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const CONN: &str = "Username-Password-Authentication";
 const PW: &str = "correct horse battery staple";
-
-async fn create_user(m: &Mgmt, email: &str) -> String {
-    let r = m
-        .post(
-            "/users",
-            json!({"connection": CONN, "email": email, "password": PW, "verify_email": false}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body["user_id"].as_str().unwrap().to_string()
-}
 
 /// Queues the verification email as a job and waits until it is settled.
 async fn job_outcome(m: &Mgmt, user_id: &str) -> String {

@@ -18,7 +18,9 @@ const CONNECTION_ID: &str = "con_Gatehouse0Database";
 const PW: &str = "correct horse battery staple";
 const FIVE_DAYS: i64 = 432_000;
 
-async fn create_user(m: &Mgmt, email: &str) -> String {
+/// A database user made through the Management API, without the automatic
+/// verification email; returns its user_id.
+pub(crate) async fn create_user(m: &Mgmt, email: &str) -> String {
     let r = m
         .post(
             "/users",
