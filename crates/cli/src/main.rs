@@ -328,9 +328,10 @@ async fn serve(
         demo::claim_data_dir(&config.data_dir, demo.demo_reset)?;
     }
     let first_start = prepare_data_dir(&config)?;
-    let demo_users = match demo.enabled() {
-        true => Some(demo::marked_users(&config.data_dir)?),
-        false => None,
+    let demo_users = if demo.enabled() {
+        Some(demo::marked_users(&config.data_dir)?)
+    } else {
+        None
     };
     let master_key = master_key::resolve(
         config.master_key_file.as_deref(),

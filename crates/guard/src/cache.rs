@@ -199,12 +199,14 @@ impl KeyCache {
     /// One bounded fetch; on success the cached keys are replaced. Callers
     /// hold the refresh lock, so fetches never overlap.
     async fn fetch(&self, state: &mut RefreshState) -> Result<usize, FetchError> {
-        state.last_attempt = Some(Instant::now());
         let fetched = tokio::time::timeout(self.fetch_timeout, self.discover_and_fetch(state))
             .await
             .unwrap_or(Err(FetchError::Timeout(self.fetch_timeout)));
         // The interval runs from the end of a fetch, so a slow issuer gets
-        // no fetch sooner than an interval after its last answer.
+        // no fetch sooner than an interval after its last answer. Only the
+        // lock's holder reads it, so it need not be set while fetching; a
+        // fetch dropped half-way (a cancelled `refresh_now`) leaves it as it
+        // was.
         state.last_attempt = Some(Instant::now());
         match fetched {
             Ok(keys) => {

@@ -203,12 +203,8 @@ impl GuardConfig {
                 Some(_) => {}
             }
         }
-        // Keys over plain HTTP would make an https issuer's TLS protect
-        // nothing, even from this machine.
-        let issuer_tls = url_security(issuer) == Some(UrlSecurity::Tls);
         if let Some(jwks_uri) = &self.jwks_uri {
-            let plain = url_security(jwks_uri) != Some(UrlSecurity::Tls);
-            if issuer_tls && plain && !self.allow_insecure_http {
+            if plain_keys_under_tls(issuer, jwks_uri) && !self.allow_insecure_http {
                 return Err(ConfigError::InsecureUrl {
                     url: jwks_uri.clone(),
                 });
@@ -243,6 +239,13 @@ pub(crate) fn url_security(url: &str) -> Option<UrlSecurity> {
         "http" => Some(UrlSecurity::PlainRemote),
         _ => None,
     }
+}
+
+/// Whether the keys of an `https` issuer would come over plain HTTP, even
+/// from this machine: the issuer's TLS would then protect nothing.
+pub(crate) fn plain_keys_under_tls(issuer: &str, jwks_uri: &str) -> bool {
+    url_security(issuer) == Some(UrlSecurity::Tls)
+        && url_security(jwks_uri) != Some(UrlSecurity::Tls)
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -9,7 +9,7 @@
 //! `SSL_CERT_FILE`. A TLS configuration of your own can replace it
 //! ([`crate::GuardConfig::tls_config`]).
 
-use crate::config::{url_security, ConfigError, UrlSecurity};
+use crate::config::{plain_keys_under_tls, url_security, ConfigError, UrlSecurity};
 use crate::jwk::KeySet;
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue, Request, StatusCode, Uri};
@@ -142,10 +142,7 @@ impl Fetcher {
                 configured: self.issuer.clone(),
             });
         }
-        // An https issuer's keys must not come over plain HTTP, even from
-        // this machine: the issuer's TLS would protect nothing.
-        let issuer_tls = url_security(&self.issuer) == Some(UrlSecurity::Tls);
-        if issuer_tls && url_security(&discovery.jwks_uri) != Some(UrlSecurity::Tls) {
+        if plain_keys_under_tls(&self.issuer, &discovery.jwks_uri) {
             return Err(FetchError::Insecure {
                 url: discovery.jwks_uri,
             });

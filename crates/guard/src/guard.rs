@@ -65,8 +65,14 @@ impl Guard {
 
     /// Validates the `Authorization: Bearer …` token of a request.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Claims, AuthError> {
-        let token = bearer_token(headers).map_err(|kind| self.error(kind))?;
-        self.validate(token).await
+        self.validate(self.bearer(headers)?).await
+    }
+
+    /// The token of a request's `Authorization: Bearer …` header, as
+    /// [`Guard::authenticate`] reads it, not yet validated: for a handler
+    /// that needs the token itself too (to pass it on, or to explain it).
+    pub fn bearer<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, AuthError> {
+        bearer_token(headers).map_err(|kind| self.error(kind))
     }
 
     /// Validates a bare token (what follows `Bearer `).

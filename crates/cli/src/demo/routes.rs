@@ -117,11 +117,14 @@ async fn explain(
     Extension(demo): Extension<Arc<Demo>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, Response> {
+    let token = demo
+        .guard
+        .bearer(&headers)
+        .map_err(IntoResponse::into_response)?;
     demo.guard
-        .authenticate(&headers)
+        .validate(token)
         .await
         .map_err(IntoResponse::into_response)?;
-    let token = bearer(&headers).unwrap_or_default();
     match gatehouse_server::explain::explain(&state, token).await {
         Ok(explanation) => Ok(Json(json!({
             "text": crate::explain::render(&explanation, false),
@@ -133,11 +136,4 @@ async fn explain(
             .into_response()),
         Err(ExplainError::Internal(error)) => Err(error.into_response()),
     }
-}
-
-/// The token of a header the guard has already accepted.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (_, token) = value.split_once([' ', '\t'])?;
-    Some(token.trim_matches([' ', '\t']))
 }
