@@ -3,8 +3,7 @@
 // explains bob's token with the fix.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { startGatehouse, launch, tempDir, cleanup, binary } from './harness.mjs';
+import { startGatehouse, launch, tempDir, cleanup, run } from './harness.mjs';
 
 let gh, browser, dir, banner;
 
@@ -100,9 +99,7 @@ test('bob (no role) is refused with 403, and the page explains why with the fix'
   const command = (await page.textContent('#command')).split(' ');
   assert.deepEqual([command[0], command[1], command[3], command[5]],
     ['gatehouse', 'explain', '--data-dir', '--public-url']);
-  const terminal = spawnSync(binary, command.slice(1), { env: { ...process.env, NO_COLOR: '1', GATEHOUSE_LOG: 'warn' } });
-  terminal.stdout = terminal.stdout.toString();
-  terminal.stderr = terminal.stderr.toString();
+  const terminal = run(command.slice(1));
   assert.equal(terminal.status, 0, terminal.stderr);
   // The same summary and facts; times ("expires in …") may differ by the seconds between.
   assert.equal(terminal.stdout.split('\n')[0], explanation.split('\n')[0]);

@@ -56,7 +56,12 @@ export function seed(dataDir, data) {
 
 /** `gatehouse explain <input>` on the data directory: what a newcomer runs. */
 export function explain(dataDir, input) {
-  const r = spawnSync(binary, ['explain', input, '--data-dir', dataDir], {
+  return run(['explain', input, '--data-dir', dataDir]);
+}
+
+/** `gatehouse <args>` without colour; its status and output as text. */
+export function run(args) {
+  const r = spawnSync(binary, args, {
     env: { ...process.env, NO_COLOR: '1', GATEHOUSE_LOG: 'warn' },
   });
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };

@@ -34,6 +34,16 @@ class Gatehouse:
         self.data_dir = data_dir
 
 
+def stop(proc):
+    """SIGTERM, then SIGKILL if the process has not ended within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def gatehouse_binary():
     """The gatehouse binary the suite runs."""
     target_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")).resolve()
@@ -83,11 +93,7 @@ def running_gatehouse(extra_args=(), data_dir=None):
     try:
         yield Gatehouse(found["domain"], found["issuer"], creds, data_dir)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

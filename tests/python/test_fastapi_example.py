@@ -27,7 +27,7 @@ import jwt
 import pytest
 import requests
 
-from conftest import ROOT, gatehouse_binary, running_gatehouse
+from conftest import ROOT, gatehouse_binary, running_gatehouse, stop
 
 EXAMPLE = ROOT / "examples" / "fastapi"
 WORLD_SEED = ROOT / "examples" / "measurements-api" / "seed.json"
@@ -99,12 +99,7 @@ def running_example(env):
                 time.sleep(0.2)
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 @pytest.fixture(scope="module")
